@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the `prepare` script).
 import '../dist/core/polyfills.js';
-await import('../dist/node/cli/main.js');
+await import('../dist/cli/main.js');

@@ -30,6 +30,16 @@ export const ErrorCode = {
   Aborted: 'CHEOPS_ABORTED',
   /** A component was used before start or after stop. */
   NotRunning: 'CHEOPS_NOT_RUNNING',
+  /** An HTTP request the front cannot read (a bad URL, a bad percent-encoding). */
+  HttpBadRequest: 'CHEOPS_HTTP_BAD_REQUEST',
+  /** No Cheops route answers this method and path. */
+  HttpNotFound: 'CHEOPS_HTTP_NOT_FOUND',
+  /** A message is larger than the transport carries. */
+  MessageTooLarge: 'CHEOPS_MESSAGE_TOO_LARGE',
+  /** A document that must exist is not in the store. */
+  DocumentNotFound: 'CHEOPS_DOCUMENT_NOT_FOUND',
+  /** A document to create is already in the store. */
+  DocumentExists: 'CHEOPS_DOCUMENT_EXISTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -4,10 +4,11 @@
  * persists the change before it resolves, so nothing is acknowledged that a crash could lose.
  * Sync states live with the caller (one per peer and document); the store keeps documents only.
  */
+import type { SyncState as AutomergeSyncState } from '@automerge/automerge';
 import type { DocumentId } from '../core/ids.js';
 
 /** Automerge's sync state for one (peer, document) pair, opaque to the caller. */
-export type SyncState = import('@automerge/automerge').SyncState;
+export type SyncState = AutomergeSyncState;
 
 export interface DocumentChangedEvent {
   readonly docId: DocumentId;

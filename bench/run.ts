@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: runs every benchmark in turn, prints its table, and writes its numbers to
+ * bench/results/<name>.json. `npm run bench -- front` runs only the named ones. New benchmarks
+ * are added to `benchmarks` below.
+ */
+import '../core/polyfills.js';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultFrontBenchOptions, formatFrontTable, runFrontBenchmark } from './front.js';
+
+interface Benchmark {
+  readonly name: string;
+  readonly description: string;
+  /** Runs the benchmark; returns what to save as JSON and the table to print. */
+  run(): Promise<{ readonly json: unknown; readonly table: string }>;
+}
+
+const benchmarks: readonly Benchmark[] = [
+  {
+    name: 'front',
+    description: 'HTTP front: added latency of the passthrough, against direct and HAProxy',
+    async run() {
+      const result = await runFrontBenchmark(defaultFrontBenchOptions);
+      return { json: result, table: formatFrontTable(result) };
+    },
+  },
+];
+
+/** The package root (where package.json is), whether run from dist/bench or from bench/. */
+function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(directory, 'package.json'))) {
+    const parent = dirname(directory);
+    if (parent === directory) return process.cwd();
+    directory = parent;
+  }
+  return directory;
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const selected = benchmarks.filter((b) => wanted.length === 0 || wanted.includes(b.name));
+  if (selected.length === 0) {
+    console.error(`no benchmark named ${wanted.join(', ')}; known: ${benchmarks.map((b) => b.name).join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  const resultsDirectory = join(packageRoot(), 'bench', 'results');
+  await mkdir(resultsDirectory, { recursive: true });
+  for (const benchmark of selected) {
+    console.log(`== ${benchmark.name}: ${benchmark.description}`);
+    const started = performance.now();
+    const { json, table } = await benchmark.run();
+    const file = join(resultsDirectory, `${benchmark.name}.json`);
+    await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`\n${table}\n`);
+    console.log(`== ${benchmark.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s, results in ${file}`);
+  }
+}
+
+await main();

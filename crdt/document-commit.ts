@@ -1,0 +1,181 @@
+/**
+ * Group commit for the document store: every document changed in the same tick is written in one
+ * storage batch, and every caller waiting on those changes is answered when that batch is durable.
+ * One batch is in flight at a time; changes made while it is written gather for the next, so
+ * under load each fsync carries more changes instead of queueing more fsyncs.
+ *
+ * A failed batch changes nothing in storage (batches are atomic), so the documents it carried are
+ * dropped from memory as well (memory never stays ahead of storage), and every caller waiting on
+ * them, including those of later changes built on the failed ones, is rejected.
+ */
+import { CheopsError, ErrorCode, errorMessage } from '../core/errors.js';
+import type { DocumentId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { Deferred } from './deferred.js';
+import type { DocumentCache, LoadedDocument, PendingWork } from './document-cache.js';
+import { deleteOperations, planWrite, type WritePlan } from './document-layout.js';
+import type { DocumentChangedEvent } from './documents.js';
+import type { Storage, StorageOperation } from './storage.js';
+
+export interface GroupCommitOptions {
+  readonly storage: Storage;
+  readonly logger: Logger;
+  readonly compactAfterChunks: number;
+  readonly cache: DocumentCache;
+  /** Called once a document's write is durable, before its events and its waiters. */
+  readonly onWritten: (docId: DocumentId, heads: readonly string[]) => void;
+  readonly emit: (event: DocumentChangedEvent) => void;
+}
+
+interface PlannedWrite {
+  readonly entry: LoadedDocument;
+  readonly work: PendingWork;
+  readonly plan: WritePlan;
+}
+
+interface Removal {
+  readonly operations: StorageOperation[];
+  readonly done: Deferred<void>;
+}
+
+export class GroupCommit {
+  private readonly options: GroupCommitOptions;
+  private readonly dirty = new Set<LoadedDocument>();
+  private readonly removals: Removal[] = [];
+  private state: 'idle' | 'scheduled' | 'writing' = 'idle';
+  /** Storage batches written so far (metrics, tests). */
+  batches = 0;
+
+  constructor(options: GroupCommitOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Records a change to `entry` (already applied in memory) and resolves with the heads written
+   * once it is durable. `local` is the change made here, `remote` the changes received; either
+   * may be absent (a change that modified nothing still waits for the earlier ones).
+   */
+  enqueue(entry: LoadedDocument, local: Uint8Array | undefined, remote: readonly Uint8Array[]): Promise<readonly string[]> {
+    const work = (entry.pending ??= { local: [], remote: [], waiters: [] });
+    if (local !== undefined) work.local.push(local);
+    work.remote.push(...remote);
+    const waiter = new Deferred<readonly string[]>();
+    work.waiters.push(waiter);
+    this.dirty.add(entry);
+    this.schedule();
+    return waiter.promise;
+  }
+
+  /** Removes a stored document (snapshot, chunks, index entry) in the next batch. */
+  remove(docId: DocumentId, chunkSequences: readonly number[]): Promise<void> {
+    const done = new Deferred<void>();
+    this.removals.push({ operations: deleteOperations(docId, chunkSequences), done });
+    this.schedule();
+    return done.promise;
+  }
+
+  private schedule(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'scheduled';
+    // A microtask, not a timer: everything changed in the current tick joins this batch, and no
+    // clock is involved, so a simulated run writes the same batches whatever its clock does.
+    queueMicrotask(() => {
+      this.flush()
+        .catch((error: unknown) => {
+          // A bug, not a storage failure (those are answered to the waiters): keep the pipeline going.
+          this.options.logger.error({ error: errorMessage(error) }, 'group commit failed unexpectedly');
+        })
+        .finally(() => {
+          this.state = 'idle';
+          if (this.dirty.size > 0 || this.removals.length > 0) this.schedule();
+        });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.state = 'writing';
+    // Removals go first: a document deleted then created again in the same tick ends up created.
+    const removals = this.removals.splice(0);
+    const writes = this.planAll();
+    const operations = [...removals.flatMap((removal) => removal.operations), ...writes.flatMap((write) => write.plan.operations)];
+    let failure: CheopsError | undefined;
+    if (operations.length > 0) {
+      try {
+        await this.options.storage.batch(operations);
+        this.batches += 1;
+      } catch (error) {
+        failure = asStorageError(error);
+        this.options.logger.error({ documents: writes.length, error: errorMessage(error) }, 'a storage batch failed');
+      }
+    }
+    for (const removal of removals) {
+      if (failure === undefined) removal.done.resolve();
+      else removal.done.reject(failure);
+    }
+    for (const write of writes) {
+      if (failure === undefined) this.written(write);
+      else this.failed(write, failure);
+    }
+  }
+
+  private planAll(): PlannedWrite[] {
+    const writes: PlannedWrite[] = [];
+    for (const entry of this.dirty) {
+      const work = entry.pending;
+      entry.pending = undefined;
+      if (work === undefined) continue;
+      try {
+        const plan = planWrite(entry, this.options.compactAfterChunks);
+        entry.inFlight = new Deferred<void>();
+        entry.inFlightHasLocal = work.local.length > 0;
+        writes.push({ entry, work, plan });
+      } catch (error) {
+        const failure = new CheopsError(ErrorCode.StorageFailure, `cannot encode document ${entry.docId}: ${errorMessage(error)}`, {
+          cause: error,
+          details: { docId: entry.docId },
+        });
+        work.waiters.forEach((waiter) => waiter.reject(failure));
+        this.options.cache.evict(entry);
+      }
+    }
+    this.dirty.clear();
+    return writes;
+  }
+
+  private written({ entry, work, plan }: PlannedWrite): void {
+    entry.stored = true;
+    entry.persistedHeads = plan.heads;
+    entry.chunkSequences = plan.chunkSequences;
+    entry.nextChunkSequence = plan.nextChunkSequence;
+    this.settleInFlight(entry);
+    if (plan.operations.length > 0) this.options.onWritten(entry.docId, plan.heads);
+    const { docId } = entry;
+    if (work.local.length > 0) this.options.emit({ docId, heads: plan.heads, changes: work.local, origin: 'local' });
+    if (work.remote.length > 0) this.options.emit({ docId, heads: plan.heads, changes: work.remote, origin: 'remote' });
+    work.waiters.forEach((waiter) => waiter.resolve(plan.heads));
+    this.options.cache.trim();
+  }
+
+  private failed({ entry, work }: PlannedWrite, failure: CheopsError): void {
+    work.waiters.forEach((waiter) => waiter.reject(failure));
+    // Later changes were made on top of the failed ones: they cannot be written without them.
+    const later = entry.pending;
+    entry.pending = undefined;
+    this.dirty.delete(entry);
+    later?.waiters.forEach((waiter) => waiter.reject(failure));
+    this.settleInFlight(entry);
+    this.options.cache.evict(entry);
+  }
+
+  private settleInFlight(entry: LoadedDocument): void {
+    const inFlight = entry.inFlight;
+    entry.inFlight = undefined;
+    entry.inFlightHasLocal = false;
+    inFlight?.resolve();
+  }
+}
+
+function asStorageError(error: unknown): CheopsError {
+  if (error instanceof CheopsError) return error;
+  return new CheopsError(ErrorCode.StorageFailure, `storage batch failed: ${errorMessage(error)}`, { cause: error });
+}

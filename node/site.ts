@@ -1,0 +1,259 @@
+/**
+ * The composition root of one site: it builds the object graph (store, documents, transport,
+ * heartbeats, redialer, document sync, site directory, HTTP front) from a config and the injected
+ * ports, and starts and stops it in order. Nothing else in Cheops wires components together.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { CheopsError, ErrorCode, errorMessage, type Clock, type Logger, type Random } from '../core/index.js';
+import { DocumentStore } from '../crdt/document-store.js';
+import { LevelStorage } from '../crdt/level-storage.js';
+import { SiteDirectory, siteDirectoryId, type SiteEntry } from '../crdt/site-directory.js';
+import { createDocSync, type DocSync } from '../p2p/doc-sync.js';
+import { createHeartbeats, type Heartbeats } from '../p2p/heartbeat.js';
+import { createLibp2pTransport, type Libp2pTransport } from '../p2p/libp2p-transport.js';
+import { storageKeyStore } from '../p2p/peer-identity.js';
+import { createRedialer, type Redialer } from '../p2p/redialer.js';
+import type { SharedWith } from '../p2p/share-policy.js';
+import type { DocumentId } from '../core/ids.js';
+import type { NodeConfig } from './config.js';
+import { createFront, type Front } from './http/index.js';
+import { noApplication } from './no-application.js';
+import { createSiteMetrics } from './site-metrics.js';
+import { SitesView } from './sites-view.js';
+
+/** The ports a site runs on: the real ones in production, simulated ones in the simulator. */
+export interface SiteComponents {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+}
+
+/** The local application, already running (a URL, or the stand-in started by the caller). */
+export interface LocalApplication {
+  /** Base URL of the application's HTTP API, or undefined when the site has none. */
+  readonly url: string | undefined;
+  /** Its kind, published in the site directory (`kubernetes`, `openstack`, `none`). */
+  readonly kind: string;
+}
+
+/** A running site. */
+export interface Site {
+  readonly config: NodeConfig;
+  readonly peerId: string;
+  /** Where the HTTP front listens, with the port chosen when the config said 0. */
+  readonly httpUrl: string;
+  /** libp2p addresses, each ending in `/p2p/<peer id>`. */
+  readonly p2pAddresses: readonly string[];
+  readonly sites: SitesView;
+  stop(): Promise<void>;
+}
+
+/** Starts a site; on failure everything already started is stopped again before it rejects. */
+export async function startSite(config: NodeConfig, app: LocalApplication, components: SiteComponents): Promise<Site> {
+  const logger = components.logger.child({ site: config.site });
+  const stack: Array<{ name: string; stop: () => Promise<void> | void }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { name, stop } of stack.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.warn({ component: name, error: errorMessage(error) }, 'stop failed');
+      }
+    }
+    stack.length = 0;
+  };
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    const storage = await LevelStorage.open({ location: join(config.dataDir, 'store') });
+    stack.push({ name: 'storage', stop: () => storage.close() });
+
+    const documents = new DocumentStore({ storage, clock: components.clock, random: components.random, logger });
+    await documents.open();
+    stack.push({ name: 'documents', stop: () => documents.close() });
+
+    const transport = await createLibp2pTransport(
+      { listen: [config.p2p], keyStore: storageKeyStore(storage) },
+      { logger },
+    );
+    await transport.start();
+    stack.push({ name: 'transport', stop: () => transport.stop() });
+    logger.info({ peerId: transport.peerId, addresses: transport.addresses() }, 'peer-to-peer mesh listening');
+
+    const directory = new SiteDirectory(
+      { documents, clock: components.clock, logger },
+      { peerId: transport.peerId },
+    );
+    const self = await directory.register({
+      name: config.site,
+      addresses: transport.addresses(),
+      http: config.advertisedHttp,
+      app: app.kind,
+    });
+
+    const mesh = startMesh(config, { transport, documents, components, logger });
+    stack.push({ name: 'mesh', stop: () => mesh.stop() });
+
+    const sites = new SitesView({ heartbeats: mesh.heartbeats, self: self.peerId });
+    const watcher = watchDirectory({ documents, directory, mesh, sites, self, logger });
+    stack.push({ name: 'directory-watch', stop: watcher });
+
+    const registry = new Registry();
+    createSiteMetrics(registry, { sites, docSync: mesh.docSync, documents });
+    const front = createFront({
+      upstream: app.url ?? 'http://127.0.0.1:9',
+      logger,
+      registry,
+      clock: components.clock,
+      ready: () => true,
+      admin: { 'GET /sites': (c) => c.json({ items: sites.list() }) },
+      ...(app.url === undefined ? { interceptor: noApplication } : {}),
+    });
+    stack.push({ name: 'front', stop: () => front.close() });
+    const server = await listen(front, config, logger);
+    stack.push({ name: 'http', stop: () => closeServer(server) });
+    const address = server.address() as AddressInfo;
+    const httpUrl = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+    logger.info({ http: httpUrl, app: app.url ?? 'none' }, 'site ready');
+
+    return {
+      config,
+      peerId: transport.peerId,
+      httpUrl,
+      p2pAddresses: transport.addresses(),
+      sites,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+interface Mesh {
+  readonly heartbeats: Heartbeats;
+  readonly redialer: Redialer;
+  readonly docSync: DocSync;
+  stop(): Promise<void>;
+}
+
+interface MeshDeps {
+  readonly transport: Libp2pTransport;
+  readonly documents: DocumentStore;
+  readonly components: SiteComponents;
+  readonly logger: Logger;
+}
+
+/** Heartbeats, redials and document sync, all on the Transport port. */
+function startMesh(config: NodeConfig, deps: MeshDeps): Mesh {
+  const { transport, documents, components, logger } = deps;
+  const heartbeats = createHeartbeats(
+    { intervalMs: config.heartbeatIntervalMs, downAfterMs: config.peerDownAfterMs },
+    { transport, clock: components.clock, logger },
+  );
+  const redialer = createRedialer(
+    { maxDelayMs: config.redialMaxDelayMs },
+    { transport, clock: components.clock, random: components.random, logger },
+  );
+  const docSync = createDocSync(
+    { sharedWith: sharePolicy, antiEntropyIntervalMs: config.antiEntropyIntervalMs },
+    { transport, documents, clock: components.clock, logger, liveness: heartbeats },
+  );
+  heartbeats.start();
+  docSync.start();
+  for (const peer of config.peers) redialer.add(peer);
+  redialer.start();
+  return {
+    heartbeats,
+    redialer,
+    docSync,
+    stop: async () => {
+      redialer.stop();
+      await docSync.stop();
+      heartbeats.stop();
+    },
+  };
+}
+
+/**
+ * Which peers may hold a document. The site directory is shared with every site; documents of
+ * collaborations (replicants, cross resources) will be shared with the sites of their scope only.
+ * Anything else stays local (fail closed).
+ */
+function sharePolicy(docId: DocumentId): SharedWith {
+  return docId === siteDirectoryId ? 'all' : new Set();
+}
+
+interface DirectoryWatchDeps {
+  readonly documents: DocumentStore;
+  readonly directory: SiteDirectory;
+  readonly mesh: Mesh;
+  readonly sites: SitesView;
+  readonly self: SiteEntry;
+  readonly logger: Logger;
+}
+
+/**
+ * Follows the site directory: every site it lists is tracked by heartbeats and kept connected by
+ * the redialer (so a site learnt through a peer, or restarted with its directory from disk, dials
+ * the others itself), and a lost claim of our own name is reported loudly.
+ */
+function watchDirectory(deps: DirectoryWatchDeps): () => void {
+  const { documents, directory, mesh, sites, self, logger } = deps;
+  let refreshing = Promise.resolve();
+  const refresh = (): void => {
+    refreshing = refreshing
+      .then(async () => {
+        const view = await directory.view();
+        for (const entry of view.sites) {
+          if (entry.peerId === self.peerId) continue;
+          mesh.heartbeats.track(entry.peerId);
+          for (const address of entry.addresses) mesh.redialer.add(address, entry.peerId);
+        }
+        for (const conflict of view.conflicts) {
+          if (conflict.losers.some((loser) => loser.peerId === self.peerId)) {
+            logger.error(
+              { name: conflict.name, winner: conflict.winner.peerId },
+              `site name ${conflict.name} is bound to another peer id; this site's claim lost`,
+            );
+          }
+        }
+        sites.update(view.sites);
+      })
+      .catch((error: unknown) => logger.warn({ error: errorMessage(error) }, 'site directory refresh failed'));
+  };
+  const unsubscribe = documents.onChange((event) => {
+    if (event.docId === siteDirectoryId) refresh();
+  });
+  refresh();
+  return unsubscribe;
+}
+
+function listen(front: Front, config: NodeConfig, logger: Logger): Promise<Server> {
+  const server = createServer({ keepAliveTimeout: 65_000 }, front.handle);
+  server.on('upgrade', front.handleUpgrade);
+  server.on('clientError', (error, socket) => {
+    logger.debug({ error: errorMessage(error) }, 'bad HTTP request from a client');
+    socket.destroy();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new CheopsError(ErrorCode.ConfigInvalid, `cannot listen on --http ${config.http.host}:${config.http.port}: ${error.code ?? error.message}`, {
+          cause: error,
+        }),
+      );
+    });
+    server.listen(config.http.port, config.http.host, () => resolve(server));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

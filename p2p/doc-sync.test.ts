@@ -1,0 +1,250 @@
+import { initSyncState, generateSyncMessage, init as emptyDoc } from '@automerge/automerge';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemRandom } from '../core/system.js';
+import type { TransportEvents } from './transport.js';
+import {
+  decodePushMessage,
+  decodeSyncChannelMessage,
+  encodePushMessage,
+  encodeSyncChannelMessage,
+  inboxTopic,
+  syncChannel,
+} from './sync-messages.js';
+import { ManualClock } from './testing/manual-clock.js';
+import { doc, makeSites, stopSites, type TestSite } from './testing/sync-sites.js';
+
+interface Counter {
+  count: number;
+}
+
+let live: TestSite[] = [];
+afterEach(async () => {
+  await stopSites(live);
+  live = [];
+});
+
+async function setup(
+  names: string[],
+  extra: Partial<Parameters<typeof makeSites>[0]> = {},
+): Promise<{ clock: ManualClock; sites: TestSite[] }> {
+  const clock = new ManualClock();
+  const { sites } = await makeSites({ names, clock, random: systemRandom, ...extra });
+  live = sites;
+  return { clock, sites };
+}
+
+/** Lets the sites exchange messages for `ms` of simulated time. */
+async function settle(clock: ManualClock, ms = 500): Promise<void> {
+  for (let elapsed = 0; elapsed < ms; elapsed += 10) await clock.advance(10);
+}
+
+function site(sites: TestSite[], index: number): TestSite {
+  const found = sites[index];
+  if (found === undefined) throw new Error(`no site ${index}`);
+  return found;
+}
+
+async function connect(a: TestSite, b: TestSite): Promise<void> {
+  await a.transport.dial(`/memory/${b.name}`);
+}
+
+/** Every document id mentioned in what `target` receives. */
+function watchDocuments(target: TestSite): Set<string> {
+  const seen = new Set<string>();
+  target.transport.on('message', (event: TransportEvents['message']) => {
+    if (event.channel !== syncChannel) return;
+    const message = decodeSyncChannelMessage(event.data);
+    if (!message.ok) return;
+    if (message.value.type === 'sync') seen.add(message.value.doc);
+    else for (const entry of message.value.docs) seen.add(entry.doc);
+  });
+  target.transport.on('gossip', (event) => {
+    const message = decodePushMessage(event.data);
+    if (message.ok) seen.add(message.value.doc);
+  });
+  return seen;
+}
+
+describe('DocSync over MemoryTransport with the DocumentStore', () => {
+  it('replicates a small change by one push, without the sync protocol', async () => {
+    const { clock, sites } = await setup(['a', 'b']);
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await settle(clock, 50);
+    await a.store.create(doc('res/1'), { name: 'purple' });
+    await settle(clock, 50);
+    expect(await b.store.read(doc('res/1'))).toEqual({ name: 'purple' });
+    expect(b.store.heads(doc('res/1'))).toEqual(a.store.heads(doc('res/1')));
+    expect(a.sync.stats().pushesSent).toBe(1);
+    expect(b.sync.stats().pushesReceived).toBe(1);
+    expect(a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent).toBe(0);
+  });
+
+  it('converges after a partition with concurrent changes on both sides', async () => {
+    const { clock, sites } = await setup(['a', 'b']);
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await a.store.create(doc('res/1'), { base: 1 });
+    await settle(clock);
+    await a.transport.hangUp(b.peerId);
+    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+      d['fromA'] = 'a';
+    });
+    await b.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+      d['fromB'] = 'b';
+    });
+    await b.store.create(doc('res/2'), { bornOn: 'b', body: new Uint8Array(40_000).fill(1) });
+    await settle(clock);
+    expect(await b.store.read(doc('res/1'))).toEqual({ base: 1, fromB: 'b' });
+    await connect(b, a);
+    await settle(clock);
+    expect(await a.store.read(doc('res/1'))).toEqual({ base: 1, fromA: 'a', fromB: 'b' });
+    expect(await b.store.read(doc('res/1'))).toEqual({ base: 1, fromA: 'a', fromB: 'b' });
+    expect(a.store.heads(doc('res/1'))).toEqual(b.store.heads(doc('res/1')));
+    expect(a.store.has(doc('res/2'))).toBe(true);
+    expect(a.store.heads(doc('res/2'))).toEqual(b.store.heads(doc('res/2')));
+  });
+
+  it('never sends a document to a site outside its scope, and refuses one that asks', async () => {
+    const scopes = new Map([['res/secret', ['a', 'b']]]);
+    const { clock, sites } = await setup(['a', 'b', 'c'], { scopes });
+    const [a, b, c] = [site(sites, 0), site(sites, 1), site(sites, 2)];
+    const seenByC = watchDocuments(c);
+    await connect(a, b);
+    await connect(a, c);
+    await connect(b, c);
+    await a.store.create(doc('res/secret'), { password: 'hunter2' });
+    await a.store.create(doc('res/public'), { hello: 'world' });
+    await a.store.change(doc('res/secret'), (d: Record<string, unknown>) => {
+      d['big'] = new Uint8Array(40_000).fill(2);
+    });
+    await settle(clock, 1_500);
+    a.sync.antiEntropy();
+    b.sync.antiEntropy();
+    await settle(clock);
+    expect(b.store.heads(doc('res/secret'))).toEqual(a.store.heads(doc('res/secret')));
+    expect(c.store.has(doc('res/public'))).toBe(true);
+    expect(c.store.has(doc('res/secret'))).toBe(false);
+    expect(seenByC.has('res/secret')).toBe(false);
+
+    // C asks A for the secret three ways: a sync request, a heads summary, a forged push.
+    const [, request] = generateSyncMessage(emptyDoc(), initSyncState());
+    if (request === null) throw new Error('no request');
+    await c.transport.send(a.peerId, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc: doc('res/secret'), data: request }));
+    await c.transport.send(
+      a.peerId,
+      syncChannel,
+      encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [{ doc: doc('res/secret'), heads: [] }] }),
+    );
+    await c.transport.publish(
+      inboxTopic(a.peerId),
+      encodePushMessage({ type: 'push', v: 1, doc: doc('res/secret'), heads: [], changes: [new Uint8Array([1])] }),
+    );
+    await settle(clock);
+    expect(a.logger.find('refused a document message from a peer outside its scope')).toHaveLength(3);
+    expect(a.sync.stats().refused).toBe(3);
+    expect(seenByC.has('res/secret')).toBe(false);
+    expect(c.store.has(doc('res/secret'))).toBe(false);
+  });
+
+  it('coalesces many rapid changes into far fewer sync messages', async () => {
+    const { clock, sites } = await setup(['a', 'b'], { options: { pushMaxBytes: 0 } });
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await a.store.create(doc('res/1'), { n: 0 });
+    await settle(clock);
+    const sentBefore = a.sync.stats().syncMessagesSent;
+    const changes = 100;
+    for (let n = 1; n <= changes; n += 1) {
+      await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+        d['n'] = n;
+      });
+    }
+    await settle(clock);
+    expect(await b.store.read(doc('res/1'))).toEqual({ n: changes });
+    const sent = a.sync.stats().syncMessagesSent - sentBefore;
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(changes / 10);
+  });
+
+  it('drops garbage on the sync channel and the inbox, logs it, and keeps syncing', async () => {
+    const { clock, sites } = await setup(['a', 'b']);
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await a.store.create(doc('res/1'), { v: 1 });
+    await settle(clock);
+    const garbage = [
+      new Uint8Array([0xff, 0x00, 0x13]),
+      new Uint8Array(0),
+      encodePushMessage({ type: 'push', v: 1, doc: doc('res/1'), heads: [], changes: [new Uint8Array([9, 9])] }),
+      encodeSyncChannelMessage({ type: 'sync', v: 1, doc: doc('res/1'), data: new Uint8Array([0x42, 1, 2, 3]) }),
+      encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [] }).map((byte) => byte ^ 0x20),
+      new TextEncoder().encode(JSON.stringify({ type: 'sync', v: 1, doc: '../../etc' })),
+    ];
+    const { encode } = await import('cborg');
+    garbage.push(encode({ type: 'sync', v: 2, doc: 'res/1', data: new Uint8Array(1) }));
+    garbage.push(encode({ type: 'heads', v: 1, docs: [['res/1', ['not-a-hash']]] }));
+    garbage.push(encode({ type: 'push', v: 1, doc: 'res/1', heads: [], changes: 'nope' }));
+    garbage.push(encode([1, 2, 3]));
+    for (const bytes of garbage) {
+      await b.transport.send(a.peerId, syncChannel, bytes);
+      await b.transport.publish(inboxTopic(a.peerId), bytes);
+    }
+    await settle(clock);
+    const malformed = a.sync.stats().malformed;
+    expect(malformed).toBe(garbage.length * 2);
+    expect(a.logger.find('dropped a malformed document message').length).toBeGreaterThanOrEqual(garbage.length * 2 - 2);
+    expect(a.logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+      d['v'] = 2;
+    });
+    await settle(clock);
+    expect(await b.store.read(doc('res/1'))).toEqual({ v: 2 });
+  });
+
+  it('recovers a lost push through the heads digest', async () => {
+    let dropGossip = false;
+    const { clock, sites } = await setup(['a', 'b'], {
+      linkPolicy: {
+        canConnect: () => true,
+        decide: (_from, _to, bytes) => (dropGossip && bytes < 2_000 ? { type: 'drop' } : { type: 'deliver', delayMs: 1 }),
+      },
+    });
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    // Too big to push: the sync protocol carries it, so both sides hold sync states that agree.
+    await a.store.create(doc('res/1'), { v: 1, body: new Uint8Array(20_000).fill(3) });
+    await settle(clock, 100);
+    expect(a.sync.stats().syncMessagesSent).toBeGreaterThan(0);
+    dropGossip = true;
+    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+      d['v'] = 2;
+    });
+    await settle(clock, 100);
+    dropGossip = false;
+    expect(await b.store.read(doc('res/1'))).toMatchObject({ v: 1 });
+    await settle(clock, 1_500);
+    expect(await b.store.read(doc('res/1'))).toMatchObject({ v: 2 });
+  });
+
+  it('forgets sync states of a peer that disconnects', async () => {
+    const counter: Counter = { count: 0 };
+    const { clock, sites } = await setup(['a', 'b'], { options: { pushMaxBytes: 0 } });
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    b.transport.on('peer:disconnect', () => {
+      counter.count += 1;
+    });
+    await connect(a, b);
+    await a.store.create(doc('res/1'), { v: 1 });
+    await settle(clock);
+    expect(await b.store.read(doc('res/1'))).toEqual({ v: 1 });
+    await a.transport.hangUp(b.peerId);
+    expect(counter.count).toBe(1);
+    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+      d['v'] = 2;
+    });
+    await connect(a, b);
+    await settle(clock);
+    expect(await b.store.read(doc('res/1'))).toEqual({ v: 2 });
+  });
+});

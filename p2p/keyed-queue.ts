@@ -1,0 +1,34 @@
+/**
+ * One FIFO of async tasks per key. Document sync runs everything it does for one peer (apply a
+ * received message, generate the next) through that peer's queue, so a sync state is never read
+ * by one task while another is updating it; different peers proceed in parallel.
+ */
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+export class KeyedQueue<K> {
+  private readonly tails = new Map<K, Promise<void>>();
+  private readonly logger: Logger;
+
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
+
+  /** Runs `task` after the tasks already queued for `key`; a task that throws is logged. */
+  run(key: K, task: () => Promise<void>): Promise<void> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.then(task).catch((error: unknown) => {
+      this.logger.error({ key: String(key), err: errorMessage(error) }, 'queued task failed');
+    });
+    this.tails.set(key, next);
+    void next.then(() => {
+      if (this.tails.get(key) === next) this.tails.delete(key);
+    });
+    return next;
+  }
+
+  /** Resolves when every task queued so far has finished. */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The Transport port over libp2p: TCP + noise + yamux, direct messages on one protocol, gossip on
+ * @libp2p/gossipsub. Only p2p/ imports libp2p; the rest of Cheops sees the Transport port.
+ *
+ * Direct messages go on long-lived outbound streams, reused and written strictly one frame at a
+ * time (PeerSender). There is one such stream per (peer, channel), not one per peer: order is only
+ * promised per channel, and a separate stream keeps a heartbeat from waiting behind megabytes of
+ * sync on the same queue, which would inflate RTTs and could mark a busy peer down.
+ */
+import type { Message } from '@libp2p/gossipsub';
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { LengthPrefixedDecoder } from '@libp2p/utils';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { CheopsError, ErrorCode, errorMessage } from '../core/errors.js';
+import { asPeerIdString, type PeerIdString } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { decodeFrameBody, defaultMaxMessageBytes, encodeFrame, isChannelName, maxChannelBytes } from './frame-codec.js';
+import { createCheopsLibp2p, type CheopsLibp2p } from './libp2p-node.js';
+import { loadOrCreatePrivateKey, type KeyStore } from './peer-identity.js';
+import { PeerSender } from './peer-sender.js';
+import { TypedEmitter } from './typed-emitter.js';
+import type { Transport, TransportEventName, TransportEvents, TransportListener } from './transport.js';
+
+/** The protocol of direct messages. */
+export const messageProtocol = '/cheops/msg/1.0.0';
+
+export interface Libp2pTransportOptions {
+  /** Multiaddrs to listen on (`/ip4/127.0.0.1/tcp/9001`); port 0 picks a free port. */
+  readonly listen: readonly string[];
+  /** Addresses to announce instead of the listening ones (a public address, a wildcard bind). */
+  readonly announce?: readonly string[];
+  /** Where the private key is kept, so the peer id survives restarts. */
+  readonly keyStore: KeyStore;
+  /** Largest direct message in bytes; default 8 MiB. */
+  readonly maxMessageBytes?: number;
+  /** False refuses every connection with that peer, both ways: a partition inside one process. */
+  readonly allowPeer?: (peer: PeerIdString) => boolean;
+}
+
+/** What the transport needs from the site. */
+export interface Libp2pTransportComponents {
+  readonly logger: Logger;
+}
+
+/** Creates the transport (loading or making its private key); `start()` opens the listeners. */
+export async function createLibp2pTransport(
+  options: Libp2pTransportOptions,
+  components: Libp2pTransportComponents,
+): Promise<Libp2pTransport> {
+  const privateKey = await loadOrCreatePrivateKey(options.keyStore);
+  const node = await createCheopsLibp2p({
+    privateKey,
+    listen: options.listen,
+    announce: options.announce,
+    allowPeer: options.allowPeer,
+  });
+  return new Libp2pTransport(node, options.maxMessageBytes ?? defaultMaxMessageBytes, components.logger);
+}
+
+function unreachable(peer: string, reason: string, cause?: unknown): CheopsError {
+  return new CheopsError(ErrorCode.SiteUnreachable, `${peer}: ${reason}`, { cause, details: { peer } });
+}
+
+/** Transport over a libp2p node. Build it with `createLibp2pTransport`. */
+export class Libp2pTransport implements Transport {
+  readonly peerId: PeerIdString;
+  private readonly node: CheopsLibp2p;
+  private readonly maxMessageBytes: number;
+  private readonly logger: Logger;
+  private readonly events: TypedEmitter<TransportEvents>;
+  private readonly senders = new Map<PeerIdString, Map<string, PeerSender>>();
+  private readonly topics = new Set<string>();
+  private running = false;
+
+  constructor(node: CheopsLibp2p, maxMessageBytes: number, logger: Logger) {
+    this.node = node;
+    this.peerId = asPeerIdString(node.peerId.toString());
+    this.maxMessageBytes = maxMessageBytes;
+    this.logger = logger.child({ component: 'libp2p-transport' });
+    this.events = new TypedEmitter<TransportEvents>(this.logger);
+    node.addEventListener('peer:connect', (event) => this.onPeerConnect(event.detail));
+    node.addEventListener('peer:disconnect', (event) => this.onPeerDisconnect(event.detail));
+    node.services.pubsub.addEventListener('message', (event) => this.onGossip(event.detail));
+  }
+
+  addresses(): string[] {
+    return this.node.getMultiaddrs().map((address) => address.toString());
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    // `force`: a start that failed (port taken) must not leave the next one refusing the handler.
+    await this.node.handle(messageProtocol, (stream, connection) => this.onInboundStream(stream, connection), {
+      force: true,
+    });
+    await this.node.start();
+    for (const topic of this.topics) this.node.services.pubsub.subscribe(topic);
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    const senders = [...this.senders.values()].flatMap((byChannel) => [...byChannel.values()]);
+    this.senders.clear();
+    await Promise.all(senders.map((sender) => sender.close()));
+    await this.node.unhandle(messageProtocol);
+    await this.node.stop();
+  }
+
+  async dial(address: string, signal?: AbortSignal): Promise<PeerIdString> {
+    this.assertRunning();
+    let target: Multiaddr;
+    try {
+      target = multiaddr(address);
+    } catch (error) {
+      throw new CheopsError(ErrorCode.ConfigInvalid, `not a multiaddr: ${address}`, { cause: error });
+    }
+    try {
+      const connection = await this.node.dial(target, signal === undefined ? {} : { signal });
+      return asPeerIdString(connection.remotePeer.toString());
+    } catch (error) {
+      if (signal?.aborted === true) {
+        throw new CheopsError(ErrorCode.Aborted, `dial ${address} aborted`, { cause: signal.reason });
+      }
+      throw unreachable(address, `dial failed: ${errorMessage(error)}`, error);
+    }
+  }
+
+  async hangUp(peer: PeerIdString): Promise<void> {
+    const id = this.parsePeer(peer);
+    if (id === undefined || !this.running) return;
+    await this.node.hangUp(id);
+  }
+
+  connectedPeers(): PeerIdString[] {
+    return this.node.getPeers().map((peer) => asPeerIdString(peer.toString()));
+  }
+
+  send(peer: PeerIdString, channel: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    if (!this.running) return Promise.reject(this.notRunning());
+    if (data.length > this.maxMessageBytes) {
+      return Promise.reject(
+        new CheopsError(ErrorCode.MessageTooLarge, `message of ${data.length} bytes exceeds ${this.maxMessageBytes}`),
+      );
+    }
+    if (!isChannelName(channel)) return Promise.reject(new RangeError(`bad channel name ${channel}`));
+    const id = this.parsePeer(peer);
+    if (id === undefined || this.openConnection(id) === undefined) {
+      return Promise.reject(unreachable(peer, 'not connected'));
+    }
+    return this.sender(peer, id, channel).send(encodeFrame(channel, data), signal);
+  }
+
+  subscribe(topic: string): void {
+    this.topics.add(topic);
+    if (this.running) this.node.services.pubsub.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    this.topics.delete(topic);
+    if (this.running) this.node.services.pubsub.unsubscribe(topic);
+  }
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    this.assertRunning();
+    await this.node.services.pubsub.publish(topic, data);
+  }
+
+  on<E extends TransportEventName>(event: E, listener: TransportListener<E>): void {
+    this.events.on(event, listener);
+  }
+
+  off<E extends TransportEventName>(event: E, listener: TransportListener<E>): void {
+    this.events.off(event, listener);
+  }
+
+  private sender(peer: PeerIdString, id: PeerId, channel: string): PeerSender {
+    let byChannel = this.senders.get(peer);
+    if (byChannel === undefined) {
+      byChannel = new Map();
+      this.senders.set(peer, byChannel);
+    }
+    let sender = byChannel.get(channel);
+    if (sender === undefined) {
+      sender = new PeerSender(peer, async (signal) => {
+        const connection = this.openConnection(id);
+        if (connection === undefined) throw unreachable(peer, 'not connected');
+        // Every Cheops site speaks the one protocol: write the protocol name with the first frame
+        // and save the negotiation round trip (it would also inflate the first RTT sample).
+        return connection.newStream(messageProtocol, {
+          negotiateFully: false,
+          ...(signal === undefined ? {} : { signal }),
+        });
+      });
+      byChannel.set(channel, sender);
+    }
+    return sender;
+  }
+
+  private openConnection(id: PeerId): Connection | undefined {
+    return this.node.getConnections(id).find((connection) => connection.status === 'open');
+  }
+
+  private onPeerConnect(id: PeerId): void {
+    this.events.emit('peer:connect', { peer: asPeerIdString(id.toString()) });
+  }
+
+  private onPeerDisconnect(id: PeerId): void {
+    const peer = asPeerIdString(id.toString());
+    const byChannel = this.senders.get(peer);
+    this.senders.delete(peer);
+    for (const sender of byChannel?.values() ?? []) void sender.close();
+    this.events.emit('peer:disconnect', { peer });
+  }
+
+  private onInboundStream(stream: Stream, connection: Connection): void {
+    const from = asPeerIdString(connection.remotePeer.toString());
+    const decoder = new LengthPrefixedDecoder({
+      maxDataLength: this.maxMessageBytes + maxChannelBytes + 8,
+      maxBufferSize: 2 * this.maxMessageBytes + 1024,
+    });
+    stream.addEventListener('message', (event) => {
+      try {
+        for (const body of decoder.decode(event.data)) this.deliver(from, body.subarray());
+      } catch (error) {
+        // A bad length prefix loses the framing for good: drop the stream, the peer reopens one.
+        this.logger.warn({ peer: from, err: errorMessage(error) }, 'dropped a stream with a malformed frame');
+        stream.abort(error instanceof Error ? error : new Error(errorMessage(error)));
+      }
+    });
+    stream.addEventListener('remoteCloseWrite', () => {
+      stream.close().catch((error: unknown) => {
+        stream.abort(error instanceof Error ? error : new Error(errorMessage(error)));
+      });
+    });
+  }
+
+  private deliver(from: PeerIdString, body: Uint8Array): void {
+    const frame = decodeFrameBody(body);
+    if (!frame.ok) {
+      this.logger.warn({ peer: from, err: frame.error }, 'dropped a malformed frame');
+      return;
+    }
+    this.events.emit('message', { from, channel: frame.value.channel, data: frame.value.data });
+  }
+
+  private onGossip(message: Message): void {
+    if (message.type !== 'signed') {
+      // We publish signed messages only; an unsigned one has no trustworthy sender.
+      this.logger.warn({ topic: message.topic }, 'dropped an unsigned gossip message');
+      return;
+    }
+    if (!this.topics.has(message.topic)) return;
+    this.events.emit('gossip', {
+      from: asPeerIdString(message.from.toString()),
+      topic: message.topic,
+      data: message.data,
+    });
+  }
+
+  private parsePeer(peer: PeerIdString): PeerId | undefined {
+    try {
+      return peerIdFromString(peer);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private assertRunning(): void {
+    if (!this.running) throw this.notRunning();
+  }
+
+  private notRunning(): CheopsError {
+    return new CheopsError(ErrorCode.NotRunning, 'the transport is not running');
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Wire messages of document sync, CBOR-encoded `{ type, v, … }` unions.
+ * Direct messages on the `sync` channel: `sync` (one Automerge sync message for one document) and
+ * `heads` (a summary of heads per document, for anti-entropy). Gossip on a site's inbox topic:
+ * `push` (the encoded changes of one small local change).
+ */
+import type { DocumentId, PeerIdString } from '../core/ids.js';
+import {
+  decodeCborRecord,
+  decoded,
+  encodeCbor,
+  field,
+  isBytes,
+  isDocumentIdValue,
+  isHeads,
+  malformed,
+  messageTag,
+  type DecodeResult,
+} from './wire.js';
+
+/** The direct channel of document sync. */
+export const syncChannel = 'sync';
+
+/** The gossip topic only `peer` subscribes to: a push published there reaches that site only. */
+export function inboxTopic(peer: PeerIdString): string {
+  return `cheops/v1/inbox/${peer}`;
+}
+
+/** Most documents listed in one `heads` message (a summary is sent in batches of this size). */
+export const maxSummaryEntries = 1000;
+/** Most changes in one push. */
+export const maxPushChanges = 1000;
+
+/** One Automerge sync message for one document. */
+export interface SyncMessage {
+  readonly type: 'sync';
+  readonly v: 1;
+  readonly doc: DocumentId;
+  readonly data: Uint8Array;
+}
+
+/** The heads of one document as the sender has it. */
+export interface HeadsEntry {
+  readonly doc: DocumentId;
+  readonly heads: readonly string[];
+}
+
+/** A summary of heads: the receiver runs the sync protocol for the documents that differ. */
+export interface HeadsMessage {
+  readonly type: 'heads';
+  readonly v: 1;
+  readonly docs: readonly HeadsEntry[];
+}
+
+export type SyncChannelMessage = SyncMessage | HeadsMessage;
+
+/** A small local change, pushed at once to a site's inbox. */
+export interface PushMessage {
+  readonly type: 'push';
+  readonly v: 1;
+  readonly doc: DocumentId;
+  /** The sender's heads after the change. */
+  readonly heads: readonly string[];
+  readonly changes: readonly Uint8Array[];
+}
+
+export function encodeSyncChannelMessage(message: SyncChannelMessage): Uint8Array {
+  if (message.type === 'sync') return encodeCbor(message);
+  return encodeCbor({ type: 'heads', v: 1, docs: message.docs.map((entry) => [entry.doc, [...entry.heads]]) });
+}
+
+export function encodePushMessage(message: PushMessage): Uint8Array {
+  return encodeCbor({ ...message, heads: [...message.heads], changes: [...message.changes] });
+}
+
+function decodeHeadsEntries(value: unknown): DecodeResult<HeadsEntry[]> {
+  if (!Array.isArray(value) || value.length > maxSummaryEntries) return malformed('bad docs list');
+  const entries: HeadsEntry[] = [];
+  for (const item of value as unknown[]) {
+    if (!Array.isArray(item) || item.length !== 2) return malformed('bad heads entry');
+    const [doc, heads] = item as unknown[];
+    if (!isDocumentIdValue(doc)) return malformed('bad document id');
+    if (!isHeads(heads)) return malformed('bad heads');
+    entries.push({ doc, heads });
+  }
+  return decoded(entries);
+}
+
+/** Decodes a message of the `sync` channel. */
+export function decodeSyncChannelMessage(bytes: Uint8Array): DecodeResult<SyncChannelMessage> {
+  const record = decodeCborRecord(bytes);
+  if (!record.ok) return record;
+  const tag = messageTag(record.value);
+  if (!tag.ok) return tag;
+  if (tag.value.v !== 1) return malformed(`unsupported version ${tag.value.v}`);
+  if (tag.value.type === 'sync') {
+    const doc = field(record.value, 'doc');
+    const data = field(record.value, 'data');
+    if (!isDocumentIdValue(doc)) return malformed('bad document id');
+    if (!isBytes(data)) return malformed('bad sync data');
+    return decoded({ type: 'sync', v: 1, doc, data });
+  }
+  if (tag.value.type === 'heads') {
+    const docs = decodeHeadsEntries(field(record.value, 'docs'));
+    if (!docs.ok) return docs;
+    return decoded({ type: 'heads', v: 1, docs: docs.value });
+  }
+  return malformed(`unknown type ${JSON.stringify(tag.value.type)}`);
+}
+
+/** Decodes a push from a site's inbox topic. */
+export function decodePushMessage(bytes: Uint8Array): DecodeResult<PushMessage> {
+  const record = decodeCborRecord(bytes);
+  if (!record.ok) return record;
+  const tag = messageTag(record.value);
+  if (!tag.ok) return tag;
+  if (tag.value.type !== 'push') return malformed(`unknown type ${JSON.stringify(tag.value.type)}`);
+  if (tag.value.v !== 1) return malformed(`unsupported version ${tag.value.v}`);
+  const doc = field(record.value, 'doc');
+  const heads = field(record.value, 'heads');
+  const changes = field(record.value, 'changes');
+  if (!isDocumentIdValue(doc)) return malformed('bad document id');
+  if (!isHeads(heads)) return malformed('bad heads');
+  if (!Array.isArray(changes) || changes.length === 0 || changes.length > maxPushChanges) {
+    return malformed('bad changes list');
+  }
+  if (!changes.every(isBytes)) return malformed('bad change');
+  return decoded({ type: 'push', v: 1, doc, heads, changes });
+}

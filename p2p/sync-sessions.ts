@@ -1,0 +1,75 @@
+/**
+ * What document sync remembers about each peer, in memory only: the Automerge sync state per
+ * document, the heads the peer last told us it has, and an epoch that changes when the peer goes
+ * down, so work queued before a disconnect does not resurrect a forgotten session.
+ */
+import { initSyncState } from '@automerge/automerge';
+import type { DocumentId, PeerIdString } from '../core/ids.js';
+import type { SyncState } from '../crdt/documents.js';
+
+interface PeerSession {
+  readonly states: Map<DocumentId, SyncState>;
+  readonly knownHeads: Map<DocumentId, readonly string[]>;
+}
+
+export class SyncSessions {
+  private readonly sessions = new Map<PeerIdString, PeerSession>();
+  private readonly epochs = new Map<PeerIdString, number>();
+
+  /** The sync state of (peer, doc); a fresh one when none is kept. */
+  state(peer: PeerIdString, doc: DocumentId): SyncState {
+    return this.session(peer).states.get(doc) ?? initSyncState();
+  }
+
+  setState(peer: PeerIdString, doc: DocumentId, state: SyncState): void {
+    this.session(peer).states.set(doc, state);
+  }
+
+  /** The heads `peer` last announced for `doc` (a push or a summary), if any. */
+  knownHeads(peer: PeerIdString, doc: DocumentId): readonly string[] | undefined {
+    return this.sessions.get(peer)?.knownHeads.get(doc);
+  }
+
+  setKnownHeads(peer: PeerIdString, doc: DocumentId, heads: readonly string[]): void {
+    this.session(peer).knownHeads.set(doc, heads);
+  }
+
+  /** Drops the sync state of (peer, doc), keeping its known heads: the next message starts afresh. */
+  forgetSyncState(peer: PeerIdString, doc: DocumentId): void {
+    this.sessions.get(peer)?.states.delete(doc);
+  }
+
+  /** Forgets what we knew of one document at `peer` (its sync broke: start over). */
+  forgetDocument(peer: PeerIdString, doc: DocumentId): void {
+    const session = this.sessions.get(peer);
+    session?.states.delete(doc);
+    session?.knownHeads.delete(doc);
+  }
+
+  /** Changes each time `peer`'s session is reset. */
+  epoch(peer: PeerIdString): number {
+    return this.epochs.get(peer) ?? 0;
+  }
+
+  /** Forgets everything about `peer` (it went down). */
+  reset(peer: PeerIdString): void {
+    this.sessions.delete(peer);
+    this.epochs.set(peer, this.epoch(peer) + 1);
+  }
+
+  /** Number of (peer, document) sync states kept, for metrics and tests. */
+  size(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) count += session.states.size;
+    return count;
+  }
+
+  private session(peer: PeerIdString): PeerSession {
+    let session = this.sessions.get(peer);
+    if (session === undefined) {
+      session = { states: new Map(), knownHeads: new Map() };
+      this.sessions.set(peer, session);
+    }
+    return session;
+  }
+}
