@@ -3,7 +3,8 @@
  *
  * These machines are shared: other processes come and go during a run, and measuring one target
  * after the other lets that drift land on one of them. So all targets are measured in one
- * process, interleaved: a warm-up of each, then `rounds` rounds in which every target gets one
+ * process, interleaved: a warm-up of each (by request count, see `warmupRequests`), then `rounds`
+ * rounds in which every target gets one
  * slice of `sliceMs` (the order rotating each round); a target's latencies are merged over its
  * slices. Beside latency, it reads the CPU time each proxy process spent during its slices
  * (Linux /proc), which contention barely disturbs: CPU per request is the cost of the proxy.
@@ -24,6 +25,15 @@ export interface LoadPlan {
   readonly targets: readonly LoadTarget[];
   /** Concurrent connections, each with one request at a time. */
   readonly connections: number;
+  /**
+   * Requests sent to each target first, at `warmupConnections`, capped at `warmupMaxMs` per
+   * target. This is what lets V8 optimise the servers: measured by time alone at one connection,
+   * a node proxy still runs interpreted code and compiles in the background (4x its steady CPU).
+   */
+  readonly warmupRequests: number;
+  readonly warmupConnections: number;
+  readonly warmupMaxMs: number;
+  /** Then a short warm-up of each target at `connections` (fills the pools, settles the sockets). */
   readonly warmupMs: number;
   readonly sliceMs: number;
   readonly rounds: number;
@@ -86,11 +96,19 @@ function cpuNs(pid: number | undefined): number | undefined {
   }
 }
 
-/** Runs `connections` request loops against `pool` for `durationMs`; records into `recorder` if given. */
-async function drive(pool: Pool, plan: LoadPlan, durationMs: number, recorder?: Recorder): Promise<void> {
-  const deadline = performance.now() + durationMs;
+interface Drive {
+  readonly connections: number;
+  readonly durationMs: number;
+  /** Stop after this many requests in all (no limit when absent). */
+  readonly maxRequests?: number;
+}
+
+/** Runs request loops against `pool` for a while; records into `recorder` if given. */
+async function drive(pool: Pool, plan: LoadPlan, how: Drive, recorder?: Recorder): Promise<void> {
+  const deadline = performance.now() + how.durationMs;
+  let budget = how.maxRequests ?? Number.POSITIVE_INFINITY;
   const loop = async (): Promise<void> => {
-    while (performance.now() < deadline) {
+    while (performance.now() < deadline && budget-- > 0) {
       const start = performance.now();
       let ok = false;
       try {
@@ -105,7 +123,7 @@ async function drive(pool: Pool, plan: LoadPlan, durationMs: number, recorder?: 
       else recorder.errors++;
     }
   };
-  await Promise.all(Array.from({ length: plan.connections }, loop));
+  await Promise.all(Array.from({ length: how.connections }, loop));
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -134,10 +152,16 @@ function stats(name: string, recorder: Recorder): TargetStats {
 
 /** Runs the plan and returns every target's numbers. */
 export async function runLoad(plan: LoadPlan): Promise<LoadReport> {
-  const pools = plan.targets.map((target) => new Pool(target.url, { connections: plan.connections, pipelining: 1 }));
+  const poolSize = Math.max(plan.connections, plan.warmupConnections);
+  const pools = plan.targets.map((target) => new Pool(target.url, { connections: poolSize, pipelining: 1 }));
   const recorders = plan.targets.map(() => new Recorder());
+  const slice: Drive = { connections: plan.connections, durationMs: plan.sliceMs };
   try {
-    for (const pool of pools) await drive(pool, plan, plan.warmupMs);
+    if (plan.warmupRequests > 0) {
+      const warm: Drive = { connections: plan.warmupConnections, durationMs: plan.warmupMaxMs, maxRequests: plan.warmupRequests };
+      for (const pool of pools) await drive(pool, plan, warm);
+    }
+    for (const pool of pools) await drive(pool, plan, { connections: plan.connections, durationMs: plan.warmupMs });
     for (let round = 0; round < plan.rounds; round++) {
       for (let k = 0; k < plan.targets.length; k++) {
         const i = (k + round) % plan.targets.length;
@@ -145,7 +169,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadReport> {
         const pid = plan.targets[i]?.pid;
         const cpuBefore = cpuNs(pid);
         const start = performance.now();
-        await drive(pools[i] as Pool, plan, plan.sliceMs, recorder);
+        await drive(pools[i] as Pool, plan, slice, recorder);
         recorder.measuredMs += performance.now() - start;
         const cpuAfter = cpuNs(pid);
         if (cpuBefore === undefined || cpuAfter === undefined) recorder.cpuKnown = false;

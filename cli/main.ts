@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { isCheopsError, errorMessage } from '../core/index.js';
 import { nodeCommand } from './node-command.js';
+import { upCommand } from './up-command.js';
 
 const program = new Command('cheops')
   .description(
@@ -16,6 +17,7 @@ const program = new Command('cheops')
   .configureOutput({ outputError: (text, write) => write(text) });
 
 program.addCommand(nodeCommand());
+program.addCommand(upCommand());
 
 program.addOption(new Option('--no-color', 'disable colours').hideHelp());
 

@@ -178,7 +178,7 @@ export class Registry {
     const expected: ExpectedKind = subresource === 'scale' ? scaleKind : expectedKindOf(type);
     const warnings: string[] = [];
     const candidate = (current: JsonObject): JsonObject => {
-      const view = subresource === 'scale' ? toScale(type, current) : current;
+      const view = subresource === 'scale' ? toScale(current) : current;
       const patched = applyPatch(patchType, view, patch, expected.schema);
       const decoded = decodePatched(expected, patched, options.fieldValidation ?? FieldValidation.Warn);
       warnings.push(...decoded.warnings);
@@ -207,7 +207,7 @@ export class Registry {
       return options.dryRun === true ? { keep: true } : mutation;
     });
     const object = options.dryRun === true || committed === undefined ? (planned ?? {}) : committed;
-    return { object: subresource === 'scale' ? toScale(type, object) : object, warnings };
+    return { object: subresource === 'scale' ? toScale(object) : object, warnings };
   }
 
   /** What the stored object becomes when a client writes `input` (to `subresource`). */
@@ -283,7 +283,7 @@ function keepAllocations(current: JsonObject, next: JsonObject): void {
   const oldPorts = Array.isArray(oldSpec.ports) ? oldSpec.ports : [];
   for (const port of Array.isArray(spec.ports) ? spec.ports : []) {
     if (!isJsonObject(port) || (typeof port.nodePort === 'number' && port.nodePort > 0)) continue;
-    const previous = oldPorts.find((candidate) => isJsonObject(candidate) && candidate.port === port.port && candidate.protocol === port.protocol);
+    const previous = oldPorts.find((candidate) => isJsonObject(candidate) && candidate.port === port.port && (candidate.protocol ?? 'TCP') === (port.protocol ?? 'TCP'));
     if (isJsonObject(previous) && typeof previous.nodePort === 'number') port.nodePort = previous.nodePort;
   }
 }

@@ -181,12 +181,7 @@ export function findResource(group: string, version: string, plural: string): Re
   return resourceTypes.find((type) => type.group === group && type.version === version && type.plural === plural);
 }
 
-/** The resource type of a kind, or undefined. */
-export function findResourceByKind(group: string, version: string, kind: string): ResourceType | undefined {
-  return resourceTypes.find((type) => type.group === group && type.version === version && type.kind === kind);
-}
-
-/** Looks a resource type up by plural within the core or apps group, for the controllers. */
+/** The served resource type named by `plural` (plurals are unique here); throws for others. */
 export function resourceType(plural: string): ResourceType {
   const type = resourceTypes.find((candidate) => candidate.plural === plural);
   if (type === undefined) throw new TypeError(`no resource type ${plural}`);

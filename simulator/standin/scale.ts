@@ -4,11 +4,10 @@
  */
 import { cloneJson, numberAt, objectAt, type JsonObject } from './json.js';
 import { metadataOf } from './object-meta.js';
-import type { ResourceType } from './resources.js';
 import { formatLabelSelector } from './tables.js';
 
 /** The Scale of a workload: spec.replicas, and status.replicas with the selector as a string. */
-export function toScale(_type: ResourceType, object: JsonObject): JsonObject {
+export function toScale(object: JsonObject): JsonObject {
   const metadata = metadataOf(object);
   const scaleMetadata: JsonObject = {};
   for (const key of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']) {

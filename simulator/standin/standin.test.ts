@@ -56,6 +56,19 @@ describe('stand-in API: objects', () => {
     expect(objectsAt((await request('GET', '/api/v1/pods?labelSelector=app!%3Dweb')).body, 'items')).toHaveLength(0);
   });
 
+  it('pages lists with limit and continue', async () => {
+    const { request } = await testStandin();
+    for (const name of ['a', 'b', 'c']) await request('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
+    const first = (await request('GET', '/api/v1/namespaces/default/configmaps?limit=2')).body;
+    expect(objectsAt(first, 'items').map((item) => objectAt(item, 'metadata')?.name)).toEqual(['a', 'b']);
+    expect(objectAt(first, 'metadata')).toMatchObject({ remainingItemCount: 1, continue: expect.any(String) as unknown });
+    const token = encodeURIComponent(stringAt(objectAt(first, 'metadata'), 'continue') ?? '');
+    const second = (await request('GET', `/api/v1/namespaces/default/configmaps?limit=2&continue=${token}`)).body;
+    expect(objectsAt(second, 'items').map((item) => objectAt(item, 'metadata')?.name)).toEqual(['c']);
+    expect(objectAt(second, 'metadata')?.continue).toBeUndefined();
+    expect((await request('GET', '/api/v1/namespaces/default/configmaps?limit=2&continue=garbage')).status).toBe(400);
+  });
+
   it('answers tables with the columns kubectl prints', async () => {
     const { request, clock } = await testStandin();
     await request('POST', '/api/v1/namespaces/default/pods', podManifest('web'));

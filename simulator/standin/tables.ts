@@ -238,7 +238,7 @@ const defaultPrinter: Printer = { columns: [nameColumn, text('Age')], cells: [na
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
 /** The row's `object`: nothing, the object's metadata (the default) or the whole object. */
-function rowObject(type: ResourceType, object: JsonObject, include: IncludeObject): JsonValue {
+function rowObject(object: JsonObject, include: IncludeObject): JsonValue {
   if (include === 'None') return null;
   if (include === 'Object') return object;
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: objectAt(object, 'metadata') ?? {} };
@@ -272,7 +272,7 @@ export function toTable(type: ResourceType, objects: readonly JsonObject[], opti
     columnDefinitions,
     rows: objects.map((object) => ({
       cells: printer.cells.map((cell) => cell(object, options.now)),
-      object: rowObject(type, object, options.includeObject),
+      object: rowObject(object, options.includeObject),
     })),
   };
 }

@@ -104,6 +104,16 @@ describe('kubectl against the stand-in', () => {
     expect(strict.stderr).toContain('unknown field "spec.template.spec.containers[0].imagePullPolicyX"');
   });
 
+  it('round-trips a List from get -o yaml (validated on the client with OpenAPI v2)', async () => {
+    const file = join(kubectl.directory, 'list.yaml');
+    await writeFile(file, await ok('get', 'configmap', 'settings', 'api-copy', '-n', 'e2e', '-o', 'yaml', '--ignore-not-found'));
+    await ok('delete', 'configmap', 'settings', '-n', 'e2e');
+    expect(await ok('create', '-f', file)).toBe('configmap/settings created\n');
+    await writeFile(file, 'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: typo, namespace: e2e}, dataa: {a: b}}\n');
+    const typo = await kubectl.run(['apply', '-f', file]);
+    expect(typo.stderr).toContain('unknown field "dataa" in io.k8s.api.core.v1.ConfigMap');
+  });
+
   it('labels and patches (merge, strategic, json)', async () => {
     expect(await ok('label', 'pod', 'solo', 'tier=front', '-n', 'e2e')).toBe('pod/solo labeled\n');
     expect(await ok('get', 'pod', 'solo', '-n', 'e2e', '-o', 'jsonpath={.metadata.labels.tier}')).toBe('front');

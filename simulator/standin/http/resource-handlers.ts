@@ -52,7 +52,7 @@ export async function handleResourceRequest(context: ResourceContext, request: R
     case 'get': {
       const output = negotiateOutput(accept, subresource === undefined);
       const object = context.registry.get(type, namespace, name);
-      return objectResponse(200, subresource === 'scale' ? toScale(type, object) : shaped(context, type, object, output, query), output);
+      return objectResponse(200, subresource === 'scale' ? toScale(object) : shaped(context, type, object, output, query), output);
     }
     case 'list': {
       const output = negotiateOutput(accept);
