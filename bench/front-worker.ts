@@ -3,6 +3,7 @@
  * started by bench/front.ts with `fork`:
  *   upstream            a node:http server answering a ~1 KB JSON body (the "application")
  *   front <url>         the Cheops front (node/http) before <url>
+ *   node-floor <url>    the least a node proxy can do (undici dispatch, no rules), for scale
  *   front-web <url>     the road not taken: Hono's node adapter turning every request into a web
  *                       Request, forwarded with undici `pool.request` and answered as a web
  *                       Response; kept to show what the raw handler saves
@@ -14,10 +15,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Registry } from 'prom-client';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { silentLogger } from '../core/index.js';
 import { systemClock } from '../core/system.js';
-import { createFront } from '../node/http/index.js';
+import { createFront, createFrontServer } from '../node/http/index.js';
 import { runLoad, type LoadPlan } from './front-load.js';
 
 /** The message a server sends when it listens. */
@@ -80,7 +81,29 @@ function upstream(): void {
 
 function front(target: string): void {
   const cheops = createFront({ upstream: target, logger: silentLogger, registry: new Registry(), clock: systemClock });
-  listen(createServer(cheops.handle));
+  listen(createFrontServer(cheops));
+}
+
+/**
+ * The least a node proxy can do, for comparison only: undici `dispatch` straight into node's
+ * response, no header rules, no scope, no metrics. The gap between it and `front` is the cost of
+ * the front's own logic; the gap between it and HAProxy is Node's.
+ */
+function nodeFloor(target: string): void {
+  const pool = new Pool(target, { connections: null, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
+  listen(
+    createServer((req, res) => {
+      const handler: Dispatcher.DispatchHandler = {
+        // undici tells its handler APIs apart by this method; without it, the legacy one is assumed.
+        onRequestStart: () => undefined,
+        onResponseStart: (_controller, statusCode, headers) => void res.writeHead(statusCode, headers),
+        onResponseData: (_controller, chunk) => void res.write(chunk),
+        onResponseEnd: () => void res.end(),
+        onResponseError: (_controller, error) => void res.destroy(error),
+      };
+      pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers: [] }, handler);
+    }),
+  );
 }
 
 /** The web-Request design, for comparison only: everything through Hono's adapter and fetch types. */
@@ -130,6 +153,9 @@ switch (role) {
     break;
   case 'front':
     front(args[0] ?? '');
+    break;
+  case 'node-floor':
+    nodeFloor(args[0] ?? '');
     break;
   case 'front-web':
     frontWeb(args[0] ?? '');

@@ -5,8 +5,9 @@
  * concurrency, keep-alive, warm-up then interleaved slices: see front-load.ts), it measures the
  * upstream hit directly, through the Cheops front, and through HAProxy (http mode, keep-alive,
  * one thread like node), and reports the *added* latency of each proxy and its CPU time per
- * request. Optionally it also measures `front-web`, the design where every request becomes a web
- * Request and Response (see front-worker.ts), to show what the raw node handler saves.
+ * request. For scale it also measures `node-floor`, the least a node proxy can do, and
+ * `front-web`, the design where every request becomes a web Request and Response (see
+ * front-worker.ts), which shows what the raw node handler saves.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +19,7 @@ import type { LoadPlan, LoadReport, LoadTarget, TargetStats } from './front-load
 import type { ReadyMessage } from './front-worker.js';
 
 /** What is measured: the application directly, or through a proxy. */
-export type Target = 'direct' | 'front' | 'haproxy' | 'front-web';
+export type Target = 'direct' | 'front' | 'haproxy' | 'node-floor' | 'front-web';
 
 export interface FrontBenchOptions {
   /** Requests sent to each target before the first measure, so V8 has optimised the servers. */
@@ -32,8 +33,11 @@ export interface FrontBenchOptions {
   readonly rounds: number;
   /** Concurrent connections of the load generator, one pass per value. */
   readonly connections: readonly number[];
-  /** Also measure the web-Request design of the front (the alternative that was rejected). */
-  readonly includeWebVariant: boolean;
+  /**
+   * Also measure `node-floor` (the least a node proxy can do) and `front-web` (the web-Request
+   * design that was rejected), to put the front's numbers in scale.
+   */
+  readonly includeVariants: boolean;
   /** Where progress lines go. */
   readonly log: (line: string) => void;
 }
@@ -77,17 +81,17 @@ export interface FrontBenchResult {
 }
 
 /**
- * About 45 s in all: a warm-up of 20,000 requests per target (at most 4 s each), then for each
- * of 2 concurrencies and 4 targets 0.3 s of warm-up and 6 slices of 0.5 s.
+ * About 50 s in all: a warm-up of 15,000 requests per target (at most 3 s each), then for each
+ * of 2 concurrencies and 5 targets 0.2 s of warm-up and 5 slices of 0.5 s.
  */
 export const defaultFrontBenchOptions: FrontBenchOptions = {
-  warmupRequests: 20_000,
-  warmupMaxMs: 4_000,
-  warmupMs: 300,
+  warmupRequests: 15_000,
+  warmupMaxMs: 3_000,
+  warmupMs: 200,
   sliceMs: 500,
-  rounds: 6,
+  rounds: 5,
   connections: [1, 16],
-  includeWebVariant: true,
+  includeVariants: true,
   log: (line) => console.log(line),
 };
 
@@ -321,7 +325,10 @@ export async function runFrontBenchmark(options: FrontBenchOptions = defaultFron
     ];
     const haproxy = await addHaproxy(upstream.url, targets, children, directory);
     if (!haproxy.available) options.log(`  HAProxy: ${haproxy.note ?? ''}`);
-    if (options.includeWebVariant) targets.push({ name: 'front-web', ...(await startServer('front-web', [upstream.url], children)) });
+    if (options.includeVariants) {
+      targets.push({ name: 'node-floor', ...(await startServer('node-floor', [upstream.url], children)) });
+      targets.push({ name: 'front-web', ...(await startServer('front-web', [upstream.url], children)) });
+    }
     const runs: FrontRun[] = [];
     for (const [pass, connections] of options.connections.entries()) {
       if (pass === 0) options.log(`  warming up: ${options.warmupRequests} requests per target (at most ${options.warmupMaxMs} ms each)…`);

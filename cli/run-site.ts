@@ -2,25 +2,43 @@
  * Runs one site in this process until SIGINT or SIGTERM, with the real clock, randomness and
  * logger, and the local application the config names (a URL, the embedded stand-in, or none).
  */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createLogger, systemClock, systemRandom } from '../core/system.js';
 import type { Logger } from '../core/index.js';
+import { LevelStorage } from '../crdt/level-storage.js';
+import { createLibp2pTransport } from '../p2p/libp2p-transport.js';
+import { storageKeyStore } from '../p2p/peer-identity.js';
 import type { NodeConfig } from '../node/config.js';
 import { startSite, type LocalApplication, type Site } from '../node/site.js';
 import { startLocalApplication } from './local-application.js';
 
 export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const app = await startLocalApplication(config, logger);
+  const stack: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stack.reverse()) await stop();
+  };
   let site: Site;
   try {
-    site = await startSite(config, app, { clock: systemClock, random: systemRandom, logger });
+    const app = await startLocalApplication(config, logger);
+    stack.push(() => app.stop());
+    await mkdir(config.dataDir, { recursive: true });
+    const storage = await LevelStorage.open({ location: join(config.dataDir, 'store') });
+    stack.push(() => storage.close());
+    // The peer key lives in the site's store, so the peer id survives restarts on the same --data.
+    const transport = await createLibp2pTransport({ listen: [config.p2p], keyStore: storageKeyStore(storage) }, { logger: logger.child({ site: config.site }) });
+    await transport.start();
+    stack.push(() => transport.stop());
+    logger.info({ site: config.site, peerId: transport.peerId, addresses: transport.addresses() }, 'peer-to-peer mesh listening');
+    site = await startSite(config, app, { clock: systemClock, random: systemRandom, logger, storage, transport });
+    stack.push(() => site.stop());
   } catch (error) {
-    await app.stop();
+    await stopAll();
     throw error;
   }
   await untilSignal(logger);
-  await site.stop();
-  await app.stop();
+  await stopAll();
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */

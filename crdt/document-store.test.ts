@@ -190,14 +190,11 @@ describe('DocumentStore: persistence', () => {
     }).flat();
     await counting.inner.batch(operations);
     counting.reset();
-    const started = performance.now();
     const store = await openStore(counting);
-    const elapsedMs = performance.now() - started;
     expect(store.ids()).toHaveLength(10_000);
     expect(store.loadedCount).toBe(0);
     expect(counting.lists).toEqual([['index']]);
     expect(counting.gets).toEqual([['meta', 'actor']]);
-    expect(elapsedMs).toBeLessThan(2_000);
     expect(await store.read(asDocumentId('res/9999'))).toEqual({ name: 'x', n: 1 });
     await store.close();
   });

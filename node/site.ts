@@ -3,20 +3,17 @@
  * heartbeats, redialer, document sync, site directory, HTTP front) from a config and the injected
  * ports, and starts and stops it in order. Nothing else in Cheops wires components together.
  */
-import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { CheopsError, ErrorCode, errorMessage, type Clock, type Logger, type Random } from '../core/index.js';
 import { DocumentStore } from '../crdt/document-store.js';
-import { LevelStorage } from '../crdt/level-storage.js';
 import { SiteDirectory, siteDirectoryId, type SiteEntry } from '../crdt/site-directory.js';
+import type { Storage } from '../crdt/storage.js';
 import { createDocSync, type DocSync } from '../p2p/doc-sync.js';
 import { createHeartbeats, type Heartbeats } from '../p2p/heartbeat.js';
-import { createLibp2pTransport, type Libp2pTransport } from '../p2p/libp2p-transport.js';
-import { storageKeyStore } from '../p2p/peer-identity.js';
 import { createRedialer, type Redialer } from '../p2p/redialer.js';
+import type { Transport } from '../p2p/transport.js';
 import type { SharedWith } from '../p2p/share-policy.js';
 import type { DocumentId } from '../core/ids.js';
 import type { NodeConfig } from './config.js';
@@ -25,11 +22,18 @@ import { noApplication } from './no-application.js';
 import { createSiteMetrics } from './site-metrics.js';
 import { SitesView } from './sites-view.js';
 
-/** The ports a site runs on: the real ones in production, simulated ones in the simulator. */
+/**
+ * The ports a site runs on: the real ones in production (cli/run-site.ts: the system clock,
+ * a LevelStorage, a Libp2pTransport), simulated ones in the simulator. The site owns neither the
+ * storage nor the transport: it starts using them and stops using them, their creator closes them.
+ */
 export interface SiteComponents {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  readonly storage: Storage;
+  /** Started by the caller before the site starts. */
+  readonly transport: Transport;
 }
 
 /** The local application, already running (a URL, or the stand-in started by the caller). */
@@ -67,21 +71,10 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     stack.length = 0;
   };
   try {
-    await mkdir(config.dataDir, { recursive: true });
-    const storage = await LevelStorage.open({ location: join(config.dataDir, 'store') });
-    stack.push({ name: 'storage', stop: () => storage.close() });
-
+    const { storage, transport } = components;
     const documents = new DocumentStore({ storage, clock: components.clock, random: components.random, logger });
     await documents.open();
     stack.push({ name: 'documents', stop: () => documents.close() });
-
-    const transport = await createLibp2pTransport(
-      { listen: [config.p2p], keyStore: storageKeyStore(storage) },
-      { logger },
-    );
-    await transport.start();
-    stack.push({ name: 'transport', stop: () => transport.stop() });
-    logger.info({ peerId: transport.peerId, addresses: transport.addresses() }, 'peer-to-peer mesh listening');
 
     const directory = new SiteDirectory(
       { documents, clock: components.clock, logger },
@@ -141,7 +134,7 @@ interface Mesh {
 }
 
 interface MeshDeps {
-  readonly transport: Libp2pTransport;
+  readonly transport: Transport;
   readonly documents: DocumentStore;
   readonly components: SiteComponents;
   readonly logger: Logger;

@@ -103,6 +103,9 @@ export function writeError(res: ServerResponse, error: unknown): void {
     res.destroy(error instanceof Error ? error : new Error(errorMessage(error)));
     return;
   }
+  // Headers of a failed answer may have been set already (an application answer whose headers
+  // node refused): none of them describes this one.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
   const { status, body } = toHttpError(error);
   const text = JSON.stringify(body);
   res.writeHead(status, {

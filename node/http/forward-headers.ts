@@ -30,7 +30,8 @@ const forwardedHost = 'x-forwarded-host';
 
 /** Header names listed in `Connection` are hop-by-hop too; usually there are none beyond the set. */
 function connectionTokens(value: string | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // What nearly every client sends: nothing to split (this runs on every request).
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   let tokens: Set<string> | undefined;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
@@ -45,8 +46,8 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
  * The headers to send to the local application for `req`, as a flat `[name, value, …]` list.
  * `Host` is kept as the client sent it, so applications that build links from it (OpenStack)
  * keep pointing clients at the front; `X-Forwarded-For` gets the client's address appended;
- * `X-Forwarded-Proto` and `X-Forwarded-Host` are set unless an earlier proxy set them. With
- * `extraDrop`, more headers are dropped (the upgrade tunnel keeps `Connection`/`Upgrade` itself).
+ * `X-Forwarded-Proto` and `X-Forwarded-Host` are set unless an earlier proxy set them. Names in
+ * `keep` pass although hop-by-hop (the upgrade tunnel needs `Connection` and `Upgrade`).
  */
 export function upstreamRequestHeaders(req: IncomingMessage, keep: ReadonlySet<string> = emptySet): string[] {
   const raw = req.rawHeaders;

@@ -2,7 +2,8 @@
  * The HTTP front of a site: owned routes (health, metrics, admin API), scope carriers, the
  * interceptor hook for the collaboration engine, and the passthrough to the local application.
  */
-export { createFront, isOwnedPath, type Front, type FrontDeps, type FrontOptions } from './front.js';
+export { createFront, createFrontServer, type Front, type FrontDeps, type FrontOptions } from './front.js';
+export { isOwnedPath } from './router.js';
 export type { FrontCall, Interceptor, RequestScope } from './interceptor.js';
 export {
   errorMappings,
@@ -14,6 +15,6 @@ export {
   type KubernetesStatus,
 } from './errors.js';
 export type { AdminHandler, AdminRoutes, Readiness, ReadinessCheck } from './owned-routes.js';
-export type { PassthroughOptions } from './passthrough.js';
+export type { PassthroughOptions, UpstreamTlsOptions } from './passthrough.js';
 export type { RequestKind } from './metrics.js';
 export { readScopeCarrier, scopeHeader, type ScopeCarrierKind, type ScopeSource } from './scope-carrier.js';

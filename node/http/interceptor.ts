@@ -85,12 +85,11 @@ export class NodeFrontCall implements FrontCall {
     if (this.controller === undefined) {
       const controller = new AbortController();
       this.controller = controller;
-      if (this.res.destroyed && !this.res.writableFinished) controller.abort(clientGone());
-      else {
-        this.res.once('close', () => {
-          if (!this.res.writableFinished) controller.abort(clientGone());
-        });
-      }
+      const onClose = (): void => {
+        if (!this.res.writableFinished) controller.abort(clientGone());
+      };
+      if (this.res.closed) onClose();
+      else this.res.once('close', onClose);
     }
     return this.controller.signal;
   }

@@ -36,23 +36,38 @@ const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
  */
 export function createFrontMetrics(registry: Registry): FrontMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'cheops_' });
-  const requests = new Counter({
+  // The hot path only bumps plain numbers; prom-client's labelled updates (a label hash each) run
+  // at scrape time in `collect()`. Measured in the front, they cost more per request than the
+  // rest of its bookkeeping together.
+  const inFlight: Record<RequestKind, number> = { owned: 0, passthrough: 0, intercepted: 0 };
+  const pending = new Map<string, { readonly labels: { kind: RequestKind; method: string; code: string }; count: number }>();
+  new Counter({
     name: 'cheops_http_requests_total',
     help: 'HTTP requests answered by the front, by kind (owned, passthrough, intercepted), method and status code.',
     labelNames: ['kind', 'method', 'code'] as const,
     registers: [registry],
+    collect() {
+      for (const entry of pending.values()) {
+        if (entry.count === 0) continue;
+        this.inc(entry.labels, entry.count);
+        entry.count = 0;
+      }
+    },
+  });
+  new Gauge({
+    name: 'cheops_http_requests_in_flight',
+    help: 'Requests being answered right now, by kind (open watches count).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      for (const kind of Object.keys(inFlight) as RequestKind[]) this.set({ kind }, inFlight[kind]);
+    },
   });
   const duration = new Histogram({
     name: 'cheops_http_request_duration_seconds',
     help: 'Time from a request reaching the front to the end of its response (watches included), by kind.',
     labelNames: ['kind'] as const,
     buckets: latencyBuckets,
-    registers: [registry],
-  });
-  const inFlight = new Gauge({
-    name: 'cheops_http_requests_in_flight',
-    help: 'Requests being answered right now, by kind (open watches count).',
-    labelNames: ['kind'] as const,
     registers: [registry],
   });
   const upstreamErrors = new Counter({
@@ -64,11 +79,14 @@ export function createFrontMetrics(registry: Registry): FrontMetrics {
   return {
     finished(kind, method, code, seconds) {
       const methodLabel = knownMethods.has(method) ? method : 'OTHER';
-      requests.inc({ kind, method: methodLabel, code: String(code) });
+      const key = `${kind} ${methodLabel} ${code}`;
+      const entry = pending.get(key);
+      if (entry === undefined) pending.set(key, { labels: { kind, method: methodLabel, code: String(code) }, count: 1 });
+      else entry.count++;
       duration.observe({ kind }, seconds);
     },
-    started: (kind) => inFlight.inc({ kind }),
-    ended: (kind) => inFlight.dec({ kind }),
+    started: (kind) => void inFlight[kind]++,
+    ended: (kind) => void inFlight[kind]--,
     upstreamError: (reason) => upstreamErrors.inc({ reason }),
   };
 }

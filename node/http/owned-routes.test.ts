@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../../core/index.js';
-import { createFront, isOwnedPath, type Front, type FrontDeps } from './front.js';
+import { createFront, type Front, type FrontDeps } from './front.js';
+import { isOwnedPath } from './router.js';
 import { send, startFront, startUpstream, type TestFront, type TestUpstream } from './test-support.js';
 
 const sites = { items: [{ name: 'Site1', peerId: '12D3KooWabc', state: 'up', rttMs: 0, http: 'http://127.0.0.1:8001' }] };

@@ -6,6 +6,7 @@
  * written to the client as soon as it arrives.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConnectionOptions } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import { CheopsError, ErrorCode, errorMessage, type Logger } from '../../core/index.js';
 import { badRequest, writeError } from './errors.js';
@@ -25,7 +26,12 @@ export interface PassthroughOptions {
   readonly headersTimeoutMs?: number;
   /** Longest silence inside a response body; 0 (the default), since a quiet watch is normal. */
   readonly bodyTimeoutMs?: number;
+  /** TLS settings for an `https:` application (a real cluster's CA, a client certificate). */
+  readonly tls?: UpstreamTlsOptions;
 }
+
+/** The TLS settings the front may need to reach the application; node's own meaning for each. */
+export type UpstreamTlsOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
 
 /** What the passthrough needs. */
 export interface PassthroughDeps {
@@ -54,6 +60,7 @@ export function createPassthrough(deps: PassthroughDeps, options: PassthroughOpt
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
     headersTimeout: options.headersTimeoutMs ?? 0,
     bodyTimeout: options.bodyTimeoutMs ?? 0,
+    ...(options.tls === undefined ? {} : { connect: options.tls }),
   });
   const prefix = deps.upstream.pathname.replace(/\/+$/, '');
   return {

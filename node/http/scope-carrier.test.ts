@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/index.js';
 import type { FrontCall } from './interceptor.js';
@@ -148,6 +149,34 @@ describe('scopes through the front', () => {
       expect(res.body.toString()).toBe('payload');
     } finally {
       await slow.close();
+    }
+  });
+
+  it('aborts the call signal when the client leaves while the interceptor works', async () => {
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let abortedWith!: (name: string) => void;
+    const aborted = new Promise<string>((resolve) => (abortedWith = resolve));
+    const waiting = await startFront(upstream.url, {
+      interceptor: (call) =>
+        new Promise<Response>((_resolve, reject) => {
+          call.signal.addEventListener('abort', () => {
+            abortedWith((call.signal.reason as Error).name);
+            reject(call.signal.reason as Error);
+          });
+          entered();
+        }),
+    });
+    try {
+      const url = new URL(waiting.url);
+      const req = request({ host: url.hostname, port: url.port, path: '/slow' });
+      req.on('error', () => undefined);
+      req.end();
+      await inside;
+      req.destroy();
+      expect(await aborted).toBe('AbortError');
+    } finally {
+      await waiting.close();
     }
   });
 

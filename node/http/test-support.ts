@@ -6,7 +6,7 @@ import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, 
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { MemoryLogger } from '../../core/index.js';
-import { createFront, type Front, type FrontDeps } from './front.js';
+import { createFront, createFrontServer, type Front, type FrontDeps } from './front.js';
 
 /** What the upstream saw of one request (the body is read by the handler, if it wants it). */
 export interface SeenRequest {
@@ -81,8 +81,7 @@ export async function startFront(upstreamUrl: string, extra: Partial<FrontDeps> 
   // A clock that moves 1 ms per reading: durations are positive and the test stays deterministic.
   const clock = { now: () => ++tick };
   const front = createFront({ upstream: upstreamUrl, logger, registry, clock, ...extra });
-  const server = createServer(front.handle);
-  server.on('upgrade', front.handleUpgrade);
+  const server = createFrontServer(front);
   const url = await listen(server);
   const port = Number(new URL(url).port);
   return {

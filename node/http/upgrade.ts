@@ -11,11 +11,13 @@ import { connect as tlsConnect } from 'node:tls';
 import { CheopsError, ErrorCode, errorMessage, type Logger } from '../../core/index.js';
 import { toHttpError } from './errors.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
+import type { UpstreamTlsOptions } from './passthrough.js';
 
 /** What the tunnel needs. */
 export interface UpgradeTunnelDeps {
   readonly upstream: URL;
   readonly logger: Logger;
+  readonly tls?: UpstreamTlsOptions;
 }
 
 /** Opens upgrade tunnels to the local application. */
@@ -35,7 +37,9 @@ export function createUpgradeTunnel(deps: UpgradeTunnelDeps): UpgradeTunnel {
   const prefix = deps.upstream.pathname.replace(/\/+$/, '');
   return {
     open(req, socket, head, url) {
-      const upstream: Socket = secure ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
+      const upstream: Socket = secure
+        ? tlsConnect({ host, port, servername: host, ...deps.tls })
+        : netConnect({ host, port });
       let connected = false;
       upstream.once(secure ? 'secureConnect' : 'connect', () => {
         connected = true;

@@ -1,0 +1,169 @@
+/**
+ * Sorts every request cheaply by its target, with plain string tests (this runs on every
+ * request): owned paths go to the Hono app; everything else has its scope carrier read, parsed
+ * and removed, is offered to the interceptor (the collaboration engine), and otherwise passes
+ * through to the local application without ever becoming a web Request (bench/front.ts measures
+ * what that saves).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Hono } from 'hono';
+import { CheopsError, errorMessage, type Clock, type Logger } from '../../core/index.js';
+import { parseScope } from '../../scope/index.js';
+import { writeError } from './errors.js';
+import { hasRequestBody } from './forward-headers.js';
+import { NodeFrontCall, type Interceptor, type RequestScope } from './interceptor.js';
+import type { FrontMetrics, RequestKind } from './metrics.js';
+import { adminPrefix } from './owned-routes.js';
+import type { Passthrough } from './passthrough.js';
+import { readScopeCarrier, scopeHeader, type ScopeSource } from './scope-carrier.js';
+import { sendWebResponse, toWebRequest } from './web-bridge.js';
+
+/** What the router sends requests to. */
+export interface RouterParts {
+  readonly logger: Logger;
+  readonly app: Hono;
+  readonly passthrough: Passthrough;
+  readonly metrics: FrontMetrics;
+  readonly clock: Pick<Clock, 'now'>;
+  readonly interceptor?: Interceptor;
+}
+
+/** A request's target with the carrier removed, and its parsed scope. */
+interface Routed {
+  readonly url: string;
+  readonly scope: RequestScope | undefined;
+}
+
+/** True for the paths the front answers itself. */
+export function isOwnedPath(target: string): boolean {
+  const question = target.indexOf('?');
+  const path = question === -1 ? target : target.slice(0, question);
+  return (
+    path === '/livez' ||
+    path === '/readyz' ||
+    path === '/metrics' ||
+    path === adminPrefix ||
+    path.startsWith(`${adminPrefix}/`)
+  );
+}
+
+/** The front's node:http request listener and the steps behind it. */
+export class RequestRouter {
+  constructor(private readonly parts: RouterParts) {}
+
+  /** The request listener (an arrow, so it can be handed to `createServer` as is). */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const startMs = this.parts.clock.now();
+    const target = req.url ?? '/';
+    if (isOwnedPath(target)) {
+      this.observe(req, res, 'owned', startMs);
+      this.serveOwned(req, res, target);
+      return;
+    }
+    const routed = this.readScope(req, res, target, startMs);
+    if (routed === undefined) return;
+    if (this.parts.interceptor !== undefined) {
+      this.intercept(this.parts.interceptor, req, res, routed, startMs);
+      return;
+    }
+    this.observe(req, res, 'passthrough', startMs);
+    this.parts.passthrough.forward(req, res, routed.url);
+  };
+
+  private serveOwned(req: IncomingMessage, res: ServerResponse, url: string): void {
+    const { app, logger } = this.parts;
+    Promise.resolve()
+      .then(() => app.fetch(toWebRequest(req, url)))
+      .then(
+        (response) => sendWebResponse(res, response, logger),
+        (error: unknown) => writeError(res, error),
+      )
+      .catch((error: unknown) => logger.error({ error: errorMessage(error) }, 'owned route answer failed'));
+  }
+
+  /** Finds, removes and parses the scope; answers 400 itself (and returns undefined) when it is bad. */
+  private readScope(req: IncomingMessage, res: ServerResponse, target: string, startMs: number): Routed | undefined {
+    const { logger } = this.parts;
+    const carried = readScopeCarrier(target, req.headers[scopeHeader]);
+    if (!carried.ok) {
+      this.observe(req, res, 'intercepted', startMs);
+      logger.info({ method: req.method, url: target, error: carried.error.message }, 'bad scope carrier');
+      writeError(res, carried.error);
+      return undefined;
+    }
+    const { url, source } = carried.value;
+    if (source === undefined) return { url, scope: undefined };
+    const parsed = parseScope(source.text);
+    if (!parsed.ok) {
+      this.observe(req, res, 'intercepted', startMs);
+      const error = scopeError(parsed.error, source);
+      logger.info({ method: req.method, url: target, scope: source.text, error: error.message }, 'malformed scope');
+      writeError(res, error);
+      return undefined;
+    }
+    logger.info({ method: req.method, url, scope: source.text, carrier: source.carrier }, 'scoped request');
+    return { url, scope: { text: source.text, scope: parsed.scope, carrier: source.carrier } };
+  }
+
+  private intercept(interceptor: Interceptor, req: IncomingMessage, res: ServerResponse, routed: Routed, startMs: number): void {
+    const { logger, passthrough } = this.parts;
+    const call = new NodeFrontCall(req, res, routed.url, routed.scope, logger);
+    const settle = (response: Response | undefined): void => {
+      if (response !== undefined) {
+        this.observe(req, res, 'intercepted', startMs);
+        void sendWebResponse(res, response, logger);
+      } else if (call.bodyTaken && hasRequestBody(req)) {
+        this.observe(req, res, 'intercepted', startMs);
+        writeError(res, new Error('the interceptor read the request body and then declined the request'));
+      } else if (!res.closed) {
+        this.observe(req, res, 'passthrough', startMs);
+        passthrough.forward(req, res, routed.url);
+      }
+    };
+    const fail = (error: unknown): void => {
+      this.observe(req, res, 'intercepted', startMs);
+      logger.error({ method: req.method, url: routed.url, error: errorMessage(error) }, 'interceptor failed');
+      writeError(res, error);
+    };
+    let result: ReturnType<Interceptor>;
+    try {
+      result = interceptor(call);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    // A synchronous answer (the usual `undefined`) costs no promise and no extra tick.
+    if (result === undefined || result instanceof Response) settle(result);
+    else result.then(settle, fail);
+  }
+
+  /** Counts a request in flight now, and as finished when its response closes. */
+  private observe(req: IncomingMessage, res: ServerResponse, kind: RequestKind, startMs: number): void {
+    const { metrics, clock } = this.parts;
+    const done = (): void => {
+      metrics.ended(kind);
+      // 499 (nginx's "client closed request"): the client left before any answer was sent.
+      const code = res.headersSent ? res.statusCode : 499;
+      metrics.finished(kind, req.method ?? 'GET', code, (clock.now() - startMs) / 1000);
+    };
+    metrics.started(kind);
+    // An interceptor may answer after the client left: then 'close' has fired already.
+    if (res.closed) done();
+    else res.once('close', done);
+  }
+}
+
+/**
+ * The parser's error, with the carrier and the text in the message so that the user sees what
+ * was read, and the column guaranteed to be named (kubectl shows only the message).
+ */
+function scopeError(error: CheopsError, source: ScopeSource): CheopsError {
+  const where = source.carrier === 'header' ? 'the X-Cheops-Scope header' : 'the /scope/ path prefix';
+  const column = error.details['column'];
+  let message = `invalid scope ${JSON.stringify(source.text)} in ${where}: ${error.message}`;
+  if (typeof column === 'number' && !error.message.includes(`column ${column}`)) message += ` (at column ${column})`;
+  return new CheopsError(error.code, message, {
+    cause: error,
+    details: { ...error.details, scope: source.text, carrier: source.carrier },
+  });
+}

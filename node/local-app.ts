@@ -1,0 +1,47 @@
+/**
+ * The local-application port: how the node itself talks to the application of its site (the
+ * replication reconciler applying a desired state, the write path reading back an object). It is
+ * fetch-shaped so that the simulator can plug the stand-in in-process, and the production
+ * implementation talks HTTP over one keep-alive pool. The front's passthrough does not use it:
+ * passthrough streams node requests straight into its own pool (node/http/passthrough.ts).
+ */
+import { Agent, fetch as undiciFetch } from 'undici';
+
+export interface LocalApp {
+  /** Base URL of the application's HTTP API, when it has one (production); absent in-process. */
+  readonly url: string | undefined;
+  /** Sends one request to the application; rejects only when it cannot be reached. */
+  fetch(request: Request): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** The application at `baseUrl`, over a keep-alive connection pool. */
+export function httpLocalApp(baseUrl: string): LocalApp {
+  const base = new URL(baseUrl);
+  const agent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
+  return {
+    url: base.href.replace(/\/$/, ''),
+    async fetch(request: Request): Promise<Response> {
+      const incoming = new URL(request.url);
+      const target = new URL(`${base.pathname.replace(/\/$/, '')}${incoming.pathname}${incoming.search}`, base.origin);
+      const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
+      // undici's own fetch and Response types are structurally the web ones; cast at this one edge.
+      const response = await undiciFetch(target, {
+        method: request.method,
+        headers: [...request.headers],
+        body: hasBody ? request.body : null,
+        signal: request.signal,
+        redirect: 'manual',
+        dispatcher: agent,
+        ...(hasBody ? { duplex: 'half' as const } : {}),
+      });
+      return response as unknown as Response;
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** An in-process application (the stand-in in the simulator and in tests). */
+export function inProcessLocalApp(handler: (request: Request) => Promise<Response>): LocalApp {
+  return { url: undefined, fetch: handler, close: () => Promise.resolve() };
+}
