@@ -2,7 +2,9 @@
  * The processes of the front benchmark, one role each (in CHEOPS_BENCH_ROLE, arguments after it),
  * started by bench/front.ts with `fork`:
  *   upstream            a node:http server answering a ~1 KB JSON body (the "application")
- *   front <url>         the Cheops front (node/http) before <url>
+ *   front <url>         the Cheops front (node/http) before <url>, on its raw path (createFrontServer)
+ *   front-node <url>    the same front served by node:http (`http.createServer(front.handle)`): the
+ *                       design before the raw path, and what the raw path hands non-passthrough to
  *   node-floor <url>    the least a node proxy can do (undici dispatch, no rules), for scale
  *   front-web <url>     the road not taken: Hono's node adapter turning every request into a web
  *                       Request, forwarded with undici `pool.request` and answered as a web
@@ -11,8 +13,8 @@
  * Servers report `{ type: 'ready', url }` over IPC; the load generator reports its result.
  */
 import '../core/polyfills.js';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Registry } from 'prom-client';
 import { Pool, type Dispatcher } from 'undici';
@@ -60,7 +62,7 @@ export function podBody(): Buffer {
 }
 
 function listen(server: Server): void {
-  server.keepAliveTimeout = 60_000;
+  if ('keepAliveTimeout' in server) server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
     const ready: ReadyMessage = { type: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
     process.send?.(ready);
@@ -82,6 +84,13 @@ function upstream(): void {
 function front(target: string): void {
   const cheops = createFront({ upstream: target, logger: silentLogger, registry: new Registry(), clock: systemClock });
   listen(createFrontServer(cheops));
+}
+
+function frontNode(target: string): void {
+  const cheops = createFront({ upstream: target, logger: silentLogger, registry: new Registry(), clock: systemClock });
+  const server = createServer(cheops.handle);
+  server.on('upgrade', cheops.handleUpgrade);
+  listen(server);
 }
 
 /**
@@ -153,6 +162,9 @@ switch (role) {
     break;
   case 'front':
     front(args[0] ?? '');
+    break;
+  case 'front-node':
+    frontNode(args[0] ?? '');
     break;
   case 'node-floor':
     nodeFloor(args[0] ?? '');

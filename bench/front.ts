@@ -19,7 +19,7 @@ import type { LoadPlan, LoadReport, LoadTarget, TargetStats } from './front-load
 import type { ReadyMessage } from './front-worker.js';
 
 /** What is measured: the application directly, or through a proxy. */
-export type Target = 'direct' | 'front' | 'haproxy' | 'node-floor' | 'front-web';
+export type Target = 'direct' | 'front' | 'haproxy' | 'front-node' | 'node-floor' | 'front-web';
 
 export interface FrontBenchOptions {
   /** Requests sent to each target before the first measure, so V8 has optimised the servers. */
@@ -326,6 +326,7 @@ export async function runFrontBenchmark(options: FrontBenchOptions = defaultFron
     const haproxy = await addHaproxy(upstream.url, targets, children, directory);
     if (!haproxy.available) options.log(`  HAProxy: ${haproxy.note ?? ''}`);
     if (options.includeVariants) {
+      targets.push({ name: 'front-node', ...(await startServer('front-node', [upstream.url], children)) });
       targets.push({ name: 'node-floor', ...(await startServer('node-floor', [upstream.url], children)) });
       targets.push({ name: 'front-web', ...(await startServer('front-web', [upstream.url], children)) });
     }

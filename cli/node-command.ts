@@ -14,6 +14,7 @@ export function nodeCommand(): Command {
     .option('--advertise-http <url>', 'URL other sites and users reach this front at (default http://<--http>)')
     .option('--p2p <multiaddr>', `libp2p listen address (default ${configDefaults.p2p})`)
     .option('--peer <multiaddr>', 'a peer to dial and stay connected to; repeatable; /p2p/<id> may be omitted', collect)
+    .option('--announce <multiaddr>', 'the address other sites dial instead of --p2p (a public address, a relay); repeatable', collect)
     .option('--app <url|standin>', "the local application: its base URL, or 'standin' for the embedded Kubernetes API")
     .option('--config <file>', 'YAML or JSON file with the same settings (flags win over the file)')
     .addOption(
@@ -27,7 +28,7 @@ export function nodeCommand(): Command {
     .action(async (options: Record<string, unknown>) => {
       const fromFile = typeof options.config === 'string' ? await readConfigFile(options.config) : {};
       const fromFlags: NodeConfigInput = {};
-      for (const key of ['site', 'data', 'http', 'advertiseHttp', 'p2p', 'peer', 'app', 'logLevel'] as const) {
+      for (const key of ['site', 'data', 'http', 'advertiseHttp', 'p2p', 'peer', 'announce', 'app', 'logLevel'] as const) {
         const value = options[key];
         if (value !== undefined) (fromFlags as Record<string, unknown>)[key] = value;
       }

@@ -27,7 +27,10 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
     const storage = await LevelStorage.open({ location: join(config.dataDir, 'store') });
     stack.push(() => storage.close());
     // The peer key lives in the site's store, so the peer id survives restarts on the same --data.
-    const transport = await createLibp2pTransport({ listen: [config.p2p], keyStore: storageKeyStore(storage) }, { logger: logger.child({ site: config.site }) });
+    const transport = await createLibp2pTransport(
+      { listen: [config.p2p], ...(config.announce.length === 0 ? {} : { announce: config.announce }), keyStore: storageKeyStore(storage) },
+      { logger: logger.child({ site: config.site }) },
+    );
     await transport.start();
     stack.push(() => transport.stop());
     logger.info({ site: config.site, peerId: transport.peerId, addresses: transport.addresses() }, 'peer-to-peer mesh listening');

@@ -3,6 +3,7 @@
  * The node stays generic by speaking only these types; each `glue/<app>/` fills them in.
  */
 import type { ResourceKey } from '../core/ids.js';
+import type { JsonObject } from './json.js';
 
 /**
  * How one resource depends on another (DESIGN.md section 8).
@@ -39,4 +40,89 @@ export interface TakenScope<T> {
   readonly scope?: string;
   /** The body with the scope removed (a copy when something was removed, else the same value). */
   readonly body: T;
+}
+
+/** A request as glue classifies it: method, path and query as sent, and the body's media type. */
+export interface GlueRequest {
+  readonly method: string;
+  /** The path, percent-encoded as on the wire, without the query. */
+  readonly path: string;
+  /** The query string without `?`, or `''`. */
+  readonly query: string;
+  /** The `Content-Type` header. */
+  readonly contentType: string | undefined;
+}
+
+/** The write operations replication carries. */
+export type WriteOperation = 'create' | 'update' | 'patch' | 'delete';
+
+/** A write on one resource (or a create in a collection, whose name is in the body). */
+export interface GlueWriteCall {
+  readonly kind: 'write';
+  readonly op: WriteOperation;
+  /** The service, as scopes name it (Kubernetes: the resource plural). */
+  readonly service: string;
+  /** The namespace (or project) in the path, if any: a created object without one lands there. */
+  readonly namespace?: string;
+  /** The resource, when the path names it (update, patch, delete). */
+  readonly key?: ResourceKey;
+}
+
+/** A read of one resource. */
+export interface GlueReadCall {
+  readonly kind: 'read';
+  readonly service: string;
+  readonly key: ResourceKey;
+}
+
+/**
+ * Anything replication leaves alone: lists, watches, subresources (a status or a scale is the
+ * site's own), dry runs, discovery, and paths the glue does not understand.
+ */
+export interface GlueOtherCall {
+  readonly kind: 'other';
+}
+
+/** What glue makes of an intercepted request. */
+export type GlueCall = GlueWriteCall | GlueReadCall | GlueOtherCall;
+
+/** The request that does one thing to an object of the application (the node adds headers). */
+export interface GlueObjectRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path and query. */
+  readonly path: string;
+  readonly body?: JsonObject;
+}
+
+/** What the reconciler does to the local copy. */
+export type ObjectOperation = 'get' | 'create' | 'replace' | 'delete';
+
+/**
+ * What replication needs to know of an application (docs/REPLICATION.md): the node speaks only
+ * this interface, and each `glue/<app>/` implements it. Every method is pure and never throws on
+ * malformed input (bodies come from users and from peers).
+ */
+export interface ReplicationGlue {
+  /** The `app` of the keys this glue makes. */
+  readonly app: string;
+  /** Classifies an intercepted request. */
+  classify(request: GlueRequest): GlueCall;
+  /** The key of an object (a created object, from the application's answer or the request body). */
+  keyOfObject(object: unknown, call: GlueWriteCall): ResourceKey | undefined;
+  /** Whether a request body asks for a dry run that the path did not show (a Kubernetes DELETE's options). */
+  isDryRunBody(body: unknown): boolean;
+  /** The object without its site-local fields: what becomes the desired state. */
+  canonical(object: JsonObject, key: ResourceKey): JsonObject;
+  /** `desired` as it must be applied onto the `local` object: the local site-local fields kept. */
+  merge(desired: JsonObject, local: JsonObject, key: ResourceKey): JsonObject;
+  /** A child that a parent's controller made on this site (never replicated). */
+  isOwnedChild(object: unknown): boolean;
+  /** The application's own id of an object (Kubernetes: `metadata.uid`). */
+  localId(object: unknown): string | undefined;
+  /** The request doing `operation` to the object `key`, described by `body` (the desired state). */
+  objectRequest(operation: ObjectOperation, key: ResourceKey, body: JsonObject): GlueObjectRequest | undefined;
+  /** Reads and removes a scope carried inside a body (a manifest annotation). */
+  takeScope(body: unknown): TakenScope<unknown>;
+  /** The message of an error answer, for replica errors and logs. */
+  errorMessage(status: number, body: unknown): string;
 }

@@ -32,6 +32,12 @@ export interface NodeConfig {
   readonly p2p: string;
   /** Multiaddrs of peers to dial at start and stay connected to; `/p2p/<id>` may be omitted. */
   readonly peers: readonly string[];
+  /**
+   * Multiaddrs other sites should dial instead of the listening one (published in the site
+   * directory): a public address in front of a wildcard bind, a NAT, or a relay. Empty: the
+   * listening addresses.
+   */
+  readonly announce: readonly string[];
   readonly app: AppSetting;
   /** One ping per peer per second: enough to see a dead peer within the 5 s the contract allows. */
   readonly heartbeatIntervalMs: number;
@@ -52,6 +58,7 @@ export interface NodeConfigInput {
   advertiseHttp?: string;
   p2p?: string;
   peer?: string | string[];
+  announce?: string | string[];
   app?: string;
   heartbeatIntervalMs?: number | string;
   peerDownAfterMs?: number | string;
@@ -132,6 +139,7 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
   const logLevel = input.logLevel ?? configDefaults.logLevel;
   if (!logLevels.includes(logLevel as LogLevelSetting)) throw invalid('--log-level', logLevel, logLevels.join(', '));
   const peers = input.peer === undefined ? [] : Array.isArray(input.peer) ? input.peer : [input.peer];
+  const announce = input.announce === undefined ? [] : Array.isArray(input.announce) ? input.announce : [input.announce];
   const advertisedHttp = input.advertiseHttp ?? `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
   return {
     site: input.site,
@@ -140,6 +148,7 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     advertisedHttp,
     p2p: parseMultiaddr('--p2p', input.p2p ?? configDefaults.p2p),
     peers: peers.map((peer) => parseMultiaddr('--peer', peer)),
+    announce: announce.map((address) => parseMultiaddr('--announce', address)),
     app: parseApp(input.app),
     heartbeatIntervalMs: parseDuration('heartbeatIntervalMs', input.heartbeatIntervalMs, configDefaults.heartbeatIntervalMs),
     peerDownAfterMs: parseDuration('peerDownAfterMs', input.peerDownAfterMs, configDefaults.peerDownAfterMs),
@@ -150,7 +159,7 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
 }
 
 const fileKeys = new Set<string>([
-  'site', 'data', 'http', 'advertiseHttp', 'p2p', 'peer', 'peers', 'app', 'heartbeatIntervalMs',
+  'site', 'data', 'http', 'advertiseHttp', 'p2p', 'peer', 'peers', 'announce', 'app', 'heartbeatIntervalMs',
   'peerDownAfterMs', 'antiEntropyIntervalMs', 'redialMaxDelayMs', 'logLevel',
 ]);
 
@@ -177,9 +186,11 @@ export async function readConfigFile(path: string): Promise<NodeConfigInput> {
     if (!fileKeys.has(key)) {
       throw new CheopsError(ErrorCode.ConfigInvalid, `invalid --config ${path}: unknown key '${key}'`, { details: { key } });
     }
-    if (key === 'peer' || key === 'peers') {
+    if (key === 'peer' || key === 'peers' || key === 'announce') {
       if (!Array.isArray(value) && typeof value !== 'string') throw invalid(`${key} in ${path}`, value, 'a list of multiaddrs');
-      input.peer = Array.isArray(value) ? value.map(String) : value;
+      const addresses = Array.isArray(value) ? value.map(String) : value;
+      if (key === 'announce') input.announce = addresses;
+      else input.peer = addresses;
       continue;
     }
     if (typeof value !== 'string' && typeof value !== 'number') throw invalid(`${key} in ${path}`, value, 'a string or number');

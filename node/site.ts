@@ -14,11 +14,15 @@ import { createDocSync, type DocSync } from '../p2p/doc-sync.js';
 import { createHeartbeats, type Heartbeats } from '../p2p/heartbeat.js';
 import { createRedialer, type Redialer } from '../p2p/redialer.js';
 import type { Transport } from '../p2p/transport.js';
-import type { SharedWith } from '../p2p/share-policy.js';
-import type { DocumentId } from '../core/ids.js';
+import type { SharedWith, SharePolicy } from '../p2p/share-policy.js';
+import type { DocumentId, SiteName } from '../core/ids.js';
+import { kubernetesReplicationGlue } from '../glue/kubernetes/index.js';
+import type { ReplicationGlue } from '../glue/types.js';
 import type { NodeConfig } from './config.js';
-import { createFront, type Front } from './http/index.js';
+import { createFront, type AdminRoutes, type Front } from './http/index.js';
+import { httpLocalApp } from './local-app.js';
 import { noApplication } from './no-application.js';
+import { httpRemoteFetch, ReplicationEngine, type SitesPort } from './replication/index.js';
 import { createSiteMetrics } from './site-metrics.js';
 import { SitesView } from './sites-view.js';
 
@@ -87,23 +91,45 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       app: app.kind,
     });
 
-    const mesh = startMesh(config, { transport, documents, components, logger });
-    stack.push({ name: 'mesh', stop: () => mesh.stop() });
+    // The sites view answers the share policy from the first sync message on: fill it from the
+    // stored directory before the mesh starts. Heartbeats exist only once the mesh does.
+    const late: { heartbeats?: Heartbeats } = {};
+    const sites = new SitesView({ heartbeats: { peer: (peer) => late.heartbeats?.peer(peer) }, self: self.peerId });
+    sites.update((await directory.view()).sites);
 
-    const sites = new SitesView({ heartbeats: mesh.heartbeats, self: self.peerId });
+    const registry = new Registry();
+    const replication = await openReplication(config, app, { components, documents, sites, registry, logger });
+    if (replication !== undefined) stack.push({ name: 'replication', stop: () => replication.stop() });
+
+    const mesh = startMesh(config, { transport, documents, components, logger, sharePolicy: sharePolicyOf(replication?.engine) });
+    late.heartbeats = mesh.heartbeats;
+    stack.push({ name: 'mesh', stop: () => mesh.stop() });
+    // Stopped before the mesh (the stack runs backwards): no pass starts on a closing store.
+    if (replication !== undefined) {
+      replication.engine.start();
+      stack.push({ name: 'reconciler', stop: () => replication.engine.stop() });
+    }
+
     const watcher = watchDirectory({ documents, directory, mesh, sites, self, logger });
     stack.push({ name: 'directory-watch', stop: watcher });
 
-    const registry = new Registry();
     createSiteMetrics(registry, { sites, docSync: mesh.docSync, documents });
+    const admin: AdminRoutes = {
+      'GET /sites': (c) => c.json({ items: sites.list() }),
+      ...(replication === undefined ? {} : replication.engine.adminRoutes()),
+    };
     const front = createFront({
       upstream: app.url ?? 'http://127.0.0.1:9',
       logger,
       registry,
       clock: components.clock,
       ready: () => true,
-      admin: { 'GET /sites': (c) => c.json({ items: sites.list() }) },
-      ...(app.url === undefined ? { interceptor: noApplication } : {}),
+      admin,
+      ...(replication !== undefined
+        ? { interceptor: replication.engine.interceptor, wants: replication.engine.wants }
+        : app.url === undefined
+          ? { interceptor: noApplication }
+          : {}),
     });
     stack.push({ name: 'front', stop: () => front.close() });
     const server = await listen(front, config, logger);
@@ -138,11 +164,12 @@ interface MeshDeps {
   readonly documents: DocumentStore;
   readonly components: SiteComponents;
   readonly logger: Logger;
+  readonly sharePolicy: SharePolicy;
 }
 
 /** Heartbeats, redials and document sync, all on the Transport port. */
 function startMesh(config: NodeConfig, deps: MeshDeps): Mesh {
-  const { transport, documents, components, logger } = deps;
+  const { transport, documents, components, logger, sharePolicy } = deps;
   const heartbeats = createHeartbeats(
     { intervalMs: config.heartbeatIntervalMs, downAfterMs: config.peerDownAfterMs },
     { transport, clock: components.clock, logger },
@@ -172,12 +199,70 @@ function startMesh(config: NodeConfig, deps: MeshDeps): Mesh {
 }
 
 /**
- * Which peers may hold a document. The site directory is shared with every site; documents of
- * collaborations (replicants, cross resources) will be shared with the sites of their scope only.
- * Anything else stays local (fail closed).
+ * Which peers may hold a document. The site directory is shared with every site; replicants with
+ * the sites of their scope (the replication engine decides). Anything else stays local (fail closed).
  */
-function sharePolicy(docId: DocumentId): SharedWith {
-  return docId === siteDirectoryId ? 'all' : new Set();
+function sharePolicyOf(engine: ReplicationEngine | undefined): SharePolicy {
+  return (docId: DocumentId): SharedWith => {
+    if (docId === siteDirectoryId) return 'all';
+    return engine?.sharePolicy(docId) ?? new Set();
+  };
+}
+
+interface ReplicationDeps {
+  readonly components: SiteComponents;
+  readonly documents: DocumentStore;
+  readonly sites: SitesView;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+/** The replication engine and what it owns, or undefined for a site without an application. */
+interface RunningReplication {
+  readonly engine: ReplicationEngine;
+  /** Closes the connections to the application and to the other fronts. */
+  stop(): Promise<void>;
+}
+
+/** The glue of an application kind; a URL without a kind is taken for a Kubernetes API. */
+function glueFor(kind: string): ReplicationGlue | undefined {
+  return kind === 'kubernetes' || kind === 'http' ? kubernetesReplicationGlue : undefined;
+}
+
+/** Builds the replication engine and loads its index (before document sync starts). */
+async function openReplication(config: NodeConfig, app: LocalApplication, deps: ReplicationDeps): Promise<RunningReplication | undefined> {
+  const glue = glueFor(app.kind);
+  if (app.url === undefined || glue === undefined) return undefined;
+  const { components, documents, sites, registry, logger } = deps;
+  const localApp = httpLocalApp(app.url);
+  const remote = httpRemoteFetch();
+  const engine = new ReplicationEngine(
+    {
+      documents, storage: components.storage, localApp, glue, sites: sitesPort(config.site, sites), remote: remote.fetch,
+      clock: components.clock, random: components.random, logger, registry,
+    },
+    { site: config.site },
+  );
+  await engine.open();
+  return {
+    engine,
+    stop: async () => {
+      await localApp.close();
+      await remote.close();
+    },
+  };
+}
+
+/** The synchronous view of the sites replication asks (SitesView adapted). */
+function sitesPort(self: SiteName, sites: SitesView): SitesPort {
+  return {
+    self,
+    names: () => sites.names(),
+    peerIdOf: (site) => sites.byName(site)?.peerId,
+    httpOf: (site) => sites.byName(site)?.http,
+    isUp: (site) => site === self || sites.byName(site)?.state === 'up',
+    rttMs: (site) => sites.byName(site)?.rttMs ?? undefined,
+  };
 }
 
 interface DirectoryWatchDeps {

@@ -1,17 +1,25 @@
 import { initSyncState, generateSyncMessage, init as emptyDoc } from '@automerge/automerge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemRandom } from '../core/system.js';
-import type { TransportEvents } from './transport.js';
 import {
-  decodePushMessage,
-  decodeSyncChannelMessage,
+  broadcastTopic,
   encodePushMessage,
   encodeSyncChannelMessage,
-  inboxTopic,
+  pushChannel,
   syncChannel,
 } from './sync-messages.js';
 import { ManualClock } from './testing/manual-clock.js';
-import { doc, makeSites, stopSites, type TestSite } from './testing/sync-sites.js';
+import {
+  connect,
+  doc,
+  makeSites,
+  settle,
+  siteAt as site,
+  stopSites,
+  watchReceived,
+  type TestSite,
+} from './testing/sync-sites.js';
+import { suppressedWarningsMessage } from './warning-limiter.js';
 
 interface Counter {
   count: number;
@@ -31,38 +39,6 @@ async function setup(
   const { sites } = await makeSites({ names, clock, random: systemRandom, ...extra });
   live = sites;
   return { clock, sites };
-}
-
-/** Lets the sites exchange messages for `ms` of simulated time. */
-async function settle(clock: ManualClock, ms = 500): Promise<void> {
-  for (let elapsed = 0; elapsed < ms; elapsed += 10) await clock.advance(10);
-}
-
-function site(sites: TestSite[], index: number): TestSite {
-  const found = sites[index];
-  if (found === undefined) throw new Error(`no site ${index}`);
-  return found;
-}
-
-async function connect(a: TestSite, b: TestSite): Promise<void> {
-  await a.transport.dial(`/memory/${b.name}`);
-}
-
-/** Every document id mentioned in what `target` receives. */
-function watchDocuments(target: TestSite): Set<string> {
-  const seen = new Set<string>();
-  target.transport.on('message', (event: TransportEvents['message']) => {
-    if (event.channel !== syncChannel) return;
-    const message = decodeSyncChannelMessage(event.data);
-    if (!message.ok) return;
-    if (message.value.type === 'sync') seen.add(message.value.doc);
-    else for (const entry of message.value.docs) seen.add(entry.doc);
-  });
-  target.transport.on('gossip', (event) => {
-    const message = decodePushMessage(event.data);
-    if (message.ok) seen.add(message.value.doc);
-  });
-  return seen;
 }
 
 describe('DocSync over MemoryTransport with the DocumentStore', () => {
@@ -109,7 +85,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     const scopes = new Map([['res/secret', ['a', 'b']]]);
     const { clock, sites } = await setup(['a', 'b', 'c'], { scopes });
     const [a, b, c] = [site(sites, 0), site(sites, 1), site(sites, 2)];
-    const seenByC = watchDocuments(c);
+    const seenByC = watchReceived(c.transport);
     await connect(a, b);
     await connect(a, c);
     await connect(b, c);
@@ -125,9 +101,10 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(b.store.heads(doc('res/secret'))).toEqual(a.store.heads(doc('res/secret')));
     expect(c.store.has(doc('res/public'))).toBe(true);
     expect(c.store.has(doc('res/secret'))).toBe(false);
-    expect(seenByC.has('res/secret')).toBe(false);
+    expect(seenByC.documents.has('res/secret')).toBe(false);
 
-    // C asks A for the secret three ways: a sync request, a heads summary, a forged push.
+    // C asks A for the secret four ways: a sync request, a heads summary, forged pushes (direct,
+    // and on the broadcast topic, where only documents shared with all may travel).
     const [, request] = generateSyncMessage(emptyDoc(), initSyncState());
     if (request === null) throw new Error('no request');
     await c.transport.send(a.peerId, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc: doc('res/secret'), data: request }));
@@ -136,14 +113,19 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
       syncChannel,
       encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [{ doc: doc('res/secret'), heads: [] }] }),
     );
-    await c.transport.publish(
-      inboxTopic(a.peerId),
-      encodePushMessage({ type: 'push', v: 1, doc: doc('res/secret'), heads: [], changes: [new Uint8Array([1])] }),
-    );
+    const forged = encodePushMessage({
+      type: 'push',
+      v: 1,
+      doc: doc('res/secret'),
+      heads: [],
+      changes: [new Uint8Array([1])],
+    });
+    await c.transport.send(a.peerId, pushChannel, forged);
+    await c.transport.publish(broadcastTopic, forged);
     await settle(clock);
-    expect(a.logger.find('refused a document message from a peer outside its scope')).toHaveLength(3);
-    expect(a.sync.stats().refused).toBe(3);
-    expect(seenByC.has('res/secret')).toBe(false);
+    expect(a.logger.find('refused a document message from a peer outside its scope')).toHaveLength(4);
+    expect(a.sync.stats().refused).toBe(4);
+    expect(seenByC.documents.has('res/secret')).toBe(false);
     expect(c.store.has(doc('res/secret'))).toBe(false);
   });
 
@@ -167,7 +149,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(sent).toBeLessThan(changes / 10);
   });
 
-  it('drops garbage on the sync channel and the inbox, logs it, and keeps syncing', async () => {
+  it('drops garbage on the sync and push channels and the broadcast topic, logs it within limits, and keeps syncing', async () => {
     const { clock, sites } = await setup(['a', 'b']);
     const [a, b] = [site(sites, 0), site(sites, 1)];
     await connect(a, b);
@@ -188,12 +170,17 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     garbage.push(encode([1, 2, 3]));
     for (const bytes of garbage) {
       await b.transport.send(a.peerId, syncChannel, bytes);
-      await b.transport.publish(inboxTopic(a.peerId), bytes);
+      await b.transport.send(a.peerId, pushChannel, bytes);
+      await b.transport.publish(broadcastTopic, bytes);
     }
     await settle(clock);
-    const malformed = a.sync.stats().malformed;
-    expect(malformed).toBe(garbage.length * 2);
-    expect(a.logger.find('dropped a malformed document message').length).toBeGreaterThanOrEqual(garbage.length * 2 - 2);
+    expect(a.sync.stats().malformed).toBe(garbage.length * 3);
+    // Every one counted, ten logged; the rest summed up when the peer's minute is over.
+    expect(a.logger.find('dropped a malformed document message')).toHaveLength(10);
+    await clock.advance(60_000);
+    expect(a.logger.find(suppressedWarningsMessage)).toMatchObject([
+      { fields: { peer: b.peerId, suppressed: garbage.length * 3 - 10 } },
+    ]);
     expect(a.logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
     await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
       d['v'] = 2;

@@ -1,88 +1,48 @@
 /**
  * Document sync (DESIGN.md §6), written against the Transport and SyncableDocuments ports only, so
- * the simulator runs it unchanged.
+ * the simulator runs it unchanged. This module wires the parts and takes in what peers send:
  *
- * - A small local change (≤ `pushMaxBytes`) is pushed at once, in one gossip message on the inbox
- *   topic of each connected site that shares the document: one one-way delay replicates it.
- *   Gossip may be lost (a subscription travels 45–120 ms after a dial), so the heads of pushed
- *   documents follow in a `heads` digest shortly after, and a site that still differs syncs.
- * - Everything else moves by the Automerge sync protocol in direct messages on the `sync`
- *   channel. Work is coalesced: a (peer, document) pair is marked dirty and flushed once per tick,
- *   one message per dirty pair, however many changes happened in between.
- * - Anti-entropy: on every connection (a heal) and every `antiEntropyIntervalMs`, each side sends
- *   the heads of the documents it shares with the other; the receiver syncs those that differ.
- * - Scope safety: nothing about a document (changes, sync messages, heads, its id) goes to a peer
- *   outside `sharedWith(doc)`; a peer that pushes, syncs or announces a document it is not part of
- *   is refused, logged and its message dropped.
+ * - pushes of small local changes: direct to each site of a restricted document, by gossip on the
+ *   broadcast topic for a document shared with all (doc-push.ts);
+ * - the Automerge sync protocol in coalesced direct messages on the `sync` channel, and heads
+ *   summaries (sync-sender.ts);
+ * - anti-entropy: on every connection (a heal) and every `antiEntropyIntervalMs`, each side sends
+ *   the heads of the documents it shares with the other; the receiver syncs those that differ;
+ * - scope safety: nothing about a document (changes, sync messages, heads, its id) goes to a peer
+ *   outside `sharedWith(doc)`; a peer that pushes, syncs or announces a document it is not part
+ *   of is refused, counted, logged within limits, and its message dropped (peer-message-guard.ts);
+ * - bounds: received work waits within `maxBacklogBytes` per peer, and nothing kept per peer
+ *   outlives its connection and its queued work (peer ids cost nothing to make).
  */
 import type { Clock, Timer } from '../core/clock.js';
-import { ErrorCode, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import type { DocumentId, PeerIdString } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { DocumentChangedEvent, SyncableDocuments } from '../crdt/documents.js';
+import { DocPusher } from './doc-push.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { PeerDocumentSet } from './peer-doc-set.js';
+import type { DocSyncComponents, DocSyncOptions, DocSyncStats, PeerLiveness } from './doc-sync-options.js';
+import { PeerMessageGuard, type DroppedCounts } from './peer-message-guard.js';
 import {
+  broadcastTopic,
   decodePushMessage,
   decodeSyncChannelMessage,
-  encodePushMessage,
-  encodeSyncChannelMessage,
-  inboxTopic,
-  maxSummaryEntries,
+  pushChannel,
   syncChannel,
   type HeadsEntry,
   type HeadsMessage,
   type PushMessage,
   type SyncMessage,
 } from './sync-messages.js';
-import { isSharedWith, type SharePolicy } from './share-policy.js';
+import { isSharedWith, sharingOf } from './share-policy.js';
+import { SyncSender } from './sync-sender.js';
 import { SyncSessions } from './sync-sessions.js';
 import type { Transport, TransportEvents } from './transport.js';
 import { sameHeads } from './wire.js';
 
-export interface DocSyncOptions {
-  readonly sharedWith: SharePolicy;
-  /** Largest local change pushed inside one gossip message; default 16 KiB (gossip stays small). */
-  readonly pushMaxBytes?: number;
-  /** Coalescing period of sync messages; default 10 ms (one message per dirty pair per tick). */
-  readonly syncTickMs?: number;
-  /** Delay of the heads digest that follows pushes; default 1,000 ms (bounds a lost push). */
-  readonly digestDelayMs?: number;
-  /** Period of anti-entropy with every connected peer; default 30,000 ms. */
-  readonly antiEntropyIntervalMs?: number;
-}
+export type { DocSyncComponents, DocSyncOptions, DocSyncStats, PeerLiveness } from './doc-sync-options.js';
 
-/** Peer liveness as heartbeats see it (Heartbeats fits). */
-export interface PeerLiveness {
-  on(event: 'peer:up' | 'peer:down', listener: (event: { readonly peer: PeerIdString }) => void): void;
-  off(event: 'peer:up' | 'peer:down', listener: (event: { readonly peer: PeerIdString }) => void): void;
-}
-
-export interface DocSyncComponents {
-  readonly transport: Transport;
-  readonly documents: SyncableDocuments;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /**
-   * When given, `peer:up` also runs anti-entropy (a link that stalled without disconnecting may
-   * have lost pushes) and `peer:down` also resets the peer's sync states. Transport connects and
-   * disconnects do so in any case.
-   */
-  readonly liveness?: PeerLiveness;
-}
-
-/** Counters for metrics and tests. */
-export interface DocSyncStats {
-  syncMessagesSent: number;
-  syncMessagesReceived: number;
-  pushesSent: number;
-  pushesReceived: number;
-  summariesSent: number;
-  /** Messages refused because the peer is not part of the document. */
-  refused: number;
-  /** Messages dropped because they did not decode or apply. */
-  malformed: number;
-}
+type SentCounts = Omit<DocSyncStats, keyof DroppedCounts>;
 
 export function createDocSync(options: DocSyncOptions, components: DocSyncComponents): DocSync {
   return new DocSync(options, components);
@@ -90,10 +50,6 @@ export function createDocSync(options: DocSyncOptions, components: DocSyncCompon
 
 /** A heartbeat `peer:up` this soon after a heal (a connect) does not heal again. */
 const minHealGapMs = 2_000;
-
-function totalBytes(chunks: readonly Uint8Array[]): number {
-  return chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-}
 
 /** Keeps the documents shared with connected peers in sync. */
 export class DocSync {
@@ -105,20 +61,19 @@ export class DocSync {
   private readonly liveness: PeerLiveness | undefined;
   private readonly sessions = new SyncSessions();
   private readonly queue: KeyedQueue<PeerIdString>;
-  private readonly dirty = new PeerDocumentSet();
-  private readonly pushed = new PeerDocumentSet();
+  private readonly guard: PeerMessageGuard;
+  private readonly pusher: DocPusher;
+  private readonly sender: SyncSender;
+  /** Peers whose summary is queued and not started: one more would say the same. */
+  private readonly healing = new Set<PeerIdString>();
   private readonly lastHealAt = new Map<PeerIdString, number>();
-  private readonly counters: DocSyncStats = {
+  private readonly counters: SentCounts = {
     syncMessagesSent: 0,
     syncMessagesReceived: 0,
     pushesSent: 0,
     pushesReceived: 0,
     summariesSent: 0,
-    refused: 0,
-    malformed: 0,
   };
-  private flushTimer: Timer | undefined;
-  private digestTimer: Timer | undefined;
   private antiEntropyTimer: Timer | undefined;
   private stopListeningToDocuments: (() => void) | undefined;
   private running = false;
@@ -129,6 +84,9 @@ export class DocSync {
       syncTickMs: 10,
       digestDelayMs: 1_000,
       antiEntropyIntervalMs: 30_000,
+      maxBacklogBytes: 64 * 1024 * 1024,
+      maxPushesInFlight: 64,
+      warnings: {},
       ...options,
     };
     this.transport = components.transport;
@@ -136,14 +94,43 @@ export class DocSync {
     this.clock = components.clock;
     this.logger = components.logger.child({ component: 'doc-sync' });
     this.liveness = components.liveness;
-    this.queue = new KeyedQueue(this.logger);
+    this.queue = new KeyedQueue(this.logger, this.onPeerIdle);
+    this.guard = new PeerMessageGuard(this.options, { clock: this.clock, logger: this.logger });
+    this.sender = new SyncSender(this.options.syncTickMs, {
+      transport: this.transport,
+      documents: this.documents,
+      sessions: this.sessions,
+      queue: this.queue,
+      clock: this.clock,
+      logger: this.logger,
+      allowed: (doc, peer) => this.allowed(doc, peer),
+      isRunning: () => this.running,
+      isConnected: (peer) => this.isConnected(peer),
+      sent: (what) => {
+        if (what === 'sync') this.counters.syncMessagesSent += 1;
+        else this.counters.summariesSent += 1;
+      },
+    });
+    this.pusher = new DocPusher(
+      { digestDelayMs: this.options.digestDelayMs, maxPushesInFlight: this.options.maxPushesInFlight },
+      {
+        transport: this.transport,
+        clock: this.clock,
+        logger: this.logger,
+        onPushSent: () => {
+          this.counters.pushesSent += 1;
+        },
+        markDirty: (peer, doc) => this.sender.markDirty(peer, doc),
+        sendDigest: (peer, docs) => void this.queue.run(peer, () => this.sender.sendHeads(peer, docs)),
+      },
+    );
   }
 
   /** Starts listening and runs anti-entropy with the peers already connected. */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.transport.subscribe(this.inbox());
+    this.transport.subscribe(broadcastTopic);
     this.transport.on('message', this.onMessage);
     this.transport.on('gossip', this.onGossip);
     this.transport.on('peer:connect', this.onPeerConnect);
@@ -155,30 +142,42 @@ export class DocSync {
     this.antiEntropy();
   }
 
-  /** Stops timers and listeners, then waits for the work already started. */
+  /**
+   * Stops timers and listeners, waits for the work already started, then forgets every peer:
+   * messages missed while stopped would make the kept sync states lie.
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const timer of [this.flushTimer, this.digestTimer, this.antiEntropyTimer]) timer?.cancel();
-    this.flushTimer = this.digestTimer = this.antiEntropyTimer = undefined;
+    this.antiEntropyTimer?.cancel();
+    this.antiEntropyTimer = undefined;
+    this.pusher.stop();
+    this.sender.stop();
     this.transport.off('message', this.onMessage);
     this.transport.off('gossip', this.onGossip);
     this.transport.off('peer:connect', this.onPeerConnect);
     this.transport.off('peer:disconnect', this.onPeerDisconnect);
     this.liveness?.off('peer:up', this.onPeerUp);
     this.liveness?.off('peer:down', this.onPeerDisconnect);
-    this.transport.unsubscribe(this.inbox());
+    this.transport.unsubscribe(broadcastTopic);
     this.stopListeningToDocuments?.();
-    this.dirty.clear();
-    this.pushed.clear();
+    this.stopListeningToDocuments = undefined;
     await this.queue.idle();
+    this.sessions.clear();
+    this.lastHealAt.clear();
+    this.guard.stop();
   }
 
   /** Anti-entropy with `peer` now: sends it the heads of every document both share. */
   heal(peer: PeerIdString): void {
     if (!this.running) return;
     this.lastHealAt.set(peer, this.clock.now());
-    void this.queue.run(peer, () => this.sendHeads(peer, this.sharedDocuments(peer)));
+    if (this.healing.has(peer)) return;
+    this.healing.add(peer);
+    void this.queue.run(peer, () => {
+      this.healing.delete(peer);
+      return this.sender.sendHeads(peer, this.sharedDocuments(peer));
+    });
   }
 
   /** Anti-entropy with every connected peer now. */
@@ -188,7 +187,7 @@ export class DocSync {
 
   /** A snapshot of the counters. */
   stats(): DocSyncStats {
-    return { ...this.counters };
+    return { ...this.counters, ...this.guard.dropped() };
   }
 
   /** Resolves when no sync work is queued (tests, clean shutdown). */
@@ -196,57 +195,88 @@ export class DocSync {
     return this.queue.idle();
   }
 
+  /** Number of peers something is kept for (tests: it must fall back once peers leave). */
+  retainedPeerCount(): number {
+    const peers = new Set([...this.lastHealAt.keys(), ...this.sender.peers(), ...this.healing]);
+    return Math.max(peers.size, this.sessions.peerCount(), this.guard.peerCount(), this.pusher.peerCount());
+  }
+
   private readonly onDocumentChanged = (event: DocumentChangedEvent): void => {
     if (!this.running) return;
-    const push =
-      event.origin === 'local' && event.changes.length > 0 && totalBytes(event.changes) <= this.options.pushMaxBytes;
-    for (const peer of this.transport.connectedPeers()) {
-      if (!this.allowed(event.docId, peer)) continue;
-      if (push) {
-        this.push(peer, event);
-        continue;
-      }
+    const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
+    const peers = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
+    if (peers.length === 0) return;
+    if (this.pusher.pushable(event, this.options.pushMaxBytes)) {
+      this.pusher.push(event, shared, peers);
+      return;
+    }
+    for (const peer of peers) {
       const known = this.sessions.knownHeads(peer, event.docId);
-      if (known === undefined || !sameHeads(known, event.heads)) this.markDirty(peer, event.docId);
+      if (known === undefined || !sameHeads(known, event.heads)) this.sender.markDirty(peer, event.docId);
     }
   };
 
   private readonly onMessage = (event: TransportEvents['message']): void => {
-    if (event.channel !== syncChannel || !this.running) return;
-    const decoded = decodeSyncChannelMessage(event.data);
+    if (!this.running) return;
+    if (event.channel === syncChannel) this.acceptSyncChannel(event.from, event.data);
+    else if (event.channel === pushChannel) this.acceptPush(event.from, event.data, 'push');
+  };
+
+  private readonly onGossip = (event: TransportEvents['gossip']): void => {
+    if (event.topic === broadcastTopic && this.running) this.acceptPush(event.from, event.data, 'broadcast');
+  };
+
+  private acceptSyncChannel(from: PeerIdString, data: Uint8Array): void {
+    const decoded = decodeSyncChannelMessage(data);
     if (!decoded.ok) {
-      this.dropMalformed(event.from, decoded.error, 'sync');
+      this.guard.malformed(from, decoded.error, 'sync');
       return;
     }
     const message = decoded.value;
     if (message.type === 'heads') {
       // Queued: it may reset a sync state that a queued flush is about to use.
-      void this.queue.run(event.from, () => Promise.resolve(this.receiveHeads(event.from, message)));
+      this.enqueue(from, data.length, () => Promise.resolve(this.receiveHeads(from, message)));
       return;
     }
-    if (!this.allowed(message.doc, event.from)) {
-      this.refuse(event.from, message.doc, 'sync');
+    if (!this.allowed(message.doc, from)) {
+      this.guard.refuse(from, message.doc, 'sync');
       return;
     }
-    const epoch = this.sessions.epoch(event.from);
-    void this.queue.run(event.from, () => this.receiveSync(event.from, message, epoch));
-  };
+    this.enqueue(from, data.length, (epoch) => this.receiveSync(from, message, epoch));
+  }
 
-  private readonly onGossip = (event: TransportEvents['gossip']): void => {
-    if (event.topic !== this.inbox() || !this.running) return;
-    const decoded = decodePushMessage(event.data);
+  private acceptPush(from: PeerIdString, data: Uint8Array, via: 'push' | 'broadcast'): void {
+    const decoded = decodePushMessage(data);
     if (!decoded.ok) {
-      this.dropMalformed(event.from, decoded.error, 'push');
+      this.guard.malformed(from, decoded.error, via);
       return;
     }
     const message = decoded.value;
-    if (!this.allowed(message.doc, event.from)) {
-      this.refuse(event.from, message.doc, 'push');
+    const shared = sharingOf(this.options.sharedWith, message.doc, this.logger);
+    // Only documents every site may see travel on the broadcast topic. A restricted one there was
+    // published by a buggy or hostile site and reached whoever subscribed: refuse it even from a
+    // site of its scope, so such a leak never works.
+    const ok = via === 'broadcast' ? shared === 'all' : shared === 'all' || shared.has(from);
+    if (!ok) {
+      this.guard.refuse(from, message.doc, via);
       return;
     }
-    const epoch = this.sessions.epoch(event.from);
-    void this.queue.run(event.from, () => this.receivePush(event.from, message, epoch));
-  };
+    this.enqueue(from, data.length, (epoch) => this.receivePush(from, message, epoch));
+  }
+
+  /** Queues received work of `size` bytes for `from`, unless its backlog is full. */
+  private enqueue(from: PeerIdString, size: number, task: (epoch: number) => Promise<void>): void {
+    if (!this.guard.admit(from, size)) return;
+    const epoch = this.sessions.epoch(from);
+    void this.queue.run(from, async () => {
+      try {
+        await task(epoch);
+      } finally {
+        // Messages were dropped: once caught up, anti-entropy makes the peer send them again.
+        if (this.guard.release(from, size) && this.isConnected(from)) this.heal(from);
+      }
+    });
+  }
 
   private readonly onPeerConnect = (event: { readonly peer: PeerIdString }): void => {
     this.heal(event.peer);
@@ -260,8 +290,19 @@ export class DocSync {
 
   private readonly onPeerDisconnect = (event: { readonly peer: PeerIdString }): void => {
     this.sessions.reset(event.peer);
-    this.dirty.deletePeer(event.peer);
-    this.pushed.deletePeer(event.peer);
+    this.sender.forgetPeer(event.peer);
+    this.pusher.forgetPeer(event.peer);
+    this.lastHealAt.delete(event.peer);
+    if (!this.queue.busy(event.peer)) this.onPeerIdle(event.peer);
+  };
+
+  /** The peer's queue is empty: no task holds its epoch, and a gone peer's state can go. */
+  private readonly onPeerIdle = (peer: PeerIdString): void => {
+    this.sessions.releaseEpoch(peer);
+    if (this.isConnected(peer)) return;
+    // A message that arrived after the disconnect may have made a session again.
+    this.sessions.forgetPeer(peer);
+    this.lastHealAt.delete(peer);
   };
 
   private async receiveSync(from: PeerIdString, message: SyncMessage, epoch: number): Promise<void> {
@@ -271,35 +312,37 @@ export class DocSync {
       state = await this.documents.receiveSyncMessage(message.doc, this.sessions.state(from, message.doc), message.data);
     } catch (error) {
       this.sessions.forgetDocument(from, message.doc);
-      this.dropMalformed(from, errorMessage(error), 'sync', message.doc);
+      this.guard.malformed(from, errorMessage(error), 'sync', message.doc);
       return;
     }
     if (this.sessions.epoch(from) !== epoch) return;
     this.counters.syncMessagesReceived += 1;
     this.sessions.setState(from, message.doc, state);
     // The protocol answers every message (with nothing, once both sides know they agree).
-    this.markDirty(from, message.doc);
+    this.sender.markDirty(from, message.doc);
   }
 
   private async receivePush(from: PeerIdString, message: PushMessage, epoch: number): Promise<void> {
     if (!this.running || this.sessions.epoch(from) !== epoch) return;
+    // Gossip may relay a push from a site we are not connected to: nothing to sync with it then.
+    const direct = this.isConnected(from);
     // Known before applying: the store announces the change (and we would sync it back) first.
-    this.sessions.setKnownHeads(from, message.doc, message.heads);
+    if (direct) this.sessions.setKnownHeads(from, message.doc, message.heads);
     try {
       // Creates the document when absent: a new replicant reaches its sites in one one-way delay.
       await this.documents.applyChanges(message.doc, message.changes);
     } catch (error) {
-      this.dropMalformed(from, errorMessage(error), 'push', message.doc);
+      this.guard.malformed(from, errorMessage(error), 'push', message.doc);
       return;
     }
     // Changes whose dependencies we lack wait inside Automerge; noteHeads then syncs the rest.
     this.counters.pushesReceived += 1;
-    this.noteHeads(from, { doc: message.doc, heads: message.heads });
+    if (direct) this.noteHeads(from, { doc: message.doc, heads: message.heads });
   }
 
   private receiveHeads(from: PeerIdString, message: HeadsMessage): void {
     for (const entry of message.docs) {
-      if (!this.allowed(entry.doc, from)) this.refuse(from, entry.doc, 'heads');
+      if (!this.allowed(entry.doc, from)) this.guard.refuse(from, entry.doc, 'heads');
       else this.noteHeads(from, entry);
     }
   }
@@ -313,76 +356,7 @@ export class DocSync {
     // Our sync state may believe we agree (it knows only what came by sync): start it afresh,
     // or generateSyncMessage would answer null and the difference would stay.
     this.sessions.forgetSyncState(peer, entry.doc);
-    this.markDirty(peer, entry.doc);
-  }
-
-  private push(peer: PeerIdString, event: DocumentChangedEvent): void {
-    const message: PushMessage = { type: 'push', v: 1, doc: event.docId, heads: event.heads, changes: event.changes };
-    this.counters.pushesSent += 1;
-    this.transport.publish(inboxTopic(peer), encodePushMessage(message)).catch((error: unknown) => {
-      this.logger.debug({ peer, doc: event.docId, err: errorMessage(error) }, 'push not published');
-    });
-    this.pushed.add(peer, event.docId);
-    this.digestTimer ??= this.clock.setTimeout(() => this.sendDigests(), this.options.digestDelayMs);
-  }
-
-  /** After pushes, tells each peer the heads of what was pushed, in case a push was lost. */
-  private sendDigests(): void {
-    this.digestTimer = undefined;
-    for (const [peer, docs] of this.pushed.drain()) void this.queue.run(peer, () => this.sendHeads(peer, [...docs]));
-  }
-
-  private markDirty(peer: PeerIdString, doc: DocumentId): void {
-    if (!this.running) return;
-    this.dirty.add(peer, doc);
-    this.flushTimer ??= this.clock.setTimeout(() => this.flush(), this.options.syncTickMs);
-  }
-
-  /** One tick: one sync message per dirty (peer, document) pair. */
-  private flush(): void {
-    this.flushTimer = undefined;
-    for (const [peer, docs] of this.dirty.drain()) {
-      const epoch = this.sessions.epoch(peer);
-      void this.queue.run(peer, () => this.flushPeer(peer, docs, epoch));
-    }
-  }
-
-  private async flushPeer(peer: PeerIdString, docs: ReadonlySet<DocumentId>, epoch: number): Promise<void> {
-    for (const doc of docs) {
-      if (!this.running || this.sessions.epoch(peer) !== epoch) return;
-      if (!this.allowed(doc, peer)) continue;
-      const [state, data] = await this.documents.generateSyncMessage(doc, this.sessions.state(peer, doc));
-      if (this.sessions.epoch(peer) !== epoch) return;
-      this.sessions.setState(peer, doc, state);
-      if (data === null) continue;
-      try {
-        await this.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc, data }));
-        this.counters.syncMessagesSent += 1;
-      } catch (error) {
-        // The state believes the message left; forget it so the next session starts clean.
-        this.sessions.forgetDocument(peer, doc);
-        this.logger.debug({ peer, doc, err: errorMessage(error) }, 'sync message not sent');
-        return;
-      }
-    }
-  }
-
-  private async sendHeads(peer: PeerIdString, docs: readonly DocumentId[]): Promise<void> {
-    const entries: HeadsEntry[] = [];
-    for (const doc of docs) {
-      const heads = this.documents.heads(doc);
-      if (heads !== undefined && this.allowed(doc, peer)) entries.push({ doc, heads });
-    }
-    for (let start = 0; start < entries.length && this.running; start += maxSummaryEntries) {
-      const slice = entries.slice(start, start + maxSummaryEntries);
-      try {
-        await this.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'heads', v: 1, docs: slice }));
-        this.counters.summariesSent += 1;
-      } catch (error) {
-        this.logger.debug({ peer, err: errorMessage(error) }, 'heads not sent');
-        return;
-      }
-    }
+    this.sender.markDirty(peer, entry.doc);
   }
 
   private sharedDocuments(peer: PeerIdString): DocumentId[] {
@@ -393,23 +367,7 @@ export class DocSync {
     return isSharedWith(this.options.sharedWith, doc, peer, this.logger);
   }
 
-  private refuse(peer: PeerIdString, doc: DocumentId, kind: string): void {
-    this.counters.refused += 1;
-    this.logger.warn(
-      { peer, doc, kind, code: ErrorCode.PeerNotAllowed },
-      'refused a document message from a peer outside its scope',
-    );
-  }
-
-  private dropMalformed(peer: PeerIdString, reason: string, kind: string, doc?: DocumentId): void {
-    this.counters.malformed += 1;
-    this.logger.warn(
-      { peer, kind, reason, code: ErrorCode.PeerMessageInvalid, ...(doc === undefined ? {} : { doc }) },
-      'dropped a malformed document message',
-    );
-  }
-
-  private inbox(): string {
-    return inboxTopic(this.transport.peerId);
+  private isConnected(peer: PeerIdString): boolean {
+    return this.transport.connectedPeers().includes(peer);
   }
 }

@@ -1,77 +1,31 @@
 import { encode } from 'cborg';
 import { describe, expect, it } from 'vitest';
-import { MemoryLogger } from '../core/logger.js';
-import { systemRandom } from '../core/system.js';
 import { encodeHeartbeatMessage, heartbeatChannel } from './heartbeat-messages.js';
-import { createHeartbeats, type Heartbeats, type PeerLivenessEvent } from './heartbeat.js';
-import { MemoryNetwork } from './memory-network.js';
-import { createMemoryTransport, type MemoryTransport } from './memory-transport.js';
-import { ManualClock } from './testing/manual-clock.js';
-
-interface Node {
-  readonly transport: MemoryTransport;
-  readonly heartbeats: Heartbeats;
-  readonly logger: MemoryLogger;
-  readonly ups: PeerLivenessEvent[];
-  readonly downs: PeerLivenessEvent[];
-}
-
-async function setup(): Promise<{ clock: ManualClock; a: Node; b: Node; link: { cut: boolean; delayMs: number } }> {
-  const clock = new ManualClock();
-  const link = { cut: false, delayMs: 20 };
-  const network = new MemoryNetwork(
-    {
-      linkPolicy: {
-        canConnect: () => true,
-        decide: () => (link.cut ? { type: 'drop' } : { type: 'deliver', delayMs: link.delayMs }),
-      },
-    },
-    { clock },
-  );
-  const make = async (name: string): Promise<Node> => {
-    const logger = new MemoryLogger();
-    const transport = createMemoryTransport({ name }, { network, random: systemRandom, logger });
-    await transport.start();
-    const heartbeats = createHeartbeats({}, { transport, clock, logger });
-    const node: Node = { transport, heartbeats, logger, ups: [], downs: [] };
-    heartbeats.on('peer:up', (event) => node.ups.push(event));
-    heartbeats.on('peer:down', (event) => node.downs.push(event));
-    heartbeats.start();
-    return node;
-  };
-  return { clock, a: await make('a'), b: await make('b'), link };
-}
+import { makeHeartbeatPair } from './testing/heartbeat-pair.js';
+import { suppressedWarningsMessage } from './warning-limiter.js';
 
 describe('Heartbeats', () => {
-  it('marks a peer up on its first pong and measures the RTT', async () => {
-    const { clock, a, b } = await setup();
+  it('marks a peer up on its first pong, then measures the RTT with a warm ping', async () => {
+    const { clock, a, b, connect } = await makeHeartbeatPair();
     expect(a.heartbeats.peers()).toEqual([]);
-    await a.transport.dial('/memory/b');
+    await connect();
     await clock.advance(39);
     expect(a.ups).toEqual([]);
     await clock.advance(1);
-    expect(a.ups).toEqual([{ peer: b.transport.peerId, rttMs: 40 }]);
-    expect(b.ups).toEqual([{ peer: a.transport.peerId, rttMs: 40 }]);
+    // The first pong is cold (on a real transport it paid for the stream): up, but no RTT yet.
+    expect(a.ups).toEqual([{ peer: b.transport.peerId, rttMs: undefined }]);
+    expect(b.ups).toEqual([{ peer: a.transport.peerId, rttMs: undefined }]);
+    expect(a.heartbeats.peer(b.transport.peerId)).toMatchObject({ state: 'up', rttMs: undefined, lastRttMs: 40 });
+    await clock.advance(40);
     expect(a.heartbeats.peer(b.transport.peerId)).toMatchObject({ state: 'up', rttMs: 40, lastRttMs: 40 });
     await clock.advance(5_000);
     expect(a.ups).toHaveLength(1);
     expect(a.downs).toEqual([]);
   });
 
-  it('smooths the RTT and keeps the last sample', async () => {
-    const { clock, a, b, link } = await setup();
-    await a.transport.dial('/memory/b');
-    await clock.advance(100);
-    link.delayMs = 70;
-    await clock.advance(1_100);
-    const status = a.heartbeats.peer(b.transport.peerId);
-    expect(status?.lastRttMs).toBe(140);
-    expect(status?.rttMs).toBeCloseTo(40 + 0.2 * (140 - 40), 5);
-  });
-
   it('marks a silent peer down within downAfterMs plus one interval, and up again when it answers', async () => {
-    const { clock, a, b, link } = await setup();
-    await a.transport.dial('/memory/b');
+    const { clock, a, b, link, connect } = await makeHeartbeatPair();
+    await connect();
     await clock.advance(100);
     link.cut = true;
     const cutAt = clock.now();
@@ -88,8 +42,10 @@ describe('Heartbeats', () => {
   });
 
   it('marks a peer down at once when the transport disconnects, and up soon after a redial', async () => {
-    const { clock, a, b } = await setup();
-    await a.transport.dial('/memory/b');
+    const { clock, a, b, connect } = await makeHeartbeatPair();
+    a.heartbeats.track(b.transport.peerId);
+    b.heartbeats.track(a.transport.peerId);
+    await connect();
     await clock.advance(100);
     await b.transport.hangUp(a.transport.peerId);
     expect(a.downs.map((event) => event.peer)).toEqual([b.transport.peerId]);
@@ -102,9 +58,9 @@ describe('Heartbeats', () => {
     expect(b.ups).toHaveLength(2);
   });
 
-  it('drops malformed heartbeats and forged pongs, logging them, without crashing', async () => {
-    const { clock, a, b } = await setup();
-    await a.transport.dial('/memory/b');
+  it('drops malformed heartbeats and forged pongs, counting each and logging them within limits', async () => {
+    const { clock, a, b, connect } = await makeHeartbeatPair();
+    await connect();
     await clock.advance(100);
     const garbage = [
       new Uint8Array([1, 2, 3]),
@@ -123,16 +79,78 @@ describe('Heartbeats', () => {
     );
     await clock.advance(100);
     expect(a.logger.find('dropped a malformed heartbeat')).toHaveLength(garbage.length);
+    expect(a.heartbeats.stats().malformed).toBe(garbage.length);
     expect(a.logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
     expect(a.heartbeats.peer(b.transport.peerId)).toMatchObject({ state: 'up', rttMs: 40 });
+
+    // A flood: every one counted, ten warnings a minute, then one summary.
+    for (let index = 0; index < 500; index += 1) {
+      await b.transport.send(a.transport.peerId, heartbeatChannel, new Uint8Array([index & 0xff]));
+    }
+    await clock.advance(100);
+    expect(a.heartbeats.stats().malformed).toBe(garbage.length + 500);
+    expect(a.logger.find('dropped a malformed heartbeat')).toHaveLength(10);
+    await clock.advance(60_000);
+    expect(a.logger.find(suppressedWarningsMessage)).toMatchObject([
+      { fields: { peer: b.transport.peerId, suppressed: garbage.length + 500 - 10 } },
+    ]);
+    expect(a.heartbeats.peer(b.transport.peerId)?.state).toBe('up');
   });
 
   it('lists tracked peers as down until they answer, and stops cleanly', async () => {
-    const { clock, a, b } = await setup();
+    const { clock, a, b } = await makeHeartbeatPair();
     a.heartbeats.track(b.transport.peerId);
     expect(a.heartbeats.peers()).toMatchObject([{ peer: b.transport.peerId, state: 'down', rttMs: undefined }]);
     a.heartbeats.stop();
     b.heartbeats.stop();
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('forgets a peer it does not track once it disconnects, and keeps a tracked one', async () => {
+    const { clock, a, b, connect } = await makeHeartbeatPair();
+    await connect();
+    await clock.advance(100);
+    expect(a.heartbeats.peers()).toHaveLength(1);
+    expect(b.heartbeats.peers()).toHaveLength(1);
+    b.heartbeats.track(a.transport.peerId);
+    await a.transport.hangUp(b.transport.peerId);
+    expect(a.downs).toHaveLength(1);
+    expect(a.heartbeats.peers()).toEqual([]);
+    expect(b.heartbeats.peers()).toMatchObject([{ peer: a.transport.peerId, state: 'down' }]);
+    b.heartbeats.untrack(a.transport.peerId);
+    expect(b.heartbeats.peers()).toEqual([]);
+    // A disconnect missed while stopped is caught by the next tick.
+    await connect();
+    await clock.advance(100);
+    a.heartbeats.stop();
+    await a.transport.hangUp(b.transport.peerId);
+    a.heartbeats.start();
+    expect(a.heartbeats.peers()).toEqual([]);
+  });
+
+  it('does not queue pings and pongs without bound behind a peer that stopped reading', async () => {
+    const { clock, a, b, connect } = await makeHeartbeatPair();
+    await connect();
+    await clock.advance(100);
+    const pending: number[] = [];
+    // A stream the peer no longer reads: sends are never accepted.
+    a.transport.send = () => {
+      pending.push(clock.now());
+      return new Promise<void>(() => undefined);
+    };
+    await clock.advance(60_000);
+    expect(pending.length).toBe(8);
+    expect(a.heartbeats.stats().skippedSends).toBeGreaterThan(40);
+    expect(a.heartbeats.peer(b.transport.peerId)?.state).toBe('down');
+    // Its pings ask for pongs too: they are bounded by the same cap.
+    for (let seq = 0; seq < 100; seq += 1) {
+      await b.transport.send(
+        a.transport.peerId,
+        heartbeatChannel,
+        encodeHeartbeatMessage({ type: 'ping', v: 1, seq, sentAt: 0 }),
+      );
+    }
+    await clock.advance(100);
+    expect(pending.length).toBe(8);
   });
 });

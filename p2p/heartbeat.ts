@@ -3,6 +3,14 @@
  * answers with a pong. They measure RTT (smoothed, plus the last sample) and drive each known
  * peer's state: `up` on the first pong, `down` when the transport disconnects or when no pong
  * came for `downAfterMs`. Written against the Transport port and the Clock only.
+ *
+ * The first ping after a (re)connect, or after the peer went silent, is cold: it pays for opening
+ * the stream (and, early in a process, for JIT warm-up), so a loopback peer's first sample reads
+ * 100–300 ms. Its pong marks the peer up but is kept out of the smoothed RTT, as is any ping sent
+ * before it came back (it queued behind the stream's opening). A warm ping follows at once. The
+ * first warm samples still carry the work a connect sets off (identify, subscriptions, the first
+ * anti-entropy: ~20 ms against a steady ~3 ms on loopback), and delay only ever adds: during the
+ * first `rttWarmupSamples` warm samples the RTT is their minimum, and the average starts from it.
  */
 import type { Clock, Timer } from '../core/clock.js';
 import { ErrorCode, errorMessage } from '../core/errors.js';
@@ -14,8 +22,10 @@ import {
   heartbeatChannel,
   type HeartbeatMessage,
 } from './heartbeat-messages.js';
+import { InFlightSends } from './in-flight.js';
 import type { Transport, TransportEvents } from './transport.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { PeerWarningLimiter, type WarningLimiterOptions } from './warning-limiter.js';
 
 export type PeerState = 'up' | 'down';
 
@@ -23,9 +33,12 @@ export type PeerState = 'up' | 'down';
 export interface PeerStatus {
   readonly peer: PeerIdString;
   readonly state: PeerState;
-  /** Smoothed round-trip time (exponential moving average), once measured. */
+  /**
+   * Smoothed round-trip time (exponential moving average) of warm samples, once measured. After a
+   * reconnect it keeps its last value until the first warm sample replaces it.
+   */
   readonly rttMs: number | undefined;
-  /** The last round-trip time measured. */
+  /** The last round-trip time measured, cold samples included. */
   readonly lastRttMs: number | undefined;
   /** Clock time of the last pong. */
   readonly lastPongAt: number | undefined;
@@ -35,7 +48,10 @@ export interface PeerStatus {
 
 export interface PeerLivenessEvent {
   readonly peer: PeerIdString;
-  /** The smoothed RTT when the event fired, if any was measured. */
+  /**
+   * The smoothed RTT when the event fired, if any was measured (none on a first `peer:up`: the
+   * pong that marks a peer up is a cold sample).
+   */
   readonly rttMs: number | undefined;
 }
 
@@ -51,7 +67,29 @@ export interface HeartbeatOptions {
   readonly downAfterMs?: number;
   /** Weight of a new sample in the smoothed RTT; default 0.2 (TCP's SRTT uses 1/8). */
   readonly rttSmoothing?: number;
+  /**
+   * Warm samples after a (re)connect whose minimum, rather than their average, is the RTT;
+   * default 3 (one at once, two on the next ticks: the connect's burst of work is over by then).
+   */
+  readonly rttWarmupSamples?: number;
+  /** Limits of the warnings a peer's malformed heartbeats can cause (see PeerWarningLimiter). */
+  readonly warnings?: WarningLimiterOptions;
 }
+
+/** Counters for metrics and tests. */
+export interface HeartbeatStats {
+  /** Heartbeats dropped because they did not decode (each counted, even when not logged). */
+  malformed: number;
+  /** Pings and pongs not sent because the peer's earlier ones were still waiting in the transport. */
+  skippedSends: number;
+}
+
+/**
+ * Most heartbeat sends to one peer waiting in the transport. A peer that stops reading must not
+ * make our queue to it grow with every ping we send and every ping it sends us; the pongs it then
+ * misses are the truth (it is not listening).
+ */
+const maxSendsInFlight = 8;
 
 export interface HeartbeatComponents {
   readonly transport: Transport;
@@ -63,6 +101,13 @@ export function createHeartbeats(options: HeartbeatOptions, components: Heartbea
   return new Heartbeats(options, components);
 }
 
+interface OutstandingPing {
+  /** Our clock when we sent it. */
+  readonly sentAt: number;
+  /** Sent after a pong came on this connection: its sample measures the link, not the setup. */
+  readonly warm: boolean;
+}
+
 interface MutableStatus {
   state: PeerState;
   rttMs: number | undefined;
@@ -70,8 +115,14 @@ interface MutableStatus {
   lastPongAt: number | undefined;
   since: number;
   nextSeq: number;
-  /** Pings awaiting their pong: seq → our send time. */
-  readonly outstanding: Map<number, number>;
+  /** Watched on request (`track`): kept when it disconnects; other peers are then forgotten. */
+  tracked: boolean;
+  /** A pong came since the last (re)connect or down: pings sent now are warm. */
+  warm: boolean;
+  /** Warm samples since the last (re)connect or down; the first replaces an older `rttMs`. */
+  warmSamples: number;
+  /** Pings awaiting their pong, by seq. */
+  readonly outstanding: Map<number, OutstandingPing>;
 }
 
 /** Pings peers, measures RTT, and tells when peers go up and down. */
@@ -82,14 +133,25 @@ export class Heartbeats {
   private readonly logger: Logger;
   private readonly events: TypedEmitter<HeartbeatEvents>;
   private readonly statuses = new Map<PeerIdString, MutableStatus>();
+  private readonly inFlight = new InFlightSends<PeerIdString>(maxSendsInFlight);
+  private readonly warnings: PeerWarningLimiter;
+  private readonly counters: HeartbeatStats = { malformed: 0, skippedSends: 0 };
   private timer: Timer | undefined;
 
   constructor(options: HeartbeatOptions, components: HeartbeatComponents) {
-    this.options = { intervalMs: 1_000, downAfterMs: 3_000, rttSmoothing: 0.2, ...options };
+    this.options = {
+      intervalMs: 1_000,
+      downAfterMs: 3_000,
+      rttSmoothing: 0.2,
+      rttWarmupSamples: 3,
+      warnings: {},
+      ...options,
+    };
     this.transport = components.transport;
     this.clock = components.clock;
     this.logger = components.logger.child({ component: 'heartbeat' });
     this.events = new TypedEmitter(this.logger);
+    this.warnings = new PeerWarningLimiter(this.options.warnings, { clock: this.clock, logger: this.logger });
   }
 
   start(): void {
@@ -107,11 +169,23 @@ export class Heartbeats {
     this.transport.off('message', this.onMessage);
     this.transport.off('peer:connect', this.onPeerConnect);
     this.transport.off('peer:disconnect', this.onPeerDisconnect);
+    this.warnings.stop();
   }
 
-  /** Adds a peer to watch before it ever connects (it shows `down` until it answers). */
+  /**
+   * Watches `peer` for good: it shows `down` until it answers, and stays listed while
+   * disconnected. A peer that is only connected is listed while connected.
+   */
   track(peer: PeerIdString): void {
-    this.status(peer);
+    this.status(peer).tracked = true;
+  }
+
+  /** Stops watching `peer` for good (it left the site directory); it stays listed while connected. */
+  untrack(peer: PeerIdString): void {
+    const status = this.statuses.get(peer);
+    if (status === undefined) return;
+    status.tracked = false;
+    if (!this.transport.connectedPeers().includes(peer)) this.statuses.delete(peer);
   }
 
   /** A snapshot of every known peer. */
@@ -133,38 +207,62 @@ export class Heartbeats {
     this.events.off(event, listener);
   }
 
+  /** A snapshot of the counters. */
+  stats(): HeartbeatStats {
+    return { ...this.counters };
+  }
+
   private tick(): void {
     const now = this.clock.now();
+    const connected = new Set(this.transport.connectedPeers());
     for (const [peer, status] of this.statuses) {
       const lastHeard = status.lastPongAt ?? Number.NEGATIVE_INFINITY;
       if (status.state === 'up' && now - lastHeard > this.options.downAfterMs) this.markDown(peer, status);
-      for (const [seq, sentAt] of status.outstanding) {
-        if (now - sentAt > this.options.downAfterMs) status.outstanding.delete(seq);
+      for (const [seq, ping] of status.outstanding) {
+        if (now - ping.sentAt > this.options.downAfterMs) status.outstanding.delete(seq);
+      }
+      // A disconnect that happened while stopped left no event: forget the untracked peer here.
+      if (!status.tracked && !connected.has(peer)) {
+        if (status.state === 'up') this.markDown(peer, status);
+        this.statuses.delete(peer);
       }
     }
-    for (const peer of this.transport.connectedPeers()) this.ping(peer);
+    for (const peer of connected) this.ping(peer);
   }
 
   private ping(peer: PeerIdString): void {
     const status = this.status(peer);
     const seq = status.nextSeq;
     const sentAt = this.clock.now();
+    if (!this.send(peer, { type: 'ping', v: 1, seq, sentAt })) return;
     status.nextSeq += 1;
-    status.outstanding.set(seq, sentAt);
-    this.send(peer, { type: 'ping', v: 1, seq, sentAt });
+    status.outstanding.set(seq, { sentAt, warm: status.warm });
   }
 
-  private send(peer: PeerIdString, message: HeartbeatMessage): void {
-    this.transport.send(peer, heartbeatChannel, encodeHeartbeatMessage(message)).catch((error: unknown) => {
-      this.logger.debug({ peer, type: message.type, err: errorMessage(error) }, 'heartbeat not sent');
-    });
+  /** Sends `message` unless too many earlier ones wait for `peer`; false when skipped. */
+  private send(peer: PeerIdString, message: HeartbeatMessage): boolean {
+    if (!this.inFlight.tryStart(peer)) {
+      this.counters.skippedSends += 1;
+      this.logger.debug({ peer, type: message.type }, 'heartbeat skipped: earlier ones still wait in the transport');
+      return false;
+    }
+    this.transport.send(peer, heartbeatChannel, encodeHeartbeatMessage(message)).then(
+      () => this.inFlight.finish(peer),
+      (error: unknown) => {
+        this.inFlight.finish(peer);
+        this.logger.debug({ peer, type: message.type, err: errorMessage(error) }, 'heartbeat not sent');
+      },
+    );
+    return true;
   }
 
   private readonly onMessage = (event: TransportEvents['message']): void => {
     if (event.channel !== heartbeatChannel || this.timer === undefined) return;
     const decoded = decodeHeartbeatMessage(event.data);
     if (!decoded.ok) {
-      this.logger.warn(
+      this.counters.malformed += 1;
+      this.warnings.warn(
+        event.from,
         { peer: event.from, reason: decoded.error, code: ErrorCode.PeerMessageInvalid },
         'dropped a malformed heartbeat',
       );
@@ -181,41 +279,70 @@ export class Heartbeats {
   private onPong(peer: PeerIdString, seq: number): void {
     const status = this.statuses.get(peer);
     // Our own send time, not the echoed one: a peer cannot make its RTT look better than it is.
-    const sentAt = status?.outstanding.get(seq);
-    if (status === undefined || sentAt === undefined) {
+    const ping = status?.outstanding.get(seq);
+    if (status === undefined || ping === undefined) {
       this.logger.debug({ peer, seq }, 'ignored a pong for no outstanding ping');
       return;
     }
     status.outstanding.delete(seq);
     const now = this.clock.now();
-    const rtt = Math.max(0, now - sentAt);
-    const alpha = this.options.rttSmoothing;
+    const rtt = Math.max(0, now - ping.sentAt);
     status.lastRttMs = rtt;
-    status.rttMs = status.rttMs === undefined ? rtt : status.rttMs + alpha * (rtt - status.rttMs);
     status.lastPongAt = now;
+    if (ping.warm) this.addSample(status, rtt);
+    const wasWarm = status.warm;
+    status.warm = true;
     if (status.state !== 'up') {
       status.state = 'up';
       status.since = now;
       this.events.emit('peer:up', { peer, rttMs: status.rttMs });
     }
+    // The sample was cold: a warm one one round trip from now, not one interval.
+    if (!wasWarm && this.timer !== undefined) this.ping(peer);
+  }
+
+  /** Feeds a warm sample to the smoothed RTT: the minimum while warming up, then the average. */
+  private addSample(status: MutableStatus, rtt: number): void {
+    const previous = status.warmSamples === 0 ? undefined : status.rttMs;
+    status.warmSamples += 1;
+    if (previous === undefined) status.rttMs = rtt;
+    else if (status.warmSamples <= this.options.rttWarmupSamples) status.rttMs = Math.min(previous, rtt);
+    else status.rttMs = previous + this.options.rttSmoothing * (rtt - previous);
   }
 
   private readonly onPeerConnect = (event: TransportEvents['peer:connect']): void => {
+    if (this.timer === undefined) return;
+    this.coldStart(this.status(event.peer));
     // Ping at once: a returning peer shows up within one round trip, not one interval.
-    if (this.timer !== undefined) this.ping(event.peer);
+    this.ping(event.peer);
   };
 
   private readonly onPeerDisconnect = (event: TransportEvents['peer:disconnect']): void => {
     const status = this.statuses.get(event.peer);
     if (status === undefined) return;
     status.outstanding.clear();
+    this.coldStart(status);
     if (status.state === 'up') this.markDown(event.peer, status);
+    // Peers seen only because they connected are forgotten with their connection: peer ids cost
+    // nothing to make, and a map of every peer ever seen would only grow.
+    if (!status.tracked) this.statuses.delete(event.peer);
   };
 
   private markDown(peer: PeerIdString, status: MutableStatus): void {
     status.state = 'down';
     status.since = this.clock.now();
+    this.coldStart(status);
     this.events.emit('peer:down', { peer, rttMs: status.rttMs });
+  }
+
+  /**
+   * The next pong is cold (a new stream, or a link that just came back from a stall). Pings still
+   * outstanding turn cold too: a pong that waited out a stall measures the stall.
+   */
+  private coldStart(status: MutableStatus): void {
+    status.warm = false;
+    status.warmSamples = 0;
+    for (const [seq, ping] of status.outstanding) status.outstanding.set(seq, { ...ping, warm: false });
   }
 
   private status(peer: PeerIdString): MutableStatus {
@@ -228,6 +355,9 @@ export class Heartbeats {
         lastPongAt: undefined,
         since: this.clock.now(),
         nextSeq: 0,
+        tracked: false,
+        warm: false,
+        warmSamples: 0,
         outstanding: new Map(),
       };
       this.statuses.set(peer, status);

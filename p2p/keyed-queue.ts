@@ -9,9 +9,15 @@ import type { Logger } from '../core/logger.js';
 export class KeyedQueue<K> {
   private readonly tails = new Map<K, Promise<void>>();
   private readonly logger: Logger;
+  private readonly onIdle: ((key: K) => void) | undefined;
 
-  constructor(logger: Logger) {
+  /**
+   * `onIdle` runs each time the last queued task of a key has finished: the moment per-key state
+   * that only queued tasks could still need can be freed.
+   */
+  constructor(logger: Logger, onIdle?: (key: K) => void) {
     this.logger = logger;
+    this.onIdle = onIdle;
   }
 
   /** Runs `task` after the tasks already queued for `key`; a task that throws is logged. */
@@ -22,9 +28,20 @@ export class KeyedQueue<K> {
     });
     this.tails.set(key, next);
     void next.then(() => {
-      if (this.tails.get(key) === next) this.tails.delete(key);
+      if (this.tails.get(key) !== next) return;
+      this.tails.delete(key);
+      try {
+        this.onIdle?.(key);
+      } catch (error) {
+        this.logger.error({ key: String(key), err: errorMessage(error) }, 'idle callback failed');
+      }
     });
     return next;
+  }
+
+  /** True while a task of `key` is queued or running. */
+  busy(key: K): boolean {
+    return this.tails.has(key);
   }
 
   /** Resolves when every task queued so far has finished. */

@@ -65,4 +65,26 @@ describe('Libp2pTransport hostile input', () => {
       await transport.stop();
     }
   });
+
+  it('logs a flood of malformed frames within limits', async () => {
+    const logger = new MemoryLogger();
+    const transport = await startTransport(memoryKeyStore(), logger);
+    const log = record(transport);
+    const raw = await createCheopsLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: [] });
+    await raw.start();
+    try {
+      const connection = await raw.dial(multiaddr(bareAddress(transport)));
+      const stream = await connection.newStream(messageProtocol);
+      for (let index = 0; index < 200; index += 1) stream.send(new Uint8Array([1, 0]));
+      stream.send(encodeFrame('ok', new Uint8Array([42])));
+      // Frames on a stream arrive in order: once the good one is in, every bad one was handled.
+      await vi.waitFor(() => expect(log.messages.map((m) => m.channel)).toEqual(['ok']));
+      expect(logger.find('dropped a malformed frame')).toHaveLength(10);
+    } finally {
+      await raw.stop();
+      await transport.stop();
+    }
+    // Stopping logs the summary still owed.
+    expect(logger.find('suppressed repeated warnings about a peer')).toMatchObject([{ fields: { suppressed: 190 } }]);
+  });
 });

@@ -12,15 +12,18 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { LengthPrefixedDecoder } from '@libp2p/utils';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Clock } from '../core/clock.js';
 import { CheopsError, ErrorCode, errorMessage } from '../core/errors.js';
 import { asPeerIdString, type PeerIdString } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import { systemClock } from '../core/system.js';
 import { decodeFrameBody, defaultMaxMessageBytes, encodeFrame, isChannelName, maxChannelBytes } from './frame-codec.js';
 import { createCheopsLibp2p, type CheopsLibp2p } from './libp2p-node.js';
 import { loadOrCreatePrivateKey, type KeyStore } from './peer-identity.js';
 import { PeerSender } from './peer-sender.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type { Transport, TransportEventName, TransportEvents, TransportListener } from './transport.js';
+import { PeerWarningLimiter, type WarningLimiterOptions } from './warning-limiter.js';
 
 /** The protocol of direct messages. */
 export const messageProtocol = '/cheops/msg/1.0.0';
@@ -36,12 +39,22 @@ export interface Libp2pTransportOptions {
   readonly maxMessageBytes?: number;
   /** False refuses every connection with that peer, both ways: a partition inside one process. */
   readonly allowPeer?: (peer: PeerIdString) => boolean;
+  /** Limits of the warnings a peer's malformed frames can cause (see PeerWarningLimiter). */
+  readonly warnings?: WarningLimiterOptions;
 }
 
 /** What the transport needs from the site. */
 export interface Libp2pTransportComponents {
   readonly logger: Logger;
+  /**
+   * Times the windows of rate-limited warnings. Optional: libp2p reads the real clock anyway, so
+   * this transport never runs on a simulated one; the composition root should still pass its own.
+   */
+  readonly clock?: Clock;
 }
+
+/** The rate-limit key of gossip that names no sender. */
+const unsignedSender = '(unsigned)';
 
 /** Creates the transport (loading or making its private key); `start()` opens the listeners. */
 export async function createLibp2pTransport(
@@ -55,7 +68,11 @@ export async function createLibp2pTransport(
     announce: options.announce,
     allowPeer: options.allowPeer,
   });
-  return new Libp2pTransport(node, options.maxMessageBytes ?? defaultMaxMessageBytes, components.logger);
+  const warnings = new PeerWarningLimiter(options.warnings ?? {}, {
+    clock: components.clock ?? systemClock,
+    logger: components.logger.child({ component: 'libp2p-transport' }),
+  });
+  return new Libp2pTransport(node, options.maxMessageBytes ?? defaultMaxMessageBytes, components.logger, warnings);
 }
 
 function unreachable(peer: string, reason: string, cause?: unknown): CheopsError {
@@ -71,14 +88,17 @@ export class Libp2pTransport implements Transport {
   private readonly events: TypedEmitter<TransportEvents>;
   private readonly senders = new Map<PeerIdString, Map<string, PeerSender>>();
   private readonly topics = new Set<string>();
+  /** Malformed frames and unsigned gossip: one warning each would let a peer flood the log. */
+  private readonly warnings: PeerWarningLimiter;
   private running = false;
 
-  constructor(node: CheopsLibp2p, maxMessageBytes: number, logger: Logger) {
+  constructor(node: CheopsLibp2p, maxMessageBytes: number, logger: Logger, warnings: PeerWarningLimiter) {
     this.node = node;
     this.peerId = asPeerIdString(node.peerId.toString());
     this.maxMessageBytes = maxMessageBytes;
     this.logger = logger.child({ component: 'libp2p-transport' });
     this.events = new TypedEmitter<TransportEvents>(this.logger);
+    this.warnings = warnings;
     node.addEventListener('peer:connect', (event) => this.onPeerConnect(event.detail));
     node.addEventListener('peer:disconnect', (event) => this.onPeerDisconnect(event.detail));
     node.services.pubsub.addEventListener('message', (event) => this.onGossip(event.detail));
@@ -107,6 +127,7 @@ export class Libp2pTransport implements Transport {
     await Promise.all(senders.map((sender) => sender.close()));
     await this.node.unhandle(messageProtocol);
     await this.node.stop();
+    this.warnings.stop();
   }
 
   async dial(address: string, signal?: AbortSignal): Promise<PeerIdString> {
@@ -211,7 +232,11 @@ export class Libp2pTransport implements Transport {
     const peer = asPeerIdString(id.toString());
     const byChannel = this.senders.get(peer);
     this.senders.delete(peer);
-    for (const sender of byChannel?.values() ?? []) void sender.close();
+    for (const sender of byChannel?.values() ?? []) {
+      sender.close().catch((error: unknown) => {
+        this.logger.debug({ peer, err: errorMessage(error) }, 'closing a sender failed');
+      });
+    }
     this.events.emit('peer:disconnect', { peer });
   }
 
@@ -226,7 +251,7 @@ export class Libp2pTransport implements Transport {
         for (const body of decoder.decode(event.data)) this.deliver(from, body.subarray());
       } catch (error) {
         // A bad length prefix loses the framing for good: drop the stream, the peer reopens one.
-        this.logger.warn({ peer: from, err: errorMessage(error) }, 'dropped a stream with a malformed frame');
+        this.warnings.warn(from, { peer: from, err: errorMessage(error) }, 'dropped a stream with a malformed frame');
         stream.abort(error instanceof Error ? error : new Error(errorMessage(error)));
       }
     });
@@ -240,7 +265,7 @@ export class Libp2pTransport implements Transport {
   private deliver(from: PeerIdString, body: Uint8Array): void {
     const frame = decodeFrameBody(body);
     if (!frame.ok) {
-      this.logger.warn({ peer: from, err: frame.error }, 'dropped a malformed frame');
+      this.warnings.warn(from, { peer: from, err: frame.error }, 'dropped a malformed frame');
       return;
     }
     this.events.emit('message', { from, channel: frame.value.channel, data: frame.value.data });
@@ -249,7 +274,7 @@ export class Libp2pTransport implements Transport {
   private onGossip(message: Message): void {
     if (message.type !== 'signed') {
       // We publish signed messages only; an unsigned one has no trustworthy sender.
-      this.logger.warn({ topic: message.topic }, 'dropped an unsigned gossip message');
+      this.warnings.warn(unsignedSender, { topic: message.topic }, 'dropped an unsigned gossip message');
       return;
     }
     if (!this.topics.has(message.topic)) return;

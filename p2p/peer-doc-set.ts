@@ -16,6 +16,23 @@ export class PeerDocumentSet {
     docs.add(doc);
   }
 
+  /** The peers with at least one pair. */
+  peers(): PeerIdString[] {
+    return [...this.byPeer.keys()];
+  }
+
+  /** True when `peer` has at least one pair. */
+  has(peer: PeerIdString): boolean {
+    return this.byPeer.has(peer);
+  }
+
+  /** Returns the documents of `peer` and removes its pairs. */
+  take(peer: PeerIdString): ReadonlySet<DocumentId> {
+    const docs = this.byPeer.get(peer) ?? new Set<DocumentId>();
+    this.byPeer.delete(peer);
+    return docs;
+  }
+
   /** Removes every pair of `peer`. */
   deletePeer(peer: PeerIdString): void {
     this.byPeer.delete(peer);

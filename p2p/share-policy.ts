@@ -16,13 +16,20 @@ export type SharedWith = 'all' | ReadonlySet<PeerIdString>;
  */
 export type SharePolicy = (docId: DocumentId) => SharedWith;
 
-/** Asks `policy`; a policy that throws keeps the document local (fail closed) and is logged. */
-export function isSharedWith(policy: SharePolicy, doc: DocumentId, peer: PeerIdString, logger: Logger): boolean {
+const nobody: ReadonlySet<PeerIdString> = new Set();
+
+/** Asks `policy` who shares `doc`; a policy that throws keeps the document local (fail closed) and is logged. */
+export function sharingOf(policy: SharePolicy, doc: DocumentId, logger: Logger): SharedWith {
   try {
-    const shared = policy(doc);
-    return shared === 'all' || shared.has(peer);
+    return policy(doc);
   } catch (error) {
     logger.error({ doc, err: errorMessage(error) }, 'share policy failed; document kept local');
-    return false;
+    return nobody;
   }
+}
+
+/** Asks `policy` whether `peer` shares `doc` (fail closed, as `sharingOf`). */
+export function isSharedWith(policy: SharePolicy, doc: DocumentId, peer: PeerIdString, logger: Logger): boolean {
+  const shared = sharingOf(policy, doc, logger);
+  return shared === 'all' || shared.has(peer);
 }

@@ -1,10 +1,11 @@
 /**
  * Wire messages of document sync, CBOR-encoded `{ type, v, … }` unions.
  * Direct messages on the `sync` channel: `sync` (one Automerge sync message for one document) and
- * `heads` (a summary of heads per document, for anti-entropy). Gossip on a site's inbox topic:
- * `push` (the encoded changes of one small local change).
+ * `heads` (a summary of heads per document, for anti-entropy). A `push` (the encoded changes of
+ * one small local change) travels as a direct message on the `push` channel when the document is
+ * shared with a set of peers, and as gossip on the broadcast topic when it is shared with all.
  */
-import type { DocumentId, PeerIdString } from '../core/ids.js';
+import type { DocumentId } from '../core/ids.js';
 import {
   decodeCborRecord,
   decoded,
@@ -21,10 +22,18 @@ import {
 /** The direct channel of document sync. */
 export const syncChannel = 'sync';
 
-/** The gossip topic only `peer` subscribes to: a push published there reaches that site only. */
-export function inboxTopic(peer: PeerIdString): string {
-  return `cheops/v1/inbox/${peer}`;
-}
+/**
+ * The direct channel of pushes of documents shared with a set of peers. Direct, not gossip:
+ * gossipsub does not check who subscribes to a topic, so anything published there may reach any
+ * site that asks for it; a direct message reaches the one peer it is sent to.
+ */
+export const pushChannel = 'push';
+
+/**
+ * The one gossip topic every site subscribes to. Only pushes of documents shared with every site
+ * (`'all'`, the site directory) are published there: every subscriber may see them anyway.
+ */
+export const broadcastTopic = 'cheops/v1/broadcast';
 
 /** Most documents listed in one `heads` message (a summary is sent in batches of this size). */
 export const maxSummaryEntries = 1000;
@@ -54,7 +63,7 @@ export interface HeadsMessage {
 
 export type SyncChannelMessage = SyncMessage | HeadsMessage;
 
-/** A small local change, pushed at once to a site's inbox. */
+/** A small local change, pushed at once to the sites that share its document. */
 export interface PushMessage {
   readonly type: 'push';
   readonly v: 1;
@@ -108,7 +117,7 @@ export function decodeSyncChannelMessage(bytes: Uint8Array): DecodeResult<SyncCh
   return malformed(`unknown type ${JSON.stringify(tag.value.type)}`);
 }
 
-/** Decodes a push from a site's inbox topic. */
+/** Decodes a push (from the `push` channel or the broadcast topic). */
 export function decodePushMessage(bytes: Uint8Array): DecodeResult<PushMessage> {
   const record = decodeCborRecord(bytes);
   if (!record.ok) return record;

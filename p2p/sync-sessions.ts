@@ -2,6 +2,10 @@
  * What document sync remembers about each peer, in memory only: the Automerge sync state per
  * document, the heads the peer last told us it has, and an epoch that changes when the peer goes
  * down, so work queued before a disconnect does not resurrect a forgotten session.
+ *
+ * Nothing here may outlive a peer for good (peer ids cost nothing to make): a session is dropped
+ * when the peer goes down or its last document is forgotten, and an epoch once no queued task
+ * can hold it (`releaseEpoch`).
  */
 import { initSyncState } from '@automerge/automerge';
 import type { DocumentId, PeerIdString } from '../core/ids.js';
@@ -15,6 +19,8 @@ interface PeerSession {
 export class SyncSessions {
   private readonly sessions = new Map<PeerIdString, PeerSession>();
   private readonly epochs = new Map<PeerIdString, number>();
+  /** Epochs come from one counter, so a released epoch (read as 0) is never handed out again. */
+  private generation = 0;
 
   /** The sync state of (peer, doc); a fresh one when none is kept. */
   state(peer: PeerIdString, doc: DocumentId): SyncState {
@@ -42,8 +48,10 @@ export class SyncSessions {
   /** Forgets what we knew of one document at `peer` (its sync broke: start over). */
   forgetDocument(peer: PeerIdString, doc: DocumentId): void {
     const session = this.sessions.get(peer);
-    session?.states.delete(doc);
-    session?.knownHeads.delete(doc);
+    if (session === undefined) return;
+    session.states.delete(doc);
+    session.knownHeads.delete(doc);
+    if (session.states.size === 0 && session.knownHeads.size === 0) this.sessions.delete(peer);
   }
 
   /** Changes each time `peer`'s session is reset. */
@@ -51,10 +59,35 @@ export class SyncSessions {
     return this.epochs.get(peer) ?? 0;
   }
 
-  /** Forgets everything about `peer` (it went down). */
+  /** Forgets everything about `peer` (it went down) and starts a new epoch. */
   reset(peer: PeerIdString): void {
     this.sessions.delete(peer);
-    this.epochs.set(peer, this.epoch(peer) + 1);
+    this.generation += 1;
+    this.epochs.set(peer, this.generation);
+  }
+
+  /**
+   * Drops the epoch of `peer` (it reads 0 again). Call it only when no queued task holds an epoch
+   * of `peer`; a later `reset` still moves to an epoch no task has seen.
+   */
+  releaseEpoch(peer: PeerIdString): void {
+    this.epochs.delete(peer);
+  }
+
+  /** Drops the session of `peer` without a new epoch (no queued task holds one; it is gone). */
+  forgetPeer(peer: PeerIdString): void {
+    this.sessions.delete(peer);
+  }
+
+  /** Forgets every peer (document sync stopped: while stopped it misses messages). */
+  clear(): void {
+    this.sessions.clear();
+    this.epochs.clear();
+  }
+
+  /** Number of peers with a session or an epoch, for tests: the maps must shrink. */
+  peerCount(): number {
+    return new Set([...this.sessions.keys(), ...this.epochs.keys()]).size;
   }
 
   /** Number of (peer, document) sync states kept, for metrics and tests. */

@@ -12,3 +12,4 @@ export {
 export { mergeSiteLocalFields, scopeAnnotation, stripSiteLocalFields, takeScopeAnnotation } from './local-fields.js';
 export { isOwnedChild, listKubernetesDependencies, type DependencyOptions, type KubernetesDependency } from './dependencies.js';
 export { builtinResources, findBuiltinKind, findBuiltinPlural, findBuiltinResource, isBuiltinGroup, type BuiltinResource } from './builtin-resources.js';
+export { kubernetesReplicationGlue } from './replication-glue.js';

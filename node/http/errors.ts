@@ -3,7 +3,7 @@
  * format because kubectl only shows an error's message when it gets one; other applications'
  * clients still see a JSON body with a message and the status code.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { CheopsError, ErrorCode, errorMessage, isCheopsError } from '../../core/index.js';
 
 /** A Kubernetes `Status` object describing a failure (meta/v1 Status). */
@@ -119,4 +119,26 @@ export function writeError(res: ServerResponse, error: unknown): void {
 /** Shorthand for the front's own 400s (a bad request line, a scope given twice). */
 export function badRequest(message: string, details?: Readonly<Record<string, unknown>>): CheopsError {
   return new CheopsError(ErrorCode.HttpBadRequest, message, details === undefined ? {} : { details });
+}
+
+/**
+ * A refusal at the protocol level (431 for an oversized head, 501 for an unknown transfer
+ * coding, 505 for an HTTP version…), for the raw path that answers before any routing.
+ */
+export function protocolError(status: number, message: string): HttpError {
+  const reason = status === 408 ? 'Timeout' : status >= 500 ? 'InternalError' : 'BadRequest';
+  return { status, body: kubernetesStatus(status, reason, message) };
+}
+
+/**
+ * `error` as a whole HTTP/1.1 response, bytes ready for a socket (the raw path has no
+ * ServerResponse). `close` adds `Connection: close`: the connection ends after it.
+ */
+export function httpErrorBytes(error: HttpError, close: boolean): Buffer {
+  const text = JSON.stringify(error.body);
+  const head =
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\ncache-control: no-store\r\n` +
+    (close ? 'connection: close\r\n\r\n' : '\r\n');
+  return Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(text, 'utf8')]);
 }

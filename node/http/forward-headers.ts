@@ -99,6 +99,45 @@ export function downstreamResponseHeaders(headers: IncomingHttpHeaders): Incomin
   return out;
 }
 
+/**
+ * The headers to send to the local application for a web request (`Front.fetch`): the same rules
+ * as `upstreamRequestHeaders`, but there is no socket, so `X-Forwarded-For` passes as it came and
+ * `Host` is the URL's authority when not given.
+ */
+export function webUpstreamHeaders(request: Request): Headers {
+  const listed = connectionTokens(request.headers.get('connection') ?? undefined);
+  const url = new URL(request.url);
+  const out = new Headers();
+  request.headers.forEach((value, name) => {
+    if (hopByHop.has(name) || name === scopeHeader || listed?.has(name) === true) return;
+    out.append(name, value);
+  });
+  const host = request.headers.get('host') ?? url.host;
+  if (!out.has('host')) out.set('host', host);
+  if (!out.has(forwardedProto)) out.set(forwardedProto, url.protocol === 'https:' ? 'https' : 'http');
+  if (!out.has(forwardedHost)) out.set(forwardedHost, host);
+  return out;
+}
+
+/**
+ * The application's response headers minus hop-by-hop ones, as web Headers (`Front.fetch`); a
+ * Response whose headers need no change is returned as it is.
+ */
+export function withoutHopByHop(response: Response): Response {
+  const listed = connectionTokens(response.headers.get('connection') ?? undefined);
+  let clean = true;
+  response.headers.forEach((_value, name) => {
+    if (hopByHop.has(name) || listed?.has(name) === true) clean = false;
+  });
+  if (clean) return response;
+  const headers = new Headers();
+  // Iteration yields each Set-Cookie on its own (Fetch's "sort and combine"), so they stay apart.
+  response.headers.forEach((value, name) => {
+    if (!hopByHop.has(name) && listed?.has(name) !== true) headers.append(name, value);
+  });
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 /** True when the request carries a body: HTTP/1.1 says so by a length or a transfer coding. */
 export function hasRequestBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];

@@ -2,13 +2,23 @@
  * The HTTP front of a site: owned routes (health, metrics, admin API), scope carriers, the
  * interceptor hook for the collaboration engine, and the passthrough to the local application.
  */
-export { createFront, createFrontServer, type Front, type FrontDeps, type FrontOptions } from './front.js';
+export {
+  createFront,
+  createFrontServer,
+  FrontServer,
+  type ClientOptions,
+  type Front,
+  type FrontDeps,
+  type FrontOptions,
+} from './front.js';
 export { isOwnedPath } from './router.js';
-export type { FrontCall, Interceptor, RequestScope } from './interceptor.js';
+export type { FrontCall, HeaderReader, InterceptFilter, Interceptor, RequestScope } from './interceptor.js';
 export {
   errorMappings,
   errorResponse,
+  httpErrorBytes,
   kubernetesStatus,
+  protocolError,
   toHttpError,
   writeError,
   type HttpError,

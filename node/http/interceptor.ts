@@ -44,6 +44,24 @@ export interface FrontCall {
 }
 
 /**
+ * Read access to a request's headers by name, case-insensitively, repeated headers joined with
+ * `, `, `null` when absent. A web `Headers` is one.
+ */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+/**
+ * `FrontDeps.wants`: whether the engine wants to be offered an *unscoped* request (scoped ones are
+ * always offered). Called on every unscoped request the front does not own, before anything else
+ * is built for it, so it must be cheap and synchronous: a method and path test, a header read.
+ * `path` is the target's path, percent-encoded as sent, without the query. A request it declines
+ * never reaches the interceptor and is forwarded by the raw path, which is what makes plain
+ * passthrough cheap (bench/front.ts). Without it, the engine is offered every request.
+ */
+export type InterceptFilter = (method: string, path: string, headers: HeaderReader) => boolean;
+
+/**
  * Takes a request (returns the answer) or leaves it to the passthrough (returns `undefined`).
  * A synchronous `undefined` keeps the passthrough free of a promise per request. A throw or a
  * rejection is answered through the central error mapper (node/http/errors.ts).

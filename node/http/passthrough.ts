@@ -6,12 +6,14 @@
  * written to the client as soon as it arrives.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import { CheopsError, ErrorCode, errorMessage, type Logger } from '../../core/index.js';
-import { badRequest, writeError } from './errors.js';
-import { downstreamResponseHeaders, hasRequestBody, upstreamRequestHeaders } from './forward-headers.js';
+import { badRequest, errorResponse, writeError } from './errors.js';
+import { downstreamResponseHeaders, hasRequestBody, upstreamRequestHeaders, webUpstreamHeaders } from './forward-headers.js';
 import { upstreamErrorReason, type FrontMetrics } from './metrics.js';
+import { requestBodyStream } from './web-bridge.js';
 
 /** Tuning of the connection pool to the local application. */
 export interface PassthroughOptions {
@@ -46,6 +48,11 @@ export interface Passthrough {
   /** Forwards `req` with request target `url` (path and query, scope prefix removed) and answers on `res`. */
   forward(req: IncomingMessage, res: ServerResponse, url: string): void;
   /**
+   * Forwards a web request (`Front.fetch`) with target `url`; resolves with the application's
+   * answer, or a Status answer when it cannot be reached; rejects only when `request.signal` aborts.
+   */
+  fetch(request: Request, url: string): Promise<Response>;
+  /**
    * Closes every connection to the application. Requests still in flight (open watches) are
    * aborted and their answers cut, so that stopping a node never waits on a watch.
    */
@@ -79,8 +86,46 @@ export function createPassthrough(deps: PassthroughDeps, options: PassthroughOpt
       };
       pool.dispatch(options, new ForwardHandler(req, res, deps));
     },
+    fetch: (request, url) => fetchThrough(pool, prefix, request, url, deps),
     close: () => pool.destroy(),
   };
+}
+
+/** Statuses whose response has no body, whatever its headers say. */
+const nullBodyStatus = new Set([101, 103, 204, 205, 304]);
+
+async function fetchThrough(pool: Pool, prefix: string, request: Request, url: string, deps: PassthroughDeps): Promise<Response> {
+  if (!url.startsWith('/')) return errorResponse(badRequest(`unsupported request target ${JSON.stringify(url.slice(0, 100))}`));
+  const headers: string[] = [];
+  webUpstreamHeaders(request).forEach((value, name) => void headers.push(name, value));
+  const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
+  try {
+    const answer = await pool.request({
+      path: prefix + url,
+      method: request.method,
+      headers,
+      body: hasBody ? Readable.from(request.body, { objectMode: false }) : null,
+      signal: request.signal,
+    });
+    const out = new Headers();
+    for (const [name, value] of Object.entries(downstreamResponseHeaders(answer.headers))) {
+      if (value === undefined) continue;
+      for (const one of Array.isArray(value) ? value : [value]) out.append(name, one);
+    }
+    const empty = request.method === 'HEAD' || nullBodyStatus.has(answer.statusCode);
+    if (empty) answer.body.resume();
+    return new Response(empty ? null : requestBodyStream(answer.body), { status: answer.statusCode, headers: out });
+  } catch (error) {
+    if (request.signal.aborted) throw error;
+    deps.metrics.upstreamError(upstreamErrorReason(error));
+    deps.logger.warn({ method: request.method, url, upstream: deps.upstream.origin, error: errorMessage(error) }, 'local application unreachable');
+    return errorResponse(
+      new CheopsError(ErrorCode.AppUnreachable, `the local application at ${deps.upstream.origin} is unreachable: ${errorMessage(error)}`, {
+        cause: error,
+        details: { reason: upstreamErrorReason(error) },
+      }),
+    );
+  }
 }
 
 /**

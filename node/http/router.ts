@@ -1,21 +1,22 @@
 /**
- * Sorts every request cheaply by its target, with plain string tests (this runs on every
- * request): owned paths go to the Hono app; everything else has its scope carrier read, parsed
- * and removed, is offered to the interceptor (the collaboration engine), and otherwise passes
- * through to the local application without ever becoming a web Request (bench/front.ts measures
- * what that saves).
+ * The front's node:http request listener. It sorts every request cheaply by its target, with
+ * plain string tests: owned paths go to the Hono app; everything else has its scope carrier read,
+ * parsed and removed, is offered to the interceptor (the collaboration engine) when scoped or
+ * wanted (`FrontDeps.wants`), and otherwise passes through to the local application without ever
+ * becoming a web Request. On the raw path (fast/) only what that path does not forward itself
+ * comes here.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
-import { CheopsError, errorMessage, type Clock, type Logger } from '../../core/index.js';
-import { parseScope } from '../../scope/index.js';
+import { errorMessage, type Clock, type Logger } from '../../core/index.js';
 import { writeError } from './errors.js';
 import { hasRequestBody } from './forward-headers.js';
-import { NodeFrontCall, type Interceptor, type RequestScope } from './interceptor.js';
+import { NodeFrontCall, type HeaderReader, type InterceptFilter, type Interceptor, type RequestScope } from './interceptor.js';
 import type { FrontMetrics, RequestKind } from './metrics.js';
 import { adminPrefix } from './owned-routes.js';
 import type { Passthrough } from './passthrough.js';
-import { readScopeCarrier, scopeHeader, type ScopeSource } from './scope-carrier.js';
+import { pathOf, resolveScope } from './request-scope.js';
+import { scopeHeader } from './scope-carrier.js';
 import { sendWebResponse, toWebRequest } from './web-bridge.js';
 
 /** What the router sends requests to. */
@@ -26,6 +27,7 @@ export interface RouterParts {
   readonly metrics: FrontMetrics;
   readonly clock: Pick<Clock, 'now'>;
   readonly interceptor?: Interceptor;
+  readonly wants?: InterceptFilter;
 }
 
 /** A request's target with the carrier removed, and its parsed scope. */
@@ -62,9 +64,19 @@ export class RequestRouter {
     }
     const routed = this.readScope(req, res, target, startMs);
     if (routed === undefined) return;
-    if (this.parts.interceptor !== undefined) {
-      this.intercept(this.parts.interceptor, req, res, routed, startMs);
-      return;
+    const { interceptor, wants } = this.parts;
+    if (interceptor !== undefined) {
+      let offered: boolean;
+      try {
+        offered = routed.scope !== undefined || wants === undefined || wants(req.method ?? 'GET', pathOf(routed.url), nodeHeaders(req.headers));
+      } catch (error) {
+        this.failIntercept(req, res, routed, startMs, error);
+        return;
+      }
+      if (offered) {
+        this.intercept(interceptor, req, res, routed, startMs);
+        return;
+      }
     }
     this.observe(req, res, 'passthrough', startMs);
     this.parts.passthrough.forward(req, res, routed.url);
@@ -83,26 +95,11 @@ export class RequestRouter {
 
   /** Finds, removes and parses the scope; answers 400 itself (and returns undefined) when it is bad. */
   private readScope(req: IncomingMessage, res: ServerResponse, target: string, startMs: number): Routed | undefined {
-    const { logger } = this.parts;
-    const carried = readScopeCarrier(target, req.headers[scopeHeader]);
-    if (!carried.ok) {
-      this.observe(req, res, 'intercepted', startMs);
-      logger.info({ method: req.method, url: target, error: carried.error.message }, 'bad scope carrier');
-      writeError(res, carried.error);
-      return undefined;
-    }
-    const { url, source } = carried.value;
-    if (source === undefined) return { url, scope: undefined };
-    const parsed = parseScope(source.text);
-    if (!parsed.ok) {
-      this.observe(req, res, 'intercepted', startMs);
-      const error = scopeError(parsed.error, source);
-      logger.info({ method: req.method, url: target, scope: source.text, error: error.message }, 'malformed scope');
-      writeError(res, error);
-      return undefined;
-    }
-    logger.info({ method: req.method, url, scope: source.text, carrier: source.carrier }, 'scoped request');
-    return { url, scope: { text: source.text, scope: parsed.scope, carrier: source.carrier } };
+    const outcome = resolveScope(req.method ?? 'GET', target, req.headers[scopeHeader], this.parts.logger);
+    if (outcome.ok) return outcome;
+    this.observe(req, res, 'intercepted', startMs);
+    writeError(res, outcome.error);
+    return undefined;
   }
 
   private intercept(interceptor: Interceptor, req: IncomingMessage, res: ServerResponse, routed: Routed, startMs: number): void {
@@ -120,11 +117,7 @@ export class RequestRouter {
         passthrough.forward(req, res, routed.url);
       }
     };
-    const fail = (error: unknown): void => {
-      this.observe(req, res, 'intercepted', startMs);
-      logger.error({ method: req.method, url: routed.url, error: errorMessage(error) }, 'interceptor failed');
-      writeError(res, error);
-    };
+    const fail = (error: unknown): void => this.failIntercept(req, res, routed, startMs, error);
     let result: ReturnType<Interceptor>;
     try {
       result = interceptor(call);
@@ -135,6 +128,12 @@ export class RequestRouter {
     // A synchronous answer (the usual `undefined`) costs no promise and no extra tick.
     if (result === undefined || result instanceof Response) settle(result);
     else result.then(settle, fail);
+  }
+
+  private failIntercept(req: IncomingMessage, res: ServerResponse, routed: Routed, startMs: number, error: unknown): void {
+    this.observe(req, res, 'intercepted', startMs);
+    this.parts.logger.error({ method: req.method, url: routed.url, error: errorMessage(error) }, 'interceptor failed');
+    writeError(res, error);
   }
 
   /** Counts a request in flight now, and as finished when its response closes. */
@@ -153,17 +152,13 @@ export class RequestRouter {
   }
 }
 
-/**
- * The parser's error, with the carrier and the text in the message so that the user sees what
- * was read, and the column guaranteed to be named (kubectl shows only the message).
- */
-function scopeError(error: CheopsError, source: ScopeSource): CheopsError {
-  const where = source.carrier === 'header' ? 'the X-Cheops-Scope header' : 'the /scope/ path prefix';
-  const column = error.details['column'];
-  let message = `invalid scope ${JSON.stringify(source.text)} in ${where}: ${error.message}`;
-  if (typeof column === 'number' && !error.message.includes(`column ${column}`)) message += ` (at column ${column})`;
-  return new CheopsError(error.code, message, {
-    cause: error,
-    details: { ...error.details, scope: source.text, carrier: source.carrier },
-  });
+/** node's parsed headers as a HeaderReader (names are lower-case already). */
+function nodeHeaders(headers: IncomingHttpHeaders): HeaderReader {
+  return {
+    get(name) {
+      const value = headers[name.toLowerCase()];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }

@@ -3,10 +3,12 @@
  * what reaches it, and a front served on another one. Used by node/http/*.test.ts only.
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { MemoryLogger } from '../../core/index.js';
-import { createFront, createFrontServer, type Front, type FrontDeps } from './front.js';
+import type { Server as NetServer } from 'node:net';
+import { parseResponseHead, responseFramer } from './fast/response-head.js';
+import { createFront, createFrontServer, type Front, type FrontDeps, type FrontOptions, type FrontServer } from './front.js';
 
 /** What the upstream saw of one request (the body is read by the handler, if it wants it). */
 export interface SeenRequest {
@@ -32,13 +34,13 @@ export async function readBody(stream: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function listen(server: Server): Promise<string> {
+function listen(server: NetServer): Promise<string> {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: Server | FrontServer): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
 }
@@ -67,21 +69,34 @@ export interface TestFront {
   readonly url: string;
   readonly port: number;
   readonly front: Front;
-  readonly server: Server;
+  readonly server: Server | FrontServer;
   readonly logger: MemoryLogger;
   readonly registry: Registry;
   close(): Promise<void>;
 }
 
+/**
+ * How the front is served: `raw` by its raw path (createFrontServer, what production uses), `node`
+ * by node:http with `front.handle` (the path the raw one hands everything but passthrough to).
+ */
+export type ServerKind = 'raw' | 'node';
+
+export const serverKinds: readonly ServerKind[] = ['raw', 'node'];
+
 /** Starts a front before `upstreamUrl`; `extra` adds or replaces deps. */
-export async function startFront(upstreamUrl: string, extra: Partial<FrontDeps> = {}): Promise<TestFront> {
+export async function startFront(
+  upstreamUrl: string | undefined,
+  extra: Partial<FrontDeps> = {},
+  how: { readonly server?: ServerKind; readonly options?: FrontOptions } = {},
+): Promise<TestFront> {
   const logger = new MemoryLogger();
   const registry = new Registry();
   let tick = 0;
   // A clock that moves 1 ms per reading: durations are positive and the test stays deterministic.
   const clock = { now: () => ++tick };
-  const front = createFront({ upstream: upstreamUrl, logger, registry, clock, ...extra });
-  const server = createFrontServer(front);
+  const deps = { ...(upstreamUrl === undefined ? {} : { upstream: upstreamUrl }), logger, registry, clock, ...extra };
+  const front = createFront(deps, how.options);
+  const server = how.server === 'node' ? nodeServer(front) : createFrontServer(front);
   const url = await listen(server);
   const port = Number(new URL(url).port);
   return {
@@ -96,6 +111,12 @@ export async function startFront(upstreamUrl: string, extra: Partial<FrontDeps> 
       await front.close();
     },
   };
+}
+
+function nodeServer(front: Front): Server {
+  const server = createServer(front.handle);
+  server.on('upgrade', front.handleUpgrade);
+  return server;
 }
 
 /** A response read whole: status, headers as node parsed them, raw headers, body bytes. */
@@ -136,4 +157,114 @@ export function send(
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** One response read off a raw connection. */
+export interface RawResponse {
+  readonly status: number;
+  /** Lower-case names; repeated headers joined with `, `. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The head as received, without the final empty line. */
+  readonly head: string;
+  readonly body: Buffer;
+}
+
+/**
+ * A client that writes exact bytes on one TCP connection and reads the responses in order, for
+ * what node's HTTP client will not send (pipelining, smuggling attempts, malformed heads).
+ */
+export class RawClient {
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: (() => void) | undefined;
+  private ended = false;
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.ended = true;
+        this.wake();
+        resolve();
+      });
+    });
+  }
+
+  static async connect(base: string): Promise<RawClient> {
+    const url = new URL(base);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
+  write(text: string | Buffer): void {
+    this.socket.write(typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
+  }
+
+  /** The next response; `method` is the request's (a HEAD answer has no body). Rejects if the connection closes first. */
+  async response(method = 'GET'): Promise<RawResponse> {
+    for (;;) {
+      const parsed = this.tryParse(method);
+      if (parsed !== undefined) return parsed;
+      if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.toString('latin1').slice(0, 200))}`);
+      await new Promise<void>((resolve) => (this.waiting = resolve));
+    }
+  }
+
+  /** Every byte received until the connection closes. */
+  async rest(): Promise<Buffer> {
+    await this.closed;
+    return this.buffer;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+  }
+
+  private tryParse(method: string): RawResponse | undefined {
+    const parsed = parseResponseHead(this.buffer, 0, 1 << 20, method);
+    if (parsed.kind === 'incomplete') return undefined;
+    if (parsed.kind === 'error') throw new Error(`bad response: ${parsed.message}`);
+    const framer = responseFramer(parsed);
+    const end = framer.advance(this.buffer, parsed.length);
+    if (!framer.done && !(parsed.bodyKind === 'close' && this.ended)) return undefined;
+    const headers: Record<string, string> = {};
+    const lines = parsed.text.split('\r\n').slice(1, -1);
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    }
+    let body = this.buffer.subarray(parsed.length, end);
+    if (parsed.bodyKind === 'chunked') body = dechunk(body);
+    this.buffer = this.buffer.subarray(end);
+    return { status: parsed.status, headers, head: parsed.text.slice(0, -2), body: Buffer.from(body) };
+  }
+}
+
+/** The data of a chunked body (extensions and trailers dropped). */
+function dechunk(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = bytes.indexOf('\r\n', at);
+    const size = Number.parseInt(bytes.toString('latin1', at, lineEnd).split(';')[0] ?? '0', 16);
+    if (size === 0) return Buffer.concat(parts);
+    parts.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
 }

@@ -54,7 +54,7 @@ export function createUpgradeTunnel(deps: UpgradeTunnelDeps): UpgradeTunnel {
           return;
         }
         deps.logger.warn({ url, upstream: deps.upstream.origin, error: errorMessage(error) }, 'local application unreachable for an upgrade');
-        refuse(socket, new CheopsError(ErrorCode.AppUnreachable, `the local application at ${deps.upstream.origin} is unreachable: ${errorMessage(error)}`));
+        refuseUpgrade(socket, new CheopsError(ErrorCode.AppUnreachable, `the local application at ${deps.upstream.origin} is unreachable: ${errorMessage(error)}`));
       });
       upstream.on('close', () => socket.destroy());
       socket.on('error', () => upstream.destroy());
@@ -71,7 +71,7 @@ function requestHead(req: IncomingMessage, target: string): string {
 }
 
 /** Answers an upgrade that cannot be tunnelled with a plain HTTP error, then closes. */
-function refuse(socket: Duplex, error: CheopsError): void {
+export function refuseUpgrade(socket: Duplex, error: CheopsError): void {
   const { status, body } = toHttpError(error);
   const text = JSON.stringify(body);
   socket.end(

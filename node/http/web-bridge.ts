@@ -6,16 +6,18 @@
  * controller call is guarded by a `done` flag.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../../core/index.js';
 import { errorMessage } from '../../core/index.js';
 import { hasRequestBody } from './forward-headers.js';
 import { scopeHeader } from './scope-carrier.js';
 
 /**
- * The body of `req` as a web stream. Reading pulls from the socket (backpressure kept); cancelling
- * drains and discards the rest, so the connection can still be reused for the next request.
+ * The body of `req` (a node request, or any byte stream) as a web stream. Reading pulls from the
+ * socket (backpressure kept); cancelling drains and discards the rest, so the connection can
+ * still be reused for the next request.
  */
-export function requestBodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+export function requestBodyStream(req: Readable): ReadableStream<Uint8Array> {
   let done = false;
   return new ReadableStream<Uint8Array>(
     {

@@ -109,15 +109,46 @@ export async function waitFor(
   }
 }
 
+/** How one `cheops` run ended, and what it printed. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliOptions {
+  readonly timeoutMs?: number;
+  /** Variables added to this process's environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Written to the CLI's stdin, which is then closed. */
+  readonly input?: string;
+}
+
 /** Runs the CLI to completion and returns its exit code and output. */
 export function runCli(args: readonly string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCheops(args, { timeoutMs });
+}
+
+/** Runs the CLI to completion with extra environment and stdin; never rejects on a failure exit. */
+export function runCheops(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cheopsBin, ...args], { cwd: projectRoot, timeout: timeoutMs });
+    const child = spawnCheops(args, options.env);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin?.end(options.input);
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
+}
+
+/** Starts the CLI with piped stdio (the caller reads, writes and ends it). */
+export function spawnCheops(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [cheopsBin, ...args], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: 'pipe' });
 }

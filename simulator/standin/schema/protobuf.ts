@@ -249,6 +249,9 @@ function decodeSpecial(name: string, bytes: Uint8Array): JsonValue {
   switch (name) {
     case SpecialType.Time:
     case SpecialType.MicroTime: {
+      // Go marshals the zero time as an empty message and reads one back as the zero time, which
+      // JSON shows as null (`creationTimestamp: null` in every object kubectl builds).
+      if (bytes.length === 0) return null;
       const millis = Number(BigInt.asIntN(64, bigintOf(fields.get(1)))) * 1000;
       const nanos = Number(bigintOf(fields.get(2)));
       return name === SpecialType.Time ? formatTime(millis) : formatMicroTime(millis, Math.floor(nanos / 1000));

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { kubernetesReplicationGlue as glue } from './replication-glue.js';
+
+const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
+const request = (method: string, path: string, query = '', contentType?: string) => glue.classify({ method, path, query, contentType });
+
+describe('the Kubernetes replication glue', () => {
+  it('classifies writes, reads and what replication leaves alone', () => {
+    expect(request('POST', '/api/v1/namespaces/default/pods')).toEqual({ kind: 'write', op: 'create', service: 'pods', namespace: 'default' });
+    expect(request('PATCH', '/api/v1/namespaces/default/pods/purple', '', 'application/merge-patch+json')).toEqual({ kind: 'write', op: 'patch', service: 'pods', namespace: 'default', key });
+    expect(request('PUT', '/apis/apps/v1/namespaces/foo/deployments/web')).toMatchObject({ kind: 'write', op: 'update', key: { service: 'deployments', namespace: 'foo', name: 'web' } });
+    expect(request('DELETE', '/api/v1/namespaces/foo')).toEqual({ kind: 'write', op: 'delete', service: 'namespaces', key: { app: 'kubernetes', service: 'namespaces', name: 'foo' } });
+    expect(request('GET', '/api/v1/namespaces/default/pods/purple')).toEqual({ kind: 'read', service: 'pods', key });
+    for (const [method, path, query] of [
+      ['GET', '/api/v1/namespaces/default/pods', ''],
+      ['GET', '/api/v1/namespaces/default/pods', 'watch=true'],
+      ['PATCH', '/apis/apps/v1/namespaces/default/deployments/web/scale', ''],
+      ['PUT', '/api/v1/namespaces/default/pods/purple/status', ''],
+      ['POST', '/api/v1/namespaces/default/pods', 'dryRun=All'],
+      ['DELETE', '/api/v1/namespaces/default/pods', ''],
+      ['GET', '/version', ''],
+    ] as const) {
+      expect(request(method, path, query).kind, `${method} ${path}?${query}`).toBe('other');
+    }
+    expect(glue.isDryRunBody({ dryRun: ['All'] })).toBe(true);
+  });
+
+  it('names a created object by the path it was created on', () => {
+    const call = { kind: 'write', op: 'create', service: 'pods', namespace: 'default' } as const;
+    expect(glue.keyOfObject({ metadata: { name: 'purple', namespace: 'default' } }, call)).toEqual(key);
+    expect(glue.keyOfObject({ metadata: { generateName: 'x-' } }, call)).toBeUndefined();
+  });
+
+  it('builds the requests of the reconciler, and refuses desired states that point elsewhere', () => {
+    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'purple' } };
+    expect(glue.objectRequest('get', key, body)).toEqual({ method: 'GET', path: '/api/v1/namespaces/default/pods/purple' });
+    expect(glue.objectRequest('create', key, body)).toEqual({ method: 'POST', path: '/api/v1/namespaces/default/pods', body });
+    expect(glue.objectRequest('delete', key, body)?.body).toMatchObject({ propagationPolicy: 'Background' });
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' } };
+    expect(glue.objectRequest('replace', { ...key, service: 'deployments', name: 'web' }, deployment)?.path).toBe('/apis/apps/v1/namespaces/default/deployments/web');
+    expect(glue.objectRequest('get', { app: 'kubernetes', service: 'namespaces', name: 'foo' }, { apiVersion: 'v1', kind: 'Namespace' })?.path).toBe('/api/v1/namespaces/foo');
+    expect(glue.objectRequest('get', key, { ...body, apiVersion: '../../x/v1' })).toBeUndefined();
+    expect(glue.objectRequest('get', { ...key, name: '../secrets/s' }, { apiVersion: 'v1' })).toBeUndefined();
+    expect(glue.objectRequest('get', key, { ...body, metadata: { name: 'other' } })).toBeUndefined();
+    expect(glue.objectRequest('get', key, { kind: 'Pod' })).toBeUndefined();
+  });
+
+  it('keeps site-local fields out of the desired state, and puts the local ones back', () => {
+    const local = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'purple', uid: 'u1', resourceVersion: '7', labels: { a: '1' } }, spec: { nodeName: 'n1', containers: [] }, status: { phase: 'Running' } };
+    const canonical = glue.canonical(local, key);
+    expect(canonical).toEqual({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'purple', labels: { a: '1' } }, spec: { containers: [] } });
+    const desired = { ...canonical, metadata: { name: 'purple', labels: { a: '2' } } };
+    expect(glue.merge(desired, local, key)).toMatchObject({ metadata: { uid: 'u1', resourceVersion: '7', labels: { a: '2' } }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } });
+    expect(glue.localId(local)).toBe('u1');
+    expect(glue.errorMessage(422, { kind: 'Status', message: 'bad' })).toBe('bad');
+    expect(glue.errorMessage(500, 'oops')).toBe('the application answered HTTP 500');
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The Kubernetes implementation of `ReplicationGlue` (glue/types.ts): what replication needs to
+ * know of the Kubernetes API, so that the node itself stays generic.
+ */
+import type { ResourceKey } from '../../core/ids.js';
+import { isJsonObject, stringIn, type JsonObject } from '../json.js';
+import type { GlueCall, GlueObjectRequest, GlueRequest, GlueWriteCall, ObjectOperation, ReplicationGlue } from '../types.js';
+import type { KubernetesResourceCall } from './call.js';
+import { classifyKubernetesRequest, deleteOptionsDryRun, isValidPathSegmentName } from './classify.js';
+import { isOwnedChild } from './dependencies.js';
+import { mergeSiteLocalFields, stripSiteLocalFields, takeScopeAnnotation } from './local-fields.js';
+import { kubernetesApp, kubernetesServiceName, objectName, resourceKeyOfCall, splitApiVersion } from './resource-key.js';
+
+const writeVerbs = { create: 'create', update: 'update', patch: 'patch', delete: 'delete' } as const;
+
+/** What a replicated delete asks of each site: children go too, in the background, as kubectl asks. */
+const deleteOptions: JsonObject = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' };
+
+function classifyResource(call: KubernetesResourceCall): GlueCall {
+  // A subresource (status, scale, log, exec) is the site's own business, and a dry run changes nothing.
+  if (call.subresource !== undefined || call.dryRun) return { kind: 'other' };
+  const service = kubernetesServiceName(call.group, call.resource);
+  const key = resourceKeyOfCall(call);
+  if (call.verb === 'get') return key === undefined ? { kind: 'other' } : { kind: 'read', service, key };
+  if (!(call.verb in writeVerbs)) return { kind: 'other' };
+  const op = writeVerbs[call.verb as keyof typeof writeVerbs];
+  if (op !== 'create' && key === undefined) return { kind: 'other' };
+  return {
+    kind: 'write',
+    op,
+    service,
+    ...(call.namespace === undefined ? {} : { namespace: call.namespace }),
+    ...(op === 'create' || key === undefined ? {} : { key }),
+  };
+}
+
+/** The plural of a service name (`pods`; `certificates` of `certificates.cert-manager.io`). */
+function pluralOf(service: string): string {
+  const dot = service.indexOf('.');
+  return dot === -1 ? service : service.slice(0, dot);
+}
+
+/** Lower-case DNS-1123 subdomain (groups, plurals) and label (namespaces), as the API server checks them. */
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const versionPattern = /^v[0-9]+((alpha|beta)[0-9]+)?$/;
+
+/**
+ * Whether a desired state can name a path of the application: the key and the body come from
+ * peers, and a group of `..` or a name with a `/` must not reach some other endpoint.
+ */
+function safeTarget(key: ResourceKey, body: JsonObject, group: string, version: string): boolean {
+  const name = objectName(body);
+  const namespace = stringIn(body, ['metadata', 'namespace']);
+  return (
+    (group === '' || (dnsSubdomain.test(group) && group.length <= 253)) &&
+    versionPattern.test(version) &&
+    dnsSubdomain.test(pluralOf(key.service)) &&
+    (key.namespace === undefined || (dnsLabel.test(key.namespace) && key.namespace.length <= 63)) &&
+    isValidPathSegmentName(key.name) && key.name !== '' &&
+    // The body must describe the object the key names, or a create would make another one.
+    (name === undefined || name === key.name) &&
+    (namespace === undefined || namespace === key.namespace)
+  );
+}
+
+/** `/api/v1/namespaces/default/pods` and `…/pods/purple` for `key`, at the body's API version. */
+function objectPaths(key: ResourceKey, body: JsonObject): { collection: string; object: string } | undefined {
+  const apiVersion = stringIn(body, ['apiVersion']);
+  if (apiVersion === undefined) return undefined;
+  const { group, version } = splitApiVersion(apiVersion);
+  if (!safeTarget(key, body, group, version)) return undefined;
+  const root = group === '' ? `/api/${encodeURIComponent(version)}` : `/apis/${encodeURIComponent(group)}/${encodeURIComponent(version)}`;
+  const namespace = key.namespace === undefined ? '' : `/namespaces/${encodeURIComponent(key.namespace)}`;
+  const collection = `${root}${namespace}/${encodeURIComponent(pluralOf(key.service))}`;
+  return { collection, object: `${collection}/${encodeURIComponent(key.name)}` };
+}
+
+/** Replication's view of the Kubernetes API. */
+export const kubernetesReplicationGlue: ReplicationGlue = {
+  app: kubernetesApp,
+
+  classify(request: GlueRequest): GlueCall {
+    const call = classifyKubernetesRequest({
+      method: request.method,
+      path: request.path,
+      query: request.query,
+      contentType: request.contentType,
+    });
+    return call.kind === 'resource' ? classifyResource(call) : { kind: 'other' };
+  },
+
+  keyOfObject(object: unknown, call: GlueWriteCall): ResourceKey | undefined {
+    if (call.key !== undefined) return call.key;
+    const name = objectName(object);
+    if (name === undefined) return undefined;
+    // The path's namespace and service, not the body's guesses: the key must be the one later
+    // requests on the object's own path give (resourceKeyOfCall).
+    return call.namespace === undefined
+      ? { app: kubernetesApp, service: call.service, name }
+      : { app: kubernetesApp, service: call.service, namespace: call.namespace, name };
+  },
+
+  isDryRunBody: deleteOptionsDryRun,
+
+  canonical(object: JsonObject, key: ResourceKey): JsonObject {
+    return stripSiteLocalFields(object, pluralOf(key.service));
+  },
+
+  merge(desired: JsonObject, local: JsonObject, key: ResourceKey): JsonObject {
+    return mergeSiteLocalFields(desired, local, pluralOf(key.service));
+  },
+
+  isOwnedChild,
+
+  localId(object: unknown): string | undefined {
+    return stringIn(object, ['metadata', 'uid']);
+  },
+
+  objectRequest(operation: ObjectOperation, key: ResourceKey, body: JsonObject): GlueObjectRequest | undefined {
+    const paths = objectPaths(key, body);
+    if (paths === undefined) return undefined;
+    switch (operation) {
+      case 'get':
+        return { method: 'GET', path: paths.object };
+      case 'create':
+        return { method: 'POST', path: paths.collection, body };
+      case 'replace':
+        return { method: 'PUT', path: paths.object, body };
+      case 'delete':
+        return { method: 'DELETE', path: paths.object, body: deleteOptions };
+    }
+  },
+
+  takeScope: takeScopeAnnotation,
+
+  errorMessage(status: number, body: unknown): string {
+    const message = isJsonObject(body) ? body.message : undefined;
+    return typeof message === 'string' && message !== '' ? message : `the application answered HTTP ${status}`;
+  },
+};

@@ -1,0 +1,68 @@
+/**
+ * The replicant admin API (docs/REPLICATION.md §6), relative to `/cheops/v1`:
+ * `GET /replicants` lists every replicant held here with each site's status, and
+ * `GET /replicants/{metaId}` shows one whole: desired body, replicas, conflicts.
+ */
+import { CheopsError, ErrorCode } from '../../core/index.js';
+import { isMetaId, keyText, type Replicant } from '../../crdt/replicant.js';
+import type { AdminHandler } from '../http/index.js';
+import type { EngineContext } from './context.js';
+
+/** One row of `GET /cheops/v1/replicants`. */
+export function replicantSummary(replicant: Replicant): Record<string, unknown> {
+  const replicas: Record<string, unknown> = {};
+  for (const site of replicant.meta.sites) {
+    const entry = replicant.replicas[site];
+    replicas[site] = entry === undefined
+      ? { status: 'pending', observedGeneration: 0 }
+      : { status: entry.status, observedGeneration: entry.observedGeneration, ...(entry.error === undefined ? {} : { error: entry.error }) };
+  }
+  return {
+    metaId: replicant.metaId,
+    key: replicant.meta.key,
+    scope: replicant.meta.scope,
+    sites: replicant.meta.sites,
+    generation: replicant.desired.generation,
+    revision: replicant.desired.revision,
+    deleted: replicant.deleted,
+    replicas,
+    conflicts: replicant.conflicts.length,
+  };
+}
+
+/** The whole replicant, as `GET /cheops/v1/replicants/{metaId}` shows it. */
+export function replicantDetail(replicant: Replicant): Record<string, unknown> {
+  return {
+    metaId: replicant.metaId,
+    docId: replicant.docId,
+    ...replicant.meta,
+    desired: replicant.desired,
+    deleted: replicant.deleted,
+    ...(replicant.deletedBy === undefined ? {} : { deletedBy: replicant.deletedBy }),
+    replicas: replicant.replicas,
+    conflicts: replicant.conflicts,
+  };
+}
+
+/** The routes, in the front's `AdminRoutes` map form. */
+export function replicantAdminRoutes(ctx: EngineContext): Record<`GET /${string}`, AdminHandler> {
+  return {
+    'GET /replicants': async (c) => {
+      const entries = [...ctx.index.entries()].sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : 1));
+      const items: Array<Record<string, unknown>> = [];
+      for (const entry of entries) {
+        const replicant = await ctx.replicants.get(entry.metaId);
+        if (replicant !== undefined) items.push(replicantSummary(replicant));
+      }
+      return c.json({ items });
+    },
+    'GET /replicants/:metaId': async (c) => {
+      const metaId = c.req.param('metaId') ?? '';
+      const replicant = isMetaId(metaId) ? await ctx.replicants.get(metaId) : undefined;
+      if (replicant === undefined) {
+        throw new CheopsError(ErrorCode.DocumentNotFound, `no replicant ${metaId} on ${ctx.self}`, { details: { metaId } });
+      }
+      return c.json(replicantDetail(replicant));
+    },
+  };
+}

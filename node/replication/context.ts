@@ -1,0 +1,49 @@
+/**
+ * What the parts of the replication engine share: built once by the engine, passed to the write
+ * path, the forwarder, the read path and the admin routes.
+ */
+import type { Clock, Logger } from '../../core/index.js';
+import type { SiteName } from '../../core/ids.js';
+import type { DocumentStore } from '../../crdt/document-store.js';
+import type { ReplicationGlue } from '../../glue/types.js';
+import type { LocalApp } from '../local-app.js';
+import type { KeyIndex } from './key-index.js';
+import type { ReplicationMetrics } from './metrics.js';
+import type { Replicants } from './replicants.js';
+import type { SitesPort } from './sites.js';
+
+/** Sends a request to another site's HTTP front (fetch-shaped: the simulator routes it in process). */
+export type RemoteFetch = (request: Request) => Promise<Response>;
+
+/** Tuning of the engine; every field has a default (see engine.ts). */
+export interface ReplicationOptions {
+  /** Documents reconciled at once; default 8 (the local application is one server, not a farm). */
+  readonly concurrency?: number;
+  /** First retry of a transient failure; default 1 s. */
+  readonly retryBaseMs?: number;
+  /** Longest delay between retries; default 60 s, so a site whose application was down for hours catches up within a minute of its return. */
+  readonly retryMaxMs?: number;
+  /** `X-Cheops-Wait: all` without `X-Cheops-Wait-Timeout`; default 30 s, under kubectl's own request timeout. */
+  readonly defaultWaitMs?: number;
+  /** The longest `X-Cheops-Wait-Timeout` accepted; default 5 min. */
+  readonly maxWaitMs?: number;
+}
+
+/** The options with their defaults filled in. */
+export type ResolvedReplicationOptions = Required<ReplicationOptions>;
+
+/** The engine's parts, shared by its modules. */
+export interface EngineContext {
+  readonly self: SiteName;
+  readonly glue: ReplicationGlue;
+  readonly localApp: LocalApp;
+  readonly remote: RemoteFetch;
+  readonly sites: SitesPort;
+  readonly documents: DocumentStore;
+  readonly replicants: Replicants;
+  readonly index: KeyIndex;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: ReplicationMetrics;
+  readonly options: ResolvedReplicationOptions;
+}

@@ -1,0 +1,152 @@
+/**
+ * The replication engine of one site (docs/REPLICATION.md): the write path behind the front's
+ * interceptor, the reconciler that drives the local application to each replicant's desired
+ * state, the key index, the share policy of replicant documents, the admin routes and metrics.
+ *
+ * Life cycle: `open()` before document sync starts (the share policy needs the index), `start()`
+ * once it runs (the reconciler resumes from the stored documents), `stop()` after the front stops.
+ */
+import { Registry } from 'prom-client';
+import type { Clock, Logger, Random } from '../../core/index.js';
+import type { DocumentId, SiteName } from '../../core/ids.js';
+import type { DocumentStore } from '../../crdt/document-store.js';
+import { metaIdOfDocId, replicantDocId } from '../../crdt/replicant.js';
+import type { Storage } from '../../crdt/storage.js';
+import type { ReplicationGlue } from '../../glue/types.js';
+import type { SharedWith } from '../../p2p/share-policy.js';
+import type { AdminHandler, InterceptFilter, Interceptor } from '../http/index.js';
+import type { LocalApp } from '../local-app.js';
+import { replicantAdminRoutes } from './admin.js';
+import { Applier } from './applier.js';
+import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
+import { replicationInterceptor } from './interceptor.js';
+import { KeyIndex } from './key-index.js';
+import { createReplicationMetrics } from './metrics.js';
+import { reconcilePass } from './reconcile-pass.js';
+import { Reconciler } from './reconciler.js';
+import { Replicants } from './replicants.js';
+import { replicantSharePolicy } from './share-policy.js';
+import { replicationWants } from './wants.js';
+import type { SitesPort } from './sites.js';
+
+/** The ports and components the engine runs on (production or simulated). */
+export interface ReplicationComponents {
+  readonly documents: DocumentStore;
+  /** The site store; the key index lives there under `['replicant-key', …]`. */
+  readonly storage: Storage;
+  readonly localApp: LocalApp;
+  readonly glue: ReplicationGlue;
+  readonly sites: SitesPort;
+  readonly remote: RemoteFetch;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  /** Where the metrics go; a private registry when absent (tests). */
+  readonly registry?: Registry;
+}
+
+const defaults: ResolvedReplicationOptions = {
+  concurrency: 8,
+  retryBaseMs: 1_000,
+  retryMaxMs: 60_000,
+  defaultWaitMs: 30_000,
+  maxWaitMs: 300_000,
+};
+
+/** The replication engine of one site; see the file comment for its life cycle. */
+export class ReplicationEngine {
+  /** The front's hook: takes the writes replication concerns, leaves every other request alone. */
+  readonly interceptor: Interceptor;
+  /** Which unscoped requests the interceptor wants to see (the front's `wants`). */
+  readonly wants: InterceptFilter;
+  /** Who may hold a document: the scope's sites for `res/…`; undefined for other documents. */
+  readonly sharePolicy: (docId: DocumentId) => SharedWith | undefined;
+  private readonly ctx: EngineContext;
+  private readonly reconciler: Reconciler;
+  private readonly refused = new Set<DocumentId>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(components: ReplicationComponents, init: { readonly site: SiteName } & ReplicationOptions) {
+    const { site, ...options } = init;
+    const logger = components.logger.child({ component: 'replication' });
+    const index = new KeyIndex(components.storage, logger);
+    const replicants = new Replicants({
+      documents: components.documents, index, clock: components.clock, random: components.random.fork('replication'), logger, self: site, refused: this.refused,
+    });
+    const metrics = createReplicationMetrics(components.registry ?? new Registry(), () => index.entries());
+    this.ctx = {
+      self: site, glue: components.glue, localApp: components.localApp, remote: components.remote, sites: components.sites,
+      documents: components.documents, replicants, index, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+    };
+    const applier = new Applier({ localApp: components.localApp, glue: components.glue, logger });
+    this.reconciler = new Reconciler(this.ctx.options, {
+      pass: reconcilePass({ self: site, documents: components.documents, replicants, index, applier, clock: components.clock, logger, metrics }),
+      clock: components.clock,
+      random: components.random.fork('reconciler'),
+      logger,
+    });
+    this.interceptor = replicationInterceptor(this.ctx);
+    this.wants = replicationWants(this.ctx);
+    this.sharePolicy = replicantSharePolicy({ index, documents: components.documents, sites: components.sites, refused: this.refused });
+  }
+
+  /** Loads the key index and starts following document changes (before document sync starts). */
+  async open(): Promise<void> {
+    await this.ctx.index.load();
+    this.unsubscribe = this.ctx.documents.onChange((event) => {
+      if (metaIdOfDocId(event.docId) !== undefined) this.reconciler.schedule(event.docId);
+    });
+  }
+
+  /**
+   * Resumes: every stored replicant whose replica was not found current at its present heads is
+   * reconciled (docs/REPLICATION.md §3), and index entries whose document is gone are forgotten.
+   */
+  start(): void {
+    const { documents, index } = this.ctx;
+    let resumed = 0;
+    for (const docId of documents.ids()) {
+      const metaId = metaIdOfDocId(docId);
+      if (metaId === undefined) continue;
+      const current = index.byMetaId(metaId)?.currentAt;
+      const heads = documents.heads(docId);
+      if (current === undefined || heads === undefined || !sameHeads(current, heads)) {
+        this.reconciler.schedule(docId);
+        resumed += 1;
+      }
+    }
+    for (const entry of index.entries()) {
+      if (!documents.has(replicantDocId(entry.metaId))) void index.remove(entry.metaId);
+    }
+    this.reconciler.start();
+    this.ctx.logger.info({ replicants: index.size, resumed }, 'replication started');
+  }
+
+  /** Stops following changes and waits for the passes under way. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.reconciler.stop();
+    await this.ctx.index.settled();
+  }
+
+  /** The admin routes, relative to `/cheops/v1`. */
+  adminRoutes(): Record<`GET /${string}`, AdminHandler> {
+    return replicantAdminRoutes(this.ctx);
+  }
+
+  /** Resolves when no reconcile pass is queued or running (tests). */
+  async idle(): Promise<void> {
+    await this.reconciler.idle();
+    await this.ctx.index.settled();
+  }
+
+  /** Documents waiting for a retry of a transient failure (tests, metrics). */
+  retrying(): number {
+    return this.reconciler.retrying();
+  }
+}
+
+function sameHeads(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().every((head, index) => head === [...b].sort()[index]);
+}

@@ -1,0 +1,69 @@
+/**
+ * Forwarding (docs/REPLICATION.md §2, step 2): a write whose scope leaves this site out goes, as
+ * it is and with its scope, to the first member that is up (the others in scope order if it cannot
+ * be reached), and its answer comes back with `X-Cheops-Forwarded-To`. Nothing is stored here.
+ */
+import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
+import type { SiteName } from '../../core/ids.js';
+import type { WriteOperation } from '../../glue/types.js';
+import type { FrontCall } from '../http/index.js';
+import type { EngineContext } from './context.js';
+import { bufferAnswer, CheopsHeader, relay, requestHeaders, warning } from './http.js';
+import type { WriteBody } from './request-body.js';
+
+/** Cheops headers a forwarded request keeps: the member waits as the client asked. */
+const keptHeaders = [CheopsHeader.Wait, CheopsHeader.WaitTimeout];
+
+/** Members up first, each list in scope order; this site never. */
+function forwardOrder(ctx: EngineContext, sites: readonly SiteName[]): SiteName[] {
+  const others = sites.filter((site) => site !== ctx.self);
+  return [...others.filter((site) => ctx.sites.isUp(site)), ...others.filter((site) => !ctx.sites.isUp(site))];
+}
+
+/** Forwards a write to a member of its scope and relays the answer; CHEOPS_SITE_UNREACHABLE when none can take it. */
+export async function forwardWrite(
+  ctx: EngineContext,
+  call: FrontCall,
+  body: WriteBody | undefined,
+  target: { readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly op: WriteOperation },
+): Promise<Response> {
+  const from = call.headers[CheopsHeader.ForwardedFrom];
+  if (from !== undefined) {
+    // The sender resolved the scope to us; we resolve it elsewhere (our views of the sites differ).
+    // Forwarding again could go round in circles.
+    throw new CheopsError(ErrorCode.SiteUnreachable, `${ctx.self} is not a member of the scope ${target.scope} (forwarded here by ${String(from)}); not forwarding again`, {
+      details: { scope: target.scope, from },
+    });
+  }
+  const failures: string[] = [];
+  for (const site of forwardOrder(ctx, target.sites)) {
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) {
+      failures.push(`${site}: its HTTP address is not known yet`);
+      continue;
+    }
+    const headers = requestHeaders(call.headers, keptHeaders);
+    headers.set(CheopsHeader.Scope, target.scope);
+    headers.set(CheopsHeader.ForwardedFrom, ctx.self);
+    if (body?.contentType !== undefined) headers.set('content-type', body.contentType);
+    const hasBody = body !== undefined && body.bytes.length > 0;
+    const request = new Request(new URL(call.url, base), { method: call.method, headers, body: hasBody ? body.bytes : null, signal: call.signal });
+    let answer;
+    try {
+      answer = await bufferAnswer(await ctx.remote(request));
+    } catch (error) {
+      if (call.signal.aborted) throw error;
+      failures.push(`${site}: ${errorMessage(error)}`);
+      ctx.logger.info({ site, url: call.url, error: errorMessage(error) }, 'forward failed; trying the next member');
+      continue;
+    }
+    ctx.metrics.writes.inc({ op: target.op, result: 'forwarded' });
+    ctx.logger.info({ site, method: call.method, url: call.url, status: answer.status }, 'write forwarded to a member of its scope');
+    return relay(answer, [[CheopsHeader.ForwardedTo, site], ...target.warnings.map(warning)]);
+  }
+  throw new CheopsError(
+    ErrorCode.SiteUnreachable,
+    `this site (${ctx.self}) is not in the scope ${target.scope}, and no site of it could take the request: ${failures.join('; ')}`,
+    { details: { sites: target.sites, failures } },
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * The replication engine's hook in the front (node/http's Interceptor): it decides, for every
+ * request the front does not own, whether replication takes it (docs/REPLICATION.md §2):
+ *
+ * - reads of a resource with unreported conflicts get their warnings; other reads, lists and
+ *   watches pass through (synchronously, no promise);
+ * - a write with a scope (header, path prefix or manifest annotation) is resolved: this site only
+ *   → the local application; a replication including this site → the write path; a scope leaving
+ *   this site out → forwarded to a member;
+ * - a write without a scope on a resource with a live replicant is a replicated write with the
+ *   replicant's own scope; any other write goes to the local application as it came.
+ */
+import { CheopsError, ErrorCode } from '../../core/index.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
+import { parseScope, resolveScope, type Scope } from '../../scope/index.js';
+import { isJsonObject } from '../../glue/json.js';
+import type { GlueWriteCall } from '../../glue/types.js';
+import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
+import type { EngineContext } from './context.js';
+import { forwardWrite } from './forward.js';
+import { parseWait, relay, warning } from './http.js';
+import type { IndexEntry } from './key-index.js';
+import { readWithWarnings } from './read-path.js';
+import { bodyFormat, readWriteBody, type WriteBody } from './request-body.js';
+import { knownSitesOf } from './sites.js';
+import { fetchLocal, localRequest, replicatedWrite } from './write-path.js';
+
+/** Where a write runs. */
+type WritePlan =
+  | { readonly kind: 'local'; readonly warnings: readonly string[] }
+  | { readonly kind: 'forward'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[] }
+  | { readonly kind: 'replicate'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly scoped: boolean };
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Builds the interceptor over the engine's parts. */
+export function replicationInterceptor(ctx: EngineContext): Interceptor {
+  return (call) => {
+    const classified = ctx.glue.classify({ method: call.method, path: call.path, query: call.query, contentType: header(call.headers['content-type']) });
+    if (classified.kind === 'other') return undefined;
+    if (classified.kind === 'read') return readWithWarnings(ctx, call, classified);
+    const pathKey = classified.key;
+    const live = pathKey === undefined ? undefined : ctx.index.live(pathKey);
+    // Nothing here can concern replication without reading the body: pass through untouched.
+    const opaque = classified.op === 'delete' || bodyFormat(header(call.headers['content-type'])) === 'opaque';
+    if (call.scope === undefined && live === undefined && opaque) return undefined;
+    return handleWrite(ctx, call, classified);
+  };
+}
+
+async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWriteCall): Promise<Response> {
+  const wait = parseWait(call.headers, ctx.options.defaultWaitMs, ctx.options.maxWaitMs);
+  const body = await readWriteBody(call, ctx.glue);
+  if (write.op === 'delete' && body.parsed !== undefined && ctx.glue.isDryRunBody(body.parsed)) return sendLocal(ctx, call, body, []);
+  const scope = requestScope(call.scope, body.scope);
+  const key = write.key ?? (isJsonObject(body.parsed) ? ctx.glue.keyOfObject(body.parsed, write) : undefined);
+  const live = key === undefined ? undefined : ctx.index.live(key);
+  const plan = planWrite(ctx, write, scope, live);
+  switch (plan.kind) {
+    case 'local':
+      return sendLocal(ctx, call, body, plan.warnings);
+    case 'forward':
+      return forwardWrite(ctx, call, body, { ...plan, op: write.op });
+    case 'replicate':
+      if (write.op === 'create' && isJsonObject(body.parsed) && ctx.glue.isOwnedChild(body.parsed)) {
+        return sendLocal(ctx, call, body, [...plan.warnings, `applied on ${ctx.self} only: an owned child is never replicated; its parent is`]);
+      }
+      return replicatedWrite(ctx, {
+        call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings: plan.warnings,
+        adopt: plan.scoped && write.op === 'create',
+      });
+  }
+}
+
+/** The request's scope: from the front (header or path) or from the body, which must agree. */
+function requestScope(carried: RequestScope | undefined, fromBody: string | undefined): { text: string; scope: Scope } | undefined {
+  if (fromBody === undefined) return carried === undefined ? undefined : { text: carried.text, scope: carried.scope };
+  if (carried !== undefined) {
+    if (carried.text.trim() === fromBody.trim()) return { text: carried.text, scope: carried.scope };
+    throw new CheopsError(
+      ErrorCode.ScopeInvalid,
+      `two different scopes: ${JSON.stringify(carried.text)} in the ${carried.carrier === 'header' ? 'X-Cheops-Scope header' : '/scope/ path prefix'} and ${JSON.stringify(fromBody)} in the cheops.io/scope annotation`,
+    );
+  }
+  const parsed = parseScope(fromBody);
+  if (parsed.ok) return { text: fromBody, scope: parsed.scope };
+  const column = parsed.error.details['column'];
+  let message = `invalid scope ${JSON.stringify(fromBody)} in the cheops.io/scope annotation: ${parsed.error.message}`;
+  if (typeof column === 'number' && !parsed.error.message.includes(`column ${column}`)) message += ` (at column ${column})`;
+  throw new CheopsError(parsed.error.code, message, { cause: parsed.error, details: { ...parsed.error.details, scope: fromBody, carrier: 'annotation' } });
+}
+
+/** Decides where a write runs. */
+function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: string; scope: Scope } | undefined, live: IndexEntry | undefined): WritePlan {
+  if (scope === undefined) {
+    return live === undefined ? { kind: 'local', warnings: [] } : { kind: 'replicate', sites: live.sites, scope: live.scope, warnings: [], scoped: false };
+  }
+  const resolved = resolveScope(scope.scope, write.service, knownSitesOf(ctx.sites));
+  if (!resolved.ok) throw resolved.error;
+  const { resolution } = resolved;
+  const warnings = [...resolution.warnings];
+  switch (resolution.targetCollaboration) {
+    case 'local':
+      return { kind: 'local', warnings };
+    case 'remote':
+      return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
+    case 'replication': {
+      if (!resolution.sites.includes(ctx.self)) return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
+      if (live === undefined) return { kind: 'replicate', sites: resolution.sites, scope: scope.text, warnings, scoped: true };
+      if (!sameSites(live.sites, resolution.sites)) {
+        warnings.push(`${describe(live.key)} is replicated on ${live.sites.join(', ')} (scope ${live.scope}); the scope ${scope.text} of this request does not change that`);
+      }
+      return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
+    }
+    default:
+      // Cross and other collaborations are not replication's: the write stays on this site.
+      return { kind: 'local', warnings };
+  }
+}
+
+function sameSites(a: readonly SiteName[], b: readonly SiteName[]): boolean {
+  return a.length === b.length && a.every((site) => b.includes(site));
+}
+
+function describe(key: ResourceKey): string {
+  return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
+}
+
+/** The write, as it came (less any scope annotation), to the local application only. */
+async function sendLocal(ctx: EngineContext, call: FrontCall, body: WriteBody, warnings: readonly string[]): Promise<Response> {
+  const answer = await fetchLocal(ctx, localRequest(call, body));
+  return relay(answer, warnings.map(warning));
+}

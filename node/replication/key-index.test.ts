@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { asMetaId, asSiteName, type ResourceKey } from '../../core/ids.js';
+import { silentLogger } from '../../core/logger.js';
+import { MemoryStorage } from '../../crdt/memory-storage.js';
+import { metaIdOf } from '../../crdt/replicant.js';
+import { KeyIndex, type IndexEntry } from './key-index.js';
+
+const key: ResourceKey = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
+const entry = (incarnation: number, deleted: boolean): IndexEntry => ({
+  metaId: metaIdOf(key, incarnation), key, incarnation, scope: '{Site1 & Site2}', sites: [asSiteName('Site1'), asSiteName('Site2')],
+  deleted, conflicts: [], reported: [], statuses: {},
+});
+
+describe('KeyIndex', () => {
+  it('finds the live replicant of a key and the incarnation a new one gets', async () => {
+    const index = new KeyIndex(new MemoryStorage(), silentLogger);
+    expect(index.nextIncarnation(key)).toBe(0);
+    await index.put(entry(0, false));
+    expect(index.live(key)?.incarnation).toBe(0);
+    expect(index.nextIncarnation(key)).toBe(0);
+    await index.put(entry(0, true));
+    expect(index.live(key)).toBeUndefined();
+    expect(index.nextIncarnation(key)).toBe(1);
+    await index.put(entry(1, false));
+    expect(index.superseded(entry(0, true))).toBe(true);
+    expect(index.live({ ...key })?.incarnation).toBe(1);
+  });
+
+  it('survives a restart from the site store, skipping malformed entries', async () => {
+    const storage = new MemoryStorage();
+    const index = new KeyIndex(storage, silentLogger);
+    await index.put({ ...entry(0, false), conflicts: ['2-Site2-00000000'] });
+    expect(index.hasUnreported()).toBe(true);
+    await index.update(metaIdOf(key, 0), { currentAt: ['aa'], reported: ['2-Site2-00000000'] });
+    expect(index.hasUnreported()).toBe(false);
+    await storage.put(['replicant-key', asMetaId('notameta')], new TextEncoder().encode('{}'));
+    await storage.put(['replicant-key', metaIdOf(key, 5)], new TextEncoder().encode('garbage'));
+    const reloaded = new KeyIndex(storage, silentLogger);
+    await reloaded.load();
+    expect(reloaded.size).toBe(1);
+    expect(reloaded.byMetaId(metaIdOf(key, 0))).toMatchObject({ currentAt: ['aa'], reported: ['2-Site2-00000000'] });
+    await reloaded.remove(metaIdOf(key, 0));
+    const empty = new KeyIndex(storage, silentLogger);
+    await empty.load();
+    expect(empty.size).toBe(0);
+  });
+});

@@ -1,0 +1,248 @@
+/**
+ * The key index (docs/REPLICATION.md §5): for each replicant this site holds, its key, scope, sites,
+ * tombstone and a few facts read from the document last time, in memory for the request path (an
+ * unscoped write or a read looks its key up without touching any document) and in the site store
+ * under `['replicant-key', metaId]`, so start-up reads this, not every document.
+ *
+ * It is a cache of the documents: losing an entry (a crash between a document write and the index
+ * write) costs one reconcile pass at start-up, which rebuilds it.
+ */
+import { errorMessage, type Logger } from '../../core/index.js';
+import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
+import { isMetaId, keyText, type Replicant, type ReplicaStatus } from '../../crdt/replicant.js';
+import type { Storage, StorageKey } from '../../crdt/storage.js';
+
+/** What the index knows of one replicant held here. */
+export interface IndexEntry {
+  readonly metaId: MetaId;
+  readonly key: ResourceKey;
+  readonly incarnation: number;
+  readonly scope: string;
+  readonly sites: readonly SiteName[];
+  readonly deleted: boolean;
+  /** The document's heads when this site's replica was last found current; absent when it is not. */
+  readonly currentAt?: readonly string[];
+  /** Revisions of the losing writes recorded in the document. */
+  readonly conflicts: readonly string[];
+  /** Conflicts already reported by a read through this site. */
+  readonly reported: readonly string[];
+  /** Each site's replica status as last read here (metrics, listings). */
+  readonly statuses: Readonly<Record<string, ReplicaStatus>>;
+}
+
+const prefix = 'replicant-key';
+const storageKey = (metaId: MetaId): StorageKey => [prefix, metaId];
+
+/** The index entry of what a replicant says now; `previous` keeps this site's own bookkeeping. */
+export function entryOf(replicant: Replicant, previous: IndexEntry | undefined): IndexEntry {
+  const statuses: Record<string, ReplicaStatus> = {};
+  for (const [site, entry] of Object.entries(replicant.replicas)) statuses[site] = entry.status;
+  return {
+    metaId: replicant.metaId,
+    key: replicant.meta.key,
+    incarnation: replicant.meta.incarnation,
+    scope: replicant.meta.scope,
+    sites: replicant.meta.sites,
+    deleted: replicant.deleted,
+    ...(previous?.currentAt === undefined ? {} : { currentAt: previous.currentAt }),
+    conflicts: replicant.conflicts.map((conflict) => conflict.revision),
+    reported: previous?.reported ?? [],
+    statuses,
+  };
+}
+
+/** The key index: replicants by meta-ID and by key, in memory and in the site store. */
+export class KeyIndex {
+  private readonly byMeta = new Map<MetaId, IndexEntry>();
+  /** Key text → every incarnation held, by meta-ID. */
+  private readonly byKey = new Map<string, Set<MetaId>>();
+  /** Entries with conflicts not reported here yet: a read elsewhere costs nothing while empty. */
+  private readonly unreported = new Set<MetaId>();
+  /** Entries recorded in memory only so far. */
+  private readonly reserved = new Set<MetaId>();
+  /** One write at a time per entry, so an older version never lands after a newer one. */
+  private readonly writes = new Map<MetaId, Promise<void>>();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Reads the stored entries; a malformed one is skipped (the document rebuilds it). */
+  async load(): Promise<void> {
+    for (const { key, value } of await this.storage.list([prefix])) {
+      const entry = parseEntry(key[1], value);
+      if (entry === undefined) {
+        this.logger.warn({ key }, 'malformed replicant index entry skipped');
+        continue;
+      }
+      this.remember(entry);
+    }
+  }
+
+  get size(): number {
+    return this.byMeta.size;
+  }
+
+  /** Whether any entry has conflicts not reported here yet. */
+  hasUnreported(): boolean {
+    return this.unreported.size > 0;
+  }
+
+  entries(): IndexEntry[] {
+    return [...this.byMeta.values()];
+  }
+
+  byMetaId(metaId: MetaId): IndexEntry | undefined {
+    return this.byMeta.get(metaId);
+  }
+
+  /** The highest incarnation of `key` held here. */
+  latest(key: ResourceKey): IndexEntry | undefined {
+    let best: IndexEntry | undefined;
+    for (const metaId of this.byKey.get(keyText(key)) ?? []) {
+      const entry = this.byMeta.get(metaId);
+      if (entry !== undefined && (best === undefined || entry.incarnation > best.incarnation)) best = entry;
+    }
+    return best;
+  }
+
+  /** The live (not deleted) replicant of `key`, if any. */
+  live(key: ResourceKey): IndexEntry | undefined {
+    const latest = this.latest(key);
+    return latest === undefined || latest.deleted ? undefined : latest;
+  }
+
+  /** The incarnation a new replicant of `key` gets: the next one after a deleted life. */
+  nextIncarnation(key: ResourceKey): number {
+    const latest = this.latest(key);
+    if (latest === undefined) return 0;
+    return latest.deleted ? latest.incarnation + 1 : latest.incarnation;
+  }
+
+  /** Whether a later incarnation of `entry`'s key is held here (it supersedes `entry`). */
+  superseded(entry: Pick<IndexEntry, 'key' | 'incarnation'>): boolean {
+    const latest = this.latest(entry.key);
+    return latest !== undefined && latest.incarnation > entry.incarnation;
+  }
+
+  /** Records `entry` in memory only: a document about to be written must be known to the share policy first. */
+  reserve(entry: IndexEntry): void {
+    this.remember(entry);
+    this.reserved.add(entry.metaId);
+  }
+
+  /** Records `entry` and stores it (failures are logged: the index is a cache). */
+  put(entry: IndexEntry): Promise<void> {
+    const previous = this.byMeta.get(entry.metaId);
+    this.remember(entry);
+    // Most passes find what they found last time: nothing to write.
+    if (previous !== undefined && JSON.stringify(previous) === JSON.stringify(entry) && !this.reserved.has(entry.metaId)) return Promise.resolve();
+    this.reserved.delete(entry.metaId);
+    return this.persist(entry.metaId);
+  }
+
+  /** Changes an entry's fields and stores it; nothing happens when it is absent. */
+  update(metaId: MetaId, patch: Partial<Omit<IndexEntry, 'metaId' | 'key' | 'currentAt'>> & { currentAt?: readonly string[] | undefined }): Promise<void> {
+    const entry = this.byMeta.get(metaId);
+    if (entry === undefined) return Promise.resolve();
+    const { currentAt, ...rest } = patch;
+    const next: IndexEntry = { ...entry, ...rest };
+    const withCurrent = 'currentAt' in patch ? withCurrentAt(next, currentAt) : next;
+    return this.put(withCurrent);
+  }
+
+  /** Forgets an entry, in memory and in the store. */
+  remove(metaId: MetaId): Promise<void> {
+    const entry = this.byMeta.get(metaId);
+    if (entry !== undefined) {
+      this.byMeta.delete(metaId);
+      this.byKey.get(keyText(entry.key))?.delete(metaId);
+      this.unreported.delete(metaId);
+    }
+    this.reserved.delete(metaId);
+    return this.persist(metaId);
+  }
+
+  /** Resolves once every store write started so far has finished. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.writes.values()]);
+  }
+
+  private remember(entry: IndexEntry): void {
+    this.byMeta.set(entry.metaId, entry);
+    if (entry.conflicts.some((revision) => !entry.reported.includes(revision))) this.unreported.add(entry.metaId);
+    else this.unreported.delete(entry.metaId);
+    const text = keyText(entry.key);
+    let metaIds = this.byKey.get(text);
+    if (metaIds === undefined) {
+      metaIds = new Set();
+      this.byKey.set(text, metaIds);
+    }
+    metaIds.add(entry.metaId);
+  }
+
+  private persist(metaId: MetaId): Promise<void> {
+    const previous = this.writes.get(metaId) ?? Promise.resolve();
+    const write = previous.then(async () => {
+      // The latest state when the write runs: intermediate versions are skipped, none is reordered.
+      const entry = this.byMeta.get(metaId);
+      try {
+        if (entry === undefined) await this.storage.delete(storageKey(metaId));
+        else await this.storage.put(storageKey(metaId), new TextEncoder().encode(JSON.stringify(entry)));
+      } catch (error) {
+        this.logger.warn({ metaId, error: errorMessage(error) }, 'replicant index write failed');
+      }
+    });
+    this.writes.set(metaId, write);
+    void write.then(() => {
+      if (this.writes.get(metaId) === write) this.writes.delete(metaId);
+    });
+    return write;
+  }
+}
+
+function withCurrentAt(entry: IndexEntry, currentAt: readonly string[] | undefined): IndexEntry {
+  const { currentAt: _old, ...rest } = entry;
+  return currentAt === undefined ? rest : { ...rest, currentAt };
+}
+
+function strings(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined;
+}
+
+/** A stored entry, checked: the store is ours, but a bad entry must not break start-up. */
+function parseEntry(metaId: string | undefined, bytes: Uint8Array): IndexEntry | undefined {
+  if (metaId === undefined || !isMetaId(metaId)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const fields = value as Record<string, unknown>;
+  const key = fields.key as ResourceKey | undefined;
+  const sites = strings(fields.sites);
+  const conflicts = strings(fields.conflicts) ?? [];
+  const reported = strings(fields.reported) ?? [];
+  const currentAt = strings(fields.currentAt);
+  const valid =
+    fields.metaId === metaId && typeof key?.name === 'string' && typeof key.service === 'string' && typeof key.app === 'string' &&
+    typeof fields.incarnation === 'number' && typeof fields.scope === 'string' && typeof fields.deleted === 'boolean' &&
+    sites !== undefined && sites.every(isSiteName);
+  if (!valid) return undefined;
+  const statuses = typeof fields.statuses === 'object' && fields.statuses !== null ? (fields.statuses as Record<string, ReplicaStatus>) : {};
+  return {
+    metaId,
+    key,
+    incarnation: fields.incarnation as number,
+    scope: fields.scope as string,
+    sites: sites,
+    deleted: fields.deleted as boolean,
+    ...(currentAt === undefined ? {} : { currentAt }),
+    conflicts,
+    reported,
+    statuses,
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * One reconcile pass over one replicant (docs/REPLICATION.md §3): read and validate it (dropping
+ * it when hostile or when its scope leaves this site out), record conflicts Automerge resolved,
+ * mirror it in the key index, and, unless this site's replica is current, drive the local
+ * application to the desired state and record the outcome in this site's replica entry.
+ */
+import { errorMessage, type Clock, type Logger } from '../../core/index.js';
+import type { DocumentId, SiteName } from '../../core/ids.js';
+import type { DocumentStore } from '../../crdt/document-store.js';
+import { metaIdOfDocId, replicaCurrent, ReplicaStatus, type Replicant, type ReplicaEntry } from '../../crdt/replicant.js';
+import type { Applier, ApplyOutcome } from './applier.js';
+import { entryOf, type KeyIndex } from './key-index.js';
+import type { ReplicationMetrics } from './metrics.js';
+import type { PassResult } from './reconciler.js';
+import type { Replicants } from './replicants.js';
+
+/** What a reconcile pass needs. */
+export interface PassDeps {
+  readonly self: SiteName;
+  readonly documents: Pick<DocumentStore, 'heads'>;
+  readonly replicants: Replicants;
+  readonly index: KeyIndex;
+  readonly applier: Applier;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: ReplicationMetrics;
+}
+
+/** The pass function the Reconciler runs. */
+export function reconcilePass(deps: PassDeps): (docId: DocumentId) => Promise<PassResult> {
+  return async (docId) => {
+    const metaId = metaIdOfDocId(docId);
+    if (metaId === undefined) return 'done';
+    // Heads first: if a change lands while we read, the index records the older heads, and the
+    // next start-up reconciles once more rather than missing it.
+    const heads = deps.documents.heads(docId);
+    const read = await deps.replicants.read(docId);
+    if (read.kind === 'absent') {
+      await deps.index.remove(metaId);
+      return 'done';
+    }
+    if (read.kind === 'invalid') {
+      await deps.replicants.drop(docId, `malformed replicant: ${read.reason}`);
+      return 'done';
+    }
+    let replicant = read.replicant;
+    if (!replicant.meta.sites.includes(deps.self)) {
+      await deps.replicants.drop(docId, `its scope (${replicant.meta.sites.join(', ')}) does not include ${deps.self}`);
+      return 'done';
+    }
+    if (read.ignored.length > 0) deps.logger.warn({ docId, ignored: read.ignored }, 'malformed replicant entries ignored');
+    replicant = await recordConflicts(deps, replicant);
+    await deps.index.put(entryOf(replicant, deps.index.byMetaId(metaId)));
+    if (replicaCurrent(replicant, deps.self)) {
+      if (heads !== undefined) await deps.index.update(metaId, { currentAt: heads });
+      return 'done';
+    }
+    await deps.index.update(metaId, { currentAt: undefined });
+    return applyAndRecord(deps, replicant);
+  };
+}
+
+async function recordConflicts(deps: PassDeps, replicant: Replicant): Promise<Replicant> {
+  const written = await deps.replicants.recordConflicts(replicant.docId);
+  if (written.length === 0) return replicant;
+  for (const conflict of written) {
+    deps.logger.info(
+      { metaId: replicant.metaId, key: replicant.meta.key, loser: conflict.revision, lostTo: conflict.lostTo },
+      'concurrent write resolved: one winner everywhere, the loser recorded',
+    );
+  }
+  deps.metrics.conflicts.inc(written.length);
+  return (await deps.replicants.get(replicant.metaId)) ?? replicant;
+}
+
+async function applyAndRecord(deps: PassDeps, replicant: Replicant): Promise<PassResult> {
+  const { applier, index, clock, metrics, logger } = deps;
+  let outcome: ApplyOutcome;
+  try {
+    outcome = replicant.deleted
+      ? await applier.delete(replicant, index.superseded({ key: replicant.meta.key, incarnation: replicant.meta.incarnation }))
+      : await applier.apply(replicant);
+  } catch (error) {
+    outcome = { kind: 'transient', op: 'none', error: errorMessage(error) };
+  }
+  const previous = replicant.replicas[deps.self];
+  const entry = replicaEntryOf(replicant, outcome, previous, clock.now());
+  if (!sameEntry(previous, entry)) await deps.replicants.recordReplica(replicant.docId, entry);
+  metrics.operations.inc({ op: outcome.op, outcome: outcome.kind });
+  if (outcome.kind === 'applied' && replicant.desired.site !== deps.self) {
+    metrics.delay.observe(Math.max(0, clock.now() - replicant.desired.at) / 1000);
+  }
+  const level = outcome.kind === 'transient' || outcome.kind === 'failed' ? 'warn' : 'info';
+  logger[level](
+    { metaId: replicant.metaId, key: replicant.meta.key, revision: replicant.desired.revision, outcome: outcome.kind, op: outcome.op, ...('error' in outcome ? { error: outcome.error } : {}) },
+    'replica reconciled',
+  );
+  return outcome.kind === 'transient' ? 'retry' : 'done';
+}
+
+/** This site's replica entry after `outcome`. */
+function replicaEntryOf(replicant: Replicant, outcome: ApplyOutcome, previous: ReplicaEntry | undefined, now: number): ReplicaEntry {
+  const { desired } = replicant;
+  const localId = previous?.localId;
+  switch (outcome.kind) {
+    case 'applied': {
+      const id = outcome.localId ?? localId;
+      return { status: ReplicaStatus.Applied, observedRevision: desired.revision, observedGeneration: desired.generation, ...(id === undefined ? {} : { localId: id }), updatedAt: now };
+    }
+    case 'deleted':
+      return {
+        status: ReplicaStatus.Deleted,
+        observedRevision: replicant.deletedBy?.revision ?? desired.revision,
+        observedGeneration: desired.generation,
+        ...(localId === undefined ? {} : { localId }),
+        updatedAt: now,
+      };
+    case 'failed':
+      return {
+        status: ReplicaStatus.Failed,
+        observedRevision: replicant.deleted ? (replicant.deletedBy?.revision ?? desired.revision) : desired.revision,
+        observedGeneration: desired.generation,
+        error: outcome.error,
+        ...(localId === undefined ? {} : { localId }),
+        updatedAt: now,
+      };
+    case 'transient':
+      // Still pending: the revision observed is the last one settled, and the error says why not this one.
+      return {
+        ...(previous ?? { observedGeneration: 0 }),
+        status: ReplicaStatus.Pending,
+        error: outcome.error,
+        updatedAt: now,
+      };
+  }
+}
+
+/** Equal but for the time: writing it again would only make a change for nothing. */
+function sameEntry(a: ReplicaEntry | undefined, b: ReplicaEntry): boolean {
+  return (
+    a !== undefined && a.status === b.status && a.observedRevision === b.observedRevision &&
+    a.observedGeneration === b.observedGeneration && a.error === b.error && a.localId === b.localId
+  );
+}

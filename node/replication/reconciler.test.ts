@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { asDocumentId } from '../../core/ids.js';
+import { silentLogger } from '../../core/logger.js';
+import { ManualClock } from '../../p2p/testing/manual-clock.js';
+import { seededRandom } from '../../crdt/test-helpers.js';
+import { Reconciler, type PassResult } from './reconciler.js';
+
+const docA = asDocumentId('res/a');
+const docB = asDocumentId('res/b');
+
+function setup(results: PassResult[], concurrency = 8): { reconciler: Reconciler; clock: ManualClock; runs: string[]; release: () => void } {
+  const clock = new ManualClock();
+  const runs: string[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  let open: () => void = () => undefined;
+  const reconciler = new Reconciler(
+    { concurrency, retryBaseMs: 1_000, retryMaxMs: 60_000 },
+    {
+      pass: async (docId) => {
+        runs.push(docId);
+        await gate;
+        return results.shift() ?? 'done';
+      },
+      clock,
+      random: seededRandom(1),
+      logger: silentLogger,
+    },
+  );
+  const hold = (): void => {
+    gate = new Promise((resolve) => {
+      open = resolve;
+    });
+  };
+  hold();
+  return { reconciler, clock, runs, release: () => open() };
+}
+
+describe('Reconciler', () => {
+  it('runs nothing before start, then one pass per document, and one more for a trigger during a pass', async () => {
+    const { reconciler, runs, release } = setup([]);
+    reconciler.schedule(docA);
+    reconciler.schedule(docA);
+    expect(runs).toEqual([]);
+    reconciler.start();
+    expect(runs).toEqual([docA]);
+    reconciler.schedule(docA);
+    reconciler.schedule(docA);
+    release();
+    await reconciler.idle();
+    expect(runs).toEqual([docA, docA]);
+  });
+
+  it('bounds the passes running at once', async () => {
+    const { reconciler, runs, release } = setup([], 1);
+    reconciler.start();
+    reconciler.schedule(docA);
+    reconciler.schedule(docB);
+    expect(runs).toEqual([docA]);
+    release();
+    await reconciler.idle();
+    expect(runs).toEqual([docA, docB]);
+  });
+
+  it('retries a failed pass after a capped, growing backoff; a new trigger runs it at once', async () => {
+    const { reconciler, clock, runs, release } = setup(['retry', 'retry', 'retry', 'done']);
+    release();
+    reconciler.start();
+    reconciler.schedule(docA);
+    await reconciler.idle();
+    expect(runs).toHaveLength(1);
+    expect(reconciler.retrying()).toBe(1);
+    await clock.advance(999);
+    // The first retry waits between half the base and the base.
+    await clock.advance(1);
+    await reconciler.idle();
+    expect(runs).toHaveLength(2);
+    await clock.advance(2_000);
+    await reconciler.idle();
+    expect(runs).toHaveLength(3);
+    reconciler.schedule(docA);
+    await reconciler.idle();
+    expect(runs).toHaveLength(4);
+    expect(reconciler.retrying()).toBe(0);
+    await reconciler.stop();
+  });
+});

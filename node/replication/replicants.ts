@@ -1,0 +1,194 @@
+/**
+ * Replicant documents as the engine uses them: read and validated, written in one change each
+ * (persisted before the promise resolves), dropped when hostile or outside this site's scope, and
+ * mirrored in the key index.
+ */
+import { ErrorCode, type Clock, type Logger, type Random } from '../../core/index.js';
+import type { DocumentId, MetaId, ResourceKey, SiteName } from '../../core/ids.js';
+import type { DocumentStore } from '../../crdt/document-store.js';
+import { decodeReplicant } from '../../crdt/replicant-decode.js';
+import {
+  draftDesired,
+  initReplicant,
+  markDeleted,
+  recordConflicts,
+  writeDesired,
+  writeReplica,
+  type ReplicantDraft,
+} from '../../crdt/replicant-write.js';
+import {
+  CollaborationKind,
+  metaIdOf,
+  metaIdOfDocId,
+  replicantDocId,
+  ReplicaStatus,
+  type ConflictEntry,
+  type JsonBody,
+  type Replicant,
+  type ReplicaEntry,
+} from '../../crdt/replicant.js';
+import { entryOf, type KeyIndex } from './key-index.js';
+
+/** A replicant read from the store. */
+export type ReplicantRead =
+  | { readonly kind: 'ok'; readonly replicant: Replicant; readonly ignored: readonly string[] }
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+/** A write made through this site's front, after the local application accepted it. */
+export interface LocalWrite {
+  readonly key: ResourceKey;
+  /** `upsert` writes the desired state, `delete` the tombstone. */
+  readonly op: 'upsert' | 'delete';
+  /** The scope text and sites, used when the write creates the replicant. */
+  readonly scope: string;
+  readonly sites: readonly SiteName[];
+  /** The desired object (site-local fields removed); for a delete, the last known one. */
+  readonly body: JsonBody | undefined;
+  /** The local application's id of the object. */
+  readonly localId: string | undefined;
+}
+
+/** What a local write did. */
+export interface LocalWriteResult {
+  readonly replicant: Replicant;
+  /** The revision the write is about: the new desired revision, or the one the tombstone closed. */
+  readonly revision: string;
+  readonly generation: number;
+}
+
+/** What `Replicants` needs. */
+export interface ReplicantsDeps {
+  readonly documents: Pick<DocumentStore, 'read' | 'change' | 'delete' | 'has'>;
+  readonly index: KeyIndex;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly self: SiteName;
+  /** Documents dropped as hostile or foreign: the share policy refuses them from then on. */
+  readonly refused: Set<DocumentId>;
+}
+
+/** Reads, writes and drops replicant documents, keeping the key index in step. */
+export class Replicants {
+  constructor(private readonly deps: ReplicantsDeps) {}
+
+  async read(docId: DocumentId): Promise<ReplicantRead> {
+    const content = await this.deps.documents.read(docId);
+    if (content === undefined) return { kind: 'absent' };
+    const decoded = decodeReplicant(docId, content);
+    if (!decoded.ok) return { kind: 'invalid', reason: decoded.reason };
+    return { kind: 'ok', replicant: decoded.replicant, ignored: decoded.ignored };
+  }
+
+  /** The replicant of `metaId`, or undefined when absent or unusable. */
+  async get(metaId: MetaId): Promise<Replicant | undefined> {
+    const read = await this.read(replicantDocId(metaId));
+    return read.kind === 'ok' ? read.replicant : undefined;
+  }
+
+  /**
+   * Removes a document this site must not keep (hostile content, or a scope without this site),
+   * refuses it from then on, and says so in the log. It never reaches the application.
+   */
+  async drop(docId: DocumentId, reason: string): Promise<void> {
+    const { documents, index, refused, logger } = this.deps;
+    refused.add(docId);
+    logger.warn({ docId, reason, code: ErrorCode.PeerNotAllowed }, 'replicant dropped');
+    const metaId = metaIdOfDocId(docId);
+    if (metaId !== undefined) await index.remove(metaId);
+    await documents.delete(docId);
+  }
+
+  /** Writes what the local application accepted, in one change, and updates the index. */
+  async writeLocal(write: LocalWrite): Promise<LocalWriteResult> {
+    const { documents, index, clock, self } = this.deps;
+    const live = index.live(write.key);
+    const incarnation = live?.incarnation ?? index.nextIncarnation(write.key);
+    const metaId = live?.metaId ?? metaIdOf(write.key, incarnation);
+    const docId = replicantDocId(metaId);
+    if (live === undefined) {
+      // Before the change is written: the share policy must know where it may go the moment it does.
+      index.reserve({
+        metaId, key: write.key, incarnation, scope: write.scope, sites: write.sites, deleted: false,
+        conflicts: [], reported: [], statuses: {},
+      });
+    }
+    const at = clock.now();
+    let revision = '';
+    let generation = 0;
+    await documents.change<ReplicantDraft>(
+      docId,
+      (draft) => {
+        initReplicant(draft, {
+          key: write.key, collaboration: CollaborationKind.Replication, scope: write.scope, sites: write.sites,
+          origin: self, incarnation, createdAt: at,
+        });
+        const written = write.op === 'delete' ? this.tombstone(draft, write, at) : this.desire(draft, write, at);
+        revision = written.revision;
+        generation = written.generation;
+      },
+      { create: true, message: `${write.op} by ${self}` },
+    );
+    const replicant = await this.refresh(docId);
+    return { replicant, revision, generation };
+  }
+
+  /** Writes this site's replica entry. */
+  async recordReplica(docId: DocumentId, entry: ReplicaEntry): Promise<void> {
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeReplica(draft, this.deps.self, entry), {
+      message: `replica ${this.deps.self} ${entry.status}`,
+    });
+  }
+
+  /** Records the losing writes Automerge kept aside (docs/REPLICATION.md §4); returns the new ones. */
+  async recordConflicts(docId: DocumentId): Promise<ConflictEntry[]> {
+    let written: ConflictEntry[] = [];
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => {
+      written = recordConflicts(draft);
+    }, { message: 'conflicts' });
+    return written;
+  }
+
+  /** Reads a document just written and mirrors it in the index. */
+  private async refresh(docId: DocumentId): Promise<Replicant> {
+    const read = await this.read(docId);
+    if (read.kind !== 'ok') throw new Error(`replicant ${docId} unreadable right after a write: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
+    const { index } = this.deps;
+    // Not awaited: the index is a cache of the document, which is stored already; the answer
+    // must not wait for a second write.
+    void index.put(entryOf(read.replicant, index.byMetaId(read.replicant.metaId)));
+    return read.replicant;
+  }
+
+  private desire(draft: ReplicantDraft, write: LocalWrite, at: number): { revision: string; generation: number } {
+    const desired = writeDesired(draft, { site: this.deps.self, at, body: write.body ?? {}, nonce: this.deps.random.bytes(4) });
+    writeReplica(draft, this.deps.self, {
+      status: ReplicaStatus.Applied,
+      observedRevision: desired.revision,
+      observedGeneration: desired.generation,
+      ...(write.localId === undefined ? {} : { localId: write.localId }),
+      updatedAt: at,
+    });
+    return desired;
+  }
+
+  private tombstone(draft: ReplicantDraft, write: LocalWrite, at: number): { revision: string; generation: number } {
+    // A replicant made by the delete itself (a scoped delete of a resource never replicated) still
+    // needs a desired state: the reconcilers of the other sites find the object's path in it.
+    if (draftDesired(draft) === undefined) {
+      writeDesired(draft, { site: this.deps.self, at, body: write.body ?? {}, nonce: this.deps.random.bytes(4) });
+    }
+    const deletedBy = markDeleted(draft, { site: this.deps.self, at });
+    const generation = draftDesired(draft)?.generation ?? 0;
+    const revision = deletedBy?.revision ?? '';
+    writeReplica(draft, this.deps.self, {
+      status: ReplicaStatus.Deleted,
+      observedRevision: revision,
+      observedGeneration: generation,
+      ...(write.localId === undefined ? {} : { localId: write.localId }),
+      updatedAt: at,
+    });
+    return { revision, generation };
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * Replication across three in-process sites (MemoryNetwork, MemoryStorage, the stand-in Kubernetes
+ * API as each site's application): the write path, forwarding, the reconciler, conflicts, scope
+ * safety and the admin routes, end to end but without sockets.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../core/logger.js';
+import { systemClock, systemRandom } from '../../core/system.js';
+import { inProcessLocalApp } from '../local-app.js';
+import { createStandin } from '../../simulator/standin/index.js';
+import { eventually, TestMesh, type TestSite } from './test-sites.js';
+
+const pods = '/api/v1/namespaces/default/pods';
+const both = '{Site1 & Site2}';
+
+function pod(name: string, labels: Record<string, string> = {}): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
+}
+
+let mesh: TestMesh | undefined;
+/** Sites whose application is unreachable (as far as the engine sees it). */
+const appDown = new Set<string>();
+
+async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
+  mesh = await TestMesh.create({
+    names: ['Site1', 'Site2', 'Site3'],
+    app: (site) => {
+      const standin = createStandin({ site, clock: systemClock, random: systemRandom, logger: silentLogger });
+      const fetch = (request: Request): Promise<Response> =>
+        appDown.has(site) ? Promise.reject(new TypeError('fetch failed: connection refused')) : standin.fetch(request);
+      return { localApp: inProcessLocalApp(fetch), idle: () => standin.idle(), close: () => standin.close() };
+    },
+    options: { retryBaseMs: 20, retryMaxMs: 200 },
+  });
+  return [mesh.site('Site1'), mesh.site('Site2'), mesh.site('Site3')];
+}
+
+afterEach(async () => {
+  appDown.clear();
+  await mesh?.stop();
+  mesh = undefined;
+});
+
+async function uidOn(site: TestSite, name: string): Promise<string | undefined> {
+  const { status, body } = await site.local(`${pods}/${name}`);
+  if (status !== 200) return undefined;
+  return (body.metadata as { uid?: string }).uid;
+}
+
+async function labelsOn(site: TestSite, name: string): Promise<Record<string, string> | undefined> {
+  const { status, body } = await site.local(`${pods}/${name}`);
+  return status === 200 ? ((body.metadata as { labels?: Record<string, string> }).labels ?? {}) : undefined;
+}
+
+describe('the write path', () => {
+  it('applies a scoped create locally first and replicates it to the other member only', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const created = await site1.request('POST', pods, { body: pod('purple'), scope: both });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-cheops-meta-id')).toMatch(/^[a-z2-7]{26}$/);
+    expect(created.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
+    const object = (await created.json()) as { metadata: { uid: string } };
+    const uid1 = object.metadata.uid;
+    const uid2 = await eventually(async () => {
+      const uid = await uidOn(site2, 'purple');
+      expect(uid).toBeDefined();
+      return uid;
+    });
+    expect(uid2).not.toBe(uid1);
+    expect(await uidOn(site3, 'purple')).toBeUndefined();
+    expect(site3.documents.ids().filter((id) => id.startsWith('res/'))).toEqual([]);
+    const metaId = created.headers.get('x-cheops-meta-id') ?? '';
+    await eventually(async () => {
+      const detail = (await (await adminGet(site1, `/replicants/${metaId}`)).json()) as { replicas: Record<string, { status: string; localId: string }> };
+      expect(detail.replicas.Site2).toMatchObject({ status: 'applied', localId: uid2 });
+    });
+  });
+});
+
+
+describe('replicated updates and deletes', () => {
+  it('turns an unscoped label on a replica into a replicated write, and a delete on another site reaches all', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site1.request('POST', pods, { body: pod('purple'), scope: both })).status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'purple')).toBeDefined());
+    const patched = await site2.request('PATCH', `${pods}/purple`, {
+      body: { metadata: { labels: { tier: 'front' } } },
+      headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.headers.get('x-cheops-replicas')).toBe('Site1=pending, Site2=applied');
+    await eventually(async () => expect(await labelsOn(site1, 'purple')).toEqual({ tier: 'front' }));
+    const deleted = await site1.request('DELETE', `${pods}/purple`, { body: { propagationPolicy: 'Background' } });
+    expect(deleted.status).toBe(200);
+    expect(deleted.headers.get('x-cheops-replicas')).toBe('Site1=deleted, Site2=pending');
+    await eventually(async () => expect(await uidOn(site2, 'purple')).toBeUndefined());
+    await eventually(async () => expect(await uidOn(site1, 'purple')).toBeUndefined());
+  });
+
+  it('forwards a write made outside the scope to a member; it lands on the members only', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const created = await site3.request('POST', pods, { body: pod('far'), scope: both });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+    expect(created.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
+    await eventually(async () => expect(await uidOn(site2, 'far')).toBeDefined());
+    expect(await uidOn(site1, 'far')).toBeDefined();
+    expect(await uidOn(site3, 'far')).toBeUndefined();
+    // The first member down: the next one takes it.
+    await mesh?.partition('Site1');
+    const second = await site3.request('POST', pods, { body: pod('farther'), scope: both });
+    expect(second.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    expect(second.status).toBe(201);
+  });
+
+  it('waits for every replica when asked, and shows a remote refusal with its error', async () => {
+    const [site1, site2] = await threeSites();
+    // The namespace exists on Site1 only: Site2's application refuses the pod.
+    expect((await site1.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'only1' } } })).status).toBe(201);
+    const created = await site1.request('POST', '/api/v1/namespaces/only1/pods', {
+      body: pod('lonely'), scope: both, headers: { 'x-cheops-wait': 'all', 'x-cheops-wait-timeout': '5s' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-cheops-replicas')).toBe(`Site1=applied, Site2=failed;error="namespaces 'only1' not found"`);
+    expect(created.headers.get('warning')).toContain('the replica on Site2 failed');
+    const ok = await site1.request('POST', pods, { body: pod('together'), scope: both, headers: { 'x-cheops-wait': 'all' } });
+    expect(ok.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=applied');
+    expect(await uidOn(site2, 'together')).toBeDefined();
+    const list = (await (await adminGet(site2, '/replicants')).json()) as { items: Array<{ key: { name: string }; replicas: Record<string, { status: string; error?: string }> }> };
+    expect(list.items.find((item) => item.key.name === 'lonely')?.replicas.Site2).toEqual({ status: 'failed', observedGeneration: 1, error: 'namespaces "only1" not found' });
+  });
+
+  it('passes a local refusal back and replicates nothing', async () => {
+    const [site1, site2] = await threeSites();
+    const refused = await site1.request('POST', pods, { body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'Bad_Name' }, spec: {} }, scope: both });
+    expect(refused.status).toBe(422);
+    expect(refused.headers.get('x-cheops-meta-id')).toBeNull();
+    expect(((await refused.json()) as { kind: string }).kind).toBe('Status');
+    expect(site1.engine.adminRoutes()).toBeDefined();
+    expect(((await (await adminGet(site1, '/replicants')).json()) as { items: unknown[] }).items).toEqual([]);
+    expect(site2.documents.ids().filter((id) => id.startsWith('res/'))).toEqual([]);
+  });
+
+  it('answers 400 for an unknown site, listing the known ones, and for a bad annotation scope, naming the column', async () => {
+    const [site1] = await threeSites();
+    const unknown = await site1.request('POST', pods, { body: pod('x'), scope: '{Site1 & Site9}' });
+    expect(unknown.status).toBe(400);
+    const status = (await unknown.json()) as { message: string; details: { cheopsCode: string } };
+    expect(status.message).toContain('known sites: Site1, Site2, Site3');
+    expect(status.details.cheopsCode).toBe('CHEOPS_SCOPE_UNKNOWN_SITE');
+    const annotated = pod('y');
+    (annotated.metadata as Record<string, unknown>).annotations = { 'cheops.io/scope': '{Site1 &}' };
+    const bad = await site1.request('POST', pods, { body: annotated });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/cheops\.io\/scope annotation.*column 9/);
+    expect(await uidOn(site1, 'y')).toBeUndefined();
+  });
+
+  it('reads the scope from a manifest annotation and removes it before the application sees it', async () => {
+    const [site1, site2] = await threeSites();
+    const annotated = pod('noted');
+    (annotated.metadata as Record<string, unknown>).annotations = { 'cheops.io/scope': both, keep: 'me' };
+    const created = await site1.request('POST', pods, { body: annotated });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
+    await eventually(async () => expect(await uidOn(site2, 'noted')).toBeDefined());
+    for (const site of [site1, site2]) {
+      const { body } = await site.local(`${pods}/noted`);
+      expect((body.metadata as { annotations: unknown }).annotations).toEqual({ keep: 'me' });
+    }
+  });
+
+  it('never replicates an owned child, and leaves unscoped writes on unreplicated resources alone', async () => {
+    const [site1, site2] = await threeSites();
+    const child = pod('child');
+    (child.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u1' }];
+    const created = await site1.request('POST', pods, { body: child, scope: both });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-cheops-meta-id')).toBeNull();
+    expect(created.headers.get('warning')).toContain('owned child');
+    const plain = await site1.request('POST', pods, { body: pod('plain') });
+    expect(plain.status).toBe(201);
+    expect(plain.headers.get('x-cheops-meta-id')).toBeNull();
+    await site1.engine.idle();
+    expect(await uidOn(site2, 'child')).toBeUndefined();
+    expect(await uidOn(site2, 'plain')).toBeUndefined();
+  });
+});
+
+describe('partitions and conflicts', () => {
+  it('answers a scoped create without waiting for a cut site, converges after the heal, and warns of the loser', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site1.request('POST', pods, { body: pod('violet'), scope: both })).status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'violet')).toBeDefined());
+    await mesh?.partition('Site2');
+    const during = await site1.request('POST', pods, { body: pod('during'), scope: both });
+    expect(during.status).toBe(201);
+    expect(during.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
+    const label = (site: TestSite, color: string): Promise<Response> =>
+      site.request('PATCH', `${pods}/violet`, { body: { metadata: { labels: { color } } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    expect((await label(site1, 'red')).status).toBe(200);
+    expect((await label(site2, 'blue')).status).toBe(200);
+    expect((await labelsOn(site1, 'violet'))?.color).toBe('red');
+    expect((await labelsOn(site2, 'violet'))?.color).toBe('blue');
+    await mesh?.heal('Site2');
+    const winner = await eventually(async () => {
+      const [one, two] = [await labelsOn(site1, 'violet'), await labelsOn(site2, 'violet')];
+      expect(one?.color).toBe(two?.color);
+      return one?.color;
+    });
+    expect(['red', 'blue']).toContain(winner);
+    await eventually(async () => expect(await uidOn(site2, 'during')).toBeDefined());
+    for (const site of [site1, site2]) {
+      const read = await eventually(async () => {
+        const response = await site.request('GET', `${pods}/violet`);
+        expect(response.headers.get('warning')).toMatch(/conflict on pods default\/violet: the concurrent write .* lost to/);
+        return response;
+      });
+      expect(read.status).toBe(200);
+      // Reported once per site.
+      expect((await site.request('GET', `${pods}/violet`)).headers.get('warning')).toBeNull();
+    }
+  });
+
+  it('lets a delete win over a concurrent update; the resource does not come back', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site1.request('POST', pods, { body: pod('doomed'), scope: both })).status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'doomed')).toBeDefined());
+    await mesh?.partition('Site2');
+    expect((await site1.request('DELETE', `${pods}/doomed`)).status).toBe(200);
+    const patched = await site2.request('PATCH', `${pods}/doomed`, { body: { metadata: { labels: { late: 'yes' } } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    expect(patched.status).toBe(200);
+    await mesh?.heal('Site2');
+    await eventually(async () => expect(await uidOn(site2, 'doomed')).toBeUndefined());
+    await site1.engine.idle();
+    expect(await uidOn(site1, 'doomed')).toBeUndefined();
+    // A create of the name afterwards is a new life, replicated again.
+    const again = await site2.request('POST', pods, { body: pod('doomed'), scope: both });
+    expect(again.status).toBe(201);
+    await eventually(async () => expect(await uidOn(site1, 'doomed')).toBeDefined());
+  });
+
+  it('resumes after a restart from the stored documents', async () => {
+    const [site1, site2] = await threeSites();
+    await site2.stop();
+    expect((await site1.request('POST', pods, { body: pod('later'), scope: both })).status).toBe(201);
+    await site2.start();
+    await mesh?.connect();
+    await eventually(async () => expect(await uidOn(site2, 'later')).toBeDefined());
+    await eventually(async () => {
+      const detail = (await (await adminGet(site1, `/replicants`)).json()) as { items: Array<{ replicas: Record<string, { status: string }> }> };
+      expect(detail.items[0]?.replicas.Site2?.status).toBe('applied');
+    });
+  });
+});
+
+describe('scope safety', () => {
+  it('drops a replicant whose scope leaves this site out, and garbage content, without crashing', async () => {
+    const [site1, , site3] = await threeSites();
+    const { metaIdOf, replicantDocId } = await import('../../crdt/replicant.js');
+    const foreign = replicantDocId(metaIdOf({ app: 'kubernetes', service: 'pods', namespace: 'default', name: 'foreign' }, 0));
+    const garbage = replicantDocId(metaIdOf({ app: 'kubernetes', service: 'pods', namespace: 'default', name: 'garbage' }, 0));
+    // A peer that ignores scope safety writes documents straight into Site3's store.
+    await site3.documents.change(garbage, (doc: Record<string, unknown>) => {
+      doc.v = 1;
+      doc.meta = 'not json';
+    }, { create: true });
+    await site3.documents.change(foreign, (doc: Record<string, unknown>) => {
+      doc.v = 1;
+      doc.meta = JSON.stringify({ key: { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'foreign' }, collaboration: 'replication', scope: '{Site1 & Site2}', sites: ['Site1', 'Site2'], origin: 'Site1', incarnation: 0, createdAt: 1 });
+      doc.desired = JSON.stringify({ revision: '1-Site1-00000000', generation: 1, site: 'Site1', at: 1, body: pod('foreign') });
+    }, { create: true });
+    await eventually(() => {
+      expect(site3.documents.has(foreign)).toBe(false);
+      expect(site3.documents.has(garbage)).toBe(false);
+    });
+    expect(site3.logger.find('replicant dropped').length).toBeGreaterThanOrEqual(2);
+    expect(await uidOn(site3, 'foreign')).toBeUndefined();
+    // Never sent on: Site1 did not get them either (nobody may bring a document the policy refuses).
+    expect(site1.documents.has(garbage)).toBe(false);
+    expect(site3.engine.sharePolicy(foreign)).toEqual(new Set());
+  });
+});
+
+describe('the reconciler', () => {
+  it('retries a site whose application is down, with backoff, until it applies', async () => {
+    const [site1, site2] = await threeSites();
+    appDown.add('Site2');
+    const created = await site1.request('POST', pods, { body: pod('patient'), scope: both });
+    const metaId = created.headers.get('x-cheops-meta-id') ?? '';
+    await eventually(async () => {
+      const detail = (await (await adminGet(site1, `/replicants/${metaId}`)).json()) as { replicas: Record<string, { status: string; error?: string }> };
+      expect(detail.replicas.Site2).toMatchObject({ status: 'pending', error: expect.stringContaining('unreachable') as unknown });
+    });
+    expect(site2.engine.retrying()).toBe(1);
+    appDown.delete('Site2');
+    await eventually(async () => expect(await uidOn(site2, 'patient')).toBeDefined());
+    await eventually(() => expect(site2.engine.retrying()).toBe(0));
+  });
+
+  it('replicates a deployment, whose children each site makes for itself, and a cluster-scoped namespace', async () => {
+    const [site1, site2] = await threeSites();
+    const deployment = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+    };
+    expect((await site1.request('POST', '/apis/apps/v1/namespaces/default/deployments', { body: deployment, scope: both })).status).toBe(201);
+    expect((await site1.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } }, scope: both })).status).toBe(201);
+    await eventually(async () => {
+      const { status, body } = await site2.local('/apis/apps/v1/namespaces/default/deployments/web');
+      expect(status).toBe(200);
+      expect((body.status as { readyReplicas?: number }).readyReplicas).toBe(2);
+    });
+    await eventually(async () => expect((await site2.local('/api/v1/namespaces/shared')).status).toBe(200));
+    const list = (await (await adminGet(site2, '/replicants')).json()) as { items: Array<{ key: { service: string; name: string } }> };
+    expect(list.items.map((item) => `${item.key.service}/${item.key.name}`).sort()).toEqual(['deployments/web', 'namespaces/shared']);
+  });
+
+  it('resumes after its own restart without touching what is current', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site1.request('POST', pods, { body: pod('steady'), scope: both })).status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'steady')).toBeDefined());
+    await site2.engine.idle();
+    await site2.stop();
+    await site2.start();
+    const started = site2.logger.find('replication started').at(-1);
+    expect(started?.fields).toMatchObject({ replicants: 1, resumed: 0 });
+  });
+});
+
+describe('request checks', () => {
+  it('refuses a bad X-Cheops-Wait, and two different scopes, before anything is written', async () => {
+    const [site1] = await threeSites();
+    const badWait = await site1.request('POST', pods, { body: pod('w'), scope: both, headers: { 'x-cheops-wait': 'some' } });
+    expect(badWait.status).toBe(400);
+    const badTimeout = await site1.request('POST', pods, { body: pod('w'), scope: both, headers: { 'x-cheops-wait': 'all', 'x-cheops-wait-timeout': 'soon' } });
+    expect(badTimeout.status).toBe(400);
+    const annotated = pod('w');
+    (annotated.metadata as Record<string, unknown>).annotations = { 'cheops.io/scope': '{Site1}' };
+    const twoScopes = await site1.request('POST', pods, { body: annotated, scope: both });
+    expect(twoScopes.status).toBe(400);
+    expect(((await twoScopes.json()) as { message: string }).message).toContain('two different scopes');
+    expect(await uidOn(site1, 'w')).toBeUndefined();
+  });
+
+  it('keeps a write scoped to this site only local, and forwards one scoped to another site', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const here = await site1.request('POST', pods, { body: pod('here'), scope: '{Site1}' });
+    expect(here.status).toBe(201);
+    expect(here.headers.get('x-cheops-meta-id')).toBeNull();
+    const there = await site1.request('POST', pods, { body: pod('there'), scope: '{Site3}' });
+    expect(there.status).toBe(201);
+    expect(there.headers.get('x-cheops-forwarded-to')).toBe('Site3');
+    expect(await uidOn(site3, 'there')).toBeDefined();
+    expect(await uidOn(site1, 'there')).toBeUndefined();
+    expect(await uidOn(site2, 'here')).toBeUndefined();
+  });
+
+  it('adopts an object already there when a scoped create finds it (a retry after a crash)', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site1.app.localApp.fetch(new Request(`http://app${pods}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod('orphan', { v: '1' })) }))).status).toBe(201);
+    const retried = await site1.request('POST', pods, { body: pod('orphan', { v: '1' }), scope: both });
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('warning')).toContain('already existed on Site1');
+    expect(retried.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
+    await eventually(async () => expect(await labelsOn(site2, 'orphan')).toEqual({ v: '1' }));
+  });
+});
+
+async function adminGet(site: TestSite, path: string): Promise<Response> {
+  const routes = site.engine.adminRoutes();
+  const { Hono } = await import('hono');
+  const app = new Hono();
+  for (const [key, handler] of Object.entries(routes)) app.get(key.slice(4), handler);
+  return app.request(path);
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { asSiteName } from '../../core/ids.js';
+import { silentLogger } from '../../core/logger.js';
+import { MemoryStorage } from '../../crdt/memory-storage.js';
+import { metaIdOf } from '../../crdt/replicant.js';
+import { kubernetesReplicationGlue } from '../../glue/kubernetes/index.js';
+import { KeyIndex } from './key-index.js';
+import { replicationWants } from './wants.js';
+
+describe('the front filter of unscoped requests', () => {
+  it('lets reads, lists and opaque writes on unreplicated resources keep the raw passthrough', async () => {
+    const index = new KeyIndex(new MemoryStorage(), silentLogger);
+    const wants = replicationWants({ glue: kubernetesReplicationGlue, index });
+    const headers = (type?: string) => new Headers(type === undefined ? {} : { 'content-type': type });
+    const pod = '/api/v1/namespaces/default/pods/purple';
+    expect(wants('GET', pod, headers())).toBe(false);
+    expect(wants('DELETE', pod, headers())).toBe(false);
+    expect(wants('POST', '/api/v1/namespaces', headers('application/vnd.kubernetes.protobuf'))).toBe(false);
+    // A JSON body may carry the scope annotation.
+    expect(wants('POST', '/api/v1/namespaces/default/pods', headers('application/json'))).toBe(true);
+    const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
+    await index.put({ metaId: metaIdOf(key, 0), key, incarnation: 0, scope: '{A & B}', sites: [asSiteName('A'), asSiteName('B')], deleted: false, conflicts: ['2-B-00000000'], reported: [], statuses: {} });
+    expect(wants('DELETE', pod, headers())).toBe(true);
+    expect(wants('PATCH', pod, headers('application/vnd.kubernetes.protobuf'))).toBe(true);
+    expect(wants('DELETE', '/api/v1/namespaces/default/pods/other', headers())).toBe(false);
+    expect(wants('GET', pod, headers())).toBe(true);
+    expect(wants('GET', '/api/v1/namespaces/default/pods', headers())).toBe(false);
+    expect(wants('OPTIONS', pod, headers())).toBe(false);
+  });
+});

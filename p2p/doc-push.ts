@@ -1,0 +1,130 @@
+/**
+ * Pushes of small local changes (DESIGN.md §6): one one-way delay replicates them. How a push
+ * travels follows from who shares its document (scope safety):
+ *
+ * - shared with a set of peers: one direct message on the `push` channel to each of them that is
+ *   connected. Gossipsub does not check who subscribes to a topic, so a restricted document must
+ *   never be published: a hostile site subscribed to the topic would receive it.
+ * - shared with `'all'` (the site directory): one gossip message on the broadcast topic, which
+ *   every site subscribes to. Anyone may see it anyway, and gossip also reaches sites we are not
+ *   directly connected to.
+ *
+ * A push is fire-and-forget and may be lost, so the heads of pushed documents follow in a digest
+ * `digestDelayMs` later. Direct pushes nobody awaits queue inside the transport until the peer's
+ * stream takes them: past `maxPushesInFlight` to one peer (it stopped reading), the change goes
+ * by the sync protocol instead, which waits for the stream rather than queueing in front of it.
+ */
+import type { Clock, Timer } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { DocumentId, PeerIdString } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { DocumentChangedEvent } from '../crdt/documents.js';
+import { InFlightSends } from './in-flight.js';
+import { PeerDocumentSet } from './peer-doc-set.js';
+import type { SharedWith } from './share-policy.js';
+import { broadcastTopic, encodePushMessage, pushChannel, type PushMessage } from './sync-messages.js';
+import type { Transport } from './transport.js';
+
+export interface DocPusherOptions {
+  /** Delay of the heads digest that follows pushes. */
+  readonly digestDelayMs: number;
+  /** Most direct pushes to one peer not yet taken by its stream. */
+  readonly maxPushesInFlight: number;
+}
+
+export interface DocPusherComponents {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Counts one push sent (a direct message or a gossip message). */
+  readonly onPushSent: () => void;
+  /** Has the sync protocol carry `doc` to `peer` (a push that could not go). */
+  readonly markDirty: (peer: PeerIdString, doc: DocumentId) => void;
+  /** Sends `peer` the heads of `docs` (pushed lately), in case a push was lost. */
+  readonly sendDigest: (peer: PeerIdString, docs: DocumentId[]) => void;
+}
+
+function totalBytes(chunks: readonly Uint8Array[]): number {
+  return chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+}
+
+/** Sends pushes, and the digests that follow them. */
+export class DocPusher {
+  private readonly options: DocPusherOptions;
+  private readonly components: DocPusherComponents;
+  private readonly inFlight: InFlightSends<PeerIdString>;
+  /** (peer, document) pairs pushed since the last digest. */
+  private readonly pushed = new PeerDocumentSet();
+  private digestTimer: Timer | undefined;
+
+  constructor(options: DocPusherOptions, components: DocPusherComponents) {
+    this.options = options;
+    this.components = components;
+    this.inFlight = new InFlightSends(options.maxPushesInFlight);
+  }
+
+  /** True for a local change small enough to push. */
+  pushable(event: DocumentChangedEvent, maxBytes: number): boolean {
+    return event.origin === 'local' && event.changes.length > 0 && totalBytes(event.changes) <= maxBytes;
+  }
+
+  /**
+   * Pushes `event` to `peers`: the connected peers that share its document, as `shared` says.
+   * The caller has already filtered `peers` by `shared`.
+   */
+  push(event: DocumentChangedEvent, shared: SharedWith, peers: readonly PeerIdString[]): void {
+    const { transport, logger } = this.components;
+    const message: PushMessage = { type: 'push', v: 1, doc: event.docId, heads: event.heads, changes: event.changes };
+    const bytes = encodePushMessage(message);
+    if (shared === 'all') {
+      this.components.onPushSent();
+      transport.publish(broadcastTopic, bytes).catch((error: unknown) => {
+        logger.debug({ doc: event.docId, err: errorMessage(error) }, 'push not published');
+      });
+    } else {
+      for (const peer of peers) this.sendDirect(peer, event.docId, bytes);
+    }
+    for (const peer of peers) this.pushed.add(peer, event.docId);
+    this.digestTimer ??= this.components.clock.setTimeout(() => this.sendDigests(), this.options.digestDelayMs);
+  }
+
+  /** Forgets the pushes to `peer` awaiting a digest (it disconnected: a heal follows its return). */
+  forgetPeer(peer: PeerIdString): void {
+    this.pushed.deletePeer(peer);
+  }
+
+  /** Cancels the digest. Pushes already handed to the transport finish on their own. */
+  stop(): void {
+    this.digestTimer?.cancel();
+    this.digestTimer = undefined;
+    this.pushed.clear();
+  }
+
+  /** Number of peers something is kept for (tests). */
+  peerCount(): number {
+    return Math.max(this.inFlight.size(), this.pushed.peers().length);
+  }
+
+  private sendDirect(peer: PeerIdString, doc: DocumentId, bytes: Uint8Array): void {
+    const { transport, logger } = this.components;
+    if (!this.inFlight.tryStart(peer)) {
+      logger.debug({ peer, doc }, 'push deferred to the sync protocol: the peer is not reading');
+      this.components.markDirty(peer, doc);
+      return;
+    }
+    this.components.onPushSent();
+    transport.send(peer, pushChannel, bytes).then(
+      () => this.inFlight.finish(peer),
+      (error: unknown) => {
+        this.inFlight.finish(peer);
+        logger.debug({ peer, doc, err: errorMessage(error) }, 'push not sent');
+      },
+    );
+  }
+
+  /** After pushes, tells each peer the heads of what was pushed, in case a push was lost. */
+  private sendDigests(): void {
+    this.digestTimer = undefined;
+    for (const [peer, docs] of this.pushed.drain()) this.components.sendDigest(peer, [...docs]);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * One simulated site across its lifetime: two disks that outlive its processes (the node's store
+ * and the stand-in's), a fixed peer id and address, and at most one running process at a time.
+ *
+ * A process is a clock scope (its timers), a MemoryTransport, storages opened on the disks, and
+ * the node built on them. `crash()` kills all of it at once, as the OS does with a dead process:
+ * its timers never fire again, its in-flight writes are lost and its storage promises never
+ * settle, and its connections close (the peers see the resets at once). `boot()` starts the next
+ * incarnation from what the disks kept, with the same peer id, as a restarted `cheops node` on
+ * the same `--data` directory.
+ */
+import type { PeerIdString, SiteName } from '../../core/ids.js';
+import { createMemoryTransport, type MemoryTransport } from '../../p2p/memory-transport.js';
+import type { SharePolicy } from '../../p2p/share-policy.js';
+import type { SeededRandom } from '../core/seeded-random.js';
+import type { ClockScope, SimClock } from '../core/sim-clock.js';
+import { SimLogger } from '../core/sim-logger.js';
+import type { Trace } from '../core/trace.js';
+import type { SimNetwork } from '../network/sim-network.js';
+import { SimDisk, type SimDiskOptions } from '../storage/sim-disk.js';
+import { startSimNode, type SimNode, type SimNodeSettings } from './sim-node.js';
+
+export interface SimSiteInit {
+  readonly name: SiteName;
+  readonly peerId: PeerIdString;
+  /** Addresses the node dials at start and keeps connected (`--peer`). */
+  readonly peers: readonly string[];
+  readonly settings: SimNodeSettings;
+  readonly sharedWith: SharePolicy;
+  /** How far this site's wall clock is off the simulation's. */
+  readonly skewMs: number;
+  readonly disk: Omit<SimDiskOptions, 'label'>;
+}
+
+export interface SimSiteDeps {
+  readonly clock: SimClock;
+  /** The site's own stream: disks and each incarnation fork from it. */
+  readonly random: SeededRandom;
+  readonly network: SimNetwork;
+  readonly trace: Trace;
+  readonly label: (peer: PeerIdString) => string;
+}
+
+/** `starting` from boot until the node is registered and its mesh runs. */
+export type SiteState = 'down' | 'starting' | 'up';
+
+interface Process {
+  readonly incarnation: number;
+  readonly scope: ClockScope;
+  readonly transport: MemoryTransport;
+  node: SimNode | undefined;
+}
+
+/** One site: its disks, its identity, and its current process (see the file's comment). */
+export class SimSite {
+  readonly name: SiteName;
+  readonly peerId: PeerIdString;
+  /** The address peers dial (`/memory/<name>`). */
+  readonly address: string;
+  readonly nodeDisk: SimDisk;
+  readonly appDisk: SimDisk;
+  private readonly init: SimSiteInit;
+  private readonly deps: SimSiteDeps;
+  private process: Process | undefined;
+  private incarnations = 0;
+
+  constructor(init: SimSiteInit, deps: SimSiteDeps) {
+    this.init = init;
+    this.deps = deps;
+    this.name = init.name;
+    this.peerId = init.peerId;
+    this.address = `/memory/${init.name}`;
+    const diskDeps = (label: string): { random: SeededRandom; trace: Trace } => ({ random: deps.random.fork(`disk ${label}`), trace: deps.trace });
+    this.nodeDisk = new SimDisk({ ...init.disk, label: `${init.name}/node` }, diskDeps('node'));
+    this.appDisk = new SimDisk({ ...init.disk, label: `${init.name}/app` }, diskDeps('app'));
+  }
+
+  get state(): SiteState {
+    if (this.process === undefined) return 'down';
+    return this.process.node === undefined ? 'starting' : 'up';
+  }
+
+  /** How many processes this site has started. */
+  get incarnation(): number {
+    return this.incarnations;
+  }
+
+  /** The running node; throws unless the site is up. */
+  get node(): SimNode {
+    const node = this.process?.node;
+    if (node === undefined) throw new Error(`site ${this.name} is ${this.state}`);
+    return node;
+  }
+
+  /** The running node, or undefined. */
+  get nodeIfUp(): SimNode | undefined {
+    return this.process?.node;
+  }
+
+  /** Starts a new process from what the disks hold; run the clock until it resolves. */
+  async boot(): Promise<SimNode> {
+    if (this.process !== undefined) throw new Error(`site ${this.name} is already ${this.state}`);
+    this.incarnations += 1;
+    const incarnation = this.incarnations;
+    const { clock, network, trace, label } = this.deps;
+    const random = this.deps.random.fork(`process ${incarnation}`);
+    const scope = clock.scope({ skewMs: this.init.skewMs });
+    const logger = new SimLogger({ trace, site: this.name, alive: () => scope.alive });
+    const transport = createMemoryTransport({ peerId: this.peerId, name: this.name }, { network, random, logger });
+    const process: Process = { incarnation, scope, transport, node: undefined };
+    this.process = process;
+    trace.record('site:boot', { incarnation }, this.name);
+    const node = await startSimNode(
+      { site: this.name, peers: this.init.peers, settings: this.init.settings, sharedWith: this.init.sharedWith },
+      { clock: scope, random, logger, storage: this.nodeDisk.open(scope), appStorage: this.appDisk.open(scope), transport, trace, label },
+    );
+    if (this.process === process) {
+      process.node = node;
+      trace.record('site:up', { incarnation, documents: node.documents.ids().length }, this.name);
+    }
+    return node;
+  }
+
+  /** Kills the running process (see the file's comment). Harmless when down. */
+  crash(): void {
+    const process = this.process;
+    if (process === undefined) return;
+    this.process = undefined;
+    this.deps.trace.record('site:crash', { incarnation: process.incarnation }, this.name);
+    this.kill(process);
+  }
+
+  /**
+   * Ends the running process at the end of a simulation: its timers stop and it leaves the
+   * network. Its disks are left as they are (nothing will run to use them), with no trace entry.
+   */
+  shutdown(): void {
+    const process = this.process;
+    this.process = undefined;
+    if (process === undefined) return;
+    process.scope.kill();
+    this.deps.network.detach(this.peerId);
+  }
+
+  private kill(process: Process): void {
+    process.scope.kill();
+    this.nodeDisk.crash();
+    this.appDisk.crash();
+    this.deps.network.detach(this.peerId);
+  }
+}

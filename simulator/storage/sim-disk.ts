@@ -1,0 +1,225 @@
+/**
+ * Simulated storage with crash semantics. A SimDisk is the durable medium of one site (it
+ * survives crashes); a process opens it and gets a SimStorage, the Storage port over it.
+ *
+ * The model follows the port's contract: a `put`, `delete`, `batch` or `deleteRange` is durable
+ * once its promise resolves, and not before. Each call takes simulated time (a latency drawn per
+ * operation); when it completes it is applied to the durable data and its promise resolves in
+ * the same event, so no crash can fall between the two. Operations complete in the order they
+ * were issued (one queue, as LevelDB's log), and a read sees every write issued before it.
+ * Batches are atomic: all of a batch or none of it is ever durable; there are no torn writes.
+ *
+ * `crash()` is the process dying: writes still in flight are lost (never applied), and every
+ * promise of that SimStorage, in flight or called later, never settles, since a dead process
+ * hears no answers. `open()` again is the restart: a fresh SimStorage over what was durable.
+ */
+import type { Clock, Timer } from '../../core/clock.js';
+import { CheopsError, ErrorCode } from '../../core/errors.js';
+import type { Random } from '../../core/random.js';
+import { MemoryStorage, MemoryStorageData } from '../../crdt/memory-storage.js';
+import type { Storage, StorageEntry, StorageKey, StorageOperation } from '../../crdt/storage.js';
+import { checkLatency, sampleLatency, type LatencyDistribution } from '../core/distributions.js';
+import type { Trace } from '../core/trace.js';
+
+export interface SimDiskOptions {
+  /** Time a write takes to be durable; default uniform 0.2–2 ms (an SSD's fsync). */
+  readonly writeLatency?: LatencyDistribution;
+  /** Time a read takes; default 0 (served from the page cache). */
+  readonly readLatency?: LatencyDistribution;
+  /** Probability that a write fails (applying nothing, CHEOPS_STORAGE_FAILURE); default 0. */
+  readonly writeFailureRate?: number;
+  /** Names the disk on the timeline (`Site1/node`). */
+  readonly label?: string;
+}
+
+export interface SimDiskComponents {
+  readonly random: Random;
+  readonly trace?: Trace;
+}
+
+export interface DiskStats {
+  writes: number;
+  reads: number;
+  /** Writes lost in flight by crashes. */
+  lostWrites: number;
+  failedWrites: number;
+  crashes: number;
+}
+
+type OperationKind = 'read' | 'write';
+
+/** The durable medium of one site: survives crashes; opened by one process at a time. */
+export class SimDisk {
+  /** What is durable. Read it with `new MemoryStorage(disk.data)` in tests; never write it. */
+  readonly data = new MemoryStorageData();
+  readonly label: string;
+  private readonly options: Required<Omit<SimDiskOptions, 'label'>>;
+  private readonly random: Random;
+  private readonly trace: Trace | undefined;
+  private readonly counters: DiskStats = { writes: 0, reads: 0, lostWrites: 0, failedWrites: 0, crashes: 0 };
+  private current: SimStorage | undefined;
+
+  constructor(options: SimDiskOptions, components: SimDiskComponents) {
+    this.options = {
+      writeLatency: options.writeLatency ?? { type: 'uniform', minMs: 0.2, maxMs: 2 },
+      readLatency: options.readLatency ?? { type: 'fixed', ms: 0 },
+      writeFailureRate: options.writeFailureRate ?? 0,
+    };
+    checkLatency(this.options.writeLatency, 'disk writeLatency');
+    checkLatency(this.options.readLatency, 'disk readLatency');
+    if (!(this.options.writeFailureRate >= 0 && this.options.writeFailureRate <= 1)) {
+      throw new RangeError(`disk writeFailureRate must be a probability, got ${this.options.writeFailureRate}`);
+    }
+    this.label = options.label ?? 'disk';
+    this.random = components.random;
+    this.trace = components.trace;
+  }
+
+  /**
+   * Opens the disk for a process whose timers run on `clock` (its clock scope, so that killing
+   * the process also stops its disk). Throws while another open handle is live, as a second
+   * process cannot open a locked LevelDB.
+   */
+  open(clock: Clock): SimStorage {
+    if (this.current?.state === 'open') throw new CheopsError(ErrorCode.StorageFailure, `${this.label} is already open`);
+    this.current = new SimStorage(this, clock);
+    return this.current;
+  }
+
+  /** The process using the disk died: its writes in flight are lost. Answers how many. */
+  crash(): number {
+    const handle = this.current;
+    if (handle === undefined || handle.state !== 'open') return 0;
+    const lost = handle.die();
+    this.counters.crashes += 1;
+    this.counters.lostWrites += lost;
+    this.trace?.record('disk:crash', { disk: this.label, lostWrites: lost });
+    return lost;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): DiskStats {
+    return { ...this.counters };
+  }
+
+  /** @internal The latency of one operation, and whether a write fails. */
+  draw(kind: OperationKind): { readonly latencyMs: number; readonly fails: boolean } {
+    this.counters[kind === 'read' ? 'reads' : 'writes'] += 1;
+    const latencyMs = sampleLatency(kind === 'read' ? this.options.readLatency : this.options.writeLatency, this.random);
+    const rate = this.options.writeFailureRate;
+    const fails = kind === 'write' && rate > 0 && this.random.float() < rate;
+    if (fails) this.counters.failedWrites += 1;
+    return { latencyMs, fails };
+  }
+}
+
+interface InFlight {
+  readonly kind: OperationKind;
+  timer: Timer | undefined;
+}
+
+/** One process's Storage over a SimDisk. */
+export class SimStorage implements Storage {
+  private readonly disk: SimDisk;
+  private readonly clock: Clock;
+  /** Applies completed operations to the durable data, with MemoryStorage's key order and checks. */
+  private readonly durable: MemoryStorage;
+  private readonly inFlight = new Set<InFlight>();
+  private lastCompletionAt = Number.NEGATIVE_INFINITY;
+  private status: 'open' | 'closed' | 'crashed' = 'open';
+
+  constructor(disk: SimDisk, clock: Clock) {
+    this.disk = disk;
+    this.clock = clock;
+    this.durable = new MemoryStorage(disk.data);
+  }
+
+  /** `crashed` once its process died: from then on nothing it was asked ever answers. */
+  get state(): 'open' | 'closed' | 'crashed' {
+    return this.status;
+  }
+
+  /** Operations issued and not completed. */
+  pendingOperations(): number {
+    return this.inFlight.size;
+  }
+
+  get(key: StorageKey): Promise<Uint8Array | undefined> {
+    return this.enqueue('read', () => this.durable.get(key));
+  }
+
+  put(key: StorageKey, value: Uint8Array): Promise<void> {
+    return this.batch([{ type: 'put', key, value }]);
+  }
+
+  delete(key: StorageKey): Promise<void> {
+    return this.batch([{ type: 'del', key }]);
+  }
+
+  batch(operations: readonly StorageOperation[]): Promise<void> {
+    // Copied now: the caller may reuse its buffers before the write completes, as with level.
+    const copied = operations.map((operation) =>
+      operation.type === 'put' ? { type: 'put' as const, key: [...operation.key], value: Uint8Array.from(operation.value) } : { type: 'del' as const, key: [...operation.key] },
+    );
+    return this.enqueue('write', () => this.durable.batch(copied));
+  }
+
+  list(prefix: StorageKey): Promise<StorageEntry[]> {
+    return this.enqueue('read', () => this.durable.list(prefix));
+  }
+
+  deleteRange(prefix: StorageKey): Promise<void> {
+    const copied = [...prefix];
+    return this.enqueue('write', () => this.durable.deleteRange(copied));
+  }
+
+  /** Resolves once the operations already issued have completed; later calls reject. */
+  close(): Promise<void> {
+    if (this.status === 'crashed') return never();
+    if (this.status === 'closed') return Promise.resolve();
+    const drained = this.enqueue('read', () => Promise.resolve());
+    this.status = 'closed';
+    return drained;
+  }
+
+  /** @internal The process died: cancels what is in flight; answers the writes lost. */
+  die(): number {
+    this.status = 'crashed';
+    let lostWrites = 0;
+    for (const operation of this.inFlight) {
+      operation.timer?.cancel();
+      if (operation.kind === 'write') lostWrites += 1;
+    }
+    this.inFlight.clear();
+    return lostWrites;
+  }
+
+  private enqueue<T>(kind: OperationKind, run: () => Promise<T>): Promise<T> {
+    if (this.status === 'crashed') return never();
+    if (this.status === 'closed') return Promise.reject(new CheopsError(ErrorCode.StorageClosed, 'the store is closed'));
+    const { latencyMs, fails } = this.disk.draw(kind);
+    const now = this.clock.now();
+    // First in, first out: never completes before an operation issued earlier.
+    const at = Math.max(now + latencyMs, this.lastCompletionAt);
+    this.lastCompletionAt = at;
+    return new Promise<T>((resolve, reject) => {
+      const operation: InFlight = { kind, timer: undefined };
+      this.inFlight.add(operation);
+      const complete = (): void => {
+        // A crash between scheduling and now (possible only for a microtask) loses the operation.
+        if (!this.inFlight.delete(operation)) return;
+        if (fails) reject(new CheopsError(ErrorCode.StorageFailure, `${this.disk.label}: simulated write failure`));
+        // MemoryStorage applies synchronously inside the call: durable in this same event.
+        else run().then(resolve, reject);
+      };
+      const delayMs = at - now;
+      if (delayMs <= 0) queueMicrotask(complete);
+      else operation.timer = this.clock.setTimeout(complete, delayMs);
+    });
+  }
+}
+
+/** A promise that never settles: the answer a dead process waits for. */
+function never<T>(): Promise<T> {
+  return new Promise<T>(() => undefined);
+}
