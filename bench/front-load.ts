@@ -54,6 +54,8 @@ export interface TargetStats {
   readonly meanMs: number;
   /** CPU time of the target's process per request, in microseconds (absent when unreadable). */
   readonly cpuMicrosPerRequest?: number;
+  /** The p50 of each round's slice, in round order: rounds of different targets can be paired. */
+  readonly roundP50Ms: readonly number[];
 }
 
 /** What the load process reports. */
@@ -70,6 +72,8 @@ class Recorder {
   measuredMs = 0;
   cpuNs = 0;
   cpuKnown = true;
+  /** Where each slice's latencies end in `latencies`. */
+  readonly sliceEnds: number[] = [];
 
   push(ms: number): void {
     if (this.count === this.latencies.length) {
@@ -131,7 +135,18 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
+/** The p50 of every slice (0 when a slice had no successful request). */
+function sliceP50s(recorder: Recorder): number[] {
+  let start = 0;
+  return recorder.sliceEnds.map((end) => {
+    const slice = recorder.latencies.slice(start, end).sort();
+    start = end;
+    return slice.length === 0 ? 0 : percentile(slice, 0.5);
+  });
+}
+
 function stats(name: string, recorder: Recorder): TargetStats {
+  const roundP50Ms = sliceP50s(recorder);
   const sorted = recorder.latencies.slice(0, recorder.count).sort();
   let sum = 0;
   for (const value of sorted) sum += value;
@@ -145,6 +160,7 @@ function stats(name: string, recorder: Recorder): TargetStats {
     p90Ms: percentile(sorted, 0.9),
     p99Ms: percentile(sorted, 0.99),
     meanMs: recorder.count === 0 ? Number.NaN : sum / recorder.count,
+    roundP50Ms,
   };
   if (!recorder.cpuKnown || recorder.count === 0) return base;
   return { ...base, cpuMicrosPerRequest: recorder.cpuNs / 1000 / recorder.count };
@@ -171,6 +187,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadReport> {
         const start = performance.now();
         await drive(pools[i] as Pool, plan, slice, recorder);
         recorder.measuredMs += performance.now() - start;
+        recorder.sliceEnds.push(recorder.count);
         const cpuAfter = cpuNs(pid);
         if (cpuBefore === undefined || cpuAfter === undefined) recorder.cpuKnown = false;
         else recorder.cpuNs += cpuAfter - cpuBefore;

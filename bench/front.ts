@@ -3,11 +3,16 @@
  * request, next to HAProxy doing the same job? In one run, with the same upstream (a node:http
  * server answering a ~1 KB JSON body) and a load generator in its own process (fixed
  * concurrency, keep-alive, warm-up then interleaved slices: see front-load.ts), it measures the
- * upstream hit directly, through the Cheops front, and through HAProxy (http mode, keep-alive,
- * one thread like node), and reports the *added* latency of each proxy and its CPU time per
- * request. For scale it also measures `node-floor`, the least a node proxy can do, and
- * `front-web`, the design where every request becomes a web Request and Response (see
- * front-worker.ts), which shows what the raw node handler saves.
+ * upstream hit directly, through the Cheops front (`front`: its raw path, as createFrontServer
+ * serves it), and through HAProxy (http mode, keep-alive, one thread like node), and reports the
+ * *added* latency of each proxy and its CPU time per request. For scale it also measures
+ * `front-node`, the same front served by node:http (the design before the raw path, and what the
+ * raw path hands non-passthrough requests to), `node-floor`, the least a node:http proxy can do,
+ * and `front-web`, the design where every request becomes a web Request and Response.
+ *
+ * These machines are shared, so besides the ratio of the pooled p50s, each round's p50s (every
+ * target measured once per round, in turn) are paired and the median of the per-round ratios is
+ * reported: a round disturbed by another process moves it less.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -67,6 +72,8 @@ export interface FrontHaproxyRatio {
   readonly met: boolean;
   /** front CPU per request / haproxy CPU per request (absent when CPU could not be read). */
   readonly cpuRatio?: number;
+  /** The same ratio computed round by round (paired p50s), the median over rounds. */
+  readonly roundMedianRatio: number;
 }
 
 export interface FrontBenchResult {
@@ -81,15 +88,16 @@ export interface FrontBenchResult {
 }
 
 /**
- * About 50 s in all: a warm-up of 15,000 requests per target (at most 3 s each), then for each
- * of 2 concurrencies and 5 targets 0.2 s of warm-up and 5 slices of 0.5 s.
+ * About a minute in all: a warm-up of 15,000 requests per target (at most 3 s each), then for
+ * each of 2 concurrencies and 6 targets 0.2 s of warm-up and 10 slices of 0.25 s (short slices,
+ * so that every target sees the same moments of a shared machine).
  */
 export const defaultFrontBenchOptions: FrontBenchOptions = {
   warmupRequests: 15_000,
   warmupMaxMs: 3_000,
   warmupMs: 200,
-  sliceMs: 500,
-  rounds: 5,
+  sliceMs: 250,
+  rounds: 10,
   connections: [1, 16],
   includeVariants: true,
   log: (line) => console.log(line),
@@ -272,10 +280,28 @@ function ratios(runs: readonly FrontRun[], added: readonly AddedLatency[]): Fron
       runs.find((r) => r.target === target && r.connections === front.connections)?.result.cpuMicrosPerRequest;
     const frontCpu = cpu('front');
     const haproxyCpu = cpu('haproxy');
-    const base = { connections: front.connections, ratio, met: ratio <= ratioTarget };
+    const base = { connections: front.connections, ratio, met: ratio <= ratioTarget, roundMedianRatio: roundMedianRatio(runs, front.connections) };
     out.push(frontCpu === undefined || haproxyCpu === undefined ? base : { ...base, cpuRatio: frontCpu / haproxyCpu });
   }
   return out;
+}
+
+/** front-added / haproxy-added p50, round by round (each against the same round's direct p50), the median. */
+function roundMedianRatio(runs: readonly FrontRun[], connections: number): number {
+  const rounds = (target: Target): readonly number[] =>
+    runs.find((r) => r.target === target && r.connections === connections)?.result.roundP50Ms ?? [];
+  const direct = rounds('direct');
+  const front = rounds('front');
+  const haproxy = rounds('haproxy');
+  const ratios: number[] = [];
+  for (let i = 0; i < direct.length && i < front.length && i < haproxy.length; i++) {
+    const d = direct[i] as number;
+    ratios.push(((front[i] as number) - d) / Math.max((haproxy[i] as number) - d, 0.001));
+  }
+  ratios.sort((a, b) => a - b);
+  if (ratios.length === 0) return Number.NaN;
+  const middle = Math.floor(ratios.length / 2);
+  return ratios.length % 2 === 1 ? (ratios[middle] as number) : ((ratios[middle - 1] as number) + (ratios[middle] as number)) / 2;
 }
 
 /** The results as a table, one line per run, then the ratios against HAProxy. */
@@ -305,7 +331,8 @@ export function formatFrontTable(result: FrontBenchResult): string {
   for (const r of result.ratios) {
     const cpu = r.cpuRatio === undefined ? '' : `; CPU per request front/haproxy: ${r.cpuRatio.toFixed(2)}`;
     lines.push(
-      `${r.connections} connection(s): front-added-p50 / haproxy-added-p50 = ${r.ratio.toFixed(2)} (target ≤ ${result.ratioTarget}: ${r.met ? 'met' : 'NOT met'})${cpu}`,
+      `${r.connections} connection(s): front-added-p50 / haproxy-added-p50 = ${r.ratio.toFixed(2)} (target ≤ ${result.ratioTarget}: ${r.met ? 'met' : 'NOT met'}); ` +
+        `median of the ${result.options.rounds} per-round ratios: ${r.roundMedianRatio.toFixed(2)}${cpu}`,
     );
   }
   if (!result.haproxy.available) lines.push(`HAProxy: ${result.haproxy.note ?? 'not measured'}`);
@@ -338,7 +365,7 @@ export async function runFrontBenchmark(options: FrontBenchOptions = defaultFron
       const report = await measure(targets, connections, options, pass === 0);
       for (const { name, ...result } of report.targets) {
         const cpu = result.cpuMicrosPerRequest === undefined ? '' : `, ${result.cpuMicrosPerRequest.toFixed(1)} µs CPU/req`;
-        options.log(`    ${name.padEnd(9)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s, p50 ${ms(result.p50Ms)} ms, p99 ${ms(result.p99Ms)} ms${cpu}`);
+        options.log(`    ${name.padEnd(10)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s, p50 ${ms(result.p50Ms)} ms, p99 ${ms(result.p99Ms)} ms${cpu}`);
         runs.push({ target: name as Target, connections, result });
       }
     }

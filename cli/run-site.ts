@@ -29,13 +29,14 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
     // The peer key lives in the site's store, so the peer id survives restarts on the same --data.
     const transport = await createLibp2pTransport(
       { listen: [config.p2p], ...(config.announce.length === 0 ? {} : { announce: config.announce }), keyStore: storageKeyStore(storage) },
-      { logger: logger.child({ site: config.site }) },
+      { logger: logger.child({ site: config.site }), clock: systemClock },
     );
     await transport.start();
     stack.push(() => transport.stop());
     logger.info({ site: config.site, peerId: transport.peerId, addresses: transport.addresses() }, 'peer-to-peer mesh listening');
     site = await startSite(config, app, { clock: systemClock, random: systemRandom, logger, storage, transport });
     stack.push(() => site.stop());
+    await site.listen();
   } catch (error) {
     await stopAll();
     throw error;

@@ -2,8 +2,9 @@
  * The local-application port: how the node itself talks to the application of its site (the
  * replication reconciler applying a desired state, the write path reading back an object). It is
  * fetch-shaped so that the simulator can plug the stand-in in-process, and the production
- * implementation talks HTTP over one keep-alive pool. The front's passthrough does not use it:
- * passthrough streams node requests straight into its own pool (node/http/passthrough.ts).
+ * implementation talks HTTP over one keep-alive pool. Over sockets the front's passthrough does
+ * not use it (it relays bytes to the application itself, node/http/fast/); the front's in-process
+ * `fetch` entry does, when the application has no URL.
  */
 import { Agent, fetch as undiciFetch } from 'undici';
 
@@ -25,8 +26,7 @@ export function httpLocalApp(baseUrl: string): LocalApp {
       const incoming = new URL(request.url);
       const target = new URL(`${base.pathname.replace(/\/$/, '')}${incoming.pathname}${incoming.search}`, base.origin);
       const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
-      // undici's own fetch and Response types are structurally the web ones; cast at this one edge.
-      const response = await undiciFetch(target, {
+      return undiciFetch(target, {
         method: request.method,
         headers: [...request.headers],
         body: hasBody ? request.body : null,
@@ -35,7 +35,6 @@ export function httpLocalApp(baseUrl: string): LocalApp {
         dispatcher: agent,
         ...(hasBody ? { duplex: 'half' as const } : {}),
       });
-      return response as unknown as Response;
     },
     close: () => agent.close(),
   };

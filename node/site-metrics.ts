@@ -20,6 +20,7 @@ const syncCounters: ReadonlyArray<[keyof DocSyncStats, string, string]> = [
   ['pushesReceived', 'cheops_sync_pushes_received_total', 'changes pushed by peers'],
   ['refused', 'cheops_sync_refused_total', 'peer messages refused: the peer is not part of the document'],
   ['malformed', 'cheops_sync_malformed_total', 'peer messages dropped: they did not decode or apply'],
+  ['overloaded', 'cheops_sync_overloaded_total', "peer messages dropped: the peer's inbound backlog was full (a resync follows)"],
 ];
 
 export function createSiteMetrics(registry: Registry, deps: SiteMetricsDeps): void {

@@ -3,7 +3,6 @@
  * heartbeats, redialer, document sync, site directory, HTTP front) from a config and the injected
  * ports, and starts and stops it in order. Nothing else in Cheops wires components together.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { CheopsError, ErrorCode, errorMessage, type Clock, type Logger, type Random } from '../core/index.js';
@@ -19,10 +18,10 @@ import type { DocumentId, SiteName } from '../core/ids.js';
 import { kubernetesReplicationGlue } from '../glue/kubernetes/index.js';
 import type { ReplicationGlue } from '../glue/types.js';
 import type { NodeConfig } from './config.js';
-import { createFront, type AdminRoutes, type Front } from './http/index.js';
-import { httpLocalApp } from './local-app.js';
+import { createFront, createFrontServer, type AdminRoutes, type Front, type FrontServer } from './http/index.js';
+import { httpLocalApp, type LocalApp } from './local-app.js';
 import { noApplication } from './no-application.js';
-import { httpRemoteFetch, ReplicationEngine, type SitesPort } from './replication/index.js';
+import { httpRemoteFetch, ReplicationEngine, type RemoteFetch, type SitesPort } from './replication/index.js';
 import { createSiteMetrics } from './site-metrics.js';
 import { SitesView } from './sites-view.js';
 
@@ -38,6 +37,13 @@ export interface SiteComponents {
   readonly storage: Storage;
   /** Started by the caller before the site starts. */
   readonly transport: Transport;
+  /**
+   * How the node reaches its application; an HTTP pool to `app.url` when absent. The simulator
+   * gives the stand-in in-process.
+   */
+  readonly localApp?: LocalApp;
+  /** How the node reaches other sites' fronts (forwarded writes); HTTP when absent. */
+  readonly remoteFetch?: RemoteFetch;
 }
 
 /** The local application, already running (a URL, or the stand-in started by the caller). */
@@ -52,11 +58,20 @@ export interface LocalApplication {
 export interface Site {
   readonly config: NodeConfig;
   readonly peerId: string;
-  /** Where the HTTP front listens, with the port chosen when the config said 0. */
-  readonly httpUrl: string;
   /** libp2p addresses, each ending in `/p2p/<peer id>`. */
   readonly p2pAddresses: readonly string[];
   readonly sites: SitesView;
+  /** The site's documents, read-only (checkers and tests look, never touch). */
+  readonly documents: Pick<DocumentStore, 'ids' | 'has' | 'heads' | 'read' | 'onChange'>;
+  readonly docSync: Pick<DocSync, 'stats'>;
+  readonly heartbeats: Pick<Heartbeats, 'peers' | 'peer'>;
+  /** The front, in process: the simulator drives requests through it without sockets. */
+  readonly fetch: (request: Request) => Promise<Response>;
+  /**
+   * Serves the front on `config.http` (the raw HTTP/1.1 server: plain passthrough never touches
+   * node:http) and resolves with its URL, with the port chosen when the config said 0.
+   */
+  listen(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -118,32 +133,37 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       'GET /sites': (c) => c.json({ items: sites.list() }),
       ...(replication === undefined ? {} : replication.engine.adminRoutes()),
     };
+    const frontApp = components.localApp ?? (app.url === undefined ? noApplication : undefined);
     const front = createFront({
-      upstream: app.url ?? 'http://127.0.0.1:9',
+      ...(app.url === undefined ? {} : { upstream: app.url }),
+      ...(frontApp === undefined ? {} : { app: frontApp }),
       logger,
       registry,
       clock: components.clock,
       ready: () => true,
       admin,
-      ...(replication !== undefined
-        ? { interceptor: replication.engine.interceptor, wants: replication.engine.wants }
-        : app.url === undefined
-          ? { interceptor: noApplication }
-          : {}),
+      ...(replication === undefined ? {} : { interceptor: replication.engine.interceptor, wants: replication.engine.wants }),
     });
     stack.push({ name: 'front', stop: () => front.close() });
-    const server = await listen(front, config, logger);
-    stack.push({ name: 'http', stop: () => closeServer(server) });
-    const address = server.address() as AddressInfo;
-    const httpUrl = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-    logger.info({ http: httpUrl, app: app.url ?? 'none' }, 'site ready');
+    logger.info({ app: app.url ?? (components.localApp === undefined ? 'none' : 'in-process') }, 'site started');
 
     return {
       config,
       peerId: transport.peerId,
-      httpUrl,
       p2pAddresses: transport.addresses(),
       sites,
+      documents,
+      docSync: mesh.docSync,
+      heartbeats: mesh.heartbeats,
+      fetch: front.fetch,
+      listen: async () => {
+        const server = await listen(front, config);
+        stack.push({ name: 'http', stop: () => closeServer(server) });
+        const address = server.address() as AddressInfo;
+        const httpUrl = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+        logger.info({ http: httpUrl }, 'site ready');
+        return httpUrl;
+      },
       stop: stopAll,
     };
   } catch (error) {
@@ -232,10 +252,10 @@ function glueFor(kind: string): ReplicationGlue | undefined {
 /** Builds the replication engine and loads its index (before document sync starts). */
 async function openReplication(config: NodeConfig, app: LocalApplication, deps: ReplicationDeps): Promise<RunningReplication | undefined> {
   const glue = glueFor(app.kind);
-  if (app.url === undefined || glue === undefined) return undefined;
   const { components, documents, sites, registry, logger } = deps;
-  const localApp = httpLocalApp(app.url);
-  const remote = httpRemoteFetch();
+  const localApp = components.localApp ?? (app.url === undefined ? undefined : httpLocalApp(app.url));
+  if (localApp === undefined || glue === undefined) return undefined;
+  const remote = components.remoteFetch === undefined ? httpRemoteFetch() : { fetch: components.remoteFetch, close: () => Promise.resolve() };
   const engine = new ReplicationEngine(
     {
       documents, storage: components.storage, localApp, glue, sites: sitesPort(config.site, sites), remote: remote.fetch,
@@ -247,7 +267,8 @@ async function openReplication(config: NodeConfig, app: LocalApplication, deps: 
   return {
     engine,
     stop: async () => {
-      await localApp.close();
+      // An injected application belongs to its creator; only the pool made here is closed here.
+      if (components.localApp === undefined) await localApp.close();
       await remote.close();
     },
   };
@@ -310,13 +331,8 @@ function watchDirectory(deps: DirectoryWatchDeps): () => void {
   return unsubscribe;
 }
 
-function listen(front: Front, config: NodeConfig, logger: Logger): Promise<Server> {
-  const server = createServer({ keepAliveTimeout: 65_000 }, front.handle);
-  server.on('upgrade', front.handleUpgrade);
-  server.on('clientError', (error, socket) => {
-    logger.debug({ error: errorMessage(error) }, 'bad HTTP request from a client');
-    socket.destroy();
-  });
+function listen(front: Front, config: NodeConfig): Promise<FrontServer> {
+  const server = createFrontServer(front);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
@@ -329,7 +345,7 @@ function listen(front: Front, config: NodeConfig, logger: Logger): Promise<Serve
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: FrontServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();

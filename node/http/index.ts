@@ -1,6 +1,8 @@
 /**
  * The HTTP front of a site: owned routes (health, metrics, admin API), scope carriers, the
- * interceptor hook for the collaboration engine, and the passthrough to the local application.
+ * interceptor hook for the collaboration engine (and its `wants` filter), and the passthrough to
+ * the local application. Served by `createFrontServer` (the raw path: plain passthrough never
+ * enters node:http), by node:http with `handle`, or called in process with `fetch`.
  */
 export {
   createFront,
@@ -16,9 +18,7 @@ export type { FrontCall, HeaderReader, InterceptFilter, Interceptor, RequestScop
 export {
   errorMappings,
   errorResponse,
-  httpErrorBytes,
   kubernetesStatus,
-  protocolError,
   toHttpError,
   writeError,
   type HttpError,

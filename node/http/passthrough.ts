@@ -1,9 +1,11 @@
 /**
- * Passthrough: a request Cheops does not own goes to the local application as it came, and the
- * answer comes back as it was sent. Node's request is handed straight to undici's `dispatch`
- * (no web Request/Response in between: see bench/front.ts for what that saves); bytes are never
- * decoded, so gzip'd, binary and chunked bodies pass unchanged, and each chunk of a watch is
- * written to the client as soon as it arrives.
+ * Passthrough on the node:http side: a request Cheops does not own goes to the local application
+ * as it came, and the answer comes back as it was sent. Node's request is handed straight to
+ * undici's `dispatch` (no web Request/Response in between: see bench/front.ts for what that
+ * saves); bytes are never decoded, so gzip'd, binary and chunked bodies pass unchanged, and each
+ * chunk of a watch is written to the client as soon as it arrives. Plain passthrough served by
+ * `createFrontServer` does not come here: the raw path (fast/) forwards it without node:http;
+ * this handles what the interceptor was offered and declined, and fronts served by node:http.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';

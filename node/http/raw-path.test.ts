@@ -197,6 +197,33 @@ describe('request smuggling and malformed requests', () => {
   });
 });
 
+describe('closing the front', () => {
+  it('cuts passthrough answers in flight, and answers 503 after', async () => {
+    const closing = await startFront(upstream.url);
+    upstream.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"type":"ADDED"}\n');
+    };
+    try {
+      const client = await RawClient.connect(closing.url);
+      const first = new Promise((resolve) => client.socket.once('data', resolve));
+      client.write(get('/api/v1/pods?watch=1'));
+      await first;
+      await closing.front.close();
+      await client.closed;
+      // The server still listens (it closes first in production): what comes now is refused.
+      const after = await RawClient.connect(closing.url);
+      after.write(get('/api/v1/pods'));
+      const response = await after.response();
+      expect(response.status).toBe(503);
+      expect(json(response.body)).toMatchObject({ message: expect.stringContaining('closing') as unknown });
+      after.close();
+    } finally {
+      await closing.close();
+    }
+  });
+});
+
 describe('what the application may answer', () => {
   it.each(['raw', 'node:http'])('closes the client connection after an answer sent before the whole request body (%s side)', async (side) => {
     upstream.handler = (req, res) => {

@@ -11,6 +11,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { CheopsError, ErrorCode, errorMessage, type Logger } from '../../core/index.js';
 import { toHttpError } from './errors.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
+import { serverName } from './fast/upstream-pool.js';
 import type { UpstreamTlsOptions } from './passthrough.js';
 
 /** What the tunnel needs. */
@@ -38,7 +39,7 @@ export function createUpgradeTunnel(deps: UpgradeTunnelDeps): UpgradeTunnel {
   return {
     open(req, socket, head, url) {
       const upstream: Socket = secure
-        ? tlsConnect({ host, port, servername: host, ...deps.tls })
+        ? tlsConnect({ host, port, ...serverName(host), ...deps.tls })
         : netConnect({ host, port });
       let connected = false;
       upstream.once(secure ? 'secureConnect' : 'connect', () => {

@@ -28,7 +28,7 @@ export interface Channel {
   attach(user: ChannelUser): void;
   /** Sends bytes; false when the caller should wait for `onChannelDrain`. */
   write(data: string | Uint8Array): boolean;
-  /** Sends request head and first body bytes together (one system call for a small request). */
+  /** Sends request head and first body bytes together, in one write. */
   writeHead(head: string, body: Uint8Array | undefined): boolean;
   resume(): void;
   /** The exchange is over and the channel may carry another one. */
@@ -37,12 +37,15 @@ export interface Channel {
   destroy(): void;
 }
 
-/** Below this many bytes, a head and its body are sent as one latin1 string: one write, no copy of a Buffer list. */
-export const smallBodyBytes = 16 * 1024;
-
-/** `head` and `body` as one string when the body is small, for a single write. */
-export function joinHead(head: string, body: Uint8Array | undefined): string | undefined {
+/**
+ * A head and the first body bytes as one write (one system call, one packet for a small message):
+ * the head's latin1 text and the bytes copied into one new Buffer. The copy is needed anyway when
+ * the bytes are the pool's shared read buffer, and costs less than turning them into a string.
+ */
+export function headWithBody(head: string, body: Uint8Array | undefined): string | Buffer {
   if (body === undefined || body.length === 0) return head;
-  if (body.length > smallBodyBytes) return undefined;
-  return head + Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+  const out = Buffer.allocUnsafe(head.length + body.length);
+  out.write(head, 0, 'latin1');
+  out.set(body, head.length);
+  return out;
 }

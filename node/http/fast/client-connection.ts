@@ -13,7 +13,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorMessage, type Clock, type Logger } from '../../../core/index.js';
 import { badRequest, httpErrorBytes, protocolError, toHttpError, type HttpError } from '../errors.js';
-import { joinHead, type Channel } from './channel.js';
+import { headWithBody, type Channel } from './channel.js';
 import { Exchange, type ExchangeHost, type ExchangeMode, type ExchangeParts } from './exchange.js';
 import { InternalChannel } from './internal-channel.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
@@ -60,7 +60,8 @@ export class ClientConnection implements ExchangeHost {
     private readonly socket: Socket,
     private readonly parts: ClientConnectionParts,
   ) {
-    this.origin = { address: socket.remoteAddress, encrypted: false };
+    // A TLS server may hand its sockets here too: X-Forwarded-Proto must say so.
+    this.origin = { address: socket.remoteAddress, encrypted: (socket as { encrypted?: boolean }).encrypted === true };
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
@@ -220,15 +221,7 @@ export class ClientConnection implements ExchangeHost {
   }
 
   writeHead(head: string, body: Uint8Array | undefined): boolean {
-    if (this.gone) return true;
-    const joined = joinHead(head, body);
-    if (joined !== undefined) return this.socket.write(joined, 'latin1');
-    this.socket.cork();
-    this.socket.write(head, 'latin1');
-    // Copied: the bytes may be the pool's shared read buffer, and a socket write keeps its argument.
-    const more = this.socket.write(Buffer.from(body as Uint8Array));
-    this.socket.uncork();
-    return more;
+    return this.write(headWithBody(head, body));
   }
 
   pauseBody(): void {

@@ -55,6 +55,8 @@ export class Exchange implements ChannelUser {
   private readonly requestFramer: BodyFramer | undefined;
   private requestDone: boolean;
   private responseFramer: BodyFramer | undefined;
+  /** The response's body ends when the channel closes (no length, no chunks). */
+  private untilClose = false;
   private pendingHead: Buffer | undefined;
   private waitingBody: Uint8Array | undefined;
   private cancelWait: (() => void) | undefined;
@@ -211,6 +213,7 @@ export class Exchange implements ChannelUser {
       this.status = parsed.status;
       const framer = responseFramer(parsed);
       this.responseFramer = framer;
+      this.untilClose = parsed.bodyKind === 'close';
       // A response that comes before the whole request body leaves the rest of the body unread.
       this.closeClient ||= !this.requestDone || parsed.bodyKind === 'close' || (this.mode === 'internal' && parsed.connection.close);
       this.reusable = !parsed.connection.close && parsed.bodyKind !== 'close';
@@ -244,7 +247,7 @@ export class Exchange implements ChannelUser {
     if (this.finished) return;
     this.channel = undefined;
     if (this.headSent && this.responseFramer !== undefined && !this.responseFramer.done) {
-      if (this.closeClient && error === undefined && this.isUntilClose()) {
+      if (this.untilClose && error === undefined) {
         this.reusable = false;
         this.finish();
         return;
@@ -258,10 +261,6 @@ export class Exchange implements ChannelUser {
       return;
     }
     this.fail(error ?? new Error('the connection closed before a response'));
-  }
-
-  private isUntilClose(): boolean {
-    return this.responseFramer !== undefined && !(this.responseFramer instanceof LengthFramer) && !(this.responseFramer instanceof ChunkedFramer);
   }
 
   /** A reused keep-alive connection may have been closed by the application just as it was taken. */

@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Channel, ChannelUser } from './channel.js';
-import { joinHead } from './channel.js';
+import { headWithBody } from './channel.js';
 import type { ClientOrigin } from './upstream-head.js';
 
 /** One end of an in-memory byte pipe: what is written to it is read from its peer. */
@@ -135,10 +135,7 @@ export class InternalChannel implements Channel {
   }
 
   writeHead(head: string, body: Uint8Array | undefined): boolean {
-    const joined = joinHead(head, body);
-    if (joined !== undefined) return this.write(joined);
-    this.write(head);
-    return this.write(body as Uint8Array);
+    return this.write(headWithBody(head, body));
   }
 
   resume(): void {

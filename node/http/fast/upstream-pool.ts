@@ -5,11 +5,11 @@
  * system calls. Whoever reads (the exchange) consumes the bytes before returning. TLS connections
  * cannot use `onread` and are read with `data` events.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Clock } from '../../../core/index.js';
 import type { UpstreamTlsOptions } from '../passthrough.js';
-import { joinHead, type Channel, type ChannelUser } from './channel.js';
+import { headWithBody, type Channel, type ChannelUser } from './channel.js';
 
 /** Where and how to connect. */
 export interface UpstreamPoolOptions {
@@ -68,10 +68,13 @@ export class UpstreamPool {
     };
   }
 
-  /** Destroys every connection, in use or idle; their users see them close. */
+  /**
+   * Closes every connection, in use or idle: their users see them fail (a request in flight is
+   * answered 503 or cut), and so do requests that come after.
+   */
   close(): void {
     this.closed = true;
-    for (const connection of [...this.all]) connection.destroy();
+    for (const connection of [...this.all]) connection.abort(closedError());
     this.idle.length = 0;
   }
 
@@ -119,7 +122,7 @@ export class UpstreamPool {
   private open(): UpstreamConnection {
     const connection = new UpstreamConnection(this);
     const socket = this.secure
-      ? tlsConnect({ host: this.host, port: this.port, servername: this.host, ...this.options.tls }).setNoDelay(true)
+      ? tlsConnect({ host: this.host, port: this.port, ...serverName(this.host), ...this.options.tls }).setNoDelay(true)
       : netConnect({
           host: this.host,
           port: this.port,
@@ -128,12 +131,22 @@ export class UpstreamPool {
         });
     connection.bind(socket, this.secure);
     this.all.add(connection);
-    if (this.closed) connection.destroy();
+    // Its user attaches first, then hears of the failure (socket events come on a later tick).
+    if (this.closed) connection.abort(closedError());
     return connection;
   }
 }
 
 function noop(): void {}
+
+function closedError(): Error {
+  return new Error('the HTTP front is closing');
+}
+
+/** SNI for a host name; none for an IP address (RFC 6066 forbids it, node warns). */
+export function serverName(host: string): { servername?: string } {
+  return isIP(host) === 0 ? { servername: host } : {};
+}
 
 /** One connection to the application. */
 export class UpstreamConnection implements Channel {
@@ -202,14 +215,7 @@ export class UpstreamConnection implements Channel {
   }
 
   writeHead(head: string, body: Uint8Array | undefined): boolean {
-    const joined = joinHead(head, body);
-    if (joined !== undefined) return this.write(joined);
-    const socket = this.socket as Socket;
-    socket.cork();
-    socket.write(head, 'latin1');
-    const more = socket.write(body as Uint8Array);
-    socket.uncork();
-    return more;
+    return this.write(headWithBody(head, body));
   }
 
   resume(): void {
@@ -225,9 +231,15 @@ export class UpstreamConnection implements Channel {
     if (this.open) this.pool.recycle(this);
   }
 
+  /** Closes the connection without a word to its user. */
   destroy(): void {
     this.user = undefined;
     this.socket?.destroy();
     this.onEnd();
+  }
+
+  /** Fails the connection: its user (if any) sees it close with `error`, on a later tick. */
+  abort(error: Error): void {
+    this.socket?.destroy(error);
   }
 }
