@@ -107,6 +107,11 @@ export interface ReplicationGlue {
   readonly app: string;
   /** Classifies an intercepted request. */
   classify(request: GlueRequest): GlueCall;
+  /**
+   * True for requests no scope can change (the application's discovery, version, OpenAPI and
+   * health endpoints): the front lets them through even under a malformed scope.
+   */
+  isScopeFree(method: string, path: string): boolean;
   /** The key of an object (a created object, from the application's answer or the request body). */
   keyOfObject(object: unknown, call: GlueWriteCall): ResourceKey | undefined;
   /** Whether a request body asks for a dry run that the path did not show (a Kubernetes DELETE's options). */

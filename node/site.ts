@@ -134,6 +134,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       ...(replication === undefined ? {} : replication.engine.adminRoutes()),
     };
     const frontApp = components.localApp ?? (app.url === undefined ? noApplication : undefined);
+    const glue = glueFor(app.kind);
     const front = createFront({
       ...(app.url === undefined ? {} : { upstream: app.url }),
       ...(frontApp === undefined ? {} : { app: frontApp }),
@@ -143,6 +144,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       ready: () => true,
       admin,
       ...(replication === undefined ? {} : { interceptor: replication.engine.interceptor, wants: replication.engine.wants }),
+      ...(glue === undefined ? {} : { scopeFree: (method: string, path: string) => glue.isScopeFree(method, path) }),
     });
     stack.push({ name: 'front', stop: () => front.close() });
     logger.info({ app: app.url ?? (components.localApp === undefined ? 'none' : 'in-process') }, 'site started');

@@ -90,6 +90,12 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
     return call.kind === 'resource' ? classifyResource(call) : { kind: 'other' };
   },
 
+  isScopeFree(method: string, path: string): boolean {
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const kind = classifyKubernetesRequest({ method, path }).kind;
+    return kind === 'discovery' || kind === 'version' || kind === 'openapi' || kind === 'health';
+  },
+
   keyOfObject(object: unknown, call: GlueWriteCall): ResourceKey | undefined {
     if (call.key !== undefined) return call.key;
     const name = objectName(object);

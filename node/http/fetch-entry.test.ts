@@ -223,3 +223,33 @@ describe('Front.fetch with the application over HTTP', () => {
     expect(() => createFront({ logger: new MemoryLogger(), registry: new Registry(), clock: { now: () => 0 } })).toThrow(/needs the local application/);
   });
 });
+
+describe('a malformed scope on a request no scope applies to', () => {
+  const front = createFront({
+    app: inProcessLocalApp(application),
+    logger: new MemoryLogger(),
+    registry: new Registry(),
+    clock: { now: () => 0 },
+    scopeFree: (method, path) => method === 'GET' && (path === '/api' || path.startsWith('/openapi/')),
+  });
+  const badScope = encodeURIComponent('{Site1 &&}');
+
+  it('lets discovery through, scope removed, so the client reaches the call that shows the 400', async () => {
+    const response = await front.fetch(new Request(`http://front/scope/${badScope}/api`));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ method: 'GET', url: '/api', scope: null });
+  });
+
+  it('still refuses the scoped call itself with a 400 naming the column', async () => {
+    const response = await front.fetch(new Request(`http://front/scope/${badScope}/api/v1/namespaces/default/pods`, { method: 'POST', body: '{}' }));
+    expect(response.status).toBe(400);
+    const status = (await response.json()) as { message: string; details: { cheopsCode: string } };
+    expect(status.details.cheopsCode).toBe(ErrorCode.ScopeSyntax);
+    expect(status.message).toMatch(/column 8/);
+  });
+
+  it('refuses a write to a discovery path under a malformed scope', async () => {
+    const response = await front.fetch(new Request(`http://front/scope/${badScope}/api`, { method: 'POST', body: '{}' }));
+    expect(response.status).toBe(400);
+  });
+});

@@ -12,7 +12,7 @@ import { errorResponse } from './errors.js';
 import type { FrontCall, InterceptFilter, Interceptor, RequestScope } from './interceptor.js';
 import type { FrontMetrics, RequestKind } from './metrics.js';
 import type { Passthrough } from './passthrough.js';
-import { pathOf, resolveScope } from './request-scope.js';
+import { pathOf, resolveScope, type ScopeFreeFilter } from './request-scope.js';
 import { isOwnedPath } from './router.js';
 import { scopeHeader } from './scope-carrier.js';
 
@@ -25,6 +25,7 @@ export interface FetchParts {
   readonly clock: Pick<Clock, 'now'>;
   readonly interceptor?: Interceptor;
   readonly wants?: InterceptFilter;
+  readonly scopeFree?: ScopeFreeFilter;
 }
 
 /** Builds `Front.fetch`. Its promise rejects only when the request's signal aborts. */
@@ -41,7 +42,7 @@ export function createFetchEntry(parts: FetchParts): (request: Request) => Promi
     const { pathname, search } = new URL(request.url);
     const target = pathname + search;
     if (isOwnedPath(target)) return count('owned', await owned(parts, request));
-    const scoped = resolveScope(request.method, target, request.headers.get(scopeHeader) ?? undefined, parts.logger);
+    const scoped = resolveScope(request.method, target, request.headers.get(scopeHeader) ?? undefined, parts.logger, parts.scopeFree);
     if (!scoped.ok) return count('intercepted', errorResponse(scoped.error));
     const { interceptor, wants } = parts;
     if (interceptor !== undefined) {

@@ -17,6 +17,7 @@ import type { InterceptFilter, Interceptor } from './interceptor.js';
 import { createFrontMetrics } from './metrics.js';
 import { createOwnedRoutes, type AdminRoutes, type ReadinessCheck } from './owned-routes.js';
 import { createPassthrough, type Passthrough, type PassthroughOptions } from './passthrough.js';
+import type { ScopeFreeFilter } from './request-scope.js';
 import { RequestRouter } from './router.js';
 import { readScopeCarrier, scopeHeader } from './scope-carrier.js';
 import { createUpgradeTunnel, refuseUpgrade } from './upgrade.js';
@@ -50,6 +51,11 @@ export interface FrontDeps {
    * one when absent. What it declines is forwarded by the raw path without node:http.
    */
   readonly wants?: InterceptFilter;
+  /**
+   * Requests no scope applies to (the application's discovery): a malformed scope on them is
+   * ignored rather than refused, so that the client shows the 400 on the call that matters.
+   */
+  readonly scopeFree?: ScopeFreeFilter;
 }
 
 /** Limits on client connections of the raw path; every field has a default. */
@@ -128,6 +134,7 @@ export function createFront(deps: FrontDeps, options: FrontOptions = {}): Front 
   const interception = {
     ...(deps.interceptor === undefined ? {} : { interceptor: deps.interceptor }),
     ...(deps.wants === undefined ? {} : { wants: deps.wants }),
+    ...(deps.scopeFree === undefined ? {} : { scopeFree: deps.scopeFree }),
   };
   const router = new RequestRouter({ logger, app, passthrough, metrics, clock: deps.clock, ...interception });
 

@@ -28,3 +28,4 @@ export type { AdminHandler, AdminRoutes, Readiness, ReadinessCheck } from './own
 export type { PassthroughOptions, UpstreamTlsOptions } from './passthrough.js';
 export type { RequestKind } from './metrics.js';
 export { readScopeCarrier, scopeHeader, type ScopeCarrierKind, type ScopeSource } from './scope-carrier.js';
+export type { ScopeFreeFilter } from './request-scope.js';

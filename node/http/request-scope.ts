@@ -13,8 +13,23 @@ export type ScopeOutcome =
   | { readonly ok: true; readonly url: string; readonly scope: RequestScope | undefined }
   | { readonly ok: false; readonly error: CheopsError };
 
+/**
+ * Requests a scope cannot change (an application's discovery, its version): a malformed scope on
+ * them is logged and ignored instead of refused. kubectl sends discovery requests through the same
+ * `/scope/…/` server URL as the call itself, and prints a refused discovery only as "the server
+ * rejected our request for an unknown reason": letting discovery through makes kubectl show the
+ * 400, column and all, on the call that carries the scope.
+ */
+export type ScopeFreeFilter = (method: string, path: string) => boolean;
+
 /** Reads the scope of a request for `target` whose `X-Cheops-Scope` header is `header`. */
-export function resolveScope(method: string, target: string, header: string | string[] | undefined, logger: Logger): ScopeOutcome {
+export function resolveScope(
+  method: string,
+  target: string,
+  header: string | string[] | undefined,
+  logger: Logger,
+  scopeFree?: ScopeFreeFilter,
+): ScopeOutcome {
   const carried = readScopeCarrier(target, header);
   if (!carried.ok) {
     logger.info({ method, url: target, error: carried.error.message }, 'bad scope carrier');
@@ -24,6 +39,10 @@ export function resolveScope(method: string, target: string, header: string | st
   if (source === undefined) return { ok: true, url, scope: undefined };
   const parsed = parseScope(source.text);
   if (!parsed.ok) {
+    if (scopeFree?.(method, pathOf(url)) === true) {
+      logger.debug({ method, url, scope: source.text }, 'malformed scope ignored on a request no scope applies to');
+      return { ok: true, url, scope: undefined };
+    }
     const error = scopeError(parsed.error, source);
     logger.info({ method, url: target, scope: source.text, error: error.message }, 'malformed scope');
     return { ok: false, error };

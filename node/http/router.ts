@@ -15,7 +15,7 @@ import { NodeFrontCall, type HeaderReader, type InterceptFilter, type Intercepto
 import type { FrontMetrics, RequestKind } from './metrics.js';
 import { adminPrefix } from './owned-routes.js';
 import type { Passthrough } from './passthrough.js';
-import { pathOf, resolveScope } from './request-scope.js';
+import { pathOf, resolveScope, type ScopeFreeFilter } from './request-scope.js';
 import { scopeHeader } from './scope-carrier.js';
 import { sendWebResponse, toWebRequest } from './web-bridge.js';
 
@@ -28,6 +28,7 @@ export interface RouterParts {
   readonly clock: Pick<Clock, 'now'>;
   readonly interceptor?: Interceptor;
   readonly wants?: InterceptFilter;
+  readonly scopeFree?: ScopeFreeFilter;
 }
 
 /** A request's target with the carrier removed, and its parsed scope. */
@@ -95,7 +96,7 @@ export class RequestRouter {
 
   /** Finds, removes and parses the scope; answers 400 itself (and returns undefined) when it is bad. */
   private readScope(req: IncomingMessage, res: ServerResponse, target: string, startMs: number): Routed | undefined {
-    const outcome = resolveScope(req.method ?? 'GET', target, req.headers[scopeHeader], this.parts.logger);
+    const outcome = resolveScope(req.method ?? 'GET', target, req.headers[scopeHeader], this.parts.logger, this.parts.scopeFree);
     if (outcome.ok) return outcome;
     this.observe(req, res, 'intercepted', startMs);
     writeError(res, outcome.error);
