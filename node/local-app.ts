@@ -6,7 +6,8 @@
  * not use it (it relays bytes to the application itself, node/http/fast/); the front's in-process
  * `fetch` entry does, when the application has no URL.
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
+import { relayFetch } from './relay-fetch.js';
 
 export interface LocalApp {
   /** Base URL of the application's HTTP API, when it has one (production); absent in-process. */
@@ -22,19 +23,10 @@ export function httpLocalApp(baseUrl: string): LocalApp {
   const agent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
   return {
     url: base.href.replace(/\/$/, ''),
-    async fetch(request: Request): Promise<Response> {
+    fetch(request: Request): Promise<Response> {
       const incoming = new URL(request.url);
       const target = new URL(`${base.pathname.replace(/\/$/, '')}${incoming.pathname}${incoming.search}`, base.origin);
-      const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
-      return undiciFetch(target, {
-        method: request.method,
-        headers: [...request.headers],
-        body: hasBody ? request.body : null,
-        signal: request.signal,
-        redirect: 'manual',
-        dispatcher: agent,
-        ...(hasBody ? { duplex: 'half' as const } : {}),
-      });
+      return relayFetch(target, request, agent);
     },
     close: () => agent.close(),
   };

@@ -6,27 +6,16 @@
  * then the passthrough (`app.fetch` for an in-process application, the HTTP pool otherwise).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Hono } from 'hono';
-import { errorMessage, type Clock, type Logger } from '../../core/index.js';
+import { errorMessage, type Logger } from '../../core/index.js';
 import { errorResponse } from './errors.js';
-import type { FrontCall, InterceptFilter, Interceptor, RequestScope } from './interceptor.js';
-import type { FrontMetrics, RequestKind } from './metrics.js';
-import type { Passthrough } from './passthrough.js';
-import { pathOf, resolveScope, type ScopeFreeFilter } from './request-scope.js';
-import { isOwnedPath } from './router.js';
+import type { FrontCall, RequestScope } from './interceptor.js';
+import type { RequestKind } from './metrics.js';
+import { pathOf, resolveScope } from './request-scope.js';
+import { isOwnedPath, type RouterParts } from './router.js';
 import { scopeHeader } from './scope-carrier.js';
 
-/** What `Front.fetch` sends requests to. */
-export interface FetchParts {
-  readonly logger: Logger;
-  readonly app: Hono;
-  readonly passthrough: Passthrough;
-  readonly metrics: FrontMetrics;
-  readonly clock: Pick<Clock, 'now'>;
-  readonly interceptor?: Interceptor;
-  readonly wants?: InterceptFilter;
-  readonly scopeFree?: ScopeFreeFilter;
-}
+/** What `Front.fetch` sends requests to: the same parts as the node:http router's. */
+export type FetchParts = RouterParts;
 
 /** Builds `Front.fetch`. Its promise rejects only when the request's signal aborts. */
 export function createFetchEntry(parts: FetchParts): (request: Request) => Promise<Response> {
