@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultFrontBenchOptions, formatFrontTable, runFrontBenchmark } from './front.js';
+import { stackBenchmarks } from './stack-benchmarks.js';
 
 interface Benchmark {
   readonly name: string;
@@ -26,6 +27,8 @@ const benchmarks: readonly Benchmark[] = [
       return { json: result, table: formatFrontTable(result) };
     },
   },
+  // Real stack (real node processes, relays between sites): replication-delay, local-first, heal, scale.
+  ...stackBenchmarks,
 ];
 
 /** The package root (where package.json is), whether run from dist/bench or from bench/. */
@@ -40,6 +43,9 @@ function packageRoot(): string {
 }
 
 async function main(): Promise<void> {
+  // `--quick` (or BENCH_QUICK=1): the short form of the benchmarks that have one, for smoke tests.
+  if (process.argv.includes('--quick')) process.env.BENCH_QUICK = '1';
+  process.argv = process.argv.filter((arg) => arg !== '--quick');
   const wanted = process.argv.slice(2);
   const selected = benchmarks.filter((b) => wanted.length === 0 || wanted.includes(b.name));
   if (selected.length === 0) {

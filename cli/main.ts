@@ -26,6 +26,9 @@ async function buildProgram(): Promise<Command> {
   program.addCommand(nodeCommand());
   program.addCommand(upCommand());
   program.addCommand(kubectlCommand());
+  program.addCommand((await import('./sim-command.js')).simCommand());
+  // The network of a running `cheops up`: partition, heal, link, links.
+  for (const command of (await import('./control-commands.js')).controlCommands()) program.addCommand(command);
 
   program.addOption(new Option('--no-color', 'disable colours').hideHelp());
   return program;

@@ -15,5 +15,8 @@ export { defaultLinkProfile, perfectLink, linkProfile, type LinkProfile } from '
 export type { PartitionId, PartitionMode, PartitionInfo } from './network/partitions.js';
 export { SimDisk, SimStorage, type SimDiskOptions, type DiskStats } from './storage/sim-disk.js';
 export { startSimulation, Simulation, type SimulationOptions } from './harness/simulation.js';
-export { SimSite, type SiteState } from './harness/sim-site.js';
-export { defaultNodeSettings, productionSharePolicy, type SimNode, type SimNodeSettings } from './harness/sim-node.js';
+export { SimHttp, type HttpStats, type HttpHost } from './network/sim-http.js';
+export { SimSite, SiteDownError, type SiteState } from './harness/sim-site.js';
+export { defaultNodeSettings, simHttpUrl, type SimNode, type SimNodeSettings } from './harness/sim-node.js';
+export { AppLog, opMarkerAnnotation, type AppWrite, type AppObjectKey } from './harness/app-log.js';
+export type { SiteHooks, SiteHookContext } from './harness/site-hooks.js';

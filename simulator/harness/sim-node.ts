@@ -1,25 +1,24 @@
 /**
- * The node of one simulated site: the production components, built as node/site.ts builds them
- * (document store, site directory, heartbeats, redialer, document sync, directory follower),
- * with the stand-in Kubernetes API beside them, over the simulated ports. Everything but the HTTP
- * front, which site.ts can only serve on a real port today (README.md, "Changes needed").
+ * The node of one simulated site: the whole production node, built by `startSite` (node/site.ts)
+ * over the simulated ports, with the stand-in Kubernetes API in process as its application:
+ * document store, site directory, heartbeats, redialer, document sync, the replication engine
+ * (write path, reconciler, key index, share policy) and the HTTP front, driven in process through
+ * `Site.fetch`. The simulator never calls `listen()`: no socket is opened.
  */
-import type { SiteName, PeerIdString } from '../../core/ids.js';
+import type { PeerIdString, SiteName } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
-import type { Random } from '../../core/random.js';
-import { DocumentStore } from '../../crdt/document-store.js';
-import { SiteDirectory, siteDirectoryId, type SiteEntry } from '../../crdt/site-directory.js';
+import type { DocumentChangedEvent } from '../../crdt/documents.js';
 import type { Storage } from '../../crdt/storage.js';
-import { configDefaults } from '../../node/config.js';
-import { createDocSync, type DocSync } from '../../p2p/doc-sync.js';
-import { createHeartbeats, type Heartbeats } from '../../p2p/heartbeat.js';
+import { configDefaults, type NodeConfig } from '../../node/config.js';
+import type { RemoteFetch } from '../../node/replication/index.js';
+import { startSite, type Site } from '../../node/site.js';
 import type { MemoryTransport } from '../../p2p/memory-transport.js';
-import { createRedialer, type Redialer } from '../../p2p/redialer.js';
-import type { SharePolicy } from '../../p2p/share-policy.js';
+import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope } from '../core/sim-clock.js';
 import type { Trace } from '../core/trace.js';
 import { createStandin, type Standin } from '../standin/index.js';
-import { followDirectory } from './directory-follower.js';
+import { observedApp, type AppLog } from './app-log.js';
+import type { SiteHookContext, SiteHooks } from './site-hooks.js';
 
 /** The node's timing settings; defaults are the production ones (node/config.ts). */
 export interface SimNodeSettings {
@@ -36,25 +35,25 @@ export const defaultNodeSettings: SimNodeSettings = {
   redialMaxDelayMs: configDefaults.redialMaxDelayMs,
 };
 
-/**
- * What site.ts shares: the site directory with every site, anything else with nobody until the
- * collaboration engine gives documents their scopes.
- */
-export const productionSharePolicy: SharePolicy = (docId) => (docId === siteDirectoryId ? 'all' : new Set<PeerIdString>());
+/** The URL a site's front is known by (in the site directory, and to the simulated HTTP). */
+export function simHttpUrl(site: SiteName): string {
+  return `http://${site.toLowerCase()}.sim`;
+}
 
 export interface SimNodeInit {
   readonly site: SiteName;
+  readonly incarnation: number;
   /** Addresses to dial and stay connected to (`--peer`). */
   readonly peers: readonly string[];
   readonly settings: SimNodeSettings;
-  readonly sharedWith: SharePolicy;
+  readonly hooks: SiteHooks;
 }
 
 export interface SimNodeDeps {
   /** The process's clock scope: killed when the process crashes. */
   readonly clock: ClockScope;
   /** The process's randomness (a new stream per incarnation, as a restarted process's OS entropy). */
-  readonly random: Random;
+  readonly random: SeededRandom;
   readonly logger: Logger;
   /** The node's store. */
   readonly storage: Storage;
@@ -62,70 +61,72 @@ export interface SimNodeDeps {
   readonly appStorage: Storage;
   /** Not started: the node starts it. */
   readonly transport: MemoryTransport;
+  /** How this node reaches other sites' fronts. */
+  readonly remoteFetch: RemoteFetch;
   readonly trace: Trace;
+  readonly apps: AppLog;
+  /** Told every change stored on this node (checkers watch where documents go). */
+  readonly onDocumentChange: (site: SiteName, event: DocumentChangedEvent) => void;
+  /** Virtual milliseconds since the start of the run. */
+  readonly elapsedMs: () => number;
   /** The site name of a peer, for the timeline. */
   readonly label: (peer: PeerIdString) => string;
 }
 
 /** One running node. */
 export interface SimNode {
-  readonly documents: DocumentStore;
-  readonly directory: SiteDirectory;
-  readonly heartbeats: Heartbeats;
-  readonly redialer: Redialer;
-  readonly docSync: DocSync;
+  /** The production site, as `startSite` answered it. */
+  readonly site: Site;
+  readonly documents: Site['documents'];
+  readonly heartbeats: Site['heartbeats'];
+  readonly docSync: Site['docSync'];
+  /** The real transport (the node may see a hook's wrapper of it). */
   readonly transport: MemoryTransport;
   readonly standin: Standin;
-  /** This site's directory entry as registered at start. */
-  readonly self: SiteEntry;
+  readonly incarnation: number;
 }
 
-/** Starts a node in the order site.ts does; resolves once it is registered and its mesh runs. */
+/** The node's config as `cheops node` would resolve it, on the simulated addresses. */
+function nodeConfig(init: SimNodeInit): NodeConfig {
+  return {
+    site: init.site,
+    dataDir: `/sim/${init.site}`,
+    http: { host: `${init.site.toLowerCase()}.sim`, port: 80 },
+    advertisedHttp: simHttpUrl(init.site),
+    p2p: `/memory/${init.site}`,
+    peers: init.peers,
+    announce: [],
+    app: { kind: 'standin' },
+    ...init.settings,
+    logLevel: 'info',
+  };
+}
+
+/** Starts the stand-in, then the node through `startSite`; resolves once it is registered and its mesh runs. */
 export async function startSimNode(init: SimNodeInit, deps: SimNodeDeps): Promise<SimNode> {
-  const { clock, random, logger, storage, transport } = deps;
+  const { clock, random, logger, transport } = deps;
+  const context: SiteHookContext = { site: init.site, incarnation: init.incarnation, clock, random: random.fork('hooks') };
   const standin = createStandin({ site: init.site, clock, random, logger, storage: deps.appStorage });
   await standin.ready;
+  const observed = observedApp(standin, { site: init.site, incarnation: init.incarnation, elapsedMs: deps.elapsedMs, log: deps.apps });
+  const localApp = init.hooks.localApp?.(observed, context) ?? observed;
+  const storage = init.hooks.storage?.(deps.storage, context) ?? deps.storage;
   await transport.start();
-  const documents = new DocumentStore({ storage, clock, random, logger });
-  await documents.open();
-  traceDocuments(documents, deps);
-  const directory = new SiteDirectory({ documents, clock, logger }, { peerId: transport.peerId });
-  const self = await directory.register({ name: init.site, addresses: transport.addresses(), http: `http://${init.site}.sim`, app: 'kubernetes' });
-
-  const heartbeats = createHeartbeats(
-    { intervalMs: init.settings.heartbeatIntervalMs, downAfterMs: init.settings.peerDownAfterMs },
-    { transport, clock, logger },
+  const nodeTransport = init.hooks.transport?.(transport, context) ?? transport;
+  const site = await startSite(
+    nodeConfig(init),
+    { url: undefined, kind: 'kubernetes' },
+    { clock, random, logger, storage, transport: nodeTransport, localApp, remoteFetch: deps.remoteFetch },
   );
-  const redialer = createRedialer({ maxDelayMs: init.settings.redialMaxDelayMs }, { transport, clock, random, logger });
-  const docSync = createDocSync(
-    { sharedWith: init.sharedWith, antiEntropyIntervalMs: init.settings.antiEntropyIntervalMs },
-    { transport, documents, clock, logger, liveness: heartbeats },
-  );
-  traceLiveness(heartbeats, deps);
-  heartbeats.start();
-  docSync.start();
-  for (const peer of init.peers) redialer.add(peer);
-  redialer.start();
-  followDirectory({ documents, directory, heartbeats, redialer, self: transport.peerId, logger });
-  return { documents, directory, heartbeats, redialer, docSync, transport, standin, self };
+  traceDocuments(site, deps, init.site);
+  return { site, documents: site.documents, heartbeats: site.heartbeats, docSync: site.docSync, transport, standin, incarnation: init.incarnation };
 }
 
-function traceDocuments(documents: DocumentStore, deps: SimNodeDeps): void {
-  const site = deps.label(deps.transport.peerId);
-  documents.onChange((event) => {
+function traceDocuments(site: Site, deps: SimNodeDeps, name: SiteName): void {
+  site.documents.onChange((event) => {
     if (!deps.clock.alive) return;
-    // Short heads keep the timeline readable; the hash covers every byte sent anyway.
-    deps.trace.record('doc:change', { doc: event.docId, origin: event.origin, heads: event.heads.map((head) => head.slice(0, 8)) }, site);
-  });
-}
-
-function traceLiveness(heartbeats: Heartbeats, deps: SimNodeDeps): void {
-  const site = deps.label(deps.transport.peerId);
-  // A dead process's leftovers (its transport detached under it) are not events of the run.
-  heartbeats.on('peer:up', (event) => {
-    if (deps.clock.alive) deps.trace.record('peer:up', { peer: deps.label(event.peer) }, site);
-  });
-  heartbeats.on('peer:down', (event) => {
-    if (deps.clock.alive) deps.trace.record('peer:down', { peer: deps.label(event.peer) }, site);
+    deps.onDocumentChange(name, event);
+    // Folded into the hash, not kept: replication makes several changes per write on every site.
+    deps.trace.digest('doc:change', { site: name, doc: event.docId, origin: event.origin, heads: [...event.heads] });
   });
 }

@@ -10,14 +10,17 @@
  * the same `--data` directory.
  */
 import type { PeerIdString, SiteName } from '../../core/ids.js';
+import type { DocumentChangedEvent } from '../../crdt/documents.js';
+import type { RemoteFetch } from '../../node/replication/index.js';
 import { createMemoryTransport, type MemoryTransport } from '../../p2p/memory-transport.js';
-import type { SharePolicy } from '../../p2p/share-policy.js';
 import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope, SimClock } from '../core/sim-clock.js';
 import { SimLogger } from '../core/sim-logger.js';
 import type { Trace } from '../core/trace.js';
 import type { SimNetwork } from '../network/sim-network.js';
 import { SimDisk, type SimDiskOptions } from '../storage/sim-disk.js';
+import type { AppLog } from './app-log.js';
+import type { SiteHooks } from './site-hooks.js';
 import { startSimNode, type SimNode, type SimNodeSettings } from './sim-node.js';
 
 export interface SimSiteInit {
@@ -26,7 +29,7 @@ export interface SimSiteInit {
   /** Addresses the node dials at start and keeps connected (`--peer`). */
   readonly peers: readonly string[];
   readonly settings: SimNodeSettings;
-  readonly sharedWith: SharePolicy;
+  readonly hooks: SiteHooks;
   /** How far this site's wall clock is off the simulation's. */
   readonly skewMs: number;
   readonly disk: Omit<SimDiskOptions, 'label'>;
@@ -38,7 +41,11 @@ export interface SimSiteDeps {
   readonly random: SeededRandom;
   readonly network: SimNetwork;
   readonly trace: Trace;
+  readonly apps: AppLog;
+  readonly onDocumentChange: (site: SiteName, event: DocumentChangedEvent) => void;
   readonly label: (peer: PeerIdString) => string;
+  /** How a process of this site reaches other fronts (the simulated HTTP). */
+  readonly remoteFetch: (from: SimSite) => RemoteFetch;
 }
 
 /** `starting` from boot until the node is registered and its mesh runs. */
@@ -48,7 +55,21 @@ interface Process {
   readonly incarnation: number;
   readonly scope: ClockScope;
   readonly transport: MemoryTransport;
+  /** Rejects when the process dies: what waits on it hears a reset, not silence. */
+  readonly died: Promise<never>;
+  readonly die: (error: SiteDownError) => void;
   node: SimNode | undefined;
+}
+
+/** A request to a site that is down, or that died before it answered (a connection reset). */
+export class SiteDownError extends Error {
+  constructor(
+    readonly site: SiteName,
+    readonly when: 'before' | 'during',
+  ) {
+    super(when === 'before' ? `${site} is down: connection refused` : `${site} died before it answered: connection reset`);
+    this.name = 'SiteDownError';
+  }
 }
 
 /** One site: its disks, its identity, and its current process (see the file's comment). */
@@ -107,18 +128,48 @@ export class SimSite {
     const scope = clock.scope({ skewMs: this.init.skewMs });
     const logger = new SimLogger({ trace, site: this.name, alive: () => scope.alive });
     const transport = createMemoryTransport({ peerId: this.peerId, name: this.name }, { network, random, logger });
-    const process: Process = { incarnation, scope, transport, node: undefined };
+    let die: (error: SiteDownError) => void = () => undefined;
+    const died = new Promise<never>((_, reject) => {
+      die = reject;
+    });
+    // Observed here: nobody may be waiting when a process dies.
+    died.catch(() => undefined);
+    const process: Process = { incarnation, scope, transport, died, die, node: undefined };
     this.process = process;
     trace.record('site:boot', { incarnation }, this.name);
     const node = await startSimNode(
-      { site: this.name, peers: this.init.peers, settings: this.init.settings, sharedWith: this.init.sharedWith },
-      { clock: scope, random, logger, storage: this.nodeDisk.open(scope), appStorage: this.appDisk.open(scope), transport, trace, label },
+      { site: this.name, incarnation, peers: this.init.peers, settings: this.init.settings, hooks: this.init.hooks },
+      {
+        clock: scope, random, logger, storage: this.nodeDisk.open(scope), appStorage: this.appDisk.open(scope), transport,
+        remoteFetch: this.deps.remoteFetch(this), trace, apps: this.deps.apps, onDocumentChange: this.deps.onDocumentChange, label, elapsedMs: () => clock.elapsedMs(),
+      },
     );
     if (this.process === process) {
       process.node = node;
       trace.record('site:up', { incarnation, documents: node.documents.ids().length }, this.name);
     }
     return node;
+  }
+
+  /** The running process's clock scope, or undefined when down. */
+  get clockScope(): ClockScope | undefined {
+    return this.process?.scope;
+  }
+
+  /**
+   * Sends a request to this site's front, in process, as a client on the site's own network would:
+   * refused when the site is not up, rejected with a reset when the process dies before answering.
+   */
+  async call(request: Request): Promise<Response> {
+    const process = this.process;
+    const node = process?.node;
+    if (process === undefined || node === undefined) throw new SiteDownError(this.name, 'before');
+    return Promise.race([node.site.fetch(request), process.died]);
+  }
+
+  /** Rejects when the current process dies; undefined when down. */
+  get died(): Promise<never> | undefined {
+    return this.process?.died;
   }
 
   /** Kills the running process (see the file's comment). Harmless when down. */
@@ -138,11 +189,13 @@ export class SimSite {
     const process = this.process;
     this.process = undefined;
     if (process === undefined) return;
+    process.die(new SiteDownError(this.name, 'during'));
     process.scope.kill();
     this.deps.network.detach(this.peerId);
   }
 
   private kill(process: Process): void {
+    process.die(new SiteDownError(this.name, 'during'));
     process.scope.kill();
     this.nodeDisk.crash();
     this.appDisk.crash();

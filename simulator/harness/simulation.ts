@@ -1,7 +1,8 @@
 /**
  * A simulation: N sites in one process under one simulated clock, on one simulated network, each
- * with its own disks, from one seed. The production node code runs unchanged (sim-node.ts); the
- * simulation only moves time, injects faults and records the trace.
+ * with its own disks, from one seed. The production node runs unchanged (`startSite`, sim-node.ts);
+ * the simulation only moves time, injects faults, carries HTTP between fronts and records the trace
+ * and what every application did.
  *
  * Every source of nondeterminism is the seed's: latencies and losses (a stream per link), disk
  * latencies (a stream per disk), each process's randomness (a stream per incarnation: actor ids,
@@ -9,16 +10,19 @@
  * same document heads; the determinism test checks it.
  */
 import { asPeerIdString, asSiteName, type PeerIdString, type SiteName } from '../../core/ids.js';
+import type { DocumentChangedEvent } from '../../crdt/documents.js';
 import type { DocumentId } from '../../core/ids.js';
-import type { SharePolicy } from '../../p2p/share-policy.js';
 import { SeededRandom, type Seed } from '../core/seeded-random.js';
 import { SimClock, type RunLimit } from '../core/sim-clock.js';
 import { Trace } from '../core/trace.js';
 import type { LinkProfile } from '../network/link-profile.js';
 import type { PartitionId, PartitionMode } from '../network/partitions.js';
+import { SimHttp } from '../network/sim-http.js';
 import { SimNetwork } from '../network/sim-network.js';
 import type { SimDiskOptions } from '../storage/sim-disk.js';
-import { defaultNodeSettings, productionSharePolicy, type SimNodeSettings } from './sim-node.js';
+import { AppLog } from './app-log.js';
+import type { SiteHooks } from './site-hooks.js';
+import { defaultNodeSettings, simHttpUrl, type SimNodeSettings } from './sim-node.js';
 import { SimSite } from './sim-site.js';
 
 export interface SimulationOptions {
@@ -35,13 +39,16 @@ export interface SimulationOptions {
   /** Whom each site dials at start: every other site (as `cheops up`), or the first site only. */
   readonly peering?: 'all' | 'first';
   readonly node?: Partial<SimNodeSettings>;
-  /** Which documents are shared with whom; default what site.ts shares (the site directory). */
-  readonly sharedWith?: SharePolicy;
+  /** Wrappers of every node's ports (broken-node tests); none by default. */
+  readonly hooks?: SiteHooks;
   /** Virtual time at the start; default SimClock's. */
   readonly startMs?: number;
   /** Virtual time allowed for the sites to start; default 60,000 ms. */
   readonly bootTimeoutMs?: number;
 }
+
+/** Told of a change stored on a site (a local write, or one received from a peer). */
+export type DocumentChangeListener = (site: SiteName, event: DocumentChangedEvent) => void;
 
 const defaultLimit: RunLimit = { timeoutMs: 60_000 };
 
@@ -72,7 +79,13 @@ export class Simulation {
   readonly random: SeededRandom;
   readonly network: SimNetwork;
   readonly trace: Trace;
+  /** HTTP between the sites' fronts (forwarded writes). */
+  readonly http: SimHttp;
+  /** Every write every application answered. */
+  readonly apps = new AppLog();
   readonly sites: readonly SimSite[];
+  private readonly byHost = new Map<string, SimSite>();
+  private readonly documentListeners = new Set<DocumentChangeListener>();
   private readonly byName = new Map<string, SimSite>();
   private readonly byPeer = new Map<PeerIdString, SimSite>();
 
@@ -86,6 +99,10 @@ export class Simulation {
       { ...(options.link === undefined ? {} : { link: options.link }), ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }), label },
       { clock: this.clock, random: this.random.fork('network'), trace: this.trace },
     );
+    this.http = new SimHttp({
+      clock: this.clock, network: this.network, random: this.random.fork('http'), trace: this.trace,
+      resolve: (hostname) => this.byHost.get(hostname),
+    });
     const names = siteNames(options.sites);
     const maxSkewMs = options.maxClockSkewMs ?? 0;
     const settings = { ...defaultNodeSettings, ...options.node };
@@ -95,14 +112,29 @@ export class Simulation {
       const peers = options.peering === 'first' ? (index === 0 ? [] : [`/memory/${names[0] ?? name}`]) : others.map((other) => `/memory/${other}`);
       const skewMs = maxSkewMs === 0 ? 0 : (siteRandom.fork('skew').float() * 2 - 1) * maxSkewMs;
       const site = new SimSite(
-        { name, peerId: asPeerIdString(`peer-${name}`), peers, settings, sharedWith: options.sharedWith ?? productionSharePolicy, skewMs, disk: options.disk ?? {} },
-        { clock: this.clock, random: siteRandom, network: this.network, trace: this.trace, label },
+        { name, peerId: asPeerIdString(`peer-${name}`), peers, settings, hooks: options.hooks ?? {}, skewMs, disk: options.disk ?? {} },
+        {
+          clock: this.clock, random: siteRandom, network: this.network, trace: this.trace, apps: this.apps, label,
+          remoteFetch: (from) => this.http.remoteFetch(from),
+          onDocumentChange: (at, event) => {
+            for (const listener of this.documentListeners) listener(at, event);
+          },
+        },
       );
       this.byName.set(name, site);
+      this.byHost.set(new URL(simHttpUrl(name)).hostname, site);
       this.byPeer.set(site.peerId, site);
       return site;
     });
     this.trace.record('sim:start', { seed: String(options.seed), sites: names });
+  }
+
+  /** Calls `listener` with every change any node stores from now on; answers the unsubscribe function. */
+  onDocumentChange(listener: DocumentChangeListener): () => void {
+    this.documentListeners.add(listener);
+    return () => {
+      this.documentListeners.delete(listener);
+    };
   }
 
   /** The site called `name`; throws a RangeError listing the sites otherwise. */

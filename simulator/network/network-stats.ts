@@ -3,6 +3,8 @@
 /** Counters over the whole run. */
 export interface NetworkStats {
   messagesSent: number;
+  /** Bytes of the direct messages sent. */
+  bytesSent: number;
   messagesDelivered: number;
   /** Direct messages lost with their connection (in flight or held when it closed, or sent on it dying). */
   messagesLost: number;
@@ -10,6 +12,8 @@ export interface NetworkStats {
   messagesHeld: number;
   retransmits: number;
   gossipSent: number;
+  /** Bytes of the gossip copies sent (one per subscriber). */
+  gossipBytes: number;
   gossipDelivered: number;
   gossipLost: number;
   gossipDuplicated: number;
@@ -24,11 +28,13 @@ export interface NetworkStats {
 export function emptyStats(): NetworkStats {
   return {
     messagesSent: 0,
+    bytesSent: 0,
     messagesDelivered: 0,
     messagesLost: 0,
     messagesHeld: 0,
     retransmits: 0,
     gossipSent: 0,
+    gossipBytes: 0,
     gossipDelivered: 0,
     gossipLost: 0,
     gossipDuplicated: 0,

@@ -97,6 +97,11 @@ export class SimNetwork extends MemoryNetwork {
     this.defaultProfile = linkProfile(overrides, this.defaultProfile);
   }
 
+  /** The profile of links not given their own. */
+  defaultLink(): LinkProfile {
+    return this.defaultProfile;
+  }
+
   /** Sets the profile of the link `a → b`, and of `b → a` unless `oneWay`. */
   setLink(a: PeerIdString, b: PeerIdString, overrides: Partial<LinkProfile>, options: { readonly oneWay?: boolean } = {}): void {
     const profile = linkProfile(overrides, this.linkProfileOf(a, b));
@@ -146,6 +151,20 @@ export class SimNetwork extends MemoryNetwork {
   /** Whether a partition blocks `from → to` now. */
   isBlocked(from: PeerIdString, to: PeerIdString): boolean {
     return this.partitions.blocks(from, to);
+  }
+
+  /**
+   * How `from → to` is blocked now: `cut` when a cutting partition blocks it (refused at once),
+   * `stall` when only black-holing ones do, undefined when it is open.
+   */
+  blockMode(from: PeerIdString, to: PeerIdString): PartitionMode | undefined {
+    if (this.partitions.blocksWith('cut', from, to)) return 'cut';
+    return this.partitions.blocks(from, to) ? 'stall' : undefined;
+  }
+
+  /** The stall timeout: how long a black-holed connection stays open before it is closed. */
+  get stallTimeout(): number {
+    return this.stallTimeoutMs;
   }
 
   /** Resets the connection between `a` and `b` now (both ends see it close). */
@@ -211,6 +230,7 @@ export class SimNetwork extends MemoryNetwork {
     const connection = this.connections.get(pairKey(from, to));
     if (connection === undefined) return super.send(from, to, channel, data);
     this.counters.messagesSent += 1;
+    this.counters.bytesSent += data.length;
     this.trace?.digest('net:send', { from: this.label(from), to: this.label(to), channel }, data);
     if (!connection.broken && this.partitions.blocks(from, to)) {
       // A stalled direction: the bytes wait in the sender's buffer, in order.
@@ -229,6 +249,7 @@ export class SimNetwork extends MemoryNetwork {
       const connection = this.connections.get(pairKey(from, to));
       if (connection === undefined || this.endpoints.get(to)?.isSubscribed(topic) !== true) continue;
       this.counters.gossipSent += 1;
+      this.counters.gossipBytes += data.length;
       this.trace?.digest('net:gossip', { from: this.label(from), to: this.label(to), topic }, data);
       const delays = connection.broken || this.partitions.blocks(from, to) ? [] : gossipFate(this.linkProfileOf(from, to), this.linkRandom(from, to));
       this.trace?.digest('net:gossip-fate', { delays: delays.map(String) });

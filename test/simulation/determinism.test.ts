@@ -1,58 +1,61 @@
 /**
- * The simulator's first promise: a seed replays a run exactly. One scenario with every fault
- * (latency with a long tail, loss, resets, gossip reordering and duplicates, clock skew, a
- * partition, a crash and restart, a heal) run twice from one seed must give the same trace hash
- * and the same document heads; another seed must give another trace.
+ * The simulator's first promise: a seed replays a run exactly. A run with every fault (partitions
+ * cut and black-holed, one-way partitions, crashes and restarts, crashes in the middle of a
+ * write, loss, resets, gossip reordering and duplicates, clock skew) and the whole node (writes
+ * through the fronts, forwarding, replication, the reconciler) run twice from one seed must give
+ * the same trace hash, the same timeline and the same answers; another seed another trace. And
+ * the same through `cheops sim`.
  */
 import { describe, expect, it } from 'vitest';
-import { startSimulation, type Seed } from '../../simulator/index.js';
-import { directoryConverged, directoryHeads, setHttp } from './support.js';
+import { runSim, type SimOutput } from '../../cli/sim-command.js';
+import { runScenario, type ScenarioReport } from '../../simulator/scenario/run-scenario.js';
+import type { ScenarioOptions } from '../../simulator/scenario/scenario-options.js';
 
-interface Outcome {
-  readonly hash: string;
-  readonly heads: Record<string, string[]>;
-  readonly timeline: string;
-  readonly events: number;
-}
+const options: ScenarioOptions = {
+  seed: 1234,
+  sites: 5,
+  durationMs: 15_000,
+  faults: ['partitions', 'crashes', 'loss', 'reorder'],
+  latency: { type: 'long-tail', medianMs: 10, p99Ms: 150 },
+  operations: 50,
+  maxClockSkewMs: 500,
+};
 
-async function scenario(seed: Seed): Promise<Outcome> {
-  const sim = await startSimulation({
-    seed,
-    sites: 4,
-    link: { latency: { type: 'long-tail', medianMs: 10, p99Ms: 150 }, loss: 0.02, reset: 0.002, reorder: 0.2, duplicate: 0.05 },
-    maxClockSkewMs: 500,
-  });
-  try {
-    await sim.runUntil(() => directoryConverged(sim), { timeoutMs: 30_000 });
-    sim.setLink('Site1', 'Site4', { latency: { type: 'normal', meanMs: 120, stdDevMs: 30 }, loss: 0.1 });
-    sim.partition([['Site1', 'Site2'], ['Site3', 'Site4']]);
-    await setHttp(sim, 'Site1', 'http://Site1.sim/left');
-    await setHttp(sim, 'Site3', 'http://Site3.sim/right');
-    await sim.runFor(3_000);
-    sim.crash('Site2');
-    await sim.runFor(1_500);
-    await sim.restart('Site2');
-    sim.heal();
-    const converged = await sim.runUntil(() => directoryConverged(sim), { timeoutMs: 60_000 });
-    expect(converged).toBe(true);
-    await sim.runFor(5_000);
-    return { hash: sim.traceHash(), heads: directoryHeads(sim), timeline: sim.trace.timeline(), events: sim.clock.events };
-  } finally {
-    sim.stop();
-  }
+function answers(report: ScenarioReport): string[] {
+  return report.details.operations.map((op) => `${op.id} ${op.site} ${op.call.verb} ${op.outcome} ${op.status ?? '-'} ${op.metaId ?? '-'} ${op.replicas ?? '-'}`);
 }
 
 describe('determinism', () => {
-  it('replays a run exactly from its seed, and another seed gives another run', async () => {
-    const first = await scenario(1234);
-    const again = await scenario(1234);
-    expect(again.timeline).toBe(first.timeline);
-    expect(again.hash).toBe(first.hash);
-    expect(again.heads).toEqual(first.heads);
-    expect(again.events).toBe(first.events);
+  it('replays a run exactly from its seed, replication and faults included, and another seed gives another run', async () => {
+    const first = await runScenario(options);
+    const again = await runScenario(options);
+    expect(first.counts.acknowledged).toBeGreaterThan(10);
+    expect(first.details.appWrites.some((write) => write.source === 'node')).toBe(true);
+    expect(again.traceHash).toBe(first.traceHash);
+    expect(again.timeline).toEqual(first.timeline);
+    expect(answers(again)).toEqual(answers(first));
+    expect(again.details.appWrites).toEqual(first.details.appWrites);
+    expect(again.network).toEqual(first.network);
+    expect(again.results).toEqual(first.results);
 
-    const other = await scenario(4321);
-    expect(other.hash).not.toBe(first.hash);
-    expect(other.heads).not.toEqual(first.heads);
+    const other = await runScenario({ ...options, seed: 4321 });
+    expect(other.traceHash).not.toBe(first.traceHash);
+  });
+
+  it('gives the same trace hash through cheops sim, and prints how to replay', async () => {
+    const run = async (): Promise<{ code: number; text: string }> => {
+      let text = '';
+      const output: SimOutput = { stdout: (chunk) => (text += chunk), stderr: () => undefined, interactive: false };
+      const flags = { seed: '77', sites: '3', duration: '8s', faults: 'all', latency: '10-50ms', workload: '20', timeline: 'faults' as const, progress: false };
+      return { code: await runSim(flags, output), text };
+    };
+    const [first, second] = [await run(), await run()];
+    const hash = /trace hash: ([0-9a-f]{64})/.exec(first.text)?.[1];
+    expect(hash).toBeDefined();
+    expect(second.text).toContain(`trace hash: ${hash ?? ''}`);
+    expect(first.text).toMatch(/^verdict: (PASS|FAIL)/m);
+    expect(first.text).toContain('summary');
+    expect([0, 1]).toContain(first.code);
+    if (first.code === 1) expect(first.text).toContain('replay: cheops sim --seed 77 --sites 3 --duration 8s --faults all --latency 10-50ms --workload 20');
   });
 });

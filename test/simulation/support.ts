@@ -1,15 +1,33 @@
-/** Helpers for the simulation tests: reading and writing the site directory through the clock. */
-import { siteDirectoryId, type SiteEntry } from '../../crdt/site-directory.js';
+/** Helpers for the simulation tests: kubectl-equivalent calls through a site's front, and what applications hold. */
+import { asSiteName } from '../../core/ids.js';
+import { siteDirectoryId } from '../../crdt/site-directory.js';
+import { simHttpUrl } from '../../simulator/harness/sim-node.js';
 import type { Simulation } from '../../simulator/harness/simulation.js';
+import { toRequest, type KubectlCall, type ObjectRef } from '../../simulator/workload/kubectl-requests.js';
 
-/** The directory as `name` sees it (reads run on the simulated disk, so through the clock). */
-export function directoryOf(sim: Simulation, name: string): Promise<SiteEntry[]> {
-  return sim.perform(() => sim.site(name).node.directory.list());
+/** What a front answered. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, unknown>;
 }
 
-/** `name` changes its own directory entry and waits until the change is stored. */
-export async function setHttp(sim: Simulation, name: string, http: string): Promise<void> {
-  await sim.perform(() => sim.site(name).node.directory.update({ http }));
+/** Sends `call` to `site`'s front and runs the clock until it answers. */
+export function send(sim: Simulation, site: string, call: KubectlCall): Promise<Answer> {
+  return sim.perform(async () => {
+    const response = await sim.site(site).call(toRequest(simHttpUrl(asSiteName(site)), call));
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  });
+}
+
+/** The object `site`'s application holds, or undefined (read in process, through the clock). */
+export function objectOn(sim: Simulation, site: string, ref: ObjectRef): Promise<Record<string, unknown> | undefined> {
+  return sim.perform(async () => {
+    const path = `/api/v1/namespaces/${ref.namespace}/${ref.resource}/${ref.name}`;
+    const response = await sim.site(site).node.standin.fetch(new Request(`http://app${path}`, { headers: { accept: 'application/json' } }));
+    return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined;
+  });
 }
 
 /** Whether every up site among `names` holds the directory at the same heads. */
@@ -17,7 +35,11 @@ export function directoryConverged(sim: Simulation, names?: readonly string[]): 
   return sim.converged(siteDirectoryId, names);
 }
 
-/** Sorted heads of the directory per site, for comparing runs. */
-export function directoryHeads(sim: Simulation): Record<string, string[]> {
-  return Object.fromEntries([...sim.heads(siteDirectoryId)].map(([name, heads]) => [name, [...(heads ?? [])].sort()]));
+/** Runs until every site is up, sees every other up, and the directory has converged. */
+export function meshed(sim: Simulation, timeoutMs = 30_000): Promise<boolean> {
+  const count = sim.sites.length;
+  return sim.runUntil(
+    () => directoryConverged(sim) && sim.sites.every((site) => site.state === 'up' && site.node.site.sites.list().filter((item) => item.state !== 'down').length === count),
+    { timeoutMs },
+  );
 }

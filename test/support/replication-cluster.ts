@@ -1,16 +1,16 @@
 /**
  * Three real `cheops node` processes with the stand-in Kubernetes API, for the replication
  * integration tests, and the real kubectl pointed at each. Peer-to-peer traffic between each pair
- * goes through a TcpRelay that the test can cut (a partition without iptables): each node announces
- * a dead address, so the only way between two sites is the pair's relay, dialled through `--peer`.
+ * goes through the pair's link relay (simulator/relay/ RelayMesh) that the test can cut (a
+ * partition without iptables): each node announces a dead address, so the only way between two
+ * sites is the pair's relay, dialled through `--peer`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectlFor, type Kubectl, type KubectlResult } from '../standin/kubectl-harness.js';
 import { allocateSites, NodeProcess, waitFor, type SiteRow } from './cheops-process.js';
-import { freePort } from './ports.js';
-import { TcpRelay } from './tcp-relay.js';
+import { RelayMesh } from '../../simulator/relay/index.js';
 
 export const siteNames = ['Site1', 'Site2', 'Site3'] as const;
 export type SiteName = (typeof siteNames)[number];
@@ -25,37 +25,30 @@ export class ReplicationCluster {
   private constructor(
     readonly dataRoot: string,
     readonly sites: readonly ClusterSite[],
-    /** One relay per pair, keyed `Site1-Site2`. */
-    readonly relays: ReadonlyMap<string, TcpRelay>,
+    /** One relay per pair of sites. */
+    readonly mesh: RelayMesh,
   ) {}
 
   static async start(): Promise<ReplicationCluster> {
     const dataRoot = await mkdtemp(join(tmpdir(), 'cheops-replication-'));
     const ports = await allocateSites(siteNames.length);
-    const relays = new Map<string, TcpRelay>();
     // Site i dials each later site j through relay i-j; the connection then carries both ways.
-    for (let i = 0; i < siteNames.length; i += 1) {
-      for (let j = i + 1; j < siteNames.length; j += 1) {
-        relays.set(`${siteNames[i]}-${siteNames[j]}`, await TcpRelay.start(ports[j]!.p2pPort));
-      }
-    }
+    const mesh = await RelayMesh.start({ sites: siteNames.map((name, index) => ({ name, p2pPort: ports[index]!.p2pPort })) });
     const sites: ClusterSite[] = [];
     for (const [index, name] of siteNames.entries()) {
-      const dead = await freePort();
-      const peers = [...relays.entries()].filter(([pair]) => pair.startsWith(`${name}-`)).map(([, relay]) => relay.port);
+      const peers = mesh.dialAddresses(name).flatMap((address) => ['--peer', address]);
       const node = new NodeProcess({
         site: name,
         dataDir: join(dataRoot, name),
         httpPort: ports[index]!.httpPort,
         p2pPort: ports[index]!.p2pPort,
-        peers,
         app: 'standin',
-        extraArgs: ['--announce', `/ip4/127.0.0.1/tcp/${dead}`, '--log-level', 'info'],
+        extraArgs: [...peers, '--announce', mesh.deadAddress(name), '--log-level', 'info'],
       });
       node.start();
       sites.push({ name, node, kubectl: await kubectlFor(node.url) });
     }
-    const cluster = new ReplicationCluster(dataRoot, sites, relays);
+    const cluster = new ReplicationCluster(dataRoot, sites, mesh);
     await Promise.all(sites.map((site) => site.node.ready()));
     for (const site of sites) await cluster.waitUp(site.name, siteNames);
     return cluster;
@@ -114,18 +107,18 @@ export class ReplicationCluster {
     await waitFor(async () => (await this.site(name).node.sites()).some((row) => row.name === other && row.state === 'down'), timeoutMs, () => `${name} never saw ${other} down`);
   }
 
-  /** Cuts every relay of `name`: its peer-to-peer traffic stops both ways. */
+  /** Cuts every relay of `name`: its peer-to-peer traffic stops both ways (connections reset). */
   cut(name: SiteName): void {
-    for (const [pair, relay] of this.relays) if (pair.split('-').includes(name)) relay.cut();
+    this.mesh.partition([[name]], 'reset');
   }
 
   heal(name: SiteName): void {
-    for (const [pair, relay] of this.relays) if (pair.split('-').includes(name)) relay.heal();
+    this.mesh.heal([name]);
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.sites.map((site) => site.node.stop()));
-    await Promise.all([...this.relays.values()].map((relay) => relay.close()));
+    await this.mesh.close();
     await Promise.all(this.sites.map((site) => site.kubectl.dispose()));
     await rm(this.dataRoot, { recursive: true, force: true });
   }

@@ -1,0 +1,137 @@
+/**
+ * No acknowledged write lost. What can be checked when writes are concurrent:
+ *
+ * Replicated keys. An acknowledged write W (its body carries its op id as a marker) must be in
+ * the replicant's history, and then be one of:
+ * - the winner: the final `desired` value;
+ * - a recorded loser: `conflict:<its revision>` (a concurrent write, or a delete, won);
+ * - superseded: a later write or delete whose change has W's change in its causal past (someone
+ *   overwrote it knowingly, as a user overwrites a value they have read).
+ * Anything else lost it silently. An acknowledged delete must have tombstoned the replicant.
+ * Besides, a site never forgets what it acknowledged: two writes made on one site one after the
+ * other (the second sent after the first was answered) are causally ordered; and a write a
+ * member rejected (4xx) never enters the history.
+ *
+ * Keys that are not replicated (remote and local ones: their writes are serialised per key by the
+ * workload): the owner's application holds the last acknowledged write, or a write sent after it
+ * whose outcome is unknown; nothing when that write was a delete.
+ */
+import { replicantDocId } from '../../crdt/replicant.js';
+import { markerOf } from '../harness/app-log.js';
+import type { OpRecord } from '../workload/history.js';
+import { appKeyText, type WorkloadKey } from '../workload/key-space.js';
+import type { DesiredWrite, ReplicantHistory } from './replicant-history.js';
+import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
+
+/** The marker an acknowledged write left: its own, or, for a create that adopted an existing object, that object's. */
+function markerLeft(op: OpRecord): string | undefined {
+  const adopted = op.call.verb === 'create' && op.warnings.some((warning) => warning.includes('already existed'));
+  return adopted ? op.answeredMarker : op.id;
+}
+
+function describeOp(op: OpRecord): string {
+  return `${op.id} (${op.call.verb} ${describeRef(op.key.ref)} on ${op.site}${op.call.scope === undefined ? '' : ' scoped'}, answered ${at(op.answeredAtMs)})`;
+}
+
+/** Why `write` is not lost, or undefined when it is. */
+function keptAs(history: ReplicantHistory, write: DesiredWrite): string | undefined {
+  const replicant = history.replicant;
+  if (replicant === undefined) return 'undecidable';
+  if (replicant.desired.revision === write.revision) return 'winner';
+  if (replicant.conflicts.some((conflict) => conflict.revision === write.revision)) return 'recorded loser';
+  if (history.writes.some((other) => other !== write && history.precedes(write.hash, other.hash))) return 'overwritten';
+  if (history.deletions.some((hash) => history.precedes(write.hash, hash))) return 'deleted';
+  return undefined;
+}
+
+function checkReplicatedOp(ctx: CheckContext, op: OpRecord): string | undefined {
+  if (op.metaId === undefined) {
+    // An unscoped write on a site that has no replicant of the key is the application's alone.
+    return op.call.scope === undefined ? undefined : `${describeOp(op)}: acknowledged without X-Cheops-Meta-Id`;
+  }
+  const history = ctx.final.histories.get(replicantDocId(op.metaId));
+  if (history === undefined) return `${describeOp(op)}: acknowledged with meta-id ${op.metaId}, but no site holds that replicant`;
+  if (op.call.verb === 'delete') {
+    return history.replicant?.deleted === true ? undefined : `${describeOp(op)}: the delete was acknowledged but ${history.docId} is not tombstoned`;
+  }
+  const marker = markerLeft(op);
+  const writes = history.writes.filter((write) => write.marker !== undefined && write.marker === marker);
+  if (writes.length === 0) return `${describeOp(op)}: acknowledged, but no write of ${history.docId} carries it`;
+  if (writes.some((write) => keptAs(history, write) !== undefined)) return undefined;
+  const winner = history.replicant?.desired;
+  return `${describeOp(op)}: lost: neither the winner (${winner?.revision ?? '?'}, marker ${markerOf(winner?.body) ?? 'none'}), nor a recorded conflict loser, nor overwritten by a write that saw it (revision ${writes[0]?.revision ?? '?'})`;
+}
+
+/** Two writes one site made one after the other must be causally ordered in the replicant. */
+function checkSessionOrder(ctx: CheckContext, ops: readonly OpRecord[]): string[] {
+  const violations: string[] = [];
+  const local = ops.filter((op) => op.outcome === 'acknowledged' && op.metaId !== undefined && op.call.verb !== 'delete' && op.key.sites.includes(op.site));
+  for (const [index, later] of local.entries()) {
+    const history = ctx.final.histories.get(replicantDocId(later.metaId as NonNullable<OpRecord['metaId']>));
+    if (history === undefined) continue;
+    const laterWrite = history.writes.find((write) => write.marker === markerLeft(later));
+    for (const earlier of local.slice(0, index)) {
+      if (earlier.site !== later.site || earlier.metaId !== later.metaId || (earlier.answeredAtMs ?? Infinity) > later.issuedAtMs) continue;
+      const earlierWrite = history.writes.find((write) => write.marker === markerLeft(earlier));
+      if (laterWrite === undefined || earlierWrite === undefined || earlierWrite === laterWrite) continue;
+      if (!history.precedes(earlierWrite.hash, laterWrite.hash)) {
+        violations.push(`${describeOp(later)}: made on ${later.site} without ${earlier.id}, which ${later.site} had acknowledged before (its store forgot it?)`);
+      }
+    }
+  }
+  return violations;
+}
+
+/** A write a member refused must not have been replicated. */
+function checkRejected(ctx: CheckContext, ops: readonly OpRecord[]): string[] {
+  const rejected = new Map(ops.filter((op) => op.outcome === 'rejected').map((op) => [op.id, op]));
+  const violations: string[] = [];
+  for (const history of ctx.final.histories.values()) {
+    for (const write of history.writes) {
+      const op = write.marker === undefined ? undefined : rejected.get(write.marker);
+      if (op !== undefined) violations.push(`${describeOp(op)}: answered ${op.status ?? '?'}, yet ${history.docId} holds it (${write.revision})`);
+    }
+  }
+  return violations;
+}
+
+/** The serialised writes of a key that is not replicated: its owner holds the last one. */
+function checkUnreplicatedKey(ctx: CheckContext, key: WorkloadKey, ops: readonly OpRecord[]): string | undefined {
+  const owner = key.sites[0];
+  if (owner === undefined) return undefined;
+  const sent = ops.filter((op) => op.outcome !== 'skipped' && op.outcome !== 'rejected');
+  const lastAck = sent.map((op) => op.outcome).lastIndexOf('acknowledged');
+  const candidates = sent.slice(Math.max(0, lastAck)).filter((op, index) => index === 0 || op.outcome !== 'acknowledged');
+  if (candidates.length === 0) return undefined;
+  const object = ctx.final.apps.get(owner)?.get(appKeyText(key.ref));
+  const marker = object === undefined ? undefined : markerOf(object);
+  const explains = (op: OpRecord): boolean => (op.call.verb === 'delete' ? object === undefined : marker === op.id);
+  if (candidates.some(explains) || (lastAck === -1 && object === undefined)) return undefined;
+  const last = sent[lastAck];
+  const expected = last === undefined ? 'nothing acknowledged' : describeOp(last);
+  return `${describeRef(key.ref)} on ${owner}: the application holds ${object === undefined ? 'nothing' : `marker ${marker ?? 'none'}`}, but the last acknowledged write is ${expected}`;
+}
+
+/** The acknowledged-writes checker. */
+export function checkAcknowledgedWrites(ctx: CheckContext): CheckerResult {
+  const violations: string[] = [];
+  let checked = 0;
+  for (const key of ctx.keys.keys) {
+    const ops = ctx.history.of(key);
+    if (key.kind !== 'replicated') {
+      checked += ops.filter((op) => op.outcome === 'acknowledged').length;
+      const problem = checkUnreplicatedKey(ctx, key, ops);
+      if (problem !== undefined) violations.push(problem);
+      continue;
+    }
+    for (const op of ops) {
+      if (op.outcome !== 'acknowledged') continue;
+      checked += 1;
+      const problem = checkReplicatedOp(ctx, op);
+      if (problem !== undefined) violations.push(problem);
+    }
+    violations.push(...checkSessionOrder(ctx, ops));
+  }
+  violations.push(...checkRejected(ctx, ctx.history.all));
+  return resultOf('acknowledged-writes', checked, violations);
+}

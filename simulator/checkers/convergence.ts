@@ -1,0 +1,109 @@
+/**
+ * Convergence: after the final heal and the settle period, every site of a replicant's scope holds
+ * the document at the same heads, and every site's application holds the desired state (compared
+ * without site-local fields, as the glue defines them), or holds nothing when the replicant is
+ * deleted. A replica the application refused (`failed`) counts as not converged: every site runs
+ * the same application, so what one accepted the others must accept. A site that could not
+ * restart from its own store cannot converge either.
+ */
+import type { SiteName } from '../../core/ids.js';
+import { metaIdOfDocId } from '../../crdt/replicant.js';
+import { kubernetesReplicationGlue } from '../../glue/kubernetes/index.js';
+import { isJsonObject, type JsonObject } from '../../glue/json.js';
+import { sameJson } from '../../node/replication/applier.js';
+import { markerOf } from '../harness/app-log.js';
+import { appKeyText, type WorkloadKey } from '../workload/key-space.js';
+import type { ReplicantHistory } from './replicant-history.js';
+import { describeRef, resultOf, type AppObject, type CheckContext, type CheckerResult } from './types.js';
+
+/** Each replicated key's incarnations held anywhere, oldest first. */
+export function incarnationsByKey(ctx: Pick<CheckContext, 'keys' | 'final'>): Map<WorkloadKey, Array<{ incarnation: number; history: ReplicantHistory }>> {
+  const byKey = new Map<WorkloadKey, Array<{ incarnation: number; history: ReplicantHistory }>>();
+  for (const [docId, history] of ctx.final.histories) {
+    const metaId = metaIdOfDocId(docId);
+    const found = metaId === undefined ? undefined : ctx.keys.byMetaId(metaId);
+    if (found === undefined) continue;
+    const list = byKey.get(found.key) ?? [];
+    list.push({ incarnation: found.incarnation, history });
+    byKey.set(found.key, list);
+  }
+  for (const list of byKey.values()) list.sort((a, b) => a.incarnation - b.incarnation);
+  return byKey;
+}
+
+/** The first place two JSON values differ (`data.k1: "v3" ≠ "v7"`). */
+export function firstDifference(a: unknown, b: unknown, path = ''): string | undefined {
+  if (sameJson(a, b)) return undefined;
+  if (isJsonObject(a) && isJsonObject(b)) {
+    for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      const found = firstDifference(a[key], b[key], path === '' ? key : `${path}.${key}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return `${path === '' ? '(object)' : path}: ${JSON.stringify(a) ?? 'absent'} ≠ ${JSON.stringify(b) ?? 'absent'}`;
+}
+
+function sameHeads(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a !== undefined && b !== undefined && [...a].sort().join() === [...b].sort().join();
+}
+
+function checkDocuments(ctx: CheckContext, key: WorkloadKey, incarnation: number, history: ReplicantHistory, latest: boolean): string[] {
+  const violations: string[] = [];
+  const what = `${history.docId} (${describeRef(key.ref)} #${incarnation})`;
+  const heads = key.sites.map((site) => ({ site, heads: ctx.sim.site(site).nodeIfUp?.documents.heads(history.docId) }));
+  const reference = heads.find((entry) => entry.heads !== undefined)?.heads;
+  for (const { site, heads: siteHeads } of heads) {
+    if (siteHeads === undefined) violations.push(`${what}: ${site} does not hold it`);
+    else if (!sameHeads(siteHeads, reference)) violations.push(`${what}: ${site} holds other heads than ${heads.find((entry) => entry.heads === reference)?.site ?? '?'}`);
+  }
+  if (history.replicant === undefined) violations.push(`${what}: the merged document does not decode (${history.invalid ?? '?'})`);
+  else if (!latest && !history.replicant.deleted) violations.push(`${what}: live although a later incarnation exists`);
+  return violations;
+}
+
+function checkApplication(key: WorkloadKey, site: SiteName, history: ReplicantHistory, object: AppObject | undefined, incarnation: number): string | undefined {
+  const replicant = history.replicant;
+  if (replicant === undefined) return undefined;
+  const what = `${describeRef(key.ref)} on ${site}`;
+  if (replicant.deleted) {
+    return object === undefined ? undefined : `${what}: the application holds it (marker ${markerOf(object) ?? 'none'}) although ${history.docId} #${incarnation} is deleted`;
+  }
+  const replica = replicant.replicas[site];
+  if (replica?.status === 'failed') return `${what}: its replica failed: ${replica.error ?? 'no error recorded'}`;
+  const desired = replicant.desired;
+  if (object === undefined) return `${what}: the application lacks it (desired ${desired.revision}, marker ${markerOf(desired.body) ?? 'none'})`;
+  const canonical = isJsonObject(object) ? kubernetesReplicationGlue.canonical(structuredClone<JsonObject>(object), key.resourceKey) : object;
+  if (sameJson(canonical, desired.body)) return undefined;
+  return `${what}: the application holds marker ${markerOf(object) ?? 'none'}, desired ${desired.revision} is marker ${markerOf(desired.body) ?? 'none'} (${firstDifference(canonical, desired.body) ?? ''})`;
+}
+
+/** The convergence checker. */
+export function checkConvergence(ctx: CheckContext): CheckerResult {
+  const violations = ctx.restartFailures.map((failure) => `a site could not restart: ${failure}`);
+  const down = ctx.sim.sites.filter((site) => site.state !== 'up').map((site) => site.name);
+  if (down.length > 0) violations.push(`sites not up after the final heal: ${down.join(', ')}`);
+  let checked = 0;
+  const byKey = incarnationsByKey(ctx);
+  for (const key of ctx.keys.ofKind('replicated')) {
+    const incarnations = byKey.get(key) ?? [];
+    const last = incarnations[incarnations.length - 1];
+    incarnations.forEach(({ incarnation, history }) => violations.push(...checkDocuments(ctx, key, incarnation, history, history === last?.history)));
+    for (const site of key.sites) {
+      checked += 1;
+      const object = ctx.final.apps.get(site)?.get(appKeyText(key.ref));
+      if (last === undefined) {
+        if (object !== undefined) violations.push(`${describeRef(key.ref)} on ${site}: the application holds it (marker ${markerOf(object) ?? 'none'}) but no site holds a replicant of it`);
+        continue;
+      }
+      const problem = checkApplication(key, site, last.history, object, last.incarnation);
+      if (problem !== undefined) violations.push(problem);
+    }
+  }
+  // Replicants no workload key names: the run made something it never asked for.
+  for (const docId of ctx.final.histories.keys()) {
+    const metaId = metaIdOfDocId(docId);
+    if (metaId === undefined || ctx.keys.byMetaId(metaId) === undefined) violations.push(`${docId}: a replicant no workload key names`);
+  }
+  return resultOf('convergence', checked, violations);
+}
+

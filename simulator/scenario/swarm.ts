@@ -1,0 +1,41 @@
+/**
+ * Swarm testing (`cheops sim --swarm N`): each seed draws its own settings (how many sites, how
+ * long, which faults, which latency, how much work), so that N seeds explore N different corners
+ * rather than one corner N times. Settings depend on the seed only, so a failing seed replays
+ * from the command its report prints.
+ */
+import type { LatencyDistribution } from '../core/distributions.js';
+import { SeededRandom, type Seed } from '../core/seeded-random.js';
+import { faultKinds, type FaultKind } from '../faults/fault-kinds.js';
+import type { ScenarioOptions } from './scenario-options.js';
+
+const latencies: readonly LatencyDistribution[] = [
+  { type: 'fixed', ms: 5 },
+  { type: 'uniform', minMs: 10, maxMs: 50 },
+  { type: 'uniform', minMs: 40, maxMs: 120 },
+  { type: 'long-tail', medianMs: 20, p99Ms: 200 },
+  { type: 'long-tail', medianMs: 60, p99Ms: 600 },
+  { type: 'normal', meanMs: 30, stdDevMs: 10 },
+];
+
+/** The settings seed `seed` runs with in a swarm. */
+export function swarmSettings(seed: Seed): Omit<ScenarioOptions, 'onProgress' | 'hooks'> {
+  const random = new SeededRandom(seed).fork('swarm');
+  const sites = 2 + random.int(6);
+  // Each fault on with probability 3/4: most seeds mix several, some run clean.
+  const faults: FaultKind[] = faultKinds.filter(() => random.chance(0.75));
+  return {
+    seed,
+    sites,
+    durationMs: (10 + random.int(31)) * 1_000,
+    faults,
+    latency: random.pick(latencies),
+    operations: 20 + random.int(131),
+  };
+}
+
+/** The seeds of a swarm of `count` runs from `first`: `first`, `first + 1`, … (or `first-0`, `first-1`, … for a text seed). */
+export function swarmSeeds(first: Seed, count: number): Seed[] {
+  const base = typeof first === 'number' ? first : Number.isSafeInteger(Number(first)) && first.trim() !== '' ? Number(first) : undefined;
+  return Array.from({ length: count }, (_, index) => (base === undefined ? `${String(first)}-${index}` : base + index));
+}

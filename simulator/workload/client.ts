@@ -1,0 +1,96 @@
+/**
+ * A kubectl user at a site: sends one call to the site's front, in process, waits for the answer
+ * (or the site's death, or its own timeout) and records the operation and its outcome in the
+ * History (history.ts says what each outcome means). The workload sends through it, and so can a
+ * test that scripts its operations.
+ */
+import { asMetaId, type SiteName } from '../../core/ids.js';
+import type { Timer } from '../../core/clock.js';
+import { markerOf } from '../harness/app-log.js';
+import { simHttpUrl } from '../harness/sim-node.js';
+import type { Simulation } from '../harness/simulation.js';
+import type { History, OpRecord } from './history.js';
+import { toRequest, type KubectlCall } from './kubectl-requests.js';
+import type { WorkloadKey } from './key-space.js';
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: unknown;
+}
+
+async function answerOf(pending: Promise<Response>): Promise<Answer> {
+  const response = await pending;
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+/** Sends operations and records them. */
+export class KubectlClient {
+  constructor(
+    private readonly sim: Simulation,
+    readonly history: History,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  /**
+   * Sends `build(opId)` to `site`'s front; the promise resolves with the record once the outcome
+   * is known (at once, `skipped`, when the site is down).
+   */
+  send(site: SiteName, key: WorkloadKey, build: (opId: string) => KubectlCall, retryOf?: string): { op: OpRecord; done: Promise<OpRecord> } {
+    const id = this.history.newId();
+    const call = build(id);
+    const op: OpRecord = {
+      id, site, key, call, issuedAtMs: this.sim.clock.elapsedMs(), retryOf, answeredAtMs: undefined, outcome: 'pending', status: undefined,
+      metaId: undefined, replicas: undefined, forwardedTo: undefined, warnings: [], answeredMarker: undefined, error: undefined,
+    };
+    this.history.add(op);
+    const target = this.sim.site(site);
+    if (target.state !== 'up') {
+      op.outcome = 'skipped';
+      return { op, done: Promise.resolve(op) };
+    }
+    let timer: Timer | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = this.sim.clock.setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    timedOut.catch(() => undefined);
+    const done = Promise.race([answerOf(target.call(toRequest(simHttpUrl(site), call))), timedOut])
+      .then(
+        (answer) => this.answered(op, answer),
+        (error: unknown) => this.failed(op, error instanceof Error ? error.message : String(error)),
+      )
+      .finally(() => timer?.cancel())
+      .then(() => op);
+    return { op, done };
+  }
+
+  private answered(op: OpRecord, answer: Answer): void {
+    op.answeredAtMs = this.sim.clock.elapsedMs();
+    op.status = answer.status;
+    const metaId = answer.headers.get('x-cheops-meta-id');
+    op.metaId = metaId === null ? undefined : asMetaId(metaId);
+    op.replicas = answer.headers.get('x-cheops-replicas') ?? undefined;
+    op.forwardedTo = answer.headers.get('x-cheops-forwarded-to') ?? undefined;
+    const warning = answer.headers.get('warning');
+    op.warnings = warning === null ? [] : [warning];
+    op.answeredMarker = markerOf(answer.body);
+    // A write sent from outside its scope was forwarded: a refusal may follow an earlier member's success.
+    const forwarded = !op.key.sites.includes(op.site);
+    if (answer.status >= 200 && answer.status < 300) op.outcome = 'acknowledged';
+    else if (!forwarded && answer.status >= 400 && answer.status < 500) op.outcome = 'rejected';
+    else op.outcome = 'unknown';
+  }
+
+  private failed(op: OpRecord, error: string): void {
+    op.answeredAtMs = this.sim.clock.elapsedMs();
+    op.outcome = 'unknown';
+    op.error = error;
+  }
+}

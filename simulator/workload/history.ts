@@ -1,0 +1,105 @@
+/**
+ * The history of a run as its clients saw it: every operation sent to a front, when, and what came
+ * back (status, meta-ID, replicas header, warnings). This is what the checkers hold the sites to:
+ * an acknowledged write must not be lost, a rejected one must not be replicated.
+ *
+ * Outcomes, and why each is what it is:
+ * - `acknowledged`: a 2xx answer;
+ * - `rejected`: a 4xx answer to a write the site applied itself (a member, or a local write): the
+ *   application refused it and nothing was replicated;
+ * - `unknown`: no answer (the site died, the client gave up), a 5xx, or a non-2xx answer to a
+ *   forwarded write (an earlier member may have applied it before its answer was lost): the write
+ *   may or may not have happened, so nothing is checked about it but that the run stays sane;
+ * - `skipped`: the site was down when the client wanted to send it.
+ */
+import type { MetaId, SiteName } from '../../core/ids.js';
+import type { KubectlCall } from './kubectl-requests.js';
+import type { WorkloadKey } from './key-space.js';
+
+export type OpOutcome = 'pending' | 'acknowledged' | 'rejected' | 'unknown' | 'skipped';
+
+/** One operation and its answer. */
+export interface OpRecord {
+  /** `o17`: also the marker its body carries. */
+  readonly id: string;
+  readonly site: SiteName;
+  readonly key: WorkloadKey;
+  readonly call: KubectlCall;
+  /** Virtual milliseconds since the start of the run. */
+  readonly issuedAtMs: number;
+  /** The operation this one retries (after an unknown outcome). */
+  readonly retryOf: string | undefined;
+  answeredAtMs: number | undefined;
+  outcome: OpOutcome;
+  status: number | undefined;
+  metaId: MetaId | undefined;
+  replicas: string | undefined;
+  forwardedTo: string | undefined;
+  warnings: string[];
+  /** The op marker of the object in the answer (an adopted create answers an older object). */
+  answeredMarker: string | undefined;
+  /** Why there was no answer. */
+  error: string | undefined;
+}
+
+/** Counts by outcome, for the summary. */
+export interface HistoryCounts {
+  readonly operations: number;
+  readonly acknowledged: number;
+  readonly rejected: number;
+  readonly unknown: number;
+  readonly skipped: number;
+  readonly forwarded: number;
+  readonly retries: number;
+  /** Answers that carried a conflict warning (a write lost to a concurrent one). */
+  readonly conflictWarnings: number;
+}
+
+/** Every operation of a run, in the order they were sent. */
+export class History {
+  private readonly ops: OpRecord[] = [];
+  private nextId = 1;
+
+  /** A fresh operation id (`o1`, `o2`, …). */
+  newId(): string {
+    const id = `o${this.nextId}`;
+    this.nextId += 1;
+    return id;
+  }
+
+  add(record: OpRecord): void {
+    this.ops.push(record);
+  }
+
+  get all(): readonly OpRecord[] {
+    return this.ops;
+  }
+
+  /** Operations on `key`, in the order sent. */
+  of(key: WorkloadKey): OpRecord[] {
+    return this.ops.filter((op) => op.key === key);
+  }
+
+  byId(id: string): OpRecord | undefined {
+    return this.ops.find((op) => op.id === id);
+  }
+
+  /** Operations still waiting for their answer. */
+  pending(): number {
+    return this.ops.filter((op) => op.outcome === 'pending').length;
+  }
+
+  counts(): HistoryCounts {
+    const count = (outcome: OpOutcome): number => this.ops.filter((op) => op.outcome === outcome).length;
+    return {
+      operations: this.ops.length,
+      acknowledged: count('acknowledged'),
+      rejected: count('rejected'),
+      unknown: count('unknown'),
+      skipped: count('skipped'),
+      forwarded: this.ops.filter((op) => op.forwardedTo !== undefined).length,
+      retries: this.ops.filter((op) => op.retryOf !== undefined).length,
+      conflictWarnings: this.ops.filter((op) => op.warnings.some((warning) => warning.includes('conflict'))).length,
+    };
+  }
+}

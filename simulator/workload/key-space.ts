@@ -1,0 +1,147 @@
+/**
+ * The resources a workload writes, each with the sites that may ever hold it. Three kinds:
+ *
+ * - `replicated`: a scope of two sites or more (`{Site1 & Site3}`). Scopes are drawn from the seed
+ *   and overlap; several keys share each scope;
+ * - `remote`: a scope of one site (`{Site2}`): local on that site, forwarded from the others, never
+ *   replicated;
+ * - `local`: no scope at all, written on one site only: plain passthrough.
+ *
+ * The checkers need the inverse too: which key a replicant document belongs to. Meta-IDs are
+ * derived from the key and the incarnation (crdt/replicant.ts), so every incarnation a run can
+ * reach is mapped in advance.
+ */
+import { asSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
+import { metaIdOf } from '../../crdt/replicant.js';
+import { kubernetesApp } from '../../glue/kubernetes/resource-key.js';
+import type { SeededRandom } from '../core/seeded-random.js';
+import type { AppObjectKey } from '../harness/app-log.js';
+import type { ObjectRef, WorkloadResource } from './kubectl-requests.js';
+
+export type KeyKind = 'replicated' | 'remote' | 'local';
+
+/** One resource of the workload. */
+export interface WorkloadKey {
+  readonly ref: ObjectRef;
+  readonly kind: KeyKind;
+  /** The sites that may hold it (the scope's sites; the one site of a remote or local key). */
+  readonly sites: readonly SiteName[];
+  /** The scope text sent with scoped writes; undefined for local keys. */
+  readonly scope: string | undefined;
+  /** Its Cheops resource key (replicated keys' replicants name it). */
+  readonly resourceKey: ResourceKey;
+}
+
+export interface KeySpaceOptions {
+  /** Replicated keys in all. */
+  readonly replicated: number;
+  /** Remote keys per site. */
+  readonly remotePerSite: number;
+  /** Local keys per site. */
+  readonly localPerSite: number;
+  /** How many distinct replication scopes the replicated keys share. */
+  readonly scopes: number;
+}
+
+/** Incarnations mapped per key: far more deletes than any run makes. */
+const mappedIncarnations = 64;
+
+const resources: readonly WorkloadResource[] = ['configmaps', 'configmaps', 'secrets', 'pods'];
+const shortNames: Readonly<Record<WorkloadResource, string>> = { configmaps: 'cm', secrets: 'sec', pods: 'pod' };
+
+/** The text of an application key, as the maps below use it. */
+export function appKeyText(key: AppObjectKey | ObjectRef): string {
+  const service = 'service' in key ? key.service : key.resource;
+  return `${service}/${key.namespace ?? ''}/${key.name}`;
+}
+
+/** `{Site1 & Site3}` */
+export function scopeText(sites: readonly SiteName[]): string {
+  return `{${sites.join(' & ')}}`;
+}
+
+/** The keys of a run, and the maps from what sites hold back to them. */
+export class KeySpace {
+  readonly keys: readonly WorkloadKey[];
+  private readonly byText = new Map<string, WorkloadKey>();
+  private readonly byMeta = new Map<MetaId, { key: WorkloadKey; incarnation: number }>();
+
+  constructor(keys: readonly WorkloadKey[]) {
+    this.keys = keys;
+    for (const key of keys) {
+      this.byText.set(appKeyText(key.ref), key);
+      if (key.kind !== 'replicated') continue;
+      for (let incarnation = 0; incarnation < mappedIncarnations; incarnation += 1) {
+        this.byMeta.set(metaIdOf(key.resourceKey, incarnation), { key, incarnation });
+      }
+    }
+  }
+
+  /** The workload key an application path names, if it is one. */
+  byAppKey(key: AppObjectKey): WorkloadKey | undefined {
+    return this.byText.get(appKeyText(key));
+  }
+
+  /** The key and incarnation of a replicant's meta-ID, if the workload made it. */
+  byMetaId(metaId: MetaId): { key: WorkloadKey; incarnation: number } | undefined {
+    return this.byMeta.get(metaId);
+  }
+
+  ofKind(kind: KeyKind): WorkloadKey[] {
+    return this.keys.filter((key) => key.kind === kind);
+  }
+}
+
+/** A workload key of `kind` over `sites` (tests build their own key spaces with it). */
+export function workloadKey(resource: WorkloadResource, name: string, kind: KeyKind, sites: readonly SiteName[]): WorkloadKey {
+  const ref: ObjectRef = { resource, namespace: 'default', name };
+  return {
+    ref,
+    kind,
+    sites,
+    scope: kind === 'local' ? undefined : scopeText(sites),
+    resourceKey: { app: kubernetesApp, service: resource, namespace: 'default', name },
+  };
+}
+
+/** Draws `count` scopes of two sites or more; they overlap (several share sites). */
+function drawScopes(random: SeededRandom, names: readonly SiteName[], count: number): SiteName[][] {
+  const scopes: SiteName[][] = [];
+  for (let index = 0; index < count; index += 1) {
+    const size = 2 + random.int(Math.max(1, Math.min(names.length, 4) - 1));
+    const members = new Set(random.shuffle(names).slice(0, size));
+    // Scope order as the user writes it: by site number, so `{Site1 & Site3}`.
+    scopes.push(names.filter((name) => members.has(name)));
+  }
+  return scopes;
+}
+
+/** The key space of a run over `names`, drawn from `random`. */
+export function buildKeySpace(random: SeededRandom, names: readonly SiteName[], options: KeySpaceOptions): KeySpace {
+  const keys: WorkloadKey[] = [];
+  const resourceOf = (): WorkloadResource => random.pick(resources);
+  if (names.length >= 2) {
+    const scopes = drawScopes(random, names, options.scopes);
+    for (let index = 0; index < options.replicated; index += 1) {
+      const scopeIndex = index % scopes.length;
+      const resource = resourceOf();
+      keys.push(workloadKey(resource, `${shortNames[resource]}-r${scopeIndex}-${index}`, 'replicated', scopes[scopeIndex] ?? names));
+    }
+  }
+  names.forEach((site, siteIndex) => {
+    for (let index = 0; index < options.remotePerSite; index += 1) {
+      const resource = resourceOf();
+      keys.push(workloadKey(resource, `${shortNames[resource]}-x${siteIndex + 1}-${index}`, 'remote', [site]));
+    }
+    for (let index = 0; index < options.localPerSite; index += 1) {
+      const resource = resourceOf();
+      keys.push(workloadKey(resource, `${shortNames[resource]}-l${siteIndex + 1}-${index}`, 'local', [site]));
+    }
+  });
+  return new KeySpace(keys);
+}
+
+/** Site names as branded values. */
+export function siteNamesOf(names: readonly string[]): SiteName[] {
+  return names.map(asSiteName);
+}

@@ -1,0 +1,173 @@
+/**
+ * Deliberately broken nodes for the checkers' tests. Each fault sits in one of the ports the node
+ * is given (the local application, the store, the transport), never in production code: the node
+ * runs as shipped, over a port that misbehaves. And a scripted run: a few chosen operations
+ * through the fronts, then the final heal, the settle period and every checker.
+ */
+import { asSiteName } from '../../core/ids.js';
+import type { Storage } from '../../crdt/storage.js';
+import type { LocalApp } from '../../node/local-app.js';
+import { pushChannel } from '../../p2p/sync-messages.js';
+import type { Transport } from '../../p2p/transport.js';
+import { ScopeMonitor, type CheckerResult, type CheckerName } from '../../simulator/checkers/index.js';
+import type { SiteHookContext, SiteHooks } from '../../simulator/harness/site-hooks.js';
+import { startSimulation, type Simulation } from '../../simulator/harness/simulation.js';
+import { checkRun, settle } from '../../simulator/scenario/check-run.js';
+import { KubectlClient } from '../../simulator/workload/client.js';
+import { History, type OpRecord } from '../../simulator/workload/history.js';
+import { KeySpace, workloadKey, type WorkloadKey } from '../../simulator/workload/key-space.js';
+import type { KubectlCall } from '../../simulator/workload/kubectl-requests.js';
+import { meshed } from './support.js';
+
+/** Requests the reconciler sends carry no user agent; the clients' do. */
+function fromReconciler(request: Request): boolean {
+  return request.method !== 'GET' && !request.headers.has('user-agent');
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/** An application that answers the reconciler's writes with success and does nothing. */
+export function dropsReplicatedWrites(on: string): SiteHooks {
+  return {
+    localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
+      context.site !== on ? app : {
+        ...app,
+        async fetch(request) {
+          if (!fromReconciler(request)) return app.fetch(request);
+          const body: unknown = request.method === 'DELETE' ? {} : await request.json();
+          return json(request.method === 'POST' ? 201 : 200, body);
+        },
+      },
+  };
+}
+
+/** A store that acknowledges writes it never makes while `forgetting.on` is set. */
+export function forgetfulStorage(on: string, forgetting: { on: boolean }): SiteHooks {
+  return {
+    storage: (storage: Storage, context: SiteHookContext): Storage =>
+      context.site !== on ? storage : {
+        get: (key) => storage.get(key),
+        list: (prefix) => storage.list(prefix),
+        close: () => storage.close(),
+        put: (key, value) => (forgetting.on ? Promise.resolve() : storage.put(key, value)),
+        delete: (key) => (forgetting.on ? Promise.resolve() : storage.delete(key)),
+        batch: (operations) => (forgetting.on ? Promise.resolve() : storage.batch(operations)),
+        deleteRange: (prefix) => (forgetting.on ? Promise.resolve() : storage.deleteRange(prefix)),
+      },
+  };
+}
+
+/** An application whose objects come back right after the reconciler deletes them (a zombie controller). */
+export function resurrectingApp(on: string): SiteHooks {
+  return {
+    localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
+      context.site !== on ? app : {
+        ...app,
+        async fetch(request) {
+          if (request.method !== 'DELETE' || !fromReconciler(request)) return app.fetch(request);
+          const url = new URL(request.url);
+          const before = await app.fetch(new Request(url, { headers: { accept: 'application/json' } }));
+          const object = (await before.json()) as { apiVersion?: string; kind?: string; metadata?: Record<string, unknown>; data?: unknown };
+          const answer = await app.fetch(request);
+          if (answer.ok && object.metadata !== undefined) {
+            const { name, namespace, labels, annotations } = object.metadata;
+            const revived = { apiVersion: object.apiVersion, kind: object.kind, metadata: { name, namespace, labels, annotations }, data: object.data };
+            const collection = url.pathname.slice(0, url.pathname.lastIndexOf('/'));
+            await app.fetch(new Request(new URL(collection, url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(revived) }));
+          }
+          return answer;
+        },
+      },
+  };
+}
+
+/** A transport that also sends every document push to every other connected peer. */
+export function leakingTransport(on: string): SiteHooks {
+  return {
+    transport: (transport: Transport, context: SiteHookContext): Transport => {
+      if (context.site !== on) return transport;
+      return {
+        peerId: transport.peerId,
+        addresses: () => transport.addresses(),
+        start: () => transport.start(),
+        stop: () => transport.stop(),
+        dial: (address, signal) => transport.dial(address, signal),
+        hangUp: (peer) => transport.hangUp(peer),
+        connectedPeers: () => transport.connectedPeers(),
+        subscribe: (topic) => transport.subscribe(topic),
+        unsubscribe: (topic) => transport.unsubscribe(topic),
+        publish: (topic, data) => transport.publish(topic, data),
+        on: (event, listener) => transport.on(event, listener),
+        off: (event, listener) => transport.off(event, listener),
+        send: (peer, channel, data, signal) => {
+          if (channel === pushChannel) {
+            for (const other of transport.connectedPeers()) if (other !== peer) transport.send(other, channel, data).catch(() => undefined);
+          }
+          return transport.send(peer, channel, data, signal);
+        },
+      };
+    },
+  };
+}
+
+/** An application that takes `delayMs` over every write of the reconciler. */
+export function slowApp(on: string, delayMs: number): SiteHooks {
+  return {
+    localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
+      context.site !== on ? app : {
+        ...app,
+        async fetch(request) {
+          if (fromReconciler(request)) await new Promise<void>((resolve) => context.clock.setTimeout(resolve, delayMs));
+          return app.fetch(request);
+        },
+      },
+  };
+}
+
+/** What a script may use. */
+export interface Script {
+  readonly sim: Simulation;
+  readonly keys: KeySpace;
+  /** Sends a call and runs the clock until it is answered. */
+  readonly send: (site: string, key: WorkloadKey, build: (opId: string) => KubectlCall) => Promise<OpRecord>;
+}
+
+/** A configmap key on `sites`. */
+export function configMap(name: string, sites: readonly string[]): WorkloadKey {
+  return workloadKey('configmaps', name, 'replicated', sites.map(asSiteName));
+}
+
+/**
+ * Runs `script` on three sites with `hooks`, then heals everything, restarts what is down,
+ * settles (at most 60 s) and answers every checker's result, by name.
+ */
+export async function scriptedRun(
+  seed: string,
+  hooks: SiteHooks,
+  keys: readonly WorkloadKey[],
+  script: (run: Script) => Promise<void>,
+): Promise<Map<CheckerName, CheckerResult>> {
+  const sim = await startSimulation({ seed, sites: 3, hooks });
+  try {
+    if (!(await meshed(sim))) throw new Error('the sites did not mesh');
+    const keySpace = new KeySpace(keys);
+    const history = new History();
+    const client = new KubectlClient(sim, history);
+    const monitor = new ScopeMonitor(sim, keySpace);
+    await script({
+      sim,
+      keys: keySpace,
+      send: (site, key, build) => sim.perform(() => client.send(asSiteName(site), key, build).done),
+    });
+    sim.heal();
+    for (const site of sim.sites) if (site.state === 'down') await sim.restart(site.name);
+    const healedAtMs = sim.clock.elapsedMs();
+    const settledAtMs = await settle(sim, keySpace, 60_000);
+    const { results } = await checkRun(sim, { keys: keySpace, history, monitor, healedAtMs, settledAtMs, boundMs: 15_000 });
+    return new Map(results.map((result) => [result.name, result]));
+  } finally {
+    sim.stop();
+  }
+}

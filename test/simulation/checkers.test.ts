@@ -1,0 +1,86 @@
+/**
+ * Each checker fails on a node broken for it, and the same script passes on a sound node: the
+ * checkers can see what they claim to see. The faults sit in the node's ports (broken-nodes.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import type { CheckerName, CheckerResult } from '../../simulator/checkers/index.js';
+import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
+import {
+  configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, resurrectingApp, scriptedRun, slowApp, type Script,
+} from './broken-nodes.js';
+
+const shared = configMap('shared', ['Site1', 'Site2']);
+const scope = '{Site1 & Site2}';
+
+async function createAndLabel({ send, sim }: Script): Promise<void> {
+  expect((await send('Site1', shared, (id) => createCall(shared.ref, objectBody(shared.ref, id, { k: 'v' }, {}), { scope }))).outcome).toBe('acknowledged');
+  await sim.runFor(1_000);
+  expect((await send('Site1', shared, (id) => labelCall(shared.ref, id, ['tier', 'a']))).outcome).toBe('acknowledged');
+  await sim.runFor(2_000);
+}
+
+function failing(results: Map<CheckerName, CheckerResult>): CheckerName[] {
+  return [...results.values()].filter((result) => !result.ok).map((result) => result.name);
+}
+
+function violations(results: Map<CheckerName, CheckerResult>, name: CheckerName): string {
+  return (results.get(name)?.violations ?? []).join('\n');
+}
+
+describe('the checkers against broken nodes', () => {
+  it('all hold on a sound node', async () => {
+    const results = await scriptedRun('sound', {}, [shared], async (run) => {
+      await createAndLabel(run);
+      expect((await run.send('Site2', shared, () => deleteCall(shared.ref))).outcome).toBe('acknowledged');
+    });
+    expect(failing(results)).toEqual([]);
+  });
+
+  it('convergence fails when an application silently drops the writes replication sends it', async () => {
+    const results = await scriptedRun('drops', dropsReplicatedWrites('Site2'), [shared], createAndLabel);
+    expect(failing(results)).toContain('convergence');
+    expect(violations(results, 'convergence')).toMatch(/configmaps\/default\/shared on Site2: the application lacks it \(desired \S+, marker o2\)/);
+  });
+
+  it('acknowledged-writes fails when a store forgets what it acknowledged', async () => {
+    const forgetting = { on: false };
+    const results = await scriptedRun('forgets', forgetfulStorage('Site1', forgetting), [shared], async ({ send, sim }) => {
+      expect((await send('Site1', shared, (id) => createCall(shared.ref, objectBody(shared.ref, id, { k: 'v' }, {}), { scope }))).outcome).toBe('acknowledged');
+      await sim.runFor(1_000);
+      sim.partition([['Site1'], ['Site2', 'Site3']]);
+      forgetting.on = true;
+      expect((await send('Site1', shared, (id) => labelCall(shared.ref, id, ['tier', 'lost']))).outcome).toBe('acknowledged');
+      await sim.runFor(500);
+      sim.crash('Site1');
+      forgetting.on = false;
+    });
+    expect(failing(results)).toContain('acknowledged-writes');
+    expect(violations(results, 'acknowledged-writes')).toMatch(/o2 \(label configmaps\/default\/shared on Site1.*acknowledged, but no write of res\/\S+ carries it/);
+  });
+
+  it('no-resurrection fails when an application brings back what the reconciler deleted', async () => {
+    const results = await scriptedRun('zombie', resurrectingApp('Site2'), [shared], async (run) => {
+      await createAndLabel(run);
+      expect((await run.send('Site1', shared, () => deleteCall(shared.ref))).outcome).toBe('acknowledged');
+      await run.sim.runFor(2_000);
+    });
+    expect(failing(results)).toContain('no-resurrection');
+    expect(violations(results, 'no-resurrection')).toMatch(/shared on Site2: the object deleted at \S+ s \(marker o2\) was created again/);
+    expect(violations(results, 'no-resurrection')).toMatch(/shared on Site2: still holds the object of deleted incarnation #0/);
+  });
+
+  it('scope-safety fails when a site leaks a replicant to a site outside its scope', async () => {
+    const results = await scriptedRun('leaks', leakingTransport('Site1'), [shared], createAndLabel);
+    expect(failing(results)).toContain('scope-safety');
+    expect(violations(results, 'scope-safety')).toMatch(/Site3 stored res\/\S+ \(configmaps\/default\/shared #0\) outside its scope \{Site1 & Site2\}/);
+  });
+
+  it('heal-bound fails when a site takes too long to apply what it received after the heal', async () => {
+    const results = await scriptedRun('slow', slowApp('Site2', 25_000), [shared], async ({ send, sim }) => {
+      sim.partition([['Site2'], ['Site1', 'Site3']]);
+      expect((await send('Site1', shared, (id) => createCall(shared.ref, objectBody(shared.ref, id, {}, {}), { scope }))).outcome).toBe('acknowledged');
+    });
+    expect(failing(results)).toEqual(['heal-bound']);
+    expect(violations(results, 'heal-bound')).toMatch(/the sites settled 2\d\.\d+ s after the final heal; the bound is 15\.000 s/);
+  });
+});

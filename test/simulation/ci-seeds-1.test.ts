@@ -1,0 +1,5 @@
+/** Part 1 of 4 of the CI list of seeds (ci-seeds.ts). */
+import { describe } from 'vitest';
+import { ciPart } from './ci-seeds.js';
+
+describe('CI seeds, part 1 of 4', () => ciPart(0));
