@@ -6,6 +6,7 @@
  * settings drawn from the seed, one line per seed and a summary.
  */
 import { Command, Option } from 'commander';
+import type { SiteHooks } from '../simulator/harness/site-hooks.js';
 import { runScenario, type ScenarioReport } from '../simulator/scenario/run-scenario.js';
 import { formatReport, formatSwarmLine, reportJson, type TimelineMode } from '../simulator/scenario/report-format.js';
 import {
@@ -28,7 +29,7 @@ export interface SimOutput {
   readonly interactive: boolean;
 }
 
-interface SimFlags {
+export interface SimFlags {
   readonly seed: string;
   readonly sites: string;
   readonly duration: string;
@@ -116,12 +117,15 @@ async function runSwarm(count: number, flags: SimFlags, output: SimOutput): Prom
   return failed.length === 0 ? 0 : 1;
 }
 
-/** Runs `cheops sim` with parsed flags; answers the exit code. */
-export async function runSim(flags: SimFlags, output: SimOutput): Promise<number> {
+/**
+ * Runs `cheops sim` with parsed flags; answers the exit code. `hooks` swap ports of the simulated
+ * nodes (tests break a node on purpose to see the command fail); the command line never sets them.
+ */
+export async function runSim(flags: SimFlags, output: SimOutput, hooks?: SiteHooks): Promise<number> {
   let options: ScenarioOptions;
   let swarm: number | undefined;
   try {
-    options = optionsFromFlags(flags);
+    options = { ...optionsFromFlags(flags), ...(hooks === undefined ? {} : { hooks }) };
     swarm = flags.swarm === undefined ? undefined : positiveInteger('--swarm', flags.swarm);
   } catch (error) {
     output.stderr(`cheops sim: ${error instanceof Error ? error.message : String(error)}\n`);

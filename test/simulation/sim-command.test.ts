@@ -1,0 +1,41 @@
+/**
+ * `cheops sim` as a user meets it: a failed checker exits 1 with a FAIL verdict, the checker's
+ * violations and the command that replays the run; a bad flag exits 2 naming it.
+ */
+import { describe, expect, it } from 'vitest';
+import { runSim, type SimFlags, type SimOutput } from '../../cli/sim-command.js';
+import type { SiteHooks } from '../../simulator/harness/site-hooks.js';
+import { dropsReplicatedWrites } from './broken-nodes.js';
+
+const flags: SimFlags = { seed: '5', sites: '3', duration: '8s', faults: 'none', latency: '20ms', workload: '30', timeline: 'none', progress: false };
+
+async function sim(overrides: Partial<SimFlags>, hooks?: SiteHooks): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const output: SimOutput = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), interactive: false };
+  const code = await runSim({ ...flags, ...overrides }, output, hooks);
+  return { code, stdout, stderr };
+}
+
+describe('cheops sim', () => {
+  it('passes with exit 0 on a sound node', async () => {
+    const run = await sim({});
+    expect(run.stdout).toMatch(/^verdict: PASS/m);
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 1 on a failed checker, names the violation and prints the replay command', async () => {
+    const run = await sim({}, dropsReplicatedWrites('Site2'));
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^verdict: FAIL/m);
+    expect(run.stdout).toMatch(/FAIL\s+convergence/);
+    expect(run.stdout).toMatch(/on Site2: the application lacks it/);
+    expect(run.stdout).toContain('replay: cheops sim --seed 5 --sites 3 --duration 8s --faults none --latency 20ms --workload 30');
+  });
+
+  it('exits 2 naming a bad flag', async () => {
+    const run = await sim({ sites: 'three' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('cheops sim: --sites "three": expected a positive integer\n');
+  });
+});
