@@ -88,6 +88,15 @@ export function toHttpError(error: unknown): HttpError {
   return { status: mapping.status, body: kubernetesStatus(mapping.status, mapping.reason, error.message, details) };
 }
 
+/**
+ * How loudly to log a request that failed with `error`: a known condition a client is told about
+ * (a site out of reach under partition, a bad request: 4xx, 503, 504) is a warning; an internal
+ * error (500) is an error.
+ */
+export function failureLogLevel(error: unknown): 'warn' | 'error' {
+  return toHttpError(error).status === 500 ? 'error' : 'warn';
+}
+
 /** The answer for `error` as a web Response (Hono routes, the interceptor). */
 export function errorResponse(error: unknown): Response {
   const { status, body } = toHttpError(error);

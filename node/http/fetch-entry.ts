@@ -7,7 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorMessage, type Logger } from '../../core/index.js';
-import { errorResponse } from './errors.js';
+import { errorResponse, failureLogLevel } from './errors.js';
 import type { FrontCall, RequestScope } from './interceptor.js';
 import type { RequestKind } from './metrics.js';
 import { pathOf, resolveScope } from './request-scope.js';
@@ -42,7 +42,7 @@ export function createFetchEntry(parts: FetchParts): (request: Request) => Promi
         answer = offered ? await interceptor(call) : undefined;
       } catch (error) {
         if (request.signal.aborted) throw error;
-        parts.logger.error({ method: request.method, url: scoped.url, error: errorMessage(error) }, 'interceptor failed');
+        parts.logger[failureLogLevel(error)]({ method: request.method, url: scoped.url, error: errorMessage(error) }, 'interceptor failed');
         return count('intercepted', errorResponse(error));
       }
       if (answer !== undefined) return count('intercepted', answer);

@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { errorMessage, type Clock, type Logger } from '../../core/index.js';
-import { writeError } from './errors.js';
+import { failureLogLevel, writeError } from './errors.js';
 import { hasRequestBody } from './forward-headers.js';
 import { NodeFrontCall, type HeaderReader, type InterceptFilter, type Interceptor, type RequestScope } from './interceptor.js';
 import type { FrontMetrics, RequestKind } from './metrics.js';
@@ -133,7 +133,7 @@ export class RequestRouter {
 
   private failIntercept(req: IncomingMessage, res: ServerResponse, routed: Routed, startMs: number, error: unknown): void {
     this.observe(req, res, 'intercepted', startMs);
-    this.parts.logger.error({ method: req.method, url: routed.url, error: errorMessage(error) }, 'interceptor failed');
+    this.parts.logger[failureLogLevel(error)]({ method: req.method, url: routed.url, error: errorMessage(error) }, 'interceptor failed');
     writeError(res, error);
   }
 

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../core/index.js';
+import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { FrontCall } from './interceptor.js';
 import { readScopeCarrier } from './scope-carrier.js';
 import { send, startFront, startUpstream, type TestFront, type TestUpstream } from './test-support.js';
@@ -131,7 +131,21 @@ describe('scopes through the front', () => {
       const res = await send(failing.url, { path: '/api/v1/pods' });
       expect(res.status).toBe(500);
       expect(JSON.parse(res.body.toString())).toMatchObject({ kind: 'Status', reason: 'InternalError', code: 500 });
-      expect(failing.logger.find('interceptor failed')).toHaveLength(1);
+      expect(failing.logger.find('interceptor failed').map((entry) => entry.level)).toEqual(['error']);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('logs an expected failure (a scope out of reach) as a warning, and answers 503', async () => {
+    const failing = await startFront(upstream.url, {
+      interceptor: () => Promise.reject(new CheopsError(ErrorCode.SiteUnreachable, 'no site of the scope could take the request')),
+    });
+    try {
+      const res = await send(failing.url, { path: '/api/v1/pods' });
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body.toString())).toMatchObject({ kind: 'Status', reason: 'ServiceUnavailable', code: 503 });
+      expect(failing.logger.find('interceptor failed').map((entry) => entry.level)).toEqual(['warn']);
     } finally {
       await failing.close();
     }
