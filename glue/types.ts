@@ -122,6 +122,11 @@ export interface ReplicationGlue {
   merge(desired: JsonObject, local: JsonObject, key: ResourceKey): JsonObject;
   /** A child that a parent's controller made on this site (never replicated). */
   isOwnedChild(object: unknown): boolean;
+  /**
+   * Whether an object is being deleted but still there (Kubernetes: `metadata.deletionTimestamp`,
+   * graceful deletion or finalizers pending): it is about to go, whatever is written onto it.
+   */
+  isTerminating(object: unknown): boolean;
   /** The application's own id of an object (Kubernetes: `metadata.uid`). */
   localId(object: unknown): string | undefined;
   /** The request doing `operation` to the object `key`, described by `body` (the desired state). */

@@ -52,6 +52,8 @@ describe('the Kubernetes replication glue', () => {
     const desired = { ...canonical, metadata: { name: 'purple', labels: { a: '2' } } };
     expect(glue.merge(desired, local, key)).toMatchObject({ metadata: { uid: 'u1', resourceVersion: '7', labels: { a: '2' } }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } });
     expect(glue.localId(local)).toBe('u1');
+    expect(glue.isTerminating(local)).toBe(false);
+    expect(glue.isTerminating({ ...local, metadata: { ...local.metadata, deletionTimestamp: '2026-11-22T10:05:00Z' } })).toBe(true);
     expect(glue.errorMessage(422, { kind: 'Status', message: 'bad' })).toBe('bad');
     expect(glue.errorMessage(500, 'oops')).toBe('the application answered HTTP 500');
   });

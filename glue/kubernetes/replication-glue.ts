@@ -119,6 +119,10 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
 
   isOwnedChild,
 
+  isTerminating(object: unknown): boolean {
+    return stringIn(object, ['metadata', 'deletionTimestamp']) !== undefined;
+  },
+
   localId(object: unknown): string | undefined {
     return stringIn(object, ['metadata', 'uid']);
   },
