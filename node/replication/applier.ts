@@ -2,7 +2,9 @@
  * Applies a replicant's desired state to the local application (docs/REPLICATION.md §3), every
  * step idempotent: delete (absent counts as done), or read the local object and create it, leave
  * it (already equal once site-local fields are set aside) or replace it (desired state over the
- * local site-local fields; a resource-version conflict is retried at once on a fresh read).
+ * local site-local fields; a resource-version conflict, or the object gone meanwhile, is retried
+ * at once on a fresh read). A local object still being deleted (graceful deletion, finalizers) is
+ * waited for: it is about to go, and whatever is written onto it goes with it.
  * It never throws: every failure is an outcome, transient (retried with backoff) or not.
  */
 import { errorMessage, type Logger } from '../../core/index.js';
@@ -70,6 +72,7 @@ export class Applier {
       if (!isOk(current.status)) return this.failure('none', current);
       const local = answerJson(current);
       if (!isJsonObject(local)) return { kind: 'transient', op: 'none', error: 'the application answered a read with something other than a JSON object' };
+      if (glue.isTerminating(local)) return { kind: 'transient', op: 'none', error: 'the previous object is still being deleted here' };
       if (sameJson(glue.canonical(local, key), desired)) return { kind: 'applied', op: 'none', localId: glue.localId(local) };
       const outcome = await this.replace(replicant, desired, local);
       if (outcome !== 'retry') return outcome;
@@ -95,7 +98,9 @@ export class Applier {
     if (request === undefined) return { kind: 'failed', op: 'update', error: 'the desired state does not say where the object lives' };
     const answer = await this.send(request);
     if ('error' in answer) return { kind: 'transient', op: 'update', error: answer.error };
-    if (answer.status === 409) return 'retry';
+    // 409: its resource version changed meanwhile; 404: it was deleted meanwhile (by a user, or a
+    // controller). Either way read it again: the replace is about the object as it is now.
+    if (answer.status === 409 || answer.status === 404) return 'retry';
     if (!isOk(answer.status)) return this.failure('update', answer);
     return { kind: 'applied', op: 'update', localId: glue.localId(answerJson(answer)) ?? glue.localId(local) };
   }

@@ -8,6 +8,7 @@ import type { DocumentStore } from '../../crdt/document-store.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
 import type { KeyIndex } from './key-index.js';
+import type { KeyLocks } from './key-locks.js';
 import type { ReplicationMetrics } from './metrics.js';
 import type { Replicants } from './replicants.js';
 import type { SitesPort } from './sites.js';
@@ -42,6 +43,8 @@ export interface EngineContext {
   readonly documents: DocumentStore;
   readonly replicants: Replicants;
   readonly index: KeyIndex;
+  /** One writer per key at a time: the write path and the reconcile passes. */
+  readonly locks: KeyLocks;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: ReplicationMetrics;

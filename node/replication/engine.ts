@@ -21,6 +21,7 @@ import { Applier } from './applier.js';
 import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
 import { replicationInterceptor } from './interceptor.js';
 import { KeyIndex } from './key-index.js';
+import { KeyLocks } from './key-locks.js';
 import { createReplicationMetrics } from './metrics.js';
 import { reconcilePass } from './reconcile-pass.js';
 import { Reconciler } from './reconciler.js';
@@ -74,13 +75,14 @@ export class ReplicationEngine {
       documents: components.documents, index, clock: components.clock, random: components.random.fork('replication'), logger, self: site, refused: this.refused,
     });
     const metrics = createReplicationMetrics(components.registry ?? new Registry(), () => index.entries());
+    const locks = new KeyLocks();
     this.ctx = {
       self: site, glue: components.glue, localApp: components.localApp, remote: components.remote, sites: components.sites,
-      documents: components.documents, replicants, index, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      documents: components.documents, replicants, index, locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
     };
     const applier = new Applier({ localApp: components.localApp, glue: components.glue, logger });
     this.reconciler = new Reconciler(this.ctx.options, {
-      pass: reconcilePass({ self: site, documents: components.documents, replicants, index, applier, clock: components.clock, logger, metrics }),
+      pass: reconcilePass({ self: site, documents: components.documents, replicants, index, locks, applier, clock: components.clock, logger, metrics }),
       clock: components.clock,
       random: components.random.fork('reconciler'),
       logger,
@@ -99,7 +101,8 @@ export class ReplicationEngine {
   }
 
   /**
-   * Resumes: every stored replicant whose replica was not found current at its present heads is
+   * Resumes: every stored replicant whose replica was not found current at its present heads, or
+   * on which a write through the front was cut short by the crash (`localWritePending`), is
    * reconciled (docs/REPLICATION.md §3), and index entries whose document is gone are forgotten.
    */
   start(): void {
@@ -108,9 +111,10 @@ export class ReplicationEngine {
     for (const docId of documents.ids()) {
       const metaId = metaIdOfDocId(docId);
       if (metaId === undefined) continue;
-      const current = index.byMetaId(metaId)?.currentAt;
+      const entry = index.byMetaId(metaId);
+      const current = entry?.currentAt;
       const heads = documents.heads(docId);
-      if (current === undefined || heads === undefined || !sameHeads(current, heads)) {
+      if (current === undefined || heads === undefined || !sameHeads(current, heads) || entry?.localWritePending === true) {
         this.reconciler.schedule(docId);
         resumed += 1;
       }

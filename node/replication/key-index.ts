@@ -28,6 +28,14 @@ export interface IndexEntry {
   readonly reported: readonly string[];
   /** Each site's replica status as last read here (metrics, listings). */
   readonly statuses: Readonly<Record<string, ReplicaStatus>>;
+  /**
+   * Set (and stored) before a write through this site's front goes to the local application,
+   * cleared once its replicant change is written. Found set, the write was cut short (a crash
+   * between the application's answer and the change): this site's replica entry may not describe
+   * the local object, so the next pass, at start-up at the latest, re-checks the application
+   * against the document instead of trusting the entry.
+   */
+  readonly localWritePending?: true;
 }
 
 const prefix = 'replicant-key';
@@ -48,6 +56,7 @@ export function entryOf(replicant: Replicant, previous: IndexEntry | undefined):
     conflicts: replicant.conflicts.map((conflict) => conflict.revision),
     reported: previous?.reported ?? [],
     statuses,
+    ...(previous?.localWritePending === true ? { localWritePending: true } : {}),
   };
 }
 
@@ -152,6 +161,14 @@ export class KeyIndex {
     return this.put(withCurrent);
   }
 
+  /** Marks (`pending`) or clears the write under way through this site's front on `metaId` (see `localWritePending`). */
+  markLocalWrite(metaId: MetaId, pending: boolean): Promise<void> {
+    const entry = this.byMeta.get(metaId);
+    if (entry === undefined || (entry.localWritePending === true) === pending) return Promise.resolve();
+    const { localWritePending: _old, ...rest } = entry;
+    return this.put(pending ? { ...rest, localWritePending: true } : rest);
+  }
+
   /** Forgets an entry, in memory and in the store. */
   remove(metaId: MetaId): Promise<void> {
     const entry = this.byMeta.get(metaId);
@@ -244,5 +261,6 @@ function parseEntry(metaId: string | undefined, bytes: Uint8Array): IndexEntry |
     conflicts,
     reported,
     statuses,
+    ...(fields.localWritePending === true ? { localWritePending: true } : {}),
   };
 }

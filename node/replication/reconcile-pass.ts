@@ -3,13 +3,19 @@
  * it when hostile or when its scope leaves this site out), record conflicts Automerge resolved,
  * mirror it in the key index, and, unless this site's replica is current, drive the local
  * application to the desired state and record the outcome in this site's replica entry.
+ *
+ * The pass holds its key's lock (KeyLocks) from the read to the record: passes over two
+ * incarnations of one name, and writes through the front, never interleave on the local object.
+ * A replica entry is trusted only when no write through the front was cut short on the document
+ * (the index's `localWritePending`); otherwise the pass re-checks the application.
  */
 import { errorMessage, type Clock, type Logger } from '../../core/index.js';
-import type { DocumentId, SiteName } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
+import type { DocumentId, MetaId, ResourceKey, SiteName } from '../../core/ids.js';
 import { metaIdOfDocId, replicaCurrent, ReplicaStatus, type Replicant, type ReplicaEntry } from '../../crdt/replicant.js';
 import type { Applier, ApplyOutcome } from './applier.js';
 import { entryOf, type KeyIndex } from './key-index.js';
+import type { KeyLocks } from './key-locks.js';
 import type { ReplicationMetrics } from './metrics.js';
 import type { PassResult } from './reconciler.js';
 import type { Replicants } from './replicants.js';
@@ -20,6 +26,8 @@ export interface PassDeps {
   readonly documents: Pick<DocumentStore, 'heads'>;
   readonly replicants: Replicants;
   readonly index: KeyIndex;
+  /** Shared with the write path. */
+  readonly locks: KeyLocks;
   readonly applier: Applier;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -31,33 +39,50 @@ export function reconcilePass(deps: PassDeps): (docId: DocumentId) => Promise<Pa
   return async (docId) => {
     const metaId = metaIdOfDocId(docId);
     if (metaId === undefined) return 'done';
-    // Heads first: if a change lands while we read, the index records the older heads, and the
-    // next start-up reconciles once more rather than missing it.
-    const heads = deps.documents.heads(docId);
-    const read = await deps.replicants.read(docId);
-    if (read.kind === 'absent') {
-      await deps.index.remove(metaId);
-      return 'done';
-    }
-    if (read.kind === 'invalid') {
-      await deps.replicants.drop(docId, `malformed replicant: ${read.reason}`);
-      return 'done';
-    }
-    let replicant = read.replicant;
-    if (!replicant.meta.sites.includes(deps.self)) {
-      await deps.replicants.drop(docId, `its scope (${replicant.meta.sites.join(', ')}) does not include ${deps.self}`);
-      return 'done';
-    }
-    if (read.ignored.length > 0) deps.logger.warn({ docId, ignored: read.ignored }, 'malformed replicant entries ignored');
-    replicant = await recordConflicts(deps, replicant);
-    await deps.index.put(entryOf(replicant, deps.index.byMetaId(metaId)));
-    if (replicaCurrent(replicant, deps.self)) {
-      if (heads !== undefined) await deps.index.update(metaId, { currentAt: heads });
-      return 'done';
-    }
-    await deps.index.update(metaId, { currentAt: undefined });
-    return applyAndRecord(deps, replicant);
+    const key = deps.index.byMetaId(metaId)?.key ?? (await keyOf(deps, docId));
+    // Absent or unreadable: nothing reaches the application, no lock needed.
+    if (key === undefined) return passOnce(deps, docId, metaId);
+    return deps.locks.run(key, () => passOnce(deps, docId, metaId));
   };
+}
+
+/** The key a document names (a meta-ID is derived from its key: it never changes). */
+async function keyOf(deps: PassDeps, docId: DocumentId): Promise<ResourceKey | undefined> {
+  const read = await deps.replicants.read(docId);
+  return read.kind === 'ok' ? read.replicant.meta.key : undefined;
+}
+
+async function passOnce(deps: PassDeps, docId: DocumentId, metaId: MetaId): Promise<PassResult> {
+  // Heads first: if a change lands while we read, the index records the older heads, and the
+  // next start-up reconciles once more rather than missing it.
+  const heads = deps.documents.heads(docId);
+  const read = await deps.replicants.read(docId);
+  if (read.kind === 'absent') {
+    await deps.index.remove(metaId);
+    return 'done';
+  }
+  if (read.kind === 'invalid') {
+    await deps.replicants.drop(docId, `malformed replicant: ${read.reason}`);
+    return 'done';
+  }
+  let replicant = read.replicant;
+  if (!replicant.meta.sites.includes(deps.self)) {
+    await deps.replicants.drop(docId, `its scope (${replicant.meta.sites.join(', ')}) does not include ${deps.self}`);
+    return 'done';
+  }
+  if (read.ignored.length > 0) deps.logger.warn({ docId, ignored: read.ignored }, 'malformed replicant entries ignored');
+  replicant = await recordConflicts(deps, replicant);
+  await deps.index.put(entryOf(replicant, deps.index.byMetaId(metaId)));
+  // Under the key's lock no write through the front is under way: a mark left is one cut short.
+  const verify = deps.index.byMetaId(metaId)?.localWritePending === true;
+  if (replicaCurrent(replicant, deps.self) && !verify) {
+    if (heads !== undefined) await deps.index.update(metaId, { currentAt: heads });
+    return 'done';
+  }
+  await deps.index.update(metaId, { currentAt: undefined });
+  const result = await applyAndRecord(deps, replicant);
+  if (verify && result === 'done') await deps.index.markLocalWrite(metaId, false);
+  return result;
 }
 
 async function recordConflicts(deps: PassDeps, replicant: Replicant): Promise<Replicant> {

@@ -6,6 +6,7 @@
  * Nothing here waits on a remote site unless the request asks `X-Cheops-Wait: all`.
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
+import { ReplicaStatus } from '../../crdt/replicant.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
@@ -68,30 +69,58 @@ export function localRequest(call: FrontCall, body: WriteBody | undefined, accep
   return new Request(`http://local-application${call.url}`, { method: call.method, headers, body: hasBody ? body.bytes : null });
 }
 
-/** Runs a replicated write on this (member) site. */
+/** What the locked part of a write did: an answer to relay as it is, or a replicant written. */
+type WriteStep =
+  | { readonly kind: 'answer'; readonly response: Response }
+  | { readonly kind: 'written'; readonly answer: BufferedAnswer; readonly result: LocalWriteResult; readonly warnings: ReadonlyArray<readonly [string, string]> };
+
+/**
+ * Runs a replicated write on this (member) site. From the application's answer to the replicant's
+ * change it holds the key's lock (KeyLocks), so no reconcile pass of the key runs in between; the
+ * wait for other sites (`X-Cheops-Wait: all`) is outside it.
+ */
 export async function replicatedWrite(ctx: EngineContext, write: ReplicatedWrite): Promise<Response> {
-  const { call, glueCall } = write;
+  // A create whose name only the answer tells (protobuf) names a new object: nothing to lock yet.
+  const step = write.key === undefined ? await applyAndRecord(ctx, write) : await ctx.locks.run(write.key, () => applyAndRecord(ctx, write));
+  if (step.kind === 'answer') return step.response;
+  return relay(step.answer, [...(await replicationHeaders(ctx, write, step.result)), ...step.warnings]);
+}
+
+async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promise<WriteStep> {
+  const { call } = write;
+  // Recorded (stored) before the application sees the write: a crash before the replicant's change
+  // leaves the mark, and start-up re-checks the application against the document.
+  const live = write.key === undefined ? undefined : ctx.index.live(write.key);
+  if (live !== undefined) await ctx.index.markLocalWrite(live.metaId, true);
   const answer = await fetchLocal(ctx, localRequest(call, write.body, jsonMedia));
+  const step = await recordAnswer(ctx, write, answer);
+  // Not awaited: the mark left by a crash now costs one extra check at start-up, nothing more.
+  if (live !== undefined) void ctx.index.markLocalWrite(live.metaId, false);
+  return step;
+}
+
+async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer): Promise<WriteStep> {
+  const { call, glueCall } = write;
   const warnings = write.warnings.map(warning);
   if (answer.status < 200 || answer.status > 299) {
-    if (write.adopt && answer.status === 409 && write.key !== undefined && write.live === undefined && isJsonObject(write.body.parsed)) {
-      const adopted = await adopt(ctx, write, write.key, write.body.parsed);
+    if (write.adopt && answer.status === 409 && write.key !== undefined && ctx.index.live(write.key) === undefined && isJsonObject(write.body.parsed)) {
+      const adopted = await adopt(ctx, write, write.key, write.body.parsed, answer);
       if (adopted !== undefined) return adopted;
     }
     ctx.metrics.writes.inc({ op: glueCall.op, result: 'rejected' });
-    return relay(answer, warnings);
+    return { kind: 'answer', response: relay(answer, warnings) };
   }
   const object = answerJson(answer);
   const key = write.key ?? ctx.glue.keyOfObject(object, glueCall);
-  const notReplicated = (why: string): Response => {
+  const notReplicated = (why: string): WriteStep => {
     ctx.logger.warn({ method: call.method, url: call.url, why }, 'write applied locally but not replicated');
     ctx.metrics.writes.inc({ op: glueCall.op, result: 'local' });
-    return relay(answer, [...warnings, warning(`applied on ${ctx.self} only: ${why}`)]);
+    return { kind: 'answer', response: relay(answer, [...warnings, warning(`applied on ${ctx.self} only: ${why}`)]) };
   };
   if (key === undefined) return notReplicated('the application answer names no object');
   if (glueCall.op !== 'delete' && ctx.glue.isOwnedChild(object)) return notReplicated('an owned child is never replicated; its parent is');
   const body = isJsonObject(object) ? ctx.glue.canonical(object, key) : undefined;
-  if (body === undefined && (glueCall.op !== 'delete' || write.live === undefined)) return notReplicated('the application did not answer with the object');
+  if (body === undefined && (glueCall.op !== 'delete' || ctx.index.live(key) === undefined)) return notReplicated('the application did not answer with the object');
   const result = await ctx.replicants.writeLocal({
     key,
     op: glueCall.op === 'delete' ? 'delete' : 'upsert',
@@ -102,7 +131,7 @@ export async function replicatedWrite(ctx: EngineContext, write: ReplicatedWrite
   });
   ctx.metrics.writes.inc({ op: glueCall.op, result: 'replicated' });
   ctx.logger.info({ metaId: result.replicant.metaId, key, op: glueCall.op, revision: result.revision }, 'replicated write');
-  return relay(answer, [...(await replicationHeaders(ctx, write, result)), ...warnings]);
+  return { kind: 'written', answer, result, warnings };
 }
 
 /** `X-Cheops-Meta-Id`, `X-Cheops-Replicas` and failure warnings, after waiting when asked. */
@@ -121,19 +150,39 @@ async function replicationHeaders(ctx: EngineContext, write: ReplicatedWrite, re
 /**
  * A scoped create refused with 409 because the object exists here and no replicant does (the
  * write was applied once and the node crashed before it recorded the replicant): the existing
- * object becomes the desired state, and the answer is that object.
+ * object becomes the desired state, and the answer is that object. Never an object on its way
+ * out: one being deleted, or the object of a deleted incarnation whose delete this site has not
+ * applied yet (the tombstone arrived, its pass has not run or failed): adopting it would bring the
+ * deleted object back on every site and drop the user's body. The 409 stands then, with a warning.
  */
-async function adopt(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey, requested: JsonObject): Promise<Response | undefined> {
+async function adopt(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey, requested: JsonObject, conflict: BufferedAnswer): Promise<WriteStep | undefined> {
   const get = ctx.glue.objectRequest('get', key, requested);
   if (get === undefined) return undefined;
   const answer = await fetchLocal(ctx, new Request(`http://local-application${get.path}`, { headers: { accept: jsonMedia } }));
   const object = answerJson(answer);
   if (answer.status !== 200 || !isJsonObject(object) || ctx.glue.isOwnedChild(object)) return undefined;
+  if (ctx.glue.isTerminating(object) || (await deletedHere(ctx, key, ctx.glue.localId(object))) === false) {
+    ctx.logger.info({ key }, 'scoped create refused: the existing object is a deleted one, its delete still under way here');
+    ctx.metrics.writes.inc({ op: 'create', result: 'rejected' });
+    const note = `${key.name} on ${ctx.self} is a deleted object whose deletion is still under way here; create it again once it is gone`;
+    return { kind: 'answer', response: relay(conflict, [warning(note), ...write.warnings.map(warning)]) };
+  }
   const result = await ctx.replicants.writeLocal({
     key, op: 'upsert', scope: write.scope, sites: write.sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),
   });
   ctx.metrics.writes.inc({ op: 'create', result: 'replicated' });
   ctx.logger.info({ metaId: result.replicant.metaId, key }, 'existing object adopted by a scoped create');
-  const note = warning(`${key.name} already existed on ${ctx.self}; that object is now replicated to ${write.sites.join(', ')}`);
-  return relay(answer, [...(await replicationHeaders(ctx, write, result)), note, ...write.warnings.map(warning)]);
+  const note = `${key.name} already existed on ${ctx.self}; that object is now replicated to ${write.sites.join(', ')}`;
+  return { kind: 'written', answer, result, warnings: [warning(note), ...write.warnings.map(warning)] };
+}
+
+/**
+ * Whether the last, deleted, incarnation of `key` held here was deleted here, and the object
+ * `localId` is not its object: true or false; undefined when no deleted incarnation is held.
+ */
+async function deletedHere(ctx: EngineContext, key: ResourceKey, localId: string | undefined): Promise<boolean | undefined> {
+  const latest = ctx.index.latest(key);
+  if (latest === undefined || !latest.deleted) return undefined;
+  const replica = (await ctx.replicants.get(latest.metaId))?.replicas[ctx.self];
+  return replica?.status === ReplicaStatus.Deleted && (replica.localId === undefined || replica.localId !== localId);
 }

@@ -26,6 +26,8 @@ describe('regressions found by the simulator (scripted)', () => {
     // the DELETE of #0 lands between the GET and the PUT of #1; the PUT answers 404 (or 409 then
     // 404) and the replica is recorded failed for good: Site2 never gets #1.
     // An application that takes 200 ms per write (as real ones take tens of ms) widens the window.
+    // Fixed: passes over every incarnation of a key hold the key's lock (node/replication/key-locks.ts),
+    // and a replace answered 404 (the object went meanwhile) reads again and creates.
     const results = await scriptedRun('restart-two-incarnations', slowApp('Site2', 200), [key], async ({ send, sim }) => {
       expect((await send('Site1', key, (id) => createCall(key.ref, objectBody(key.ref, id, { k: 'v1' }, {}), { scope }))).outcome).toBe('acknowledged');
       await sim.runFor(1_000);
@@ -41,6 +43,8 @@ describe('regressions found by the simulator (scripted)', () => {
     // Found with seed 53: the create answers 409 (the old object is still there, its delete not
     // applied yet), the write path "adopts" it, and the deleted object, old content and all,
     // becomes incarnation #1 on every site; the user's create body is dropped.
+    // Fixed: the write path and the passes share the key's lock, and a 409 is never adopted when
+    // the object is terminating or belongs to a deleted incarnation not yet deleted here.
     const results = await scriptedRun('adopt-pending-delete', slowApp('Site2', 3_000), [key], async ({ send, sim }) => {
       expect((await send('Site1', key, (id) => createCall(key.ref, objectBody(key.ref, id, { k: 'old' }, {}), { scope }))).outcome).toBe('acknowledged');
       await sim.runFor(5_000);
@@ -56,6 +60,8 @@ describe('regressions found by the simulator (scripted)', () => {
     // Found with seed 59: after the restart the replicant still says Site1 applied it (the index's
     // currentAt is unchanged), so nothing reconciles it; the user's retried delete gets 404 and
     // replicates nothing. Site1 lacks an object every other site holds, for ever.
+    // Fixed: the index entry is marked (stored) before the application sees the write and cleared
+    // after the replicant's change; start-up re-checks a marked replicant against the application.
     const results = await scriptedRun('crash-mid-delete', {}, [key], async ({ send, sim }) => {
       expect((await send('Site1', key, (id) => createCall(key.ref, objectBody(key.ref, id, { k: 'v' }, {}), { scope }))).outcome).toBe('acknowledged');
       await sim.runFor(1_000);
