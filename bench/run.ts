@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultFrontBenchOptions, formatFrontTable, runFrontBenchmark } from './front.js';
+import { formatSimReplicationDelayTable, runSimReplicationDelayBenchmark } from './sim-replication-delay.js';
 import { stackBenchmarks } from './stack-benchmarks.js';
 
 interface Benchmark {
@@ -29,6 +30,14 @@ const benchmarks: readonly Benchmark[] = [
   },
   // Real stack (real node processes, relays between sites): replication-delay, local-first, heal, scale.
   ...stackBenchmarks,
+  {
+    name: 'sim-replication-delay',
+    description: 'simulated: acknowledged scoped create at Site1 → applied on every remote site, 5/20/100 sites, 50 ms one way (virtual time)',
+    async run() {
+      const result = await runSimReplicationDelayBenchmark();
+      return { json: result, table: formatSimReplicationDelayTable(result) };
+    },
+  },
 ];
 
 /** The package root (where package.json is), whether run from dist/bench or from bench/. */

@@ -32,6 +32,8 @@ export interface SiteCost {
   readonly role: 'origin' | 'replica' | 'application alone';
   readonly resources: number;
   readonly rssBytesPerResource: number;
+  /** V8 heap in use (the node's `cheops_nodejs_heap_size_used_bytes`; Automerge's WASM memory is outside it). */
+  readonly heapBytesPerResource: number;
   readonly storeBytesPerResource: number;
   readonly appStoreBytesPerResource: number;
   readonly cpuMsPerResource: number;
@@ -57,6 +59,7 @@ export interface ScaleResult {
 
 interface Snapshot {
   readonly rss: number[];
+  readonly heap: number[];
   readonly cpu: number[];
   readonly store: number[];
   readonly app: number[];
@@ -67,6 +70,7 @@ async function snapshot(sites: readonly DeployedSite[]): Promise<Snapshot> {
   const samples = await sampleSites(sites);
   return {
     rss: samples.map((sample) => sample.rssBytes),
+    heap: await Promise.all(sites.map((site) => metricSum(site.url, 'cheops_nodejs_heap_size_used_bytes').catch(() => Number.NaN))),
     cpu: samples.map((sample) => sample.cpuMs),
     store: await Promise.all(sites.map((site) => directoryBytes(join(site.dataDir, 'store')))),
     app: await Promise.all(sites.map((site) => directoryBytes(join(site.dataDir, 'standin')))),
@@ -103,6 +107,7 @@ export async function runScaleBenchmark(options: ScaleOptions = quickMode() ? qu
     const cost = (index: number, role: SiteCost['role'], resources: number, before: Snapshot, after: Snapshot, loaded: number | undefined): SiteCost => ({
       site: bench.sites[index]!.name, role, resources,
       rssBytesPerResource: (after.rss[index]! - before.rss[index]!) / resources,
+      heapBytesPerResource: (after.heap[index]! - before.heap[index]!) / resources,
       storeBytesPerResource: (after.store[index]! - before.store[index]!) / resources,
       appStoreBytesPerResource: (after.app[index]! - before.app[index]!) / resources,
       cpuMsPerResource: (after.cpu[index]! - before.cpu[index]! - idle[index]! * (after.atMs - before.atMs)) / resources,
@@ -185,9 +190,9 @@ function automergeReference(count: number): { msPerResource: number; savedBytesP
 }
 
 export function formatScaleTable(result: ScaleResult): string {
-  const header = ['site', 'role', 'resources', 'RSS KiB/res', 'store B/res', 'app store B/res', 'CPU ms/res', 'RSS after MiB', 'docs loaded'];
+  const header = ['site', 'role', 'resources', 'RSS KiB/res', 'heap KiB/res', 'store B/res', 'app store B/res', 'CPU ms/res', 'RSS after MiB', 'docs loaded'];
   const rows = result.costs.map((cost) => [
-    cost.site, cost.role, String(cost.resources), kibibytes(cost.rssBytesPerResource), fixed(cost.storeBytesPerResource, 0),
+    cost.site, cost.role, String(cost.resources), kibibytes(cost.rssBytesPerResource), kibibytes(cost.heapBytesPerResource), fixed(cost.storeBytesPerResource, 0),
     fixed(cost.appStoreBytesPerResource, 0), fixed(cost.cpuMsPerResource, 2), fixed(cost.rssAfterBytes / 2 ** 20, 0), fixed(cost.documentsLoaded, 0),
   ]);
   return formatTable(header, rows, [
