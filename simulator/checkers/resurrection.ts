@@ -1,9 +1,10 @@
 /**
  * No resurrection after a delete. Once a replicant is tombstoned, the object of that incarnation
  * (any object whose marker is one of the incarnation's writes) must not come back:
- * - on a site, after its application deleted it, no create brings it back, even for a moment
- *   (watched in the application log, so a transient resurrection that a later pass removes again
- *   is caught too);
+ * - on a site, after its application deleted it as a replicated delete (the reconciler's, or the
+ *   write path's for an acknowledged delete that wrote the tombstone), no create brings it back,
+ *   even for a moment (watched in the application log, so a transient resurrection that a later
+ *   pass removes again is caught too);
  * - no later incarnation of the key starts from one of its writes (a new life of the name must
  *   start from the new create, not from the deleted object). Only the first writes of the later
  *   incarnation count: a patch sent before the delete and applied late, on the new life, is a
@@ -44,12 +45,16 @@ function inFlightMarkers(incarnations: Incarnations): Set<string> {
  * Whether a delete the application of `site` answered at `atMs` was a replicated one: made by the
  * reconciler (for a tombstone), or by the write path for a delete the client had acknowledged.
  * A delete whose client never heard back (the site died before writing the tombstone) is not
- * final: the replicant still wants the object, and bringing it back is right.
+ * final: the replicant still wants the object, and bringing it back is right. Nor is one answered
+ * without `X-Cheops-Meta-Id`: the site knew no replicant of the key (it had not received it yet,
+ * or lost it in a crash), so the delete went to its application alone, as the user was told; the
+ * replicant, live then, wants the object back on that site and its reconciler rightly creates it
+ * (convergence requires it). Only a delete that tombstoned the replicant forbids a come-back.
  */
 function finalDelete(ctx: CheckContext, key: WorkloadKey, site: SiteName, atMs: number, source: 'client' | 'node'): boolean {
   if (source === 'node') return true;
   return ctx.history.of(key).some(
-    (op) => op.call.verb === 'delete' && op.outcome === 'acknowledged' && (op.site === site || op.forwardedTo === site) &&
+    (op) => op.call.verb === 'delete' && op.outcome === 'acknowledged' && op.metaId !== undefined && (op.site === site || op.forwardedTo === site) &&
       op.issuedAtMs <= atMs && atMs <= (op.answeredAtMs ?? Number.POSITIVE_INFINITY),
   );
 }
