@@ -6,13 +6,9 @@ import { Command, Option } from 'commander';
 import { isCheopsError, errorMessage } from '../core/index.js';
 import { kubectlCommand, runKubectlCli, wantsWrapperHelp } from './kubectl-command.js';
 
-/**
- * The whole command line. `node` and `up` load libp2p, Automerge and level (about a second on a
- * small machine), so they are imported only when a command other than `cheops kubectl` runs.
- */
-async function buildProgram(): Promise<Command> {
-  const [{ nodeCommand }, { upCommand }] = await Promise.all([import('./node-command.js'), import('./up-command.js')]);
-  const program = new Command('cheops')
+/** The program without its commands: name, description, version, error output. */
+function baseProgram(): Command {
+  return new Command('cheops')
     .description(
       'Cheops makes the instances of one cloud application at many edge sites behave like one.\n' +
         'Each site runs a Cheops node beside its application; requests carry a scope that says where they run.',
@@ -21,18 +17,30 @@ async function buildProgram(): Promise<Command> {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) })
     // Options after a command name belong to that command: `cheops kubectl` hands all of its own to kubectl.
-    .enablePositionalOptions();
-
-  program.addCommand(nodeCommand());
-  program.addCommand(upCommand());
-  program.addCommand(kubectlCommand());
-  program.addCommand((await import('./sim-command.js')).simCommand());
-  // The network of a running `cheops up`: partition, heal, link, links.
-  for (const command of (await import('./control-commands.js')).controlCommands()) program.addCommand(command);
-
-  program.addOption(new Option('--no-color', 'disable colours').hideHelp());
-  return program;
+    .enablePositionalOptions()
+    .addOption(new Option('--no-color', 'disable colours').hideHelp());
 }
+
+/** The network controls of a running `cheops up`: partition, heal, link, links (HTTP only). */
+async function controlCommands(): Promise<Command[]> {
+  return (await import('./control-commands.js')).controlCommands();
+}
+
+/**
+ * Every command. `node`, `up` and `sim` load libp2p, Automerge and level (about a second on a
+ * small machine), so they are imported only when needed: `cheops kubectl` and the network
+ * controls start without them.
+ */
+async function allCommands(): Promise<Command[]> {
+  const [{ nodeCommand }, { upCommand }, { simCommand }] = await Promise.all([
+    import('./node-command.js'),
+    import('./up-command.js'),
+    import('./sim-command.js'),
+  ]);
+  return [nodeCommand(), upCommand(), kubectlCommand(), simCommand(), ...(await controlCommands())];
+}
+
+const controlCommandNames: ReadonlySet<string> = new Set(['partition', 'heal', 'link', 'links']);
 
 async function main(argv: readonly string[]): Promise<void> {
   const args = argv.slice(2);
@@ -41,7 +49,9 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = await runKubectlCli(args.slice(1));
     return;
   }
-  const program = await buildProgram();
+  const program = baseProgram();
+  const commands = controlCommandNames.has(args[0] ?? '') ? await controlCommands() : await allCommands();
+  for (const command of commands) program.addCommand(command);
   await program.parseAsync(argv);
 }
 

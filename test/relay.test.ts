@@ -98,20 +98,22 @@ describe('TcpLinkRelay', () => {
   it('adds the one-way latency to each chunk, each way: a round trip costs twice the latency', async () => {
     const { port } = await echoServer();
     const relay = await relayTo(port, { latency: { type: 'fixed', ms: 50 } });
+    // The first exchange also pays the TCP handshake's round trip, counted from the connect (the
+    // relay starts it when it accepts, while the client is still getting ready to write).
+    const connecting = performance.now();
     const c = await client(relay.port);
-    // The first exchange also pays the TCP handshake's round trip.
     c.socket.write('x');
-    const first = await c.waitFor(1);
-    expect(first).toBeGreaterThanOrEqual(195);
+    await c.waitFor(1);
+    expect(performance.now() - connecting).toBeGreaterThanOrEqual(195);
     const rtts: number[] = [];
     for (let i = 2; i <= 6; i += 1) {
       c.socket.write('x');
       rtts.push(await c.waitFor(i));
     }
-    for (const rtt of rtts) {
-      expect(rtt).toBeGreaterThanOrEqual(99);
-      expect(rtt).toBeLessThan(130);
-    }
+    // Never faster than the latency both ways; typically just that (once each way, not twice: a
+    // loaded machine may delay one exchange, not the median).
+    for (const rtt of rtts) expect(rtt).toBeGreaterThanOrEqual(99);
+    expect([...rtts].sort((a, b) => a - b)[2]).toBeLessThan(150);
     const stats = relay.stats();
     expect(stats.forward.bytesOut).toBe(6);
     expect(stats.backward.bytesOut).toBe(6);

@@ -78,7 +78,8 @@ describe('cheops up with a network between the sites', () => {
     for (const k of [1, 2, 3]) {
       for (const row of (await sites(k)).filter((candidate) => candidate.state !== 'self')) {
         expect(row.rttMs, `Site${k} → ${row.name}`).toBeGreaterThanOrEqual(98);
-        expect(row.rttMs, `Site${k} → ${row.name}`).toBeLessThan(150);
+        // About twice the one-way latency, not more (a loaded machine adds some; a doubled delay would be 200).
+        expect(row.rttMs, `Site${k} → ${row.name}`).toBeLessThan(180);
       }
     }
   });
@@ -113,7 +114,7 @@ describe('cheops up with a network between the sites', () => {
     await waitFor(async () => ((await stateOf(1, 'Site2'))?.rttMs ?? 0) > 190, 10_000, () => 'the RTT never followed the link');
   });
 
-  it('refuses an unknown site and a bad latency in one line', async () => {
+  it('refuses an unknown site and a bad latency in one line', { timeout: 60_000 }, async () => {
     const unknown = await runCheops(['partition', 'Site9', '--data', dataDir]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe('cheops: unknown site Site9; the sites are Site1, Site2, Site3\n');
