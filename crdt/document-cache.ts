@@ -42,6 +42,8 @@ export class LoadedDocument {
   inFlight: Deferred<void> | undefined = undefined;
   /** Whether the batch in flight carries changes made on this site. */
   inFlightHasLocal = false;
+  /** Whether the batch in flight carries changes received from peers. */
+  inFlightHasRemote = false;
 
   constructor(docId: DocumentId, doc: Automerge.Doc<unknown>, stored: boolean, chunkSequences: number[]) {
     this.docId = docId;
@@ -61,6 +63,11 @@ export class LoadedDocument {
   /** Changes made here that have not reached storage yet (they must not leave the site before). */
   hasUnwrittenLocal(): boolean {
     return (this.pending !== undefined && this.pending.local.length > 0) || (this.inFlight !== undefined && this.inFlightHasLocal);
+  }
+
+  /** Changes received from peers that have not reached storage yet (they must not be announced before). */
+  hasUnwrittenRemote(): boolean {
+    return (this.pending !== undefined && this.pending.remote.length > 0) || (this.inFlight !== undefined && this.inFlightHasRemote);
   }
 
   /** Resolves (never rejects) once what is pending or in flight now has been written or has failed. */

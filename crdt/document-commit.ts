@@ -128,6 +128,7 @@ export class GroupCommit {
         const plan = planWrite(entry, this.options.compactAfterChunks);
         entry.inFlight = new Deferred<void>();
         entry.inFlightHasLocal = work.local.length > 0;
+        entry.inFlightHasRemote = work.remote.length > 0;
         writes.push({ entry, work, plan });
       } catch (error) {
         const failure = new CheopsError(ErrorCode.StorageFailure, `cannot encode document ${entry.docId}: ${errorMessage(error)}`, {
@@ -171,6 +172,7 @@ export class GroupCommit {
     const inFlight = entry.inFlight;
     entry.inFlight = undefined;
     entry.inFlightHasLocal = false;
+    entry.inFlightHasRemote = false;
     inFlight?.resolve();
   }
 }

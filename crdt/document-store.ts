@@ -7,7 +7,10 @@
  * documents, go to storage in one batch (group commit); while a batch is being written, new changes
  * gather for the next one. Nothing unwritten leaves the site: reads show the stored state, and a
  * sync message speaks from the stored state (a peer must never hold a change of ours that a crash
- * could make us reuse the sequence number of).
+ * could make us reuse the sequence number of) and waits for received changes to be written (a
+ * peer must never believe we hold a change that a crash could lose). Received input can be taken
+ * in without waiting for its write (acceptSyncMessage, acceptChanges): many messages then share
+ * one batch.
  *
  * Hostile input: when Automerge rejects a received sync message or change (or panics on it), the
  * document it was applied to is dropped and storage, which it never reached, is untouched
@@ -24,7 +27,7 @@ import { DocumentCache, freeDocument, Wait, type LoadedDocument } from './docume
 import { GroupCommit } from './document-commit.js';
 import { RemoteInput } from './remote-input.js';
 import { actorKey, decodeIndexRecord, indexPrefix, sameHeads } from './document-layout.js';
-import type { DocumentChangedEvent, DocumentListener, SyncableDocuments, SyncState } from './documents.js';
+import type { AppliedInput, DocumentChangedEvent, DocumentListener, SyncableDocuments, SyncState } from './documents.js';
 import type { Storage } from './storage.js';
 
 export interface DocumentStoreComponents {
@@ -227,6 +230,9 @@ export class DocumentStore implements SyncableDocuments {
     return this.track(async () =>
       this.cacheOrThrow().use(docId, 'any', (entry) => {
         if (entry === undefined) throw new CheopsError(ErrorCode.DocumentNotFound, `no document ${docId}`);
+        // Received changes not written yet must not be announced (a crash could lose them, and
+        // the peer would not send them again): wait for their batch, then look again.
+        if (entry.hasUnwrittenRemote()) return new Wait(entry.settled());
         if (!entry.hasUnwrittenLocal()) return Automerge.generateSyncMessage(entry.doc, state);
         // Speak from the stored state: a fork at the stored heads, rather than waiting for the
         // write, which could wait forever while local writes keep coming.
@@ -241,12 +247,33 @@ export class DocumentStore implements SyncableDocuments {
   }
 
   receiveSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<SyncState> {
-    return this.track(async () => this.remoteOrThrow().receiveSyncMessage(docId, state, message));
+    return this.track(async () => {
+      const applied = await this.remoteOrThrow().receiveSyncMessage(docId, state, message);
+      await applied.written;
+      return applied.result;
+    });
+  }
+
+  acceptSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<AppliedInput<SyncState>> {
+    return this.track(async () => this.trackWritten(await this.remoteOrThrow().receiveSyncMessage(docId, state, message)));
   }
 
   /** Calls for one document in the same tick are applied in one Automerge call (see RemoteInput). */
   applyChanges(docId: DocumentId, changes: readonly Uint8Array[]): Promise<void> {
-    return this.track(async () => this.remoteOrThrow().applyChanges(docId, changes));
+    return this.track(async () => (await this.remoteOrThrow().applyChanges(docId, changes)).written);
+  }
+
+  acceptChanges(docId: DocumentId, changes: readonly Uint8Array[]): Promise<AppliedInput<void>> {
+    return this.track(async () => this.trackWritten(await this.remoteOrThrow().applyChanges(docId, changes)));
+  }
+
+  lacks(docId: DocumentId, heads: readonly string[]): Promise<boolean> {
+    return this.track(async () =>
+      this.cacheOrThrow().use(docId, 'existing', (entry) => {
+        if (entry === undefined || !entry.exists) return heads.length > 0;
+        return Automerge.getMissingDeps(entry.doc, [...heads]).length > 0;
+      }),
+    );
   }
 
   onChange(listener: DocumentListener): () => void {
@@ -312,6 +339,14 @@ export class DocumentStore implements SyncableDocuments {
         this.logger.error({ docId: event.docId, error: errorMessage(error) }, 'a doc:changed listener threw');
       }
     }
+  }
+
+  /** Remembers the write of accepted input until it settles, so close() waits for it too. */
+  private trackWritten<T>(applied: AppliedInput<T>): AppliedInput<T> {
+    const settled = applied.written.catch(() => undefined);
+    this.operations.add(settled);
+    void settled.then(() => this.operations.delete(settled));
+    return applied;
   }
 
   /** Runs a public call, refusing it unless open, and remembers it until settled so close() can wait. */

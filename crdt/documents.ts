@@ -1,7 +1,9 @@
 /**
  * What document sync (p2p/) needs from the document store: heads to compare, the Automerge sync
- * protocol on one document, and received changes applied. Every method that changes a document
- * persists the change before it resolves, so nothing is acknowledged that a crash could lose.
+ * protocol on one document, and received changes applied. Received input is applied in memory
+ * first and written in the next storage batch (`AppliedInput.written`); nothing speaks of it before
+ * it is written (events, stored heads, sync messages), so nothing is acknowledged that a crash could
+ * lose.
  * Sync states live with the caller (one per peer and document); the store keeps documents only.
  */
 import type { SyncState as AutomergeSyncState } from '@automerge/automerge';
@@ -20,6 +22,16 @@ export interface DocumentChangedEvent {
   readonly origin: 'local' | 'remote';
 }
 
+/** Remote input applied in memory. */
+export interface AppliedInput<T> {
+  readonly result: T;
+  /**
+   * Settles once what the input changed is durable (at once when it changed nothing); rejects when
+   * that write failed (the document is then dropped from memory: storage never had the input).
+   */
+  readonly written: Promise<void>;
+}
+
 export type DocumentListener = (event: DocumentChangedEvent) => void;
 
 export interface SyncableDocuments {
@@ -31,6 +43,9 @@ export interface SyncableDocuments {
   /**
    * The next sync message for `docId` given the peer's sync state, or null when the peer is
    * known to be in sync. Loads the document when needed; an absent document syncs as empty.
+   * It speaks from written state only: a document holding received changes not yet written waits
+   * for that write (one storage batch), so a peer is never told we have a change that a crash
+   * could still lose.
    */
   generateSyncMessage(docId: DocumentId, state: SyncState): Promise<[SyncState, Uint8Array | null]>;
   /**
@@ -38,7 +53,20 @@ export interface SyncableDocuments {
    * changes it carried are persisted; emits `doc:changed` with origin `remote` when it changed.
    */
   receiveSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<SyncState>;
+  /**
+   * Like receiveSyncMessage, but resolves once the message is applied in memory, with the new
+   * sync state and `written`: many messages can be taken in before one storage batch is awaited.
+   * The caller must not act on the changes (answer the peer, announce them) before `written`.
+   */
+  acceptSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<AppliedInput<SyncState>>;
   /** Applies encoded changes (from a gossip push); persisted before it resolves. */
   applyChanges(docId: DocumentId, changes: readonly Uint8Array[]): Promise<void>;
+  /** Like applyChanges, but resolves once applied in memory, with `written` (see acceptSyncMessage). */
+  acceptChanges(docId: DocumentId, changes: readonly Uint8Array[]): Promise<AppliedInput<void>>;
+  /**
+   * Whether the document lacks any of `heads` or holds received changes that wait for
+   * dependencies it lacks (in memory, written or not): only the sync protocol brings those.
+   */
+  lacks(docId: DocumentId, heads: readonly string[]): Promise<boolean>;
   onChange(listener: DocumentListener): () => void;
 }

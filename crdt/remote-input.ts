@@ -4,7 +4,11 @@
  * When Automerge rejects the input, or panics on it and leaves a document inconsistent, the
  * document it was applied to is dropped: either the in-memory copy of an idle document (the next
  * caller loads it again from storage, which the input never reached) or a clone (see applyTo).
- * Applied changes are written before the call resolves.
+ *
+ * Each call resolves once the input is applied in memory, with `written`, which settles once what
+ * it changed is durable. Nothing is acknowledged before: `doc:changed`, the stored heads and reads
+ * follow the write, and a sync message waits for it (DocumentStore.generateSyncMessage). So a
+ * caller can take in many messages, across documents, before awaiting one storage batch.
  */
 import * as Automerge from '@automerge/automerge';
 import { CheopsError, ErrorCode, errorMessage, isCheopsError } from '../core/errors.js';
@@ -14,7 +18,7 @@ import { Deferred } from './deferred.js';
 import { freeDocument, type DocumentCache, type LoadedDocument } from './document-cache.js';
 import type { GroupCommit } from './document-commit.js';
 import { sameHeads } from './document-layout.js';
-import type { SyncState } from './documents.js';
+import type { AppliedInput, SyncState } from './documents.js';
 
 export interface RemoteInputComponents {
   readonly cache: DocumentCache;
@@ -34,8 +38,10 @@ interface Outcome<R> {
 
 interface ChangeCall {
   readonly changes: readonly Uint8Array[];
-  readonly done: Deferred<void>;
+  readonly done: Deferred<AppliedInput<void>>;
 }
+
+const nothingToWrite: Promise<void> = Promise.resolve();
 
 export class RemoteInput {
   private readonly components: RemoteInputComponents;
@@ -45,7 +51,7 @@ export class RemoteInput {
     this.components = components;
   }
 
-  receiveSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<SyncState> {
+  receiveSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<AppliedInput<SyncState>> {
     checkRemoteInput(docId, [message]);
     return this.apply(docId, (doc) => {
       const [next, nextState] = Automerge.receiveSyncMessage(doc, state, message);
@@ -58,9 +64,9 @@ export class RemoteInput {
    * faster than one by one, DESIGN.md §11). If that fails, each call is retried alone, so that one
    * peer's bad change does not reject another's good ones.
    */
-  applyChanges(docId: DocumentId, changes: readonly Uint8Array[]): Promise<void> {
+  applyChanges(docId: DocumentId, changes: readonly Uint8Array[]): Promise<AppliedInput<void>> {
     checkRemoteInput(docId, changes);
-    if (changes.length === 0) return Promise.resolve();
+    if (changes.length === 0) return Promise.resolve({ result: undefined, written: nothingToWrite });
     let queue = this.changeQueues.get(docId);
     if (queue === undefined) {
       const created: ChangeCall[] = [];
@@ -68,17 +74,17 @@ export class RemoteInput {
       this.changeQueues.set(docId, created);
       queueMicrotask(() => this.drain(docId, created));
     }
-    const done = new Deferred<void>();
+    const done = new Deferred<AppliedInput<void>>();
     queue.push({ changes, done });
     return done.promise;
   }
 
   private drain(docId: DocumentId, calls: readonly ChangeCall[]): void {
     if (this.changeQueues.get(docId) === calls) this.changeQueues.delete(docId);
-    const applyAll = (changes: readonly Uint8Array[]): Promise<void> =>
+    const applyAll = (changes: readonly Uint8Array[]): Promise<AppliedInput<void>> =>
       this.apply(docId, (doc) => [Automerge.applyChanges(doc, [...changes])[0], undefined]);
     applyAll(calls.flatMap((call) => call.changes)).then(
-      () => calls.forEach((call) => call.done.resolve()),
+      (applied) => calls.forEach((call) => call.done.resolve(applied)),
       (error: unknown) => {
         if (calls.length === 1 || !isCheopsError(error, ErrorCode.PeerMessageInvalid)) {
           calls.forEach((call) => call.done.reject(error));
@@ -90,11 +96,12 @@ export class RemoteInput {
   }
 
   /**
-   * Applies `apply` to the document and writes what it changed. A failure on a document that had
-   * other remote input applied since its load is retried once on a fresh load: Automerge keeps
-   * changes whose dependencies are missing, and one of those, not this input, may be what failed.
+   * Applies `apply` to the document and queues the write of what it changed (`written`). A failure
+   * on a document that had other remote input applied since its load is retried once on a fresh
+   * load: Automerge keeps changes whose dependencies are missing, and one of those, not this
+   * input, may be what failed.
    */
-  private async apply<R>(docId: DocumentId, apply: Apply<R>): Promise<R> {
+  private async apply<R>(docId: DocumentId, apply: Apply<R>): Promise<AppliedInput<R>> {
     for (let attempt = 0; ; attempt += 1) {
       const outcome = await this.components.cache.use(docId, 'any', (entry): Outcome<R> => {
         if (entry === undefined) throw new CheopsError(ErrorCode.DocumentNotFound, `no document ${docId}`);
@@ -104,8 +111,11 @@ export class RemoteInput {
         if (outcome.fresh !== true && attempt === 0) continue;
         throw this.invalid(docId, outcome.failure);
       }
-      if (outcome.written !== undefined) await outcome.written;
-      return outcome.result as R;
+      const written = outcome.written === undefined ? nothingToWrite : outcome.written.then(() => undefined);
+      // Handled here so that a failed write nobody awaits yet is no unhandled rejection; a caller
+      // awaiting `written` still sees it fail.
+      written.catch(() => undefined);
+      return { result: outcome.result as R, written };
     }
   }
 

@@ -10,7 +10,8 @@
  *   directly connected to.
  *
  * A push is fire-and-forget and may be lost, so the heads of pushed documents follow in a digest
- * `digestDelayMs` later. Direct pushes nobody awaits queue inside the transport until the peer's
+ * `digestDelayMs` later. Digests also carry the documents changed by other sites' changes that a
+ * peer may lack (announce): the peer syncs them if its heads differ once the burst is over. Direct pushes nobody awaits queue inside the transport until the peer's
  * stream takes them: past `maxPushesInFlight` to one peer (it stopped reading), the change goes
  * by the sync protocol instead, which waits for the stream rather than queueing in front of it.
  */
@@ -84,7 +85,15 @@ export class DocPusher {
     } else {
       for (const peer of peers) this.sendDirect(peer, event.docId, bytes);
     }
-    for (const peer of peers) this.pushed.add(peer, event.docId);
+    for (const peer of peers) this.announce(peer, event.docId);
+  }
+
+  /**
+   * Has the next digest to `peer` carry `doc`: a change received from another site that `peer`
+   * may lack (see DocSync.onDocumentChanged).
+   */
+  announce(peer: PeerIdString, doc: DocumentId): void {
+    this.pushed.add(peer, doc);
     this.digestTimer ??= this.components.clock.setTimeout(() => this.sendDigests(), this.options.digestDelayMs);
   }
 

@@ -48,6 +48,14 @@ export function createDocSync(options: DocSyncOptions, components: DocSyncCompon
   return new DocSync(options, components);
 }
 
+/** What to do once received input is written. */
+interface AfterWrite {
+  readonly doc: DocumentId;
+  readonly written: Promise<void>;
+  /** Runs once written (in the peer's queue), unless the peer's session was reset meanwhile. */
+  readonly onWritten: () => void | Promise<void>;
+}
+
 /** A heartbeat `peer:up` this soon after a heal (a connect) does not heal again. */
 const minHealGapMs = 2_000;
 
@@ -212,7 +220,14 @@ export class DocSync {
     }
     for (const peer of peers) {
       const known = this.sessions.knownHeads(peer, event.docId);
-      if (known === undefined || !sameHeads(known, event.heads)) this.sender.markDirty(peer, event.docId);
+      if (known !== undefined && sameHeads(known, event.heads)) continue;
+      // A change received from another site: its origin pushed it to the sites it is connected
+      // to, so the peer most likely has it or gets it now. The next digest tells the peer our
+      // heads, and it syncs only if it still lacks something then (a site the origin cannot
+      // reach). A sync round per received change and per peer, at once, was most of the CPU of
+      // a write with many sites: every replica's status update is such a change at every site.
+      if (event.origin === 'remote') this.pusher.announce(peer, event.docId);
+      else this.sender.markDirty(peer, event.docId);
     }
   };
 
@@ -235,7 +250,10 @@ export class DocSync {
     const message = decoded.value;
     if (message.type === 'heads') {
       // Queued: it may reset a sync state that a queued flush is about to use.
-      this.enqueue(from, data.length, () => Promise.resolve(this.receiveHeads(from, message)));
+      this.enqueue(from, data.length, () => {
+        this.receiveHeads(from, message);
+        return Promise.resolve(undefined);
+      });
       return;
     }
     if (!this.allowed(message.doc, from)) {
@@ -264,18 +282,54 @@ export class DocSync {
     this.enqueue(from, data.length, (epoch) => this.receivePush(from, message, epoch));
   }
 
-  /** Queues received work of `size` bytes for `from`, unless its backlog is full. */
-  private enqueue(from: PeerIdString, size: number, task: (epoch: number) => Promise<void>): void {
+  /**
+   * Queues received work of `size` bytes for `from`, unless its backlog is full. A task applies its
+   * input in memory and may answer what to do once that input is written: that follow-up is queued
+   * in turn, behind the input received meanwhile, which is thus applied first and joins the same
+   * storage batch (one fsync for many messages, across documents). The bytes stay counted in the
+   * backlog until written, so the backlog also bounds what is applied but not yet durable.
+   */
+  private enqueue(from: PeerIdString, size: number, task: (epoch: number) => Promise<AfterWrite | undefined>): void {
     if (!this.guard.admit(from, size)) return;
     const epoch = this.sessions.epoch(from);
+    const release = (): void => {
+      // Messages were dropped: once caught up, anti-entropy makes the peer send them again.
+      if (this.guard.release(from, size) && this.isConnected(from)) this.heal(from);
+    };
     void this.queue.run(from, async () => {
+      let after: AfterWrite | undefined;
       try {
-        await task(epoch);
+        after = await task(epoch);
       } finally {
-        // Messages were dropped: once caught up, anti-entropy makes the peer send them again.
-        if (this.guard.release(from, size) && this.isConnected(from)) this.heal(from);
+        if (after === undefined) release();
       }
+      if (after === undefined) return;
+      const { written, onWritten, doc } = after;
+      void this.queue.run(from, async () => {
+        try {
+          const ok = await written.then(
+            () => true,
+            (error: unknown) => {
+              this.lostWrite(from, doc, epoch, error);
+              return false;
+            },
+          );
+          // The queue held the epoch meanwhile: a different one means the peer went down.
+          if (ok && this.running && this.sessions.epoch(from) === epoch) await onWritten();
+        } finally {
+          release();
+        }
+      });
     });
+  }
+
+  /**
+   * Input from `from` was applied but its write failed (the store dropped the document, storage
+   * never had it): our sync state with the peer believes otherwise, so it starts over.
+   */
+  private lostWrite(from: PeerIdString, doc: DocumentId, epoch: number, error: unknown): void {
+    if (this.sessions.epoch(from) === epoch) this.sessions.forgetDocument(from, doc);
+    this.logger.warn({ peer: from, doc, err: errorMessage(error) }, 'received changes not written; the document syncs again');
   }
 
   private readonly onPeerConnect = (event: { readonly peer: PeerIdString }): void => {
@@ -305,39 +359,72 @@ export class DocSync {
     this.lastHealAt.delete(peer);
   };
 
-  private async receiveSync(from: PeerIdString, message: SyncMessage, epoch: number): Promise<void> {
-    if (!this.running || this.sessions.epoch(from) !== epoch) return;
-    let state;
+  /**
+   * Applies a sync message in memory and keeps the new sync state (the next message on the
+   * document builds on it); the answer waits until the changes are written.
+   */
+  private async receiveSync(from: PeerIdString, message: SyncMessage, epoch: number): Promise<AfterWrite | undefined> {
+    if (!this.running || this.sessions.epoch(from) !== epoch) return undefined;
+    let applied;
     try {
-      state = await this.documents.receiveSyncMessage(message.doc, this.sessions.state(from, message.doc), message.data);
+      applied = await this.documents.acceptSyncMessage(message.doc, this.sessions.state(from, message.doc), message.data);
     } catch (error) {
       this.sessions.forgetDocument(from, message.doc);
       this.guard.malformed(from, errorMessage(error), 'sync', message.doc);
-      return;
+      return undefined;
     }
-    if (this.sessions.epoch(from) !== epoch) return;
+    if (this.sessions.epoch(from) !== epoch) return undefined;
     this.counters.syncMessagesReceived += 1;
-    this.sessions.setState(from, message.doc, state);
+    this.sessions.setState(from, message.doc, applied.result);
     // The protocol answers every message (with nothing, once both sides know they agree).
-    this.sender.markDirty(from, message.doc);
+    return { doc: message.doc, written: applied.written, onWritten: () => this.sender.markDirty(from, message.doc) };
   }
 
-  private async receivePush(from: PeerIdString, message: PushMessage, epoch: number): Promise<void> {
-    if (!this.running || this.sessions.epoch(from) !== epoch) return;
+  private async receivePush(from: PeerIdString, message: PushMessage, epoch: number): Promise<AfterWrite | undefined> {
+    if (!this.running || this.sessions.epoch(from) !== epoch) return undefined;
     // Gossip may relay a push from a site we are not connected to: nothing to sync with it then.
     const direct = this.isConnected(from);
     // Known before applying: the store announces the change (and we would sync it back) first.
     if (direct) this.sessions.setKnownHeads(from, message.doc, message.heads);
+    let applied;
     try {
       // Creates the document when absent: a new replicant reaches its sites in one one-way delay.
-      await this.documents.applyChanges(message.doc, message.changes);
+      applied = await this.documents.acceptChanges(message.doc, message.changes);
     } catch (error) {
       this.guard.malformed(from, errorMessage(error), 'push', message.doc);
-      return;
+      return undefined;
     }
-    // Changes whose dependencies we lack wait inside Automerge; noteHeads then syncs the rest.
     this.counters.pushesReceived += 1;
-    if (direct) this.noteHeads(from, { doc: message.doc, heads: message.heads });
+    const onWritten = async (): Promise<void> => {
+      // A later push of the document from this peer, applied in the same batch, replaced these
+      // heads: its own turn compares ours with them (ours now include its changes too).
+      if (direct && this.sessions.knownHeads(from, message.doc) === message.heads) await this.afterPush(from, message, epoch);
+    };
+    return { doc: message.doc, written: applied.written, onWritten };
+  }
+
+  /**
+   * A push from `peer` is written. Ours heads differ from the ones it announced when we lack some
+   * of its changes (changes whose dependencies we lack wait inside Automerge: only the sync
+   * protocol brings the rest, so sync now), or merely because other sites' changes reached us
+   * meanwhile (concurrent writes, such as every replica's status after a write). The latter
+   * needs no sync round: the peer gets our changes by our pushes, other sites' by theirs (or by
+   * our relay, onDocumentChanged), and the digest that follows every push compares again once
+   * the burst is over. A sync round per push and per peer was most of the CPU of a write.
+   */
+  private async afterPush(peer: PeerIdString, message: PushMessage, epoch: number): Promise<void> {
+    const local = this.documents.heads(message.doc);
+    if (local !== undefined && sameHeads(local, message.heads)) return;
+    let lacking: boolean;
+    try {
+      lacking = await this.documents.lacks(message.doc, message.heads);
+    } catch (error) {
+      lacking = true;
+      this.logger.debug({ peer, doc: message.doc, err: errorMessage(error) }, 'could not compare pushed heads');
+    }
+    if (lacking && this.running && this.sessions.epoch(peer) === epoch && this.sessions.knownHeads(peer, message.doc) === message.heads) {
+      this.noteHeads(peer, { doc: message.doc, heads: message.heads });
+    }
   }
 
   private receiveHeads(from: PeerIdString, message: HeadsMessage): void {

@@ -33,6 +33,13 @@ export interface SyncSenderComponents {
   readonly sent: (what: 'sync' | 'summary') => void;
 }
 
+/**
+ * Sync messages generated at once in a flush. Generating one may load its document from storage
+ * or wait for a storage batch; one at a time, a heal of thousands of documents was a chain of
+ * thousands of such waits.
+ */
+const generateConcurrency = 64;
+
 /** Flushes dirty pairs as sync messages, and sends heads summaries. */
 export class SyncSender {
   private readonly syncTickMs: number;
@@ -114,25 +121,50 @@ export class SyncSender {
     }
   }
 
+  /**
+   * Generates the messages of up to `generateConcurrency` documents at once (each may load its
+   * document from storage, or wait for received changes to be written), then sends them in order.
+   */
   private async flushPeer(peer: PeerIdString, docs: ReadonlySet<DocumentId>, epoch: number): Promise<void> {
-    const { sessions, documents } = this.c;
     if (!this.c.isConnected(peer)) return;
-    for (const doc of docs) {
-      if (!this.c.isRunning() || sessions.epoch(peer) !== epoch) return;
-      if (!this.c.allowed(doc, peer)) continue;
-      const [state, data] = await documents.generateSyncMessage(doc, sessions.state(peer, doc));
-      if (sessions.epoch(peer) !== epoch) return;
-      sessions.setState(peer, doc, state);
-      if (data === null) continue;
-      try {
-        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc, data }));
-        this.c.sent('sync');
-      } catch (error) {
-        // The state believes the message left; forget it so the next session starts clean.
-        sessions.forgetDocument(peer, doc);
-        this.c.logger.debug({ peer, doc, err: errorMessage(error) }, 'sync message not sent');
-        return;
+    const all = [...docs];
+    for (let start = 0; start < all.length; start += generateConcurrency) {
+      if (!this.c.isRunning() || this.c.sessions.epoch(peer) !== epoch) return;
+      const slice = all.slice(start, start + generateConcurrency).filter((doc) => this.c.allowed(doc, peer));
+      const generated = await Promise.all(slice.map((doc) => this.generate(peer, doc, epoch)));
+      if (this.c.sessions.epoch(peer) !== epoch) return;
+      for (let index = 0; index < generated.length; index += 1) {
+        const message = generated[index];
+        if (message === undefined) continue;
+        if (!(await this.sendSync(peer, message))) {
+          // The states believe these messages left; forget them so the next sessions start clean.
+          for (const unsent of generated.slice(index + 1)) if (unsent !== undefined) this.c.sessions.forgetDocument(peer, unsent.doc);
+          return;
+        }
       }
+    }
+  }
+
+  /** The next sync message of `doc` for `peer` (its state updated), or undefined when none is due. */
+  private async generate(peer: PeerIdString, doc: DocumentId, epoch: number): Promise<{ doc: DocumentId; data: Uint8Array } | undefined> {
+    const { sessions, documents } = this.c;
+    const [state, data] = await documents.generateSyncMessage(doc, sessions.state(peer, doc));
+    if (sessions.epoch(peer) !== epoch) return undefined;
+    sessions.setState(peer, doc, state);
+    return data === null ? undefined : { doc, data };
+  }
+
+  private async sendSync(peer: PeerIdString, message: { doc: DocumentId; data: Uint8Array }): Promise<boolean> {
+    const { doc, data } = message;
+    try {
+      await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc, data }));
+      this.c.sent('sync');
+      return true;
+    } catch (error) {
+      // The state believes the message left; forget it so the next session starts clean.
+      this.c.sessions.forgetDocument(peer, doc);
+      this.c.logger.debug({ peer, doc, err: errorMessage(error) }, 'sync message not sent');
+      return false;
     }
   }
 }
