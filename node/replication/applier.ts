@@ -5,6 +5,9 @@
  * local site-local fields; a resource-version conflict, or the object gone meanwhile, is retried
  * at once on a fresh read). A local object still being deleted (graceful deletion, finalizers) is
  * waited for: it is about to go, and whatever is written onto it goes with it.
+ * Right before each create or replace it asks whether the replicant still wants this state: a
+ * tombstone or a newer revision stored while the pass read the application ends the pass
+ * (`stale`) rather than writing an object the replicant no longer wants, even for a moment.
  * It never throws: every failure is an outcome, transient (retried with backoff) or not.
  */
 import { errorMessage, type Logger } from '../../core/index.js';
@@ -21,7 +24,14 @@ export type ApplyOutcome =
   /** The application refused: recorded, not retried until the desired state changes. */
   | { readonly kind: 'failed'; readonly op: ApplyOp; readonly error: string }
   /** The application is down or failing on its own: retried with backoff. */
-  | { readonly kind: 'transient'; readonly op: ApplyOp; readonly error: string };
+  | { readonly kind: 'transient'; readonly op: ApplyOp; readonly error: string }
+  /** The replicant changed during the pass (deleted, or a newer revision): nothing written, passed again. */
+  | { readonly kind: 'stale'; readonly op: 'none' };
+
+/** Whether the replicant still wants the state being applied (read again from the store). */
+export type StillWanted = () => Promise<boolean>;
+
+const stale: ApplyOutcome = { kind: 'stale', op: 'none' };
 
 /** What was done to the local application. */
 export type ApplyOp = 'create' | 'update' | 'delete' | 'none';
@@ -52,8 +62,8 @@ export class Applier {
     return this.failure('delete', answer);
   }
 
-  /** Makes the local copy equal to the desired state. */
-  async apply(replicant: Replicant): Promise<ApplyOutcome> {
+  /** Makes the local copy equal to the desired state, while `stillWanted` says it is. */
+  async apply(replicant: Replicant, stillWanted: StillWanted): Promise<ApplyOutcome> {
     const { glue } = this.deps;
     const { key } = replicant.meta;
     const desired = replicant.desired.body as JsonObject;
@@ -65,7 +75,7 @@ export class Applier {
       const current = await this.send(get);
       if ('error' in current) return { kind: 'transient', op: 'none', error: current.error };
       if (current.status === 404) {
-        const outcome = await this.create(replicant, desired);
+        const outcome = await this.create(replicant, desired, stillWanted);
         if (outcome !== 'retry') return outcome;
         continue;
       }
@@ -74,15 +84,16 @@ export class Applier {
       if (!isJsonObject(local)) return { kind: 'transient', op: 'none', error: 'the application answered a read with something other than a JSON object' };
       if (glue.isTerminating(local)) return { kind: 'transient', op: 'none', error: 'the previous object is still being deleted here' };
       if (sameJson(glue.canonical(local, key), desired)) return { kind: 'applied', op: 'none', localId: glue.localId(local) };
-      const outcome = await this.replace(replicant, desired, local);
+      const outcome = await this.replace(replicant, desired, local, stillWanted);
       if (outcome !== 'retry') return outcome;
     }
     return { kind: 'transient', op: 'update', error: 'the object kept changing under the update' };
   }
 
-  private async create(replicant: Replicant, desired: JsonObject): Promise<ApplyOutcome | 'retry'> {
+  private async create(replicant: Replicant, desired: JsonObject, stillWanted: StillWanted): Promise<ApplyOutcome | 'retry'> {
     const request = this.deps.glue.objectRequest('create', replicant.meta.key, desired);
     if (request === undefined) return { kind: 'failed', op: 'create', error: 'the desired state does not say where the object lives' };
+    if (!(await stillWanted())) return stale;
     const answer = await this.send(request);
     if ('error' in answer) return { kind: 'transient', op: 'create', error: answer.error };
     // Created meanwhile (a user, or a controller): read it again and compare.
@@ -91,11 +102,12 @@ export class Applier {
     return { kind: 'applied', op: 'create', localId: this.deps.glue.localId(answerJson(answer)) };
   }
 
-  private async replace(replicant: Replicant, desired: JsonObject, local: JsonObject): Promise<ApplyOutcome | 'retry'> {
+  private async replace(replicant: Replicant, desired: JsonObject, local: JsonObject, stillWanted: StillWanted): Promise<ApplyOutcome | 'retry'> {
     const { glue } = this.deps;
     const merged = glue.merge(desired, local, replicant.meta.key);
     const request = glue.objectRequest('replace', replicant.meta.key, merged);
     if (request === undefined) return { kind: 'failed', op: 'update', error: 'the desired state does not say where the object lives' };
+    if (!(await stillWanted())) return stale;
     const answer = await this.send(request);
     if ('error' in answer) return { kind: 'transient', op: 'update', error: answer.error };
     // 409: its resource version changed meanwhile; 404: it was deleted meanwhile (by a user, or a

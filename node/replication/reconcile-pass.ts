@@ -104,9 +104,17 @@ async function applyAndRecord(deps: PassDeps, replicant: Replicant): Promise<Pas
   try {
     outcome = replicant.deleted
       ? await applier.delete(replicant, index.superseded({ key: replicant.meta.key, incarnation: replicant.meta.incarnation }))
-      : await applier.apply(replicant);
+      : await applier.apply(replicant, async () => {
+        const now = await deps.replicants.get(replicant.metaId);
+        return now !== undefined && !now.deleted && now.desired.revision === replicant.desired.revision;
+      });
   } catch (error) {
     outcome = { kind: 'transient', op: 'none', error: errorMessage(error) };
+  }
+  // The replicant moved on while the application was read: record nothing, pass again on it.
+  if (outcome.kind === 'stale') {
+    logger.debug({ metaId: replicant.metaId, key: replicant.meta.key, revision: replicant.desired.revision }, 'replicant changed during the pass; passing again');
+    return 'retry';
   }
   const previous = replicant.replicas[deps.self];
   const entry = replicaEntryOf(replicant, outcome, previous, clock.now());
@@ -124,7 +132,7 @@ async function applyAndRecord(deps: PassDeps, replicant: Replicant): Promise<Pas
 }
 
 /** This site's replica entry after `outcome`. */
-function replicaEntryOf(replicant: Replicant, outcome: ApplyOutcome, previous: ReplicaEntry | undefined, now: number): ReplicaEntry {
+function replicaEntryOf(replicant: Replicant, outcome: Exclude<ApplyOutcome, { kind: 'stale' }>, previous: ReplicaEntry | undefined, now: number): ReplicaEntry {
   const { desired } = replicant;
   const localId = previous?.localId;
   switch (outcome.kind) {

@@ -9,14 +9,52 @@
  *   start from the new create, not from the deleted object). Only the first writes of the later
  *   incarnation count: a patch sent before the delete and applied late, on the new life, is a
  *   write in flight (forwarding may apply a write on two members), not the old object;
+ * - on a site that has stored the tombstone, the reconciler creates no object of the incarnation
+ *   after that (a replicated delete need not have come first: the application may never have
+ *   held it, or lost it; the site knows the replicant is deleted, so no create of it is right);
  * - after the run has settled, no site of the scope still holds it.
  */
+import * as Automerge from '@automerge/automerge';
 import type { SiteName } from '../../core/ids.js';
+import type { DocumentChangedEvent } from '../../crdt/documents.js';
+import { decodeReplicant } from '../../crdt/replicant-decode.js';
+import { metaIdOfDocId } from '../../crdt/replicant.js';
 import { markerOf } from '../harness/app-log.js';
 import { appKeyText, type WorkloadKey } from '../workload/key-space.js';
 import { incarnationsByKey } from './convergence.js';
 import type { DesiredWrite, ReplicantHistory } from './replicant-history.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
+
+/**
+ * When each site first stored a tombstoned version of each replicant, watched live (every change
+ * a node stores, as the monitor hears it). Each site's copy is rebuilt from the changes it stored
+ * and decoded with the replicant model; once tombstoned (never set back) it is dropped.
+ */
+export class TombstoneLog {
+  /** Per document id, per site: virtual ms when the site first stored it tombstoned. */
+  readonly firstStoredAtMs = new Map<string, Map<SiteName, number>>();
+  private readonly copies = new Map<string, Automerge.Doc<unknown>>();
+
+  record(site: SiteName, event: DocumentChangedEvent, atMs: number): void {
+    if (metaIdOfDocId(event.docId) === undefined || this.firstStoredAtMs.get(event.docId)?.has(site) === true) return;
+    const copyKey = `${site} ${event.docId}`;
+    const [copy] = Automerge.applyChanges(this.copies.get(copyKey) ?? Automerge.init<unknown>(), [...event.changes]);
+    // Reading one root field is cheap; the whole document is decoded only when it says deleted.
+    if ((copy as { deleted?: unknown }).deleted !== true) {
+      this.copies.set(copyKey, copy);
+      return;
+    }
+    const decoded = decodeReplicant(event.docId, Automerge.toJS(copy));
+    if (!decoded.ok || !decoded.replicant.deleted) {
+      this.copies.set(copyKey, copy);
+      return;
+    }
+    this.copies.delete(copyKey);
+    const sites = this.firstStoredAtMs.get(event.docId) ?? new Map<SiteName, number>();
+    sites.set(site, atMs);
+    this.firstStoredAtMs.set(event.docId, sites);
+  }
+}
 
 type Incarnations = Array<{ incarnation: number; history: ReplicantHistory }>;
 
@@ -87,6 +125,27 @@ function watchSite(ctx: CheckContext, key: WorkloadKey, site: SiteName, deleted:
   return violations;
 }
 
+/**
+ * Creates by the reconciler on `site`, of an object of the tombstoned incarnation (`markers`),
+ * made after the site had stored the tombstone (at `tombstonedAtMs`): a POST, or a PUT that
+ * created. Writes in flight across the delete are the later life's, not this one's.
+ */
+function createsAfterTombstone(
+  ctx: CheckContext, key: WorkloadKey, site: SiteName, incarnation: number, tombstonedAtMs: number, markers: ReadonlySet<string>, inFlight: ReadonlySet<string>,
+): string[] {
+  const text = appKeyText(key.ref);
+  const violations: string[] = [];
+  for (const write of ctx.sim.apps.writes) {
+    if (write.site !== site || write.source !== 'node' || write.key === undefined || write.subresource !== undefined || write.status >= 300) continue;
+    if (!(write.method === 'POST' || (write.method === 'PUT' && write.status === 201)) || write.issuedAtMs <= tombstonedAtMs) continue;
+    if (write.marker === undefined || !markers.has(write.marker) || inFlight.has(write.marker) || appKeyText(write.key) !== text) continue;
+    violations.push(
+      `${describeRef(key.ref)} on ${site}: the reconciler created the object of deleted incarnation #${incarnation} (marker ${write.marker}) at ${at(write.issuedAtMs)}, after the site stored its tombstone at ${at(tombstonedAtMs)}`,
+    );
+  }
+  return violations;
+}
+
 function checkKey(ctx: CheckContext, key: WorkloadKey, incarnations: Incarnations): { checked: number; violations: string[] } {
   const violations: string[] = [];
   const deleted = new Set<string>();
@@ -104,6 +163,10 @@ function checkKey(ctx: CheckContext, key: WorkloadKey, incarnations: Incarnation
       }
     }
     const laterMarkers = markersOf(later.flatMap((next) => next.history.writes));
+    const inFlight = inFlightMarkers(incarnations);
+    for (const [site, tombstonedAtMs] of ctx.tombstonedAtMs.get(history.docId) ?? []) {
+      if (key.sites.includes(site)) violations.push(...createsAfterTombstone(ctx, key, site, incarnation, tombstonedAtMs, markers, inFlight));
+    }
     for (const site of key.sites) {
       const object = ctx.final.apps.get(site)?.get(appKeyText(key.ref));
       const marker = object === undefined ? undefined : markerOf(object);

@@ -14,11 +14,16 @@ import { metaIdOfDocId } from '../../crdt/replicant.js';
 import type { AppWrite } from '../harness/app-log.js';
 import type { Simulation } from '../harness/simulation.js';
 import type { KeySpace } from '../workload/key-space.js';
+import { TombstoneLog } from './resurrection.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
 
-/** Watches stores and applications while a run goes on. */
+/**
+ * Watches stores and applications while a run goes on. It also records when each site first
+ * stored each replicant's tombstone, for the no-resurrection checker.
+ */
 export class ScopeMonitor {
   readonly violations: string[] = [];
+  readonly tombstones = new TombstoneLog();
   private readonly seen = new Set<string>();
   private readonly unsubscribe: Array<() => void>;
 
@@ -40,6 +45,7 @@ export class ScopeMonitor {
   }
 
   private onDocument(site: SiteName, event: DocumentChangedEvent): void {
+    this.tombstones.record(site, event, this.sim.clock.elapsedMs());
     const metaId = metaIdOfDocId(event.docId);
     if (metaId === undefined) return;
     const found = this.keys.byMetaId(metaId);

@@ -44,6 +44,11 @@ export interface CheckContext {
   readonly final: FinalState;
   /** Scope violations seen while the run went on (stores and applications watched live). */
   readonly liveScopeViolations: readonly string[];
+  /**
+   * Per replicant document, per site: when the site first stored a version of it that is
+   * tombstoned (watched live by the monitor; a site missing never stored the tombstone).
+   */
+  readonly tombstonedAtMs: ReadonlyMap<string, ReadonlyMap<SiteName, number>>;
   /** When the final heal happened, virtual ms since the start. */
   readonly healedAtMs: number;
   /** When the sites were found converged after it; undefined when they never were. */

@@ -23,8 +23,10 @@ export interface AppObjectKey {
 
 /** One write an application answered. */
 export interface AppWrite {
-  /** Virtual milliseconds since the start of the run. */
+  /** Virtual milliseconds since the start of the run, when the application answered. */
   readonly atMs: number;
+  /** When the request reached the application (the stand-in's disk makes a write take time). */
+  readonly issuedAtMs: number;
   readonly site: SiteName;
   readonly incarnation: number;
   readonly method: string;
@@ -107,6 +109,7 @@ export function observedApp(standin: Pick<Standin, 'fetch'>, deps: ObservedAppDe
     async fetch(request: Request): Promise<Response> {
       const { pathname } = new URL(request.url);
       const source = request.headers.has('user-agent') ? 'client' : 'node';
+      const issuedAtMs = deps.elapsedMs();
       const response = await standin.fetch(request);
       if (!writeMethods.has(request.method)) return response;
       const answered = await response
@@ -116,6 +119,7 @@ export function observedApp(standin: Pick<Standin, 'fetch'>, deps: ObservedAppDe
       const parsed = appKeyOfPath(pathname, answered);
       deps.log.record({
         atMs: deps.elapsedMs(),
+        issuedAtMs,
         site: deps.site,
         incarnation: deps.incarnation,
         method: request.method,

@@ -36,7 +36,8 @@ export async function checkRun(sim: Simulation, input: CheckInput): Promise<{ re
   input.monitor.stop();
   const final = await sim.perform(() => readFinalState(sim, input.keys), { timeoutMs: 60_000 });
   const results = runCheckers({
-    sim, keys: input.keys, history: input.history, final, liveScopeViolations: input.monitor.violations, healedAtMs: input.healedAtMs,
+    sim, keys: input.keys, history: input.history, final, liveScopeViolations: input.monitor.violations,
+    tombstonedAtMs: input.monitor.tombstones.firstStoredAtMs, healedAtMs: input.healedAtMs,
     convergedAtMs: input.settledAtMs, boundMs: input.boundMs, restartFailures: input.restartFailures ?? [],
   });
   return { results, final };

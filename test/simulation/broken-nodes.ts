@@ -83,6 +83,47 @@ export function resurrectingApp(on: string): SiteHooks {
   };
 }
 
+/**
+ * An application that, `delayMs` after the reconciler's delete of an object succeeded, lets a
+ * delayed reconciler create of that object through again (a stale retry of the reconciler's last
+ * write, from before the tombstone): the object of the deleted incarnation is created anew on a
+ * site that had already stored its tombstone.
+ */
+export function replayingApp(on: string, delayMs: number): SiteHooks {
+  return {
+    localApp: (app: LocalApp, context: SiteHookContext): LocalApp => {
+      if (context.site !== on) return app;
+      const written = new Map<string, { apiVersion?: string; kind?: string; metadata?: Record<string, unknown>; data?: unknown }>();
+      return {
+        ...app,
+        async fetch(request) {
+          if (!fromReconciler(request)) return app.fetch(request);
+          const url = new URL(request.url);
+          const answer = await app.fetch(request);
+          if (!answer.ok) return answer;
+          if (request.method !== 'DELETE') {
+            const object = (await answer.clone().json()) as { apiVersion?: string; kind?: string; metadata?: Record<string, unknown>; data?: unknown };
+            const name = object.metadata?.name;
+            if (typeof name === 'string') written.set(request.method === 'POST' ? `${url.pathname}/${name}` : url.pathname, object);
+            return answer;
+          }
+          const object = written.get(url.pathname);
+          if (object?.metadata !== undefined) {
+            const { name, namespace, labels, annotations } = object.metadata;
+            const stale = { apiVersion: object.apiVersion, kind: object.kind, metadata: { name, namespace, labels, annotations }, data: object.data };
+            const collection = url.pathname.slice(0, url.pathname.lastIndexOf('/'));
+            context.clock.setTimeout(() => {
+              const replay = new Request(new URL(collection, url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stale) });
+              app.fetch(replay).catch(() => undefined);
+            }, delayMs);
+          }
+          return answer;
+        },
+      };
+    },
+  };
+}
+
 /** A transport that also sends every document push to every other connected peer. */
 export function leakingTransport(on: string): SiteHooks {
   return {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckerName, CheckerResult } from '../../simulator/checkers/index.js';
 import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
 import {
-  configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, resurrectingApp, scriptedRun, slowApp, type Script,
+  configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, replayingApp, resurrectingApp, scriptedRun, slowApp, type Script,
 } from './broken-nodes.js';
 
 const shared = configMap('shared', ['Site1', 'Site2']);
@@ -67,6 +67,18 @@ describe('the checkers against broken nodes', () => {
     expect(failing(results)).toContain('no-resurrection');
     expect(violations(results, 'no-resurrection')).toMatch(/shared on Site2: the object deleted at \S+ s \(marker o2\) was created again/);
     expect(violations(results, 'no-resurrection')).toMatch(/shared on Site2: still holds the object of deleted incarnation #0/);
+  });
+
+  it('no-resurrection fails when the reconciler creates the object again on a site that stored its tombstone', async () => {
+    const results = await scriptedRun('stale-create', replayingApp('Site2', 300), [shared], async (run) => {
+      await createAndLabel(run);
+      expect((await run.send('Site1', shared, () => deleteCall(shared.ref))).outcome).toBe('acknowledged');
+      await run.sim.runFor(2_000);
+    });
+    expect(failing(results)).toContain('no-resurrection');
+    expect(violations(results, 'no-resurrection')).toMatch(
+      /shared on Site2: the reconciler created the object of deleted incarnation #0 \(marker o2\) at \S+ s, after the site stored its tombstone at \S+ s/,
+    );
   });
 
   it('scope-safety fails when a site leaks a replicant to a site outside its scope', async () => {
