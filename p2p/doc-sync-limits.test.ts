@@ -3,28 +3,12 @@
  * transport, state about peers that left.
  */
 import { generateSyncMessage, init as emptyDoc, initSyncState } from '@automerge/automerge';
-import { afterEach, describe, expect, it } from 'vitest';
-import { systemRandom } from '../core/system.js';
+import { describe, expect, it } from 'vitest';
 import { encodeSyncChannelMessage, pushChannel, syncChannel } from './sync-messages.js';
-import { ManualClock } from './testing/manual-clock.js';
-import { connect, doc, makeSites, settle, siteAt, stopSites, type TestSite } from './testing/sync-sites.js';
+import { connect, doc, settle, siteAt, sitesStoppedAfterEach } from './testing/sync-sites.js';
 import type { Transport } from './transport.js';
 
-let live: TestSite[] = [];
-afterEach(async () => {
-  await stopSites(live);
-  live = [];
-});
-
-async function setup(
-  names: string[],
-  extra: Partial<Parameters<typeof makeSites>[0]> = {},
-): Promise<{ clock: ManualClock; sites: TestSite[] }> {
-  const clock = new ManualClock();
-  const { sites } = await makeSites({ names, clock, random: systemRandom, ...extra });
-  live = sites;
-  return { clock, sites };
-}
+const setup = sitesStoppedAfterEach();
 
 describe('DocSync limits', () => {
   it('drops what a flooding peer sends past its backlog, then syncs with it again', async () => {

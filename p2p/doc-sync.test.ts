@@ -1,6 +1,5 @@
 import { initSyncState, generateSyncMessage, init as emptyDoc } from '@automerge/automerge';
-import { afterEach, describe, expect, it } from 'vitest';
-import { systemRandom } from '../core/system.js';
+import { describe, expect, it } from 'vitest';
 import {
   broadcastTopic,
   encodePushMessage,
@@ -8,38 +7,14 @@ import {
   pushChannel,
   syncChannel,
 } from './sync-messages.js';
-import { ManualClock } from './testing/manual-clock.js';
-import {
-  connect,
-  doc,
-  makeSites,
-  settle,
-  siteAt as site,
-  stopSites,
-  watchReceived,
-  type TestSite,
-} from './testing/sync-sites.js';
+import { connect, doc, settle, siteAt as site, sitesStoppedAfterEach, watchReceived } from './testing/sync-sites.js';
 import { suppressedWarningsMessage } from './warning-limiter.js';
 
 interface Counter {
   count: number;
 }
 
-let live: TestSite[] = [];
-afterEach(async () => {
-  await stopSites(live);
-  live = [];
-});
-
-async function setup(
-  names: string[],
-  extra: Partial<Parameters<typeof makeSites>[0]> = {},
-): Promise<{ clock: ManualClock; sites: TestSite[] }> {
-  const clock = new ManualClock();
-  const { sites } = await makeSites({ names, clock, random: systemRandom, ...extra });
-  live = sites;
-  return { clock, sites };
-}
+const setup = sitesStoppedAfterEach();
 
 describe('DocSync over MemoryTransport with the DocumentStore', () => {
   it('replicates a small change by one push, without the sync protocol', async () => {

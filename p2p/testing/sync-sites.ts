@@ -2,10 +2,12 @@
  * Test sites for document sync: each one a MemoryTransport, a DocumentStore on MemoryStorage and
  * a DocSync, on one MemoryNetwork. Tests only.
  */
+import { afterEach } from 'vitest';
 import type { Clock } from '../../core/clock.js';
 import { asDocumentId, asPeerIdString, type DocumentId, type PeerIdString } from '../../core/ids.js';
 import { MemoryLogger } from '../../core/logger.js';
 import type { Random } from '../../core/random.js';
+import { systemRandom } from '../../core/system.js';
 import { DocumentStore } from '../../crdt/document-store.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
 import { createDocSync, type DocSync, type DocSyncOptions } from '../doc-sync.js';
@@ -14,7 +16,7 @@ import { createMemoryTransport, type MemoryTransport } from '../memory-transport
 import type { SharePolicy, SharedWith } from '../share-policy.js';
 import { decodePushMessage, decodeSyncChannelMessage } from '../sync-messages.js';
 import type { Transport } from '../transport.js';
-import type { ManualClock } from './manual-clock.js';
+import { ManualClock } from './manual-clock.js';
 
 export interface TestSite {
   readonly name: string;
@@ -150,4 +152,25 @@ export function guessableTopics(peers: readonly string[], docs: readonly string[
   }
   for (const id of docs) topics.push(id, `cheops/v1/doc/${id}`, `cheops/v1/push/${id}`);
   return topics;
+}
+
+/**
+ * For a test file: a `setup(names, extra)` that makes sites on a fresh manual clock, and an
+ * `afterEach` that stops the sites of each test.
+ */
+export function sitesStoppedAfterEach(): (
+  names: string[],
+  extra?: Partial<TestSitesInit>,
+) => Promise<{ clock: ManualClock; sites: TestSite[] }> {
+  let live: TestSite[] = [];
+  afterEach(async () => {
+    await stopSites(live);
+    live = [];
+  });
+  return async (names, extra = {}) => {
+    const clock = new ManualClock();
+    const { sites } = await makeSites({ names, clock, random: systemRandom, ...extra });
+    live = sites;
+    return { clock, sites };
+  };
 }
