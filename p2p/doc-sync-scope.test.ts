@@ -2,35 +2,26 @@
  * Scope safety of pushes over MemoryTransport: a restricted document is pushed directly to its
  * sites, never by gossip; a document shared with all goes once on the broadcast topic.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { systemRandom } from '../core/system.js';
+import { describe, expect, it } from 'vitest';
 import { broadcastTopic, encodePushMessage, pushChannel } from './sync-messages.js';
-import { ManualClock } from './testing/manual-clock.js';
+import type { ManualClock } from './testing/manual-clock.js';
 import {
   connect,
   doc,
   guessableTopics,
-  makeSites,
   mentions,
   settle,
   siteAt,
-  stopSites,
+  sitesStoppedAfterEach,
   watchReceived,
   type TestSite,
 } from './testing/sync-sites.js';
 
-let live: TestSite[] = [];
-afterEach(async () => {
-  await stopSites(live);
-  live = [];
-});
+const setup = sitesStoppedAfterEach();
 
 /** Sites a, b, c all connected; `res/secret` is shared by a and b only. */
 async function threeSites(): Promise<{ clock: ManualClock; a: TestSite; b: TestSite; c: TestSite }> {
-  const clock = new ManualClock();
-  const scopes = new Map([['res/secret', ['a', 'b']]]);
-  const { sites } = await makeSites({ names: ['a', 'b', 'c'], clock, random: systemRandom, scopes });
-  live = sites;
+  const { clock, sites } = await setup(['a', 'b', 'c'], { scopes: new Map([['res/secret', ['a', 'b']]]) });
   const [a, b, c] = [siteAt(sites, 0), siteAt(sites, 1), siteAt(sites, 2)];
   await connect(a, b);
   await connect(a, c);
@@ -112,13 +103,11 @@ describe('DocSync pushes and scope', () => {
   });
 
   it('keeps a document local when its share policy throws (fail closed)', async () => {
-    const clock = new ManualClock();
     const sharedWith = (id: string): 'all' => {
       if (id === 'res/broken') throw new Error('scope not resolvable');
       return 'all';
     };
-    const { sites } = await makeSites({ names: ['x', 'y'], clock, random: systemRandom, sharedWith });
-    live = sites;
+    const { clock, sites } = await setup(['x', 'y'], { sharedWith });
     const [x, y] = [siteAt(sites, 0), siteAt(sites, 1)];
     const overheard = watchReceived(y.transport);
     await connect(x, y);
