@@ -10,14 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultFrontBenchOptions, formatFrontTable, runFrontBenchmark } from './front.js';
 import { formatSimReplicationDelayTable, runSimReplicationDelayBenchmark } from './sim-replication-delay.js';
-import { stackBenchmarks } from './stack-benchmarks.js';
-
-interface Benchmark {
-  readonly name: string;
-  readonly description: string;
-  /** Runs the benchmark; returns what to save as JSON and the table to print. */
-  run(): Promise<{ readonly json: unknown; readonly table: string }>;
-}
+import { stackBenchmarks, type Benchmark } from './stack-benchmarks.js';
 
 const benchmarks: readonly Benchmark[] = [
   {

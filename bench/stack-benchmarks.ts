@@ -9,13 +9,14 @@ import { formatReplicationDelayTable, runReplicationDelayBenchmark } from './rep
 import { formatScaleTable, runScaleBenchmark } from './scale.js';
 
 /** A benchmark as bench/run.ts runs it. */
-export interface StackBenchmark {
+export interface Benchmark {
   readonly name: string;
   readonly description: string;
+  /** Runs the benchmark; returns what to save as JSON and the table to print. */
   run(): Promise<{ readonly json: unknown; readonly table: string }>;
 }
 
-export const stackBenchmarks: readonly StackBenchmark[] = [
+export const stackBenchmarks: readonly Benchmark[] = [
   {
     name: 'replication-delay',
     description: 'real stack: acknowledged scoped create at the origin → applied on every remote site, 2/5/20 sites, 50 ms one way',
