@@ -7,6 +7,7 @@ import type { SiteName } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
+import type { CreateIntents } from './create-intents.js';
 import type { KeyIndex } from './key-index.js';
 import type { KeyLocks } from './key-locks.js';
 import type { ReplicationMetrics } from './metrics.js';
@@ -43,6 +44,8 @@ export interface EngineContext {
   readonly documents: DocumentStore;
   readonly replicants: Replicants;
   readonly index: KeyIndex;
+  /** Creates answered before their replicant is stored. */
+  readonly intents: CreateIntents;
   /** One writer per key at a time: the write path and the reconcile passes. */
   readonly locks: KeyLocks;
   readonly clock: Clock;

@@ -7,7 +7,7 @@
  * once it runs (the reconciler resumes from the stored documents), `stop()` after the front stops.
  */
 import { Registry } from 'prom-client';
-import type { Clock, Logger, Random } from '../../core/index.js';
+import { errorMessage, type Clock, type Logger, type Random } from '../../core/index.js';
 import type { DocumentId, SiteName } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import { metaIdOfDocId, replicantDocId } from '../../crdt/replicant.js';
@@ -20,6 +20,8 @@ import { replicantAdminRoutes } from './admin.js';
 import { Applier } from './applier.js';
 import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
 import { replicationInterceptor } from './interceptor.js';
+import { CreateIntents } from './create-intents.js';
+import { recoverCreates } from './create-recovery.js';
 import { KeyIndex } from './key-index.js';
 import { KeyLocks } from './key-locks.js';
 import { createReplicationMetrics } from './metrics.js';
@@ -66,6 +68,8 @@ export class ReplicationEngine {
   private readonly reconciler: Reconciler;
   private readonly refused = new Set<DocumentId>();
   private unsubscribe: (() => void) | undefined;
+  private readonly stopping = new AbortController();
+  private recovery: Promise<void> = Promise.resolve();
 
   constructor(components: ReplicationComponents, init: { readonly site: SiteName } & ReplicationOptions) {
     const { site, ...options } = init;
@@ -78,7 +82,7 @@ export class ReplicationEngine {
     const locks = new KeyLocks();
     this.ctx = {
       self: site, glue: components.glue, localApp: components.localApp, remote: components.remote, sites: components.sites,
-      documents: components.documents, replicants, index, locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
     };
     const applier = new Applier({ localApp: components.localApp, glue: components.glue, logger });
     this.reconciler = new Reconciler(this.ctx.options, {
@@ -123,6 +127,9 @@ export class ReplicationEngine {
       if (!documents.has(replicantDocId(entry.metaId))) void index.remove(entry.metaId);
     }
     this.reconciler.start();
+    this.recovery = recoverCreates(this.ctx, this.stopping.signal).catch((error: unknown) => {
+      this.ctx.logger.error({ error: errorMessage(error) }, 'create intents not read; start again to settle them');
+    });
     this.ctx.logger.info({ replicants: index.size, resumed }, 'replication started');
   }
 
@@ -130,6 +137,9 @@ export class ReplicationEngine {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.stopping.abort();
+    await this.recovery;
+    await this.ctx.replicants.settled();
     await this.reconciler.stop();
     await this.ctx.index.settled();
   }
@@ -141,6 +151,7 @@ export class ReplicationEngine {
 
   /** Resolves when no reconcile pass is queued or running (tests). */
   async idle(): Promise<void> {
+    await this.ctx.replicants.settled();
     await this.reconciler.idle();
     await this.ctx.index.settled();
   }

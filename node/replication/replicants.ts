@@ -16,13 +16,16 @@ import {
   writeReplica,
   type ReplicantDraft,
 } from '../../crdt/replicant-write.js';
+import { Deferred } from '../../crdt/deferred.js';
 import {
   CollaborationKind,
+  makeRevision,
   metaIdOf,
   metaIdOfDocId,
   replicantDocId,
   ReplicaStatus,
   type ConflictEntry,
+  type DesiredState,
   type JsonBody,
   type Replicant,
   type ReplicaEntry,
@@ -47,6 +50,17 @@ export interface LocalWrite {
   readonly body: JsonBody | undefined;
   /** The local application's id of the object. */
   readonly localId: string | undefined;
+  /** The time and revision nonce to write; drawn when absent (a create answered first fixes them in advance). */
+  readonly at?: number;
+  readonly nonce?: Uint8Array;
+}
+
+/** A create answered before its replicant is stored (write-path.ts, `answerFirst`). */
+export interface PendingCreate {
+  /** What the replicant holds once stored, as the answer reports it. */
+  readonly expected: LocalWriteResult;
+  /** Makes the replicant's change and resolves once it is stored. */
+  store(): Promise<LocalWriteResult>;
 }
 
 /** What a local write did. */
@@ -71,6 +85,9 @@ export interface ReplicantsDeps {
 
 /** Reads, writes and drops replicant documents, keeping the key index in step. */
 export class Replicants {
+  /** Creates answered whose replicant is not stored yet: `get` waits for them. */
+  private readonly pendingCreates = new Map<MetaId, Promise<unknown>>();
+
   constructor(private readonly deps: ReplicantsDeps) {}
 
   async read(docId: DocumentId): Promise<ReplicantRead> {
@@ -81,8 +98,9 @@ export class Replicants {
     return { kind: 'ok', replicant: decoded.replicant, ignored: decoded.ignored };
   }
 
-  /** The replicant of `metaId`, or undefined when absent or unusable. */
+  /** The replicant of `metaId`, or undefined when absent or unusable; a create answered first is waited for. */
   async get(metaId: MetaId): Promise<Replicant | undefined> {
+    await this.pendingCreates.get(metaId);
     const read = await this.read(replicantDocId(metaId));
     return read.kind === 'ok' ? read.replicant : undefined;
   }
@@ -114,7 +132,7 @@ export class Replicants {
         conflicts: [], reported: [], statuses: {},
       });
     }
-    const at = clock.now();
+    const at = write.at ?? clock.now();
     let revision = '';
     let generation = 0;
     await documents.change<ReplicantDraft>(
@@ -132,6 +150,48 @@ export class Replicants {
     );
     const replicant = await this.refresh(docId);
     return { replicant, revision, generation };
+  }
+
+  /**
+   * Begins the create of a new replicant for `write` (no live one for its key, no document of its
+   * next incarnation here): the key index holds it at once, so the next request on the key is a
+   * replicated one and waits for its lock; `store()` makes and stores the change.
+   */
+  beginCreate(write: LocalWrite): PendingCreate {
+    const { index, clock, random, self } = this.deps;
+    const incarnation = index.nextIncarnation(write.key);
+    const metaId = metaIdOf(write.key, incarnation);
+    const at = write.at ?? clock.now();
+    const nonce = write.nonce ?? random.bytes(4);
+    const desired: DesiredState = { revision: makeRevision(1, self, nonce), generation: 1, site: self, at, body: write.body ?? {} };
+    const replicant: Replicant = {
+      docId: replicantDocId(metaId),
+      metaId,
+      meta: { key: write.key, collaboration: CollaborationKind.Replication, scope: write.scope, sites: write.sites, origin: self, incarnation, createdAt: at },
+      desired,
+      deleted: false,
+      replicas: { [self]: this.appliedEntry(desired, write.localId, at) },
+      conflicts: [],
+    };
+    index.reserve(entryOf(replicant, undefined));
+    const stored = new Deferred<void>();
+    this.pendingCreates.set(metaId, stored.promise);
+    return {
+      expected: { replicant, revision: desired.revision, generation: desired.generation },
+      store: async () => {
+        try {
+          return await this.writeLocal({ ...write, at, nonce });
+        } finally {
+          this.pendingCreates.delete(metaId);
+          stored.resolve();
+        }
+      },
+    };
+  }
+
+  /** Resolves once every create answered so far is stored (or failed). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pendingCreates.values()]);
   }
 
   /** Writes this site's replica entry. */
@@ -162,15 +222,19 @@ export class Replicants {
   }
 
   private desire(draft: ReplicantDraft, write: LocalWrite, at: number): { revision: string; generation: number } {
-    const desired = writeDesired(draft, { site: this.deps.self, at, body: write.body ?? {}, nonce: this.deps.random.bytes(4) });
-    writeReplica(draft, this.deps.self, {
+    const desired = writeDesired(draft, { site: this.deps.self, at, body: write.body ?? {}, nonce: write.nonce ?? this.deps.random.bytes(4) });
+    writeReplica(draft, this.deps.self, this.appliedEntry(desired, write.localId, at));
+    return desired;
+  }
+
+  private appliedEntry(desired: DesiredState, localId: string | undefined, at: number): ReplicaEntry {
+    return {
       status: ReplicaStatus.Applied,
       observedRevision: desired.revision,
       observedGeneration: desired.generation,
-      ...(write.localId === undefined ? {} : { localId: write.localId }),
+      ...(localId === undefined ? {} : { localId }),
       updatedAt: at,
-    });
-    return desired;
+    };
   }
 
   private tombstone(draft: ReplicantDraft, write: LocalWrite, at: number): { revision: string; generation: number } {

@@ -8,6 +8,10 @@ import { silentLogger } from '../../core/logger.js';
 import { systemClock, systemRandom } from '../../core/system.js';
 import { inProcessLocalApp } from '../local-app.js';
 import { createStandin } from '../../simulator/standin/index.js';
+import { asSiteName } from '../../core/ids.js';
+import { metaIdOf, replicantDocId } from '../../crdt/replicant.js';
+import type { JsonObject } from '../../glue/json.js';
+import { CreateIntents } from './create-intents.js';
 import { eventually, TestMesh, type TestSite } from './test-sites.js';
 
 const pods = '/api/v1/namespaces/default/pods';
@@ -354,6 +358,34 @@ describe('request checks', () => {
     expect(await uidOn(site3, 'there')).toBeDefined();
     expect(await uidOn(site1, 'there')).toBeUndefined();
     expect(await uidOn(site2, 'here')).toBeUndefined();
+  });
+
+  it('answers a scoped create before storing its replicant, and a crash in between loses nothing', async () => {
+    const [site1, site2] = await threeSites();
+    const answered = await site1.request('POST', pods, { body: pod('quick', { v: '1' }), scope: both });
+    expect(answered.status).toBe(201);
+    expect(answered.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
+    // The next write on the key is a replicated one, whatever moment it comes.
+    const label = await site1.request('PATCH', `${pods}/quick`, { body: { metadata: { labels: { v: '2' } } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    expect(label.headers.get('x-cheops-meta-id')).toBe(answered.headers.get('x-cheops-meta-id'));
+    await eventually(async () => expect(await labelsOn(site2, 'quick')).toEqual({ v: '2' }));
+
+    // What a crash right after such an answer leaves: the object in the application, the intent
+    // stored, no replicant. Start-up makes the replicant from the object, under the answered meta-ID.
+    const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'crashed' } as const;
+    const metaId = metaIdOf(key, 0);
+    await site1.stop();
+    expect((await site1.app.localApp.fetch(new Request(`http://app${pods}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod('crashed', { v: '1' })) }))).status).toBe(201);
+    const intents = new CreateIntents(site1.storage, silentLogger);
+    await intents.record({ metaId, key, incarnation: 0, scope: both, sites: [asSiteName('Site1'), asSiteName('Site2')], request: pod('crashed') as JsonObject });
+    await intents.record({ metaId: metaIdOf({ ...key, name: 'never-made' }, 0), key: { ...key, name: 'never-made' }, incarnation: 0, scope: both, sites: [asSiteName('Site1'), asSiteName('Site2')], request: pod('never-made') as JsonObject });
+    await site1.start();
+    await mesh?.connect();
+    await eventually(async () => expect(await labelsOn(site2, 'crashed')).toEqual({ v: '1' }));
+    expect(site1.documents.has(replicantDocId(metaId))).toBe(true);
+    await eventually(async () => expect(await intents.list()).toEqual([]));
+    expect(site1.documents.has(replicantDocId(metaIdOf({ ...key, name: 'never-made' }, 0)))).toBe(false);
+    expect(await uidOn(site2, 'never-made')).toBeUndefined();
   });
 
   it('adopts an object already there when a scoped create finds it (a retry after a crash)', async () => {

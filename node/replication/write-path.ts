@@ -5,8 +5,9 @@
  * change, persisted before the answer, which carries `X-Cheops-Meta-Id` and `X-Cheops-Replicas`.
  * Nothing here waits on a remote site unless the request asks `X-Cheops-Wait: all`.
  */
-import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
-import { ReplicaStatus } from '../../crdt/replicant.js';
+import { CheopsError, ErrorCode, errorMessage, sleep } from '../../core/index.js';
+import { Deferred } from '../../crdt/deferred.js';
+import { metaIdOf, replicantDocId, ReplicaStatus } from '../../crdt/replicant.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
@@ -81,7 +82,12 @@ type WriteStep =
  */
 export async function replicatedWrite(ctx: EngineContext, write: ReplicatedWrite): Promise<Response> {
   // A create whose name only the answer tells (protobuf) names a new object: nothing to lock yet.
-  const step = write.key === undefined ? await applyAndRecord(ctx, write) : await ctx.locks.run(write.key, () => applyAndRecord(ctx, write));
+  const step =
+    write.key === undefined
+      ? await applyAndRecord(ctx, write)
+      : write.glueCall.op === 'create' && write.live === undefined && !write.wait.all
+        ? await answerFirst(ctx, write, write.key)
+        : await ctx.locks.run(write.key, () => applyAndRecord(ctx, write));
   if (step.kind === 'answer') return step.response;
   return relay(step.answer, [...(await replicationHeaders(ctx, write, step.result)), ...step.warnings]);
 }
@@ -97,6 +103,68 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promi
   // Not awaited: the mark left by a crash now costs one extra check at start-up, nothing more.
   if (live !== undefined) void ctx.index.markLocalWrite(live.metaId, false);
   return step;
+}
+
+/**
+ * The create of a new replicated object, answered before its replicant is stored (see
+ * create-intents.ts): the intent is stored while the application makes the object, the answer
+ * leaves once both are done, and the replicant's change is made and stored right after, still
+ * under the key's lock, so the next write on the key comes after it. The answer's
+ * `X-Cheops-Replicas` is what the change records: this site applied, the others pending.
+ * Anything unusual (a replicant or document already there, a refusal, an answer that is not the
+ * object) takes the ordinary path, where the replicant is stored before the answer.
+ */
+async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey): Promise<WriteStep> {
+  const answered = new Deferred<WriteStep>();
+  const locked = ctx.locks.run(key, async () => {
+    const request = write.body.parsed;
+    const incarnation = ctx.index.nextIncarnation(key);
+    const metaId = metaIdOf(key, incarnation);
+    if (ctx.index.live(key) !== undefined || ctx.documents.has(replicantDocId(metaId)) || !isJsonObject(request)) {
+      answered.resolve(await applyAndRecord(ctx, write));
+      return;
+    }
+    const intent = ctx.intents.record({ metaId, key, incarnation, scope: write.scope, sites: write.sites, request });
+    const intentStored = intent.then(
+      () => true,
+      (error: unknown) => {
+        ctx.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not stored; the replicant is stored before the answer instead');
+        return false;
+      },
+    );
+    // An unreachable application throws here and may leave the intent: start-up checks it.
+    const answer = await fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
+    const object = answerJson(answer);
+    const stored = await intentStored;
+    const ready = stored && answer.status >= 200 && answer.status <= 299 && isJsonObject(object) &&
+      !ctx.glue.isOwnedChild(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key);
+    if (!ready) {
+      answered.resolve(await recordAnswer(ctx, write, answer));
+      if (stored) void ctx.intents.clear(metaId);
+      return;
+    }
+    const pending = ctx.replicants.beginCreate({
+      key, op: 'upsert', scope: write.scope, sites: write.sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),
+    });
+    ctx.metrics.writes.inc({ op: 'create', result: 'replicated' });
+    answered.resolve({ kind: 'written', answer, result: pending.expected, warnings: write.warnings.map(warning) });
+    // A timer, not a microtask: the answer leaves before the change's work begins.
+    await sleep(ctx.clock, 0);
+    try {
+      const result = await pending.store();
+      ctx.logger.info({ metaId, key, op: 'create', revision: result.revision }, 'replicated write');
+      void ctx.intents.clear(metaId);
+    } catch (error) {
+      ctx.logger.error({ metaId, key, error: errorMessage(error) }, 'the replicant of an answered create was not stored; start-up makes it from the create intent');
+    }
+  });
+  // Settles `answered` when the work failed before answering; a no-op once answered.
+  locked.catch((error: unknown) => answered.reject(error));
+  return answered.promise;
+}
+
+function sameKey(a: ResourceKey | undefined, b: ResourceKey): boolean {
+  return a !== undefined && a.app === b.app && a.service === b.service && a.namespace === b.namespace && a.name === b.name;
 }
 
 async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer): Promise<WriteStep> {
@@ -161,7 +229,7 @@ async function adopt(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKe
   const answer = await fetchLocal(ctx, new Request(`http://local-application${get.path}`, { headers: { accept: jsonMedia } }));
   const object = answerJson(answer);
   if (answer.status !== 200 || !isJsonObject(object) || ctx.glue.isOwnedChild(object)) return undefined;
-  if (ctx.glue.isTerminating(object) || (await deletedHere(ctx, key, ctx.glue.localId(object))) === false) {
+  if (!(await adoptable(ctx, key, object))) {
     ctx.logger.info({ key }, 'scoped create refused: the existing object is a deleted one, its delete still under way here');
     ctx.metrics.writes.inc({ op: 'create', result: 'rejected' });
     const note = `${key.name} on ${ctx.self} is a deleted object whose deletion is still under way here; create it again once it is gone`;
@@ -174,6 +242,14 @@ async function adopt(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKe
   ctx.logger.info({ metaId: result.replicant.metaId, key }, 'existing object adopted by a scoped create');
   const note = `${key.name} already existed on ${ctx.self}; that object is now replicated to ${write.sites.join(', ')}`;
   return { kind: 'written', answer, result, warnings: [warning(note), ...write.warnings.map(warning)] };
+}
+
+/**
+ * Whether an object found in the application may become the new incarnation of `key`: not one
+ * being deleted, nor the object of a deleted incarnation whose delete this site has not applied.
+ */
+export async function adoptable(ctx: EngineContext, key: ResourceKey, object: JsonObject): Promise<boolean> {
+  return !ctx.glue.isTerminating(object) && (await deletedHere(ctx, key, ctx.glue.localId(object))) !== false;
 }
 
 /**

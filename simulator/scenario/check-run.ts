@@ -10,11 +10,22 @@ import type { KeySpace } from '../workload/key-space.js';
 
 const pollMs = 250;
 
-/** Runs the clock until the run has settled; answers when (virtual ms since the start), or undefined after `maxMs`. */
+/**
+ * Runs the clock until the run has settled, and stayed so for one more poll (a node may still
+ * have work under way that the state does not show yet, such as a create answered a moment before
+ * its replicant is stored); answers when it first looked settled (virtual ms since the start), or
+ * undefined after `maxMs`.
+ */
 export async function settle(sim: Simulation, keys: KeySpace, maxMs: number): Promise<number | undefined> {
   const deadline = sim.clock.elapsedMs() + maxMs;
+  let since: number | undefined;
   while (sim.clock.elapsedMs() <= deadline) {
-    if (await sim.perform(() => settled(sim, keys))) return sim.clock.elapsedMs();
+    if (await sim.perform(() => settled(sim, keys))) {
+      if (since !== undefined) return since;
+      since = sim.clock.elapsedMs();
+    } else {
+      since = undefined;
+    }
     await sim.runFor(pollMs);
   }
   return undefined;

@@ -1,0 +1,85 @@
+/**
+ * Creates answered before their replicant is stored (docs/REPLICATION.md §2). A scoped create of a
+ * new object is answered once the local application has made it and its intent is stored; the
+ * replicant's change is made and stored just after the answer, under the key's lock. The intent is
+ * written while the application works, so it costs the answer nothing, and it is what keeps the
+ * answer honest: a crash before the replicant is stored leaves the intent, and start-up makes the
+ * replicant from the object the application holds (or forgets the intent when it holds none).
+ *
+ * Stored in the site store under `['create-intent', metaId]`, removed once the replicant is stored.
+ */
+import { errorMessage, type Logger } from '../../core/index.js';
+import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
+import { isMetaId } from '../../crdt/replicant.js';
+import type { Storage, StorageKey } from '../../crdt/storage.js';
+import { isJsonObject, type JsonObject } from '../../glue/json.js';
+
+/** A create through this site's front whose replicant may not be stored yet. */
+export interface CreateIntent {
+  readonly metaId: MetaId;
+  readonly key: ResourceKey;
+  readonly incarnation: number;
+  readonly scope: string;
+  readonly sites: readonly SiteName[];
+  /** The body the client sent: it names where the application keeps the object. */
+  readonly request: JsonObject;
+}
+
+const prefix = 'create-intent';
+const storageKey = (metaId: MetaId): StorageKey => [prefix, metaId];
+
+/** The intents in the site store. */
+export class CreateIntents {
+  constructor(
+    private readonly storage: Storage,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Stores `intent`; resolves once it is durable. */
+  record(intent: CreateIntent): Promise<void> {
+    return this.storage.put(storageKey(intent.metaId), new TextEncoder().encode(JSON.stringify(intent)));
+  }
+
+  /** Forgets an intent; a failure is logged (a leftover intent costs one check at start-up). */
+  async clear(metaId: MetaId): Promise<void> {
+    try {
+      await this.storage.delete(storageKey(metaId));
+    } catch (error) {
+      this.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not removed; start-up checks it again');
+    }
+  }
+
+  /** Every stored intent; a malformed one is logged and removed. */
+  async list(): Promise<CreateIntent[]> {
+    const intents: CreateIntent[] = [];
+    for (const { key, value } of await this.storage.list([prefix])) {
+      const intent = parseIntent(key[1], value);
+      if (intent !== undefined) {
+        intents.push(intent);
+        continue;
+      }
+      this.logger.warn({ key }, 'malformed create intent removed');
+      await this.storage.delete(key).catch(() => undefined);
+    }
+    return intents;
+  }
+}
+
+function parseIntent(metaId: string | undefined, bytes: Uint8Array): CreateIntent | undefined {
+  if (metaId === undefined || !isMetaId(metaId)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(value)) return undefined;
+  const key = value.key as Partial<ResourceKey> | undefined;
+  const sites = value.sites;
+  const valid =
+    value.metaId === metaId && typeof key?.name === 'string' && typeof key.service === 'string' && typeof key.app === 'string' &&
+    typeof value.incarnation === 'number' && typeof value.scope === 'string' && isJsonObject(value.request) &&
+    Array.isArray(sites) && sites.every((site) => typeof site === 'string' && isSiteName(site));
+  if (!valid) return undefined;
+  return value as unknown as CreateIntent;
+}
