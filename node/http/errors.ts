@@ -43,6 +43,8 @@ export const errorMappings: Readonly<Partial<Record<ErrorCode, Mapping>>> = {
   [ErrorCode.ConfigInvalid]: { status: 500, reason: 'InternalError' },
   [ErrorCode.SiteNameTaken]: { status: 409, reason: 'AlreadyExists' },
   [ErrorCode.SiteUnreachable]: { status: 503, reason: 'ServiceUnavailable' },
+  // Kubernetes' own answer when a write may still be under way: kubectl prints that it may still be processed.
+  [ErrorCode.ForwardOutcomeUnknown]: { status: 504, reason: 'Timeout' },
   [ErrorCode.StorageFailure]: { status: 500, reason: 'InternalError' },
   [ErrorCode.StorageClosed]: { status: 503, reason: 'ServiceUnavailable' },
   [ErrorCode.PeerMessageInvalid]: { status: 400, reason: 'BadRequest' },

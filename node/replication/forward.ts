@@ -2,6 +2,9 @@
  * Forwarding (docs/REPLICATION.md §2, step 2): a write whose scope leaves this site out goes, as
  * it is and with its scope, to the first member that is up (the others in scope order if it cannot
  * be reached), and its answer comes back with `X-Cheops-Forwarded-To`. Nothing is stored here.
+ * A member that got the request but whose answer never came back is not followed by another: the
+ * write may have been applied, and applying it twice could bring back what someone deleted since
+ * (found by the simulator, seed 12058). The client gets a 504 and decides.
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -13,6 +16,20 @@ import type { WriteBody } from './request-body.js';
 
 /** Cheops headers a forwarded request keeps: the member waits as the client asked. */
 const keptHeaders = [CheopsHeader.Wait, CheopsHeader.WaitTimeout];
+
+/**
+ * Failures that happen before a connection exists (undici's codes, also in the message of its
+ * `cause`): the request never reached the site, so another member may take it. Anything else (a
+ * reset, a stalled answer) may come after the member applied it.
+ */
+const notConnectedCodes = ['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'];
+
+function neverDelivered(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : '';
+  const text = `${code} ${cause instanceof Error ? cause.message : ''}`;
+  return notConnectedCodes.some((known) => text.includes(known));
+}
 
 /** Members up first, each list in scope order; this site never. */
 function forwardOrder(ctx: EngineContext, sites: readonly SiteName[]): SiteName[] {
@@ -53,8 +70,16 @@ export async function forwardWrite(
       answer = await bufferAnswer(await ctx.remote(request));
     } catch (error) {
       if (call.signal.aborted) throw error;
+      if (!neverDelivered(error)) {
+        // The member may have applied it: another member would apply it a second time.
+        throw new CheopsError(
+          ErrorCode.ForwardOutcomeUnknown,
+          `the request was forwarded to ${site} (this site, ${ctx.self}, is not in the scope ${target.scope}) but no answer came back: ${errorMessage(error)}; it may have been applied there, so it was not sent to another member`,
+          { cause: error, details: { site, scope: target.scope } },
+        );
+      }
       failures.push(`${site}: ${errorMessage(error)}`);
-      ctx.logger.info({ site, url: call.url, error: errorMessage(error) }, 'forward failed; trying the next member');
+      ctx.logger.info({ site, url: call.url, error: errorMessage(error) }, 'forward failed before reaching the member; trying the next member');
       continue;
     }
     ctx.metrics.writes.inc({ op: target.op, result: 'forwarded' });
