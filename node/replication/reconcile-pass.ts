@@ -72,14 +72,16 @@ async function passOnce(deps: PassDeps, docId: DocumentId, metaId: MetaId): Prom
   }
   if (read.ignored.length > 0) deps.logger.warn({ docId, ignored: read.ignored }, 'malformed replicant entries ignored');
   replicant = await recordConflicts(deps, replicant);
-  await deps.index.put(entryOf(replicant, deps.index.byMetaId(metaId)));
+  const { currentAt: _stale, ...entry } = entryOf(replicant, deps.index.byMetaId(metaId));
   // Under the key's lock no write through the front is under way: a mark left is one cut short.
-  const verify = deps.index.byMetaId(metaId)?.localWritePending === true;
-  if (replicaCurrent(replicant, deps.self) && !verify) {
-    if (heads !== undefined) await deps.index.update(metaId, { currentAt: heads });
-    return 'done';
-  }
-  await deps.index.update(metaId, { currentAt: undefined });
+  const verify = entry.localWritePending === true;
+  const current = replicaCurrent(replicant, deps.self) && !verify;
+  // One index write, not awaited: the index is a cache of the document, and the application must
+  // not wait for it. Stored late or lost, `currentAt` is still never ahead of the replica: it is
+  // only set to heads at which the replica was found current, and a start-up that finds the
+  // document's heads moved on from it passes again.
+  void deps.index.put(current && heads !== undefined ? { ...entry, currentAt: heads } : entry);
+  if (current) return 'done';
   const result = await applyAndRecord(deps, replicant);
   if (verify && result === 'done') await deps.index.markLocalWrite(metaId, false);
   return result;
