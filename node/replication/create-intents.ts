@@ -10,9 +10,9 @@
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
-import { isMetaId } from '../../crdt/replicant.js';
 import type { Storage, StorageKey } from '../../crdt/storage.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
+import { decodeStoredRecord, isStoredKey } from './stored-record.js';
 
 /** A create through this site's front whose replicant may not be stored yet. */
 export interface CreateIntent {
@@ -65,21 +65,12 @@ export class CreateIntents {
   }
 }
 
-function parseIntent(metaId: string | undefined, bytes: Uint8Array): CreateIntent | undefined {
-  if (metaId === undefined || !isMetaId(metaId)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return undefined;
-  }
-  if (!isJsonObject(value)) return undefined;
-  const key = value.key as Partial<ResourceKey> | undefined;
-  const sites = value.sites;
+function parseIntent(id: string | undefined, bytes: Uint8Array): CreateIntent | undefined {
+  const fields = decodeStoredRecord(id, bytes)?.fields;
+  if (fields === undefined) return undefined;
+  const sites = fields.sites;
   const valid =
-    value.metaId === metaId && typeof key?.name === 'string' && typeof key.service === 'string' && typeof key.app === 'string' &&
-    typeof value.incarnation === 'number' && typeof value.scope === 'string' && isJsonObject(value.request) &&
+    isStoredKey(fields.key) && typeof fields.incarnation === 'number' && typeof fields.scope === 'string' && isJsonObject(fields.request) &&
     Array.isArray(sites) && sites.every((site) => typeof site === 'string' && isSiteName(site));
-  if (!valid) return undefined;
-  return value as unknown as CreateIntent;
+  return valid ? (fields as unknown as CreateIntent) : undefined;
 }

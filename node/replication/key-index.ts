@@ -9,8 +9,9 @@
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
-import { isMetaId, keyText, type Replicant, type ReplicaStatus } from '../../crdt/replicant.js';
+import { keyText, type Replicant, type ReplicaStatus } from '../../crdt/replicant.js';
 import type { Storage, StorageKey } from '../../crdt/storage.js';
+import { decodeStoredRecord, isStoredKey } from './stored-record.js';
 
 /** What the index knows of one replicant held here. */
 export interface IndexEntry {
@@ -229,23 +230,17 @@ function strings(value: unknown): string[] | undefined {
 }
 
 /** A stored entry, checked: the store is ours, but a bad entry must not break start-up. */
-function parseEntry(metaId: string | undefined, bytes: Uint8Array): IndexEntry | undefined {
-  if (metaId === undefined || !isMetaId(metaId)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const fields = value as Record<string, unknown>;
-  const key = fields.key as ResourceKey | undefined;
+function parseEntry(id: string | undefined, bytes: Uint8Array): IndexEntry | undefined {
+  const record = decodeStoredRecord(id, bytes);
+  if (record === undefined) return undefined;
+  const { metaId, fields } = record;
+  const key = fields.key;
   const sites = strings(fields.sites);
   const conflicts = strings(fields.conflicts) ?? [];
   const reported = strings(fields.reported) ?? [];
   const currentAt = strings(fields.currentAt);
   const valid =
-    fields.metaId === metaId && typeof key?.name === 'string' && typeof key.service === 'string' && typeof key.app === 'string' &&
+    isStoredKey(key) &&
     typeof fields.incarnation === 'number' && typeof fields.scope === 'string' && typeof fields.deleted === 'boolean' &&
     sites !== undefined && sites.every(isSiteName);
   if (!valid) return undefined;
