@@ -18,6 +18,8 @@ import type { DocumentId, SiteName } from '../core/ids.js';
 import { kubernetesReplicationGlue } from '../glue/kubernetes/index.js';
 import type { ReplicationGlue } from '../glue/types.js';
 import type { NodeConfig } from './config.js';
+import { documentsAdminRoutes } from './documents-admin.js';
+import { ExpectedHeads } from './expected-heads.js';
 import { createFront, createFrontServer, type AdminRoutes, type Front, type FrontServer } from './http/index.js';
 import { httpLocalApp, type LocalApp } from './local-app.js';
 import { noApplication } from './no-application.js';
@@ -129,8 +131,11 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     stack.push({ name: 'directory-watch', stop: watcher });
 
     createSiteMetrics(registry, { sites, docSync: mesh.docSync, documents });
+    const expectedHeads = new ExpectedHeads({ documents, clock: components.clock });
+    stack.push({ name: 'expected-heads', stop: () => expectedHeads.stop() });
     const admin: AdminRoutes = {
       'GET /sites': (c) => c.json({ items: sites.list() }),
+      ...documentsAdminRoutes({ documents, expectedHeads }),
       ...(replication === undefined ? {} : replication.engine.adminRoutes()),
     };
     const frontApp = components.localApp ?? (app.url === undefined ? noApplication : undefined);
