@@ -46,8 +46,11 @@ export interface ReplicationComponents {
   readonly registry?: Registry;
 }
 
+/** Reconcile passes run at once by default (bench/heal.ts measures the application's floor with as many). */
+export const defaultReconcileConcurrency = 8;
+
 const defaults: ResolvedReplicationOptions = {
-  concurrency: 8,
+  concurrency: defaultReconcileConcurrency,
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
   defaultWaitMs: 30_000,
