@@ -4,8 +4,8 @@
  *
  * - pushes of small local changes: direct to each site of a restricted document, by gossip on the
  *   broadcast topic for a document shared with all (doc-push.ts);
- * - the Automerge sync protocol in coalesced direct messages on the `sync` channel, and heads
- *   summaries (sync-sender.ts);
+ * - the Automerge sync protocol in coalesced direct messages on the `sync` channel (the messages
+ *   of many documents batched in one), and heads summaries (sync-sender.ts);
  * - anti-entropy: on every connection (a heal) and every `antiEntropyIntervalMs`, each side sends
  *   the heads of the documents it shares with the other; the receiver syncs those that differ;
  * - scope safety: nothing about a document (changes, sync messages, heads, its id) goes to a peer
@@ -256,11 +256,20 @@ export class DocSync {
       });
       return;
     }
+    if (message.type === 'sync') {
+      this.acceptSync(from, message, data.length);
+      return;
+    }
+    // Each taken in on its own, as if it had come alone: a batch only saves frames.
+    for (const item of message.items) this.acceptSync(from, { type: 'sync', v: 1, ...item }, item.data.length + item.doc.length);
+  }
+
+  private acceptSync(from: PeerIdString, message: SyncMessage, size: number): void {
     if (!this.allowed(message.doc, from)) {
       this.guard.refuse(from, message.doc, 'sync');
       return;
     }
-    this.enqueue(from, data.length, (epoch) => this.receiveSync(from, message, epoch));
+    this.enqueue(from, size, (epoch) => this.receiveSync(from, message, epoch));
   }
 
   private acceptPush(from: PeerIdString, data: Uint8Array, via: 'push' | 'broadcast'): void {

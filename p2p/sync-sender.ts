@@ -2,8 +2,9 @@
  * The sending half of document sync's protocol: coalesced sync messages and heads summaries,
  * each run in the peer's queue so a sync state is never used by two tasks at once.
  *
- * Coalescing: a (peer, document) pair is marked dirty and flushed once per tick, one message per
- * dirty pair, however many changes happened in between. A peer has at most one flush queued or
+ * Coalescing: a (peer, document) pair is marked dirty and flushed once per tick, one sync message
+ * per dirty pair, however many changes happened in between, and the sync messages of one flush
+ * travel together in `syncs` messages. A peer has at most one flush queued or
  * running: while its stream is slow, its pairs wait in the dirty set (and coalesce further)
  * instead of piling up one task per tick in its queue.
  */
@@ -14,7 +15,14 @@ import type { Logger } from '../core/logger.js';
 import type { SyncableDocuments } from '../crdt/documents.js';
 import type { KeyedQueue } from './keyed-queue.js';
 import { PeerDocumentSet } from './peer-doc-set.js';
-import { encodeSyncChannelMessage, maxSummaryEntries, syncChannel, type HeadsEntry } from './sync-messages.js';
+import {
+  encodeSyncChannelMessage,
+  maxBatchedSyncMessages,
+  maxSummaryEntries,
+  syncChannel,
+  type HeadsEntry,
+  type SyncChannelMessage,
+} from './sync-messages.js';
 import type { SyncSessions } from './sync-sessions.js';
 import type { Transport } from './transport.js';
 
@@ -39,6 +47,36 @@ export interface SyncSenderComponents {
  * thousands of such waits.
  */
 const generateConcurrency = 64;
+
+/**
+ * Most bytes of sync messages sent in one `syncs` message: well under any peer's largest direct
+ * message (8 MiB by default), and small enough that a heartbeat's stream is not starved.
+ */
+const maxBatchBytes = 256 * 1024;
+
+interface GeneratedMessage {
+  readonly doc: DocumentId;
+  readonly data: Uint8Array;
+}
+
+/** Cuts messages into batches of at most `maxBatchedSyncMessages` and about `maxBatchBytes` (a larger message goes alone). */
+function batchesOf(messages: readonly GeneratedMessage[]): GeneratedMessage[][] {
+  const batches: GeneratedMessage[][] = [];
+  let current: GeneratedMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = message.data.length + message.doc.length;
+    if (current.length > 0 && (bytes + size > maxBatchBytes || current.length >= maxBatchedSyncMessages)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
 
 /** Flushes dirty pairs as sync messages, and sends heads summaries. */
 export class SyncSender {
@@ -123,7 +161,8 @@ export class SyncSender {
 
   /**
    * Generates the messages of up to `generateConcurrency` documents at once (each may load its
-   * document from storage, or wait for received changes to be written), then sends them in order.
+   * document from storage, or wait for received changes to be written), then sends them, several
+   * to a message (`syncs`).
    */
   private async flushPeer(peer: PeerIdString, docs: ReadonlySet<DocumentId>, epoch: number): Promise<void> {
     if (!this.c.isConnected(peer)) return;
@@ -133,12 +172,11 @@ export class SyncSender {
       const slice = all.slice(start, start + generateConcurrency).filter((doc) => this.c.allowed(doc, peer));
       const generated = await Promise.all(slice.map((doc) => this.generate(peer, doc, epoch)));
       if (this.c.sessions.epoch(peer) !== epoch) return;
-      for (let index = 0; index < generated.length; index += 1) {
-        const message = generated[index];
-        if (message === undefined) continue;
-        if (!(await this.sendSync(peer, message))) {
+      const batches = batchesOf(generated.filter((message) => message !== undefined));
+      for (let index = 0; index < batches.length; index += 1) {
+        if (!(await this.sendSync(peer, batches[index]!))) {
           // The states believe these messages left; forget them so the next sessions start clean.
-          for (const unsent of generated.slice(index + 1)) if (unsent !== undefined) this.c.sessions.forgetDocument(peer, unsent.doc);
+          for (const unsent of batches.slice(index + 1).flat()) this.c.sessions.forgetDocument(peer, unsent.doc);
           return;
         }
       }
@@ -146,7 +184,7 @@ export class SyncSender {
   }
 
   /** The next sync message of `doc` for `peer` (its state updated), or undefined when none is due. */
-  private async generate(peer: PeerIdString, doc: DocumentId, epoch: number): Promise<{ doc: DocumentId; data: Uint8Array } | undefined> {
+  private async generate(peer: PeerIdString, doc: DocumentId, epoch: number): Promise<GeneratedMessage | undefined> {
     const { sessions, documents } = this.c;
     const [state, data] = await documents.generateSyncMessage(doc, sessions.state(peer, doc));
     if (sessions.epoch(peer) !== epoch) return undefined;
@@ -154,16 +192,19 @@ export class SyncSender {
     return data === null ? undefined : { doc, data };
   }
 
-  private async sendSync(peer: PeerIdString, message: { doc: DocumentId; data: Uint8Array }): Promise<boolean> {
-    const { doc, data } = message;
+  /** Sends one batch (alone: as a plain `sync` message); false, its states forgotten, when it did not leave. */
+  private async sendSync(peer: PeerIdString, batch: readonly GeneratedMessage[]): Promise<boolean> {
+    const [first] = batch;
+    if (first === undefined) return true;
+    const message: SyncChannelMessage = batch.length === 1 ? { type: 'sync', v: 1, ...first } : { type: 'syncs', v: 1, items: batch };
     try {
-      await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc, data }));
-      this.c.sent('sync');
+      await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage(message));
+      for (let sent = 0; sent < batch.length; sent += 1) this.c.sent('sync');
       return true;
     } catch (error) {
-      // The state believes the message left; forget it so the next session starts clean.
-      this.c.sessions.forgetDocument(peer, doc);
-      this.c.logger.debug({ peer, doc, err: errorMessage(error) }, 'sync message not sent');
+      // The states believe the messages left; forget them so the next sessions start clean.
+      for (const { doc } of batch) this.c.sessions.forgetDocument(peer, doc);
+      this.c.logger.debug({ peer, documents: batch.length, err: errorMessage(error) }, 'sync messages not sent');
       return false;
     }
   }
