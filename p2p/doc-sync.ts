@@ -258,10 +258,40 @@ export class DocSync {
     }
     if (message.type === 'sync') {
       this.acceptSync(from, message, data.length);
+    } else if (message.type === 'syncs') {
+      // Each taken in on its own, as if it had come alone: a batch only saves frames.
+      for (const item of message.items) this.acceptSync(from, { type: 'sync', v: 1, ...item }, item.data.length + item.doc.length);
+    } else if (message.type === 'want') {
+      this.acceptWant(from, message.docs, data.length);
+    } else {
+      for (const item of message.items) {
+        const size = item.doc.length + item.changes.reduce((sum, change) => sum + change.length, 0);
+        this.acceptDocument(from, { type: 'push', v: 1, ...item }, size);
+      }
+    }
+  }
+
+  /** A peer holds none of `docs`: they go whole, those it may see (its queue keeps them in order with our sync messages). */
+  private acceptWant(from: PeerIdString, docs: readonly DocumentId[], size: number): void {
+    const shared = docs.filter((doc) => {
+      const ok = this.allowed(doc, from);
+      if (!ok) this.guard.refuse(from, doc, 'sync');
+      return ok;
+    });
+    if (shared.length === 0) return;
+    this.enqueue(from, size, async () => {
+      await this.sender.sendDocuments(from, shared);
+      return undefined;
+    });
+  }
+
+  /** A whole document we asked for: taken in as a direct push. */
+  private acceptDocument(from: PeerIdString, message: PushMessage, size: number): void {
+    if (!this.allowed(message.doc, from)) {
+      this.guard.refuse(from, message.doc, 'sync');
       return;
     }
-    // Each taken in on its own, as if it had come alone: a batch only saves frames.
-    for (const item of message.items) this.acceptSync(from, { type: 'sync', v: 1, ...item }, item.data.length + item.doc.length);
+    this.enqueue(from, size, (epoch) => this.receivePush(from, message, epoch));
   }
 
   private acceptSync(from: PeerIdString, message: SyncMessage, size: number): void {
@@ -448,7 +478,12 @@ export class DocSync {
     this.sessions.setKnownHeads(peer, entry.doc, entry.heads);
     const local = this.documents.heads(entry.doc);
     if (local === undefined && entry.heads.length === 0) return;
-    if (local !== undefined && sameHeads(local, entry.heads)) return;
+    if (local === undefined) {
+      // We hold none of it: the peer sends it whole, with no sync protocol rounds.
+      this.sender.markWanted(peer, entry.doc);
+      return;
+    }
+    if (sameHeads(local, entry.heads)) return;
     // Our sync state may believe we agree (it knows only what came by sync): start it afresh,
     // or generateSyncMessage would answer null and the difference would stay.
     this.sessions.forgetSyncState(peer, entry.doc);

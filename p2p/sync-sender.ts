@@ -18,6 +18,7 @@ import { PeerDocumentSet } from './peer-doc-set.js';
 import {
   encodeSyncChannelMessage,
   maxBatchedSyncMessages,
+  maxPushChanges,
   maxSummaryEntries,
   syncChannel,
   type HeadsEntry,
@@ -57,22 +58,29 @@ const maxBatchBytes = 256 * 1024;
 interface GeneratedMessage {
   readonly doc: DocumentId;
   readonly data: Uint8Array;
+  readonly bytes: number;
 }
 
-/** Cuts messages into batches of at most `maxBatchedSyncMessages` and about `maxBatchBytes` (a larger message goes alone). */
-function batchesOf(messages: readonly GeneratedMessage[]): GeneratedMessage[][] {
-  const batches: GeneratedMessage[][] = [];
-  let current: GeneratedMessage[] = [];
+interface WholeDocument {
+  readonly doc: DocumentId;
+  readonly heads: readonly string[];
+  readonly changes: readonly Uint8Array[];
+  readonly bytes: number;
+}
+
+/** Cuts items into batches of at most `maxBatchedSyncMessages` and about `maxBatchBytes` (a larger item goes alone). */
+function batchesOf<T extends { readonly bytes: number }>(items: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
-  for (const message of messages) {
-    const size = message.data.length + message.doc.length;
-    if (current.length > 0 && (bytes + size > maxBatchBytes || current.length >= maxBatchedSyncMessages)) {
+  for (const item of items) {
+    if (current.length > 0 && (bytes + item.bytes > maxBatchBytes || current.length >= maxBatchedSyncMessages)) {
       batches.push(current);
       current = [];
       bytes = 0;
     }
-    current.push(message);
-    bytes += size;
+    current.push(item);
+    bytes += item.bytes;
   }
   if (current.length > 0) batches.push(current);
   return batches;
@@ -83,6 +91,8 @@ export class SyncSender {
   private readonly syncTickMs: number;
   private readonly c: SyncSenderComponents;
   private readonly dirty = new PeerDocumentSet();
+  /** Documents to ask each peer for whole (we hold none of them). */
+  private readonly wanted = new PeerDocumentSet();
   /** Peers whose flush is queued or running. */
   private readonly flushing = new Set<PeerIdString>();
   private flushTimer: Timer | undefined;
@@ -99,9 +109,52 @@ export class SyncSender {
     this.schedule(this.syncTickMs);
   }
 
+  /** Asks `peer` for `doc` whole at the next tick (we hold none of it). */
+  markWanted(peer: PeerIdString, doc: DocumentId): void {
+    if (!this.c.isRunning()) return;
+    this.wanted.add(peer, doc);
+    this.schedule(this.syncTickMs);
+  }
+
+  /**
+   * Sends `peer`, which holds none of them, those of `docs` we hold, whole: their stored changes,
+   * several documents to a message. A document with changes of ours not yet written, or too large
+   * for one message, is synced instead.
+   */
+  async sendDocuments(peer: PeerIdString, docs: readonly DocumentId[]): Promise<void> {
+    for (let start = 0; start < docs.length && this.c.isRunning(); start += generateConcurrency) {
+      const slice = docs.slice(start, start + generateConcurrency);
+      const stored = await Promise.all(slice.map((doc) => this.c.documents.storedChanges(doc).catch(() => undefined)));
+      const items: WholeDocument[] = [];
+      slice.forEach((doc, index) => {
+        const whole = stored[index];
+        if (whole === undefined) {
+          if (this.c.documents.has(doc)) this.markDirty(peer, doc);
+          return;
+        }
+        const bytes = doc.length + whole.changes.reduce((sum, change) => sum + change.length, 0);
+        if (whole.changes.length > maxPushChanges || bytes > maxBatchBytes) this.markDirty(peer, doc);
+        else items.push({ doc, heads: whole.heads, changes: whole.changes, bytes });
+      });
+      for (const batch of batchesOf(items)) {
+        // Scope safety: asked again right before anything leaves.
+        const allowed = batch.filter((item) => this.c.allowed(item.doc, peer));
+        if (allowed.length === 0) continue;
+        try {
+          await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'docs', v: 1, items: allowed }));
+        } catch (error) {
+          // Nothing kept depends on it: the next anti-entropy asks again.
+          this.c.logger.debug({ peer, documents: allowed.length, err: errorMessage(error) }, 'documents not sent');
+          return;
+        }
+      }
+    }
+  }
+
   /** Forgets the dirty pairs of `peer` (it went down: a heal follows its return). */
   forgetPeer(peer: PeerIdString): void {
     this.dirty.deletePeer(peer);
+    this.wanted.deletePeer(peer);
   }
 
   /** Cancels the next tick and forgets every dirty pair. */
@@ -109,11 +162,12 @@ export class SyncSender {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
     this.dirty.clear();
+    this.wanted.clear();
   }
 
   /** The peers something is kept for (tests). */
   peers(): PeerIdString[] {
-    return [...new Set([...this.dirty.peers(), ...this.flushing])];
+    return [...new Set([...this.dirty.peers(), ...this.wanted.peers(), ...this.flushing])];
   }
 
   /** Sends `peer` the heads of those of `docs` it shares, in summaries of at most 1,000. */
@@ -142,21 +196,38 @@ export class SyncSender {
   /** One tick: one sync message per dirty (peer, document) pair. */
   private flush(): void {
     this.flushTimer = undefined;
-    for (const peer of this.dirty.peers()) {
+    for (const peer of new Set([...this.dirty.peers(), ...this.wanted.peers()])) {
       if (this.flushing.has(peer)) continue;
       const docs = this.dirty.take(peer);
+      const wanted = this.wanted.take(peer);
       const epoch = this.c.sessions.epoch(peer);
       this.flushing.add(peer);
       void this.c.queue.run(peer, async () => {
         try {
+          await this.sendWants(peer, wanted);
           await this.flushPeer(peer, docs, epoch);
         } finally {
           this.flushing.delete(peer);
           // Pairs that waited for this flush have waited a tick already.
-          if (this.dirty.has(peer) && this.c.isRunning()) this.schedule(0);
+          if ((this.dirty.has(peer) || this.wanted.has(peer)) && this.c.isRunning()) this.schedule(0);
         }
       });
     }
+  }
+
+  /** Asks `peer` for the documents we hold none of, in lists of at most 1,000. */
+  private async sendWants(peer: PeerIdString, wanted: ReadonlySet<DocumentId>): Promise<void> {
+    // Held meanwhile (received, or created here): those sync as usual.
+    const docs = [...wanted].filter((doc) => !this.c.documents.has(doc) && this.c.allowed(doc, peer));
+    for (let start = 0; start < docs.length && this.c.isConnected(peer); start += maxSummaryEntries) {
+      try {
+        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'want', v: 1, docs: docs.slice(start, start + maxSummaryEntries) }));
+      } catch (error) {
+        this.c.logger.debug({ peer, err: errorMessage(error) }, 'wanted documents not asked for');
+        return;
+      }
+    }
+    for (const doc of wanted) if (this.c.documents.has(doc)) this.markDirty(peer, doc);
   }
 
   /**
@@ -189,14 +260,15 @@ export class SyncSender {
     const [state, data] = await documents.generateSyncMessage(doc, sessions.state(peer, doc));
     if (sessions.epoch(peer) !== epoch) return undefined;
     sessions.setState(peer, doc, state);
-    return data === null ? undefined : { doc, data };
+    return data === null ? undefined : { doc, data, bytes: data.length + doc.length };
   }
 
   /** Sends one batch (alone: as a plain `sync` message); false, its states forgotten, when it did not leave. */
   private async sendSync(peer: PeerIdString, batch: readonly GeneratedMessage[]): Promise<boolean> {
     const [first] = batch;
     if (first === undefined) return true;
-    const message: SyncChannelMessage = batch.length === 1 ? { type: 'sync', v: 1, ...first } : { type: 'syncs', v: 1, items: batch };
+    const message: SyncChannelMessage =
+      batch.length === 1 ? { type: 'sync', v: 1, doc: first.doc, data: first.data } : { type: 'syncs', v: 1, items: batch.map(({ doc, data }) => ({ doc, data })) };
     try {
       await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage(message));
       for (let sent = 0; sent < batch.length; sent += 1) this.c.sent('sync');
