@@ -198,6 +198,14 @@ export class DocSync {
     return { ...this.counters, ...this.guard.dropped() };
   }
 
+  /**
+   * Bytes received from peers and not yet applied and written: how much sync work waits. Work that
+   * can wait (reconcile passes, which call the application) gives way while it is large.
+   */
+  receivedBacklogBytes(): number {
+    return this.guard.backlogBytes();
+  }
+
   /** Resolves when no sync work is queued (tests, clean shutdown). */
   idle(): Promise<void> {
     return this.queue.idle();
@@ -291,7 +299,7 @@ export class DocSync {
       this.guard.refuse(from, message.doc, 'sync');
       return;
     }
-    this.enqueue(from, size, (epoch) => this.receivePush(from, message, epoch));
+    this.enqueue(from, size, (epoch) => this.receivePush(from, message, epoch, 'direct'));
   }
 
   private acceptSync(from: PeerIdString, message: SyncMessage, size: number): void {
@@ -318,7 +326,7 @@ export class DocSync {
       this.guard.refuse(from, message.doc, via);
       return;
     }
-    this.enqueue(from, data.length, (epoch) => this.receivePush(from, message, epoch));
+    this.enqueue(from, data.length, (epoch) => this.receivePush(from, message, epoch, via === 'push' ? 'direct' : 'gossip'));
   }
 
   /**
@@ -419,10 +427,12 @@ export class DocSync {
     return { doc: message.doc, written: applied.written, onWritten: () => this.sender.markDirty(from, message.doc) };
   }
 
-  private async receivePush(from: PeerIdString, message: PushMessage, epoch: number): Promise<AfterWrite | undefined> {
+  private async receivePush(from: PeerIdString, message: PushMessage, epoch: number, via: 'direct' | 'gossip'): Promise<AfterWrite | undefined> {
     if (!this.running || this.sessions.epoch(from) !== epoch) return undefined;
     // Gossip may relay a push from a site we are not connected to: nothing to sync with it then.
-    const direct = this.isConnected(from);
+    // (A direct message came over a connection: no need to ask the transport, which costs a list
+    // of every peer, per document of a heal.)
+    const direct = via === 'direct' || this.isConnected(from);
     // Known before applying: the store announces the change (and we would sync it back) first.
     if (direct) this.sessions.setKnownHeads(from, message.doc, message.heads);
     let applied;

@@ -55,6 +55,9 @@ const generateConcurrency = 64;
  */
 const maxBatchBytes = 256 * 1024;
 
+/** A document asked for and not received by then is asked for again (its answer was lost). */
+const wantAgainAfterMs = 10_000;
+
 interface GeneratedMessage {
   readonly doc: DocumentId;
   readonly data: Uint8Array;
@@ -93,6 +96,12 @@ export class SyncSender {
   private readonly dirty = new PeerDocumentSet();
   /** Documents to ask each peer for whole (we hold none of them). */
   private readonly wanted = new PeerDocumentSet();
+  /**
+   * When each document was last asked for, per peer: a second summary (the heal on connect, then
+   * the one on `peer:up`) names them again before they arrive, and asking again would bring
+   * every document twice.
+   */
+  private readonly asked = new Map<PeerIdString, Map<DocumentId, number>>();
   /** Peers whose flush is queued or running. */
   private readonly flushing = new Set<PeerIdString>();
   private flushTimer: Timer | undefined;
@@ -112,6 +121,8 @@ export class SyncSender {
   /** Asks `peer` for `doc` whole at the next tick (we hold none of it). */
   markWanted(peer: PeerIdString, doc: DocumentId): void {
     if (!this.c.isRunning()) return;
+    const askedAt = this.asked.get(peer)?.get(doc);
+    if (askedAt !== undefined && this.c.clock.now() - askedAt < wantAgainAfterMs) return;
     this.wanted.add(peer, doc);
     this.schedule(this.syncTickMs);
   }
@@ -155,6 +166,7 @@ export class SyncSender {
   forgetPeer(peer: PeerIdString): void {
     this.dirty.deletePeer(peer);
     this.wanted.deletePeer(peer);
+    this.asked.delete(peer);
   }
 
   /** Cancels the next tick and forgets every dirty pair. */
@@ -163,11 +175,12 @@ export class SyncSender {
     this.flushTimer = undefined;
     this.dirty.clear();
     this.wanted.clear();
+    this.asked.clear();
   }
 
   /** The peers something is kept for (tests). */
   peers(): PeerIdString[] {
-    return [...new Set([...this.dirty.peers(), ...this.wanted.peers(), ...this.flushing])];
+    return [...new Set([...this.dirty.peers(), ...this.wanted.peers(), ...this.asked.keys(), ...this.flushing])];
   }
 
   /** Sends `peer` the heads of those of `docs` it shares, in summaries of at most 1,000. */
@@ -219,6 +232,12 @@ export class SyncSender {
   private async sendWants(peer: PeerIdString, wanted: ReadonlySet<DocumentId>): Promise<void> {
     // Held meanwhile (received, or created here): those sync as usual.
     const docs = [...wanted].filter((doc) => !this.c.documents.has(doc) && this.c.allowed(doc, peer));
+    const now = this.c.clock.now();
+    const asked = this.asked.get(peer) ?? new Map<DocumentId, number>();
+    for (const [doc, at] of asked) if (now - at >= wantAgainAfterMs || this.c.documents.has(doc)) asked.delete(doc);
+    for (const doc of docs) asked.set(doc, now);
+    if (asked.size > 0) this.asked.set(peer, asked);
+    else this.asked.delete(peer);
     for (let start = 0; start < docs.length && this.c.isConnected(peer); start += maxSummaryEntries) {
       try {
         await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'want', v: 1, docs: docs.slice(start, start + maxSummaryEntries) }));
