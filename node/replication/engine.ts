@@ -44,6 +44,8 @@ export interface ReplicationComponents {
   readonly logger: Logger;
   /** Where the metrics go; a private registry when absent (tests). */
   readonly registry?: Registry;
+  /** True while more urgent work runs (a heal's document sync): reconcile passes wait (Reconciler). */
+  readonly yieldTo?: () => boolean;
 }
 
 /** Reconcile passes run at once by default (bench/heal.ts measures the application's floor with as many). */
@@ -89,6 +91,7 @@ export class ReplicationEngine {
       clock: components.clock,
       random: components.random.fork('reconciler'),
       logger,
+      ...(components.yieldTo === undefined ? {} : { yieldTo: components.yieldTo }),
     });
     this.interceptor = replicationInterceptor(this.ctx);
     this.wants = replicationWants(this.ctx);
