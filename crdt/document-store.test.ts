@@ -203,6 +203,21 @@ describe('DocumentStore: persistence', () => {
     await store.close();
   });
 
+  it('keeps a received change that waits for its dependencies when they come later to a new document', async () => {
+    const storage = new MemoryStorage();
+    const store = await openStore(storage, 1);
+    let origin = Automerge.change(Automerge.init<Resource>({ actor: 'ef'.repeat(16) }), { time: 0 }, (doc) => void (doc.n = 1));
+    origin = Automerge.change(origin, { time: 0 }, (doc) => void (doc.name = 'late'));
+    const [first, second] = Automerge.getAllChanges(origin);
+    // The second change alone: Automerge keeps it aside, the document stays empty.
+    await store.applyChanges(docA, [second!]);
+    expect(await store.lacks(docA, Automerge.getHeads(origin))).toBe(true);
+    await store.applyChanges(docA, [first!]);
+    expect(store.heads(docA)).toEqual(Automerge.getHeads(origin));
+    expect(await store.read(docA)).toEqual({ n: 1, name: 'late' });
+    await store.close();
+  });
+
   it('opens by reading the index only, with 10,000 documents', async () => {
     const counting = new CountingStorage(new MemoryStorage());
     const template = Automerge.change(Automerge.init<Resource>({ actor: 'ab'.repeat(16) }), { time: 0 }, (doc) => {
