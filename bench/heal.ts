@@ -53,6 +53,8 @@ export interface HealRun {
   readonly reconnectMs: number;
   /** Heal → both sites see the other up (libp2p connection upgraded, a heartbeat answered). */
   readonly upMs: number;
+  /** Reconnection → the first missing document is held whole on either site (the connection upgraded, a summary, a round trip). */
+  readonly firstDocumentMs: number;
   /** Reconnection → both sites hold every change either held at the heal (written durably). */
   readonly documentsMs: number;
   /** Two round trips plus the transfer time of the bytes through the relay at the link's bandwidth. */
@@ -117,7 +119,9 @@ async function measureHeal(k: number, conditions: LinkConditions, rtt: number, o
     const reconnectedAt = relay.stats().lastConnectedAtMs ?? healAt + reconnectMs;
     const documentsAt = documentsConverged(bench);
     const totalMs = reconnectMs + (await until(() => applicationConverged(bench, k), 600_000, `K=${k} application convergence`, 200));
-    const documentsMs = (await documentsAt) - reconnectedAt;
+    const documentsTimes = await documentsAt;
+    const documentsMs = documentsTimes.lastAt - reconnectedAt;
+    const firstDocumentMs = documentsTimes.firstAt - reconnectedAt;
     const upMs = await seenUp;
     const after = relay.stats();
     await checkApplications(bench, 2 * k);
@@ -134,7 +138,7 @@ async function measureHeal(k: number, conditions: LinkConditions, rtt: number, o
     const applicationMs = totalMs - reconnectMs;
     const applicationTargetMs = applicationFloorMs + documentsTargetMs;
     const run: HealRun = {
-      k, reconnectMs, upMs, documentsMs, documentsTargetMs, rawTransferMs, documentsVerdict: verdict(documentsMs <= documentsTargetMs),
+      k, reconnectMs, upMs, firstDocumentMs, documentsMs, documentsTargetMs, rawTransferMs, documentsVerdict: verdict(documentsMs <= documentsTargetMs),
       applicationMs, applicationFloorMs, applicationTargetMs, applicationVerdict: verdict(applicationMs <= applicationTargetMs),
       totalMs, afterUpMs: totalMs - upMs, bytesForward, bytesBackward, changes,
       bytesVerdict: verdict(bytesForward + bytesBackward <= 2 * changes.changeBytes),
@@ -173,15 +177,18 @@ async function expectEveryChange(bench: BenchDeployment, documents: number): Pro
   }
 }
 
-/** When (wallMs) the later of the two sites wrote the last expected change; polled, but the sites note the time. */
-async function documentsConverged(bench: BenchDeployment): Promise<number> {
-  let completed: number[] = [];
+/**
+ * When (wallMs) the first site received its first missing document, and when the later of the two
+ * wrote the last expected change; polled, but the sites note the times.
+ */
+async function documentsConverged(bench: BenchDeployment): Promise<{ firstAt: number; lastAt: number }> {
+  let statuses: ExpectedHeadsStatus[] = [];
   await until(async () => {
-    const statuses = await Promise.all(bench.sites.map((site) => admin<ExpectedHeadsStatus>(site.url, '/documents/expected-heads')));
-    completed = statuses.flatMap((status) => (status.completedAtMs === null ? [] : [status.completedAtMs]));
-    return completed.length === bench.sites.length;
+    statuses = await Promise.all(bench.sites.map((site) => admin<ExpectedHeadsStatus>(site.url, '/documents/expected-heads')));
+    return statuses.every((status) => status.completedAtMs !== null);
   }, 600_000, 'documents convergence', 100);
-  return Math.max(...completed);
+  const firsts = statuses.flatMap((status) => (status.firstHeldAtMs === null ? [] : [status.firstHeldAtMs]));
+  return { firstAt: Math.min(...firsts), lastAt: Math.max(...statuses.map((status) => status.completedAtMs ?? Number.NaN)) };
 }
 
 /** Both sites hold all 2K replicants, and neither has a replica not applied. */
@@ -235,12 +242,12 @@ async function checkApplications(bench: BenchDeployment, expected: number): Prom
 
 export function formatHealTable(result: HealResult): string {
   const header = [
-    'K/side', 'reconnect ms', 'up ms', 'documents ms', 'target ms', 'raw TCP ms', 'documents', 'application ms', 'app floor ms', 'target ms', 'application',
+    'K/side', 'reconnect ms', 'up ms', 'first doc ms', 'documents ms', 'target ms', 'raw TCP ms', 'documents', 'application ms', 'app floor ms', 'target ms', 'application',
     'KiB →', 'KiB ←', 'changes KiB', 'saved KiB', 'bytes/changes', 'bytes',
   ];
   const rows = result.runs.map((run) => [
     String(run.k), fixed(run.reconnectMs, 0), fixed(run.upMs, 0),
-    fixed(run.documentsMs, 0), fixed(run.documentsTargetMs, 0), fixed(run.rawTransferMs, 0), run.documentsVerdict,
+    fixed(run.firstDocumentMs, 0), fixed(run.documentsMs, 0), fixed(run.documentsTargetMs, 0), fixed(run.rawTransferMs, 0), run.documentsVerdict,
     fixed(run.applicationMs, 0), fixed(run.applicationFloorMs, 0), fixed(run.applicationTargetMs, 0), run.applicationVerdict,
     kibibytes(run.bytesForward), kibibytes(run.bytesBackward), kibibytes(run.changes.changeBytes), kibibytes(run.changes.savedBytes),
     fixed((run.bytesForward + run.bytesBackward) / run.changes.changeBytes, 2), run.bytesVerdict,
@@ -248,7 +255,8 @@ export function formatHealTable(result: HealResult): string {
   return formatTable(header, rows, [
     `2 sites, ${result.link} each way; round trip measured through a relay in this run: ${fixed(result.measuredRttMs)} ms`,
     'reconnect: heal → the redialled TCP connection reaches the other site (the redialer backoff); up: heal → both see the other up (libp2p upgrade, a heartbeat)',
-    'documents: reconnect → both sites hold, written durably, every change of the 2K replicants that either held at the heal (the time each site noted, not polled)',
+    'first doc: reconnect → either site holds the first document it lacked (libp2p upgrade, heads summary, a round trip); documents: reconnect → both sites hold,',
+    '  written durably, every change of the 2K replicants that either held at the heal (the times each site noted, not polled)',
     'documents target: 2 round trips + (bytes both ways) / bandwidth; raw TCP: the same bytes through a relay with the same conditions, from connect to the last acknowledgement',
     'application: reconnect → every replicant on both sites, every replica applied (cheops_replicants, cheops_replicas_pending, polled every 200 ms; then checked in both applications, and identical heads on both sites)',
     `app floor: K unscoped creates on each site at once, straight to its application (${reconcilerConcurrency} at a time, as the reconciler), in this run; application target: app floor + documents target`,

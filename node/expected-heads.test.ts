@@ -29,15 +29,15 @@ describe('ExpectedHeads', () => {
     const documents = fakeDocuments({ [a]: [hash('1')] });
     const expected = new ExpectedHeads({ documents, clock: { now: () => now, setTimeout: () => ({ cancel() {} }), setInterval: () => ({ cancel() {} }) } });
     expected.expect(new Map([[a, [hash('1')]], [b, [hash('2'), hash('3')]]]));
-    expect(expected.status()).toEqual({ expected: 2, held: 1, completedAtMs: null });
+    expect(expected.status()).toEqual({ expected: 2, held: 1, firstHeldAtMs: null, completedAtMs: null });
 
     now = 2_000;
     documents.emit(b, [hash('2')]);
-    expect(expected.status()).toEqual({ expected: 2, held: 1, completedAtMs: null });
+    expect(expected.status()).toEqual({ expected: 2, held: 1, firstHeldAtMs: null, completedAtMs: null });
 
     now = 3_000;
     documents.emit(b, [hash('3'), hash('4')]);
-    expect(expected.status()).toEqual({ expected: 2, held: 2, completedAtMs: 3_000 });
+    expect(expected.status()).toEqual({ expected: 2, held: 2, firstHeldAtMs: 3_000, completedAtMs: 3_000 });
     expect(documents.listenerCount()).toBe(0);
 
     now = 4_000;
@@ -49,7 +49,7 @@ describe('ExpectedHeads', () => {
     const documents = fakeDocuments({ [a]: [hash('1'), hash('2')] });
     const expected = new ExpectedHeads({ documents, clock: { now: () => 7, setTimeout: () => ({ cancel() {} }), setInterval: () => ({ cancel() {} }) } });
     expected.expect(new Map([[a, [hash('2')]]]));
-    expect(expected.status()).toEqual({ expected: 1, held: 1, completedAtMs: 7 });
+    expect(expected.status()).toEqual({ expected: 1, held: 1, firstHeldAtMs: null, completedAtMs: 7 });
     expect(documents.listenerCount()).toBe(0);
   });
 });

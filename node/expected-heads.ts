@@ -28,6 +28,8 @@ export interface ExpectedHeadsStatus {
   readonly expected: number;
   /** Of those, the documents whose expected heads are all held here. */
   readonly held: number;
+  /** When the first document still missing when the expectation was set was held whole here, or null. */
+  readonly firstHeldAtMs: number | null;
   /** When the last expected change became durable here (the clock's ms), or null while some are missing. */
   readonly completedAtMs: number | null;
 }
@@ -38,6 +40,7 @@ export class ExpectedHeads {
   private missing = new Map<DocumentId, Set<string>>();
   private expected = 0;
   private completedAtMs: number | null = null;
+  private firstHeldAtMs: number | null = null;
   private unsubscribe: (() => void) | undefined;
 
   constructor(deps: ExpectedHeadsDeps) {
@@ -50,6 +53,7 @@ export class ExpectedHeads {
     this.missing = new Map();
     this.expected = docs.size;
     this.completedAtMs = null;
+    this.firstHeldAtMs = null;
     for (const [doc, heads] of docs) {
       const stored = new Set(this.deps.documents.heads(doc) ?? []);
       const wanted = new Set(heads.filter((hash) => !stored.has(hash)));
@@ -60,7 +64,7 @@ export class ExpectedHeads {
   }
 
   status(): ExpectedHeadsStatus {
-    return { expected: this.expected, held: this.expected - this.missing.size, completedAtMs: this.completedAtMs };
+    return { expected: this.expected, held: this.expected - this.missing.size, firstHeldAtMs: this.firstHeldAtMs, completedAtMs: this.completedAtMs };
   }
 
   /** Stops listening (the site stops). */
@@ -74,6 +78,7 @@ export class ExpectedHeads {
     for (const hash of event.heads) wanted.delete(hash);
     if (wanted.size > 0) return;
     this.missing.delete(event.docId);
+    this.firstHeldAtMs ??= this.deps.clock.now();
     if (this.missing.size > 0) return;
     this.completedAtMs = this.deps.clock.now();
     this.stopWatching();
