@@ -1,14 +1,23 @@
 /**
  * Heal on the real stack: two sites (50 ms one way, 100 Mbit/s) are cut apart; each makes K
- * scoped creates `{Site1 & Site2}` during the partition; the link heals. Measured: the time until
- * both sites hold all 2K replicants with every replica applied (their metrics: `cheops_replicants`
- * live and `cheops_replicas_pending`, checked against the pods listed by each application at the
- * end), and the bytes that crossed the link meanwhile (the relay's counters, both ways).
+ * scoped creates `{Site1 & Site2}` during the partition; the link heals. Two convergences are
+ * measured from the reconnection (the relay sees the redialled connection reach the other site),
+ * side by side, each against its own target:
  *
- * Time is counted from the reconnection (the relay sees the redialled connection reach the other
- * site), and also from the heal itself (which adds the redialer's backoff). The target is two round
- * trips plus the transfer time of those bytes at the link's bandwidth; side by side, the time a
- * raw TCP transfer of the same bytes takes through a relay with the same conditions, in this run.
+ * - documents: both sites hold every change either side held when the link healed, durably (the
+ *   metadata sync). Each site is told, before the heal, the heads of all 2K replicants (the union
+ *   of what both hold) and notes when the last of those changes was written
+ *   (`/cheops/v1/documents/expected-heads`), so this time does not depend on how often it is
+ *   polled. Identical heads on both sites come only later: each site's reconciler adds its replica
+ *   entry to every replicant it receives, and that change travels back. Target: two round trips
+ *   plus the transfer time of the bytes at the link's bandwidth; side by side, the time a raw TCP
+ *   transfer of the same bytes takes through a relay with the same conditions, in this run.
+ * - application: both sites hold all 2K replicants with every replica applied (their metrics
+ *   `cheops_replicants` live and `cheops_replicas_pending`; checked against the pods listed by each
+ *   application, and the heads of both sites compared, at the end). Its floor, measured in the
+ *   same run: the time each site's application takes to make K creates with no Cheops in the path
+ *   (unscoped creates through the passthrough, both sites at once, as many at a time as the
+ *   reconciler runs). Target: that floor plus the documents' target.
  *
  * Bytes are compared with the changes made: after convergence Site1's store is read (the site
  * stopped), and the bytes of every Automerge change of the 2K documents are summed, each encoded
@@ -19,7 +28,10 @@
 import { describeConditions, linkConditions, type LinkConditions } from '../simulator/relay/index.js';
 import { seesUp } from '../cli/local-deployment.js';
 import { probeOneWay, probeTransfer } from './link-probe.js';
-import { admin, closeClients, createPod, replicationState } from './stack-client.js';
+import { replicantDocPrefix } from '../crdt/replicant.js';
+import type { ExpectedHeadsStatus } from '../node/expected-heads.js';
+import { defaultReconcileConcurrency as reconcilerConcurrency } from '../node/replication/engine.js';
+import { admin, closeClients, createPod, replicationState, wallMs } from './stack-client.js';
 import { machine, progressFor, quickMode, startBenchDeployment, type BenchDeployment, type Progress } from './stack-deployment.js';
 import { fixed, formatTable, kibibytes, sleep, until, verdict, type Verdict } from './stack-report.js';
 import { replicantChangeSizes, type ChangeSizes } from './store-reader.js';
@@ -41,21 +53,30 @@ export interface HealRun {
   readonly reconnectMs: number;
   /** Heal → both sites see the other up (libp2p connection upgraded, a heartbeat answered). */
   readonly upMs: number;
+  /** Reconnection → the first missing document is held whole on either site (the connection upgraded, a summary, a round trip). */
+  readonly firstDocumentMs: number;
+  /** Reconnection → both sites hold every change either held at the heal (written durably). */
+  readonly documentsMs: number;
+  /** Two round trips plus the transfer time of the bytes through the relay at the link's bandwidth. */
+  readonly documentsTargetMs: number;
+  /** The same bytes moved by a raw TCP transfer through a relay with the same conditions. */
+  readonly rawTransferMs: number;
+  readonly documentsVerdict: Verdict;
   /** Reconnection → every replicant on both sites, every replica applied. */
-  readonly convergeMs: number;
-  /** Heal → converged. */
+  readonly applicationMs: number;
+  /** K creates made directly in each site's application, both sites at once. */
+  readonly applicationFloorMs: number;
+  /** The application floor plus the documents' target. */
+  readonly applicationTargetMs: number;
+  readonly applicationVerdict: Verdict;
+  /** Heal → every replica applied. */
   readonly totalMs: number;
-  /** Both see the other up (the libp2p connection upgraded, a heartbeat answered) → converged. */
+  /** Both see the other up → every replica applied. */
   readonly afterUpMs: number;
-  /** Bytes through the relay from the heal to convergence, each way (Site1 → Site2, Site2 → Site1). */
+  /** Bytes through the relay from the heal to the application's convergence, each way (Site1 → Site2, Site2 → Site1). */
   readonly bytesForward: number;
   readonly bytesBackward: number;
   readonly changes: ChangeSizes;
-  /** Two round trips plus the transfer time of those bytes at the link's bandwidth. */
-  readonly targetMs: number;
-  /** The same bytes moved by a raw TCP transfer through a relay with the same conditions. */
-  readonly rawTransferMs: number;
-  readonly timeVerdict: Verdict;
   readonly bytesVerdict: Verdict;
 }
 
@@ -88,31 +109,43 @@ async function measureHeal(k: number, conditions: LinkConditions, rtt: number, o
     await Promise.all([writeMany(site1!.url, 's1', k, options.concurrency), writeMany(site2!.url, 's2', k, options.concurrency)]);
     progress(`K=${k}: ${k} writes on each side during the partition in ${((performance.now() - writing) / 1000).toFixed(1)} s`);
     await sleep(500);
+    await expectEveryChange(bench, 2 * k);
 
     const before = relay.stats();
-    const healAt = performance.timeOrigin + performance.now();
+    const healAt = wallMs();
     bench.deployment.mesh.heal();
-    const seenUp = until(async () => (await seesUp(site1!.url, ['Site2'])) && (await seesUp(site2!.url, ['Site1'])), 60_000, 'both sides see the other up', 25);
+    const seenUp = until(async () => (await seesUp(site1!.url, ['Site2'])) && (await seesUp(site2!.url, ['Site1'])), 60_000, 'both sides see the other up', 100);
     const reconnectMs = await until(() => Promise.resolve((relay.stats().lastConnectedAtMs ?? 0) > healAt), 60_000, 'reconnection', 5);
-    const totalMs = reconnectMs + (await until(() => converged(bench, k), 600_000, `K=${k} convergence`, 50));
+    const reconnectedAt = relay.stats().lastConnectedAtMs ?? healAt + reconnectMs;
+    const documentsAt = documentsConverged(bench);
+    const totalMs = reconnectMs + (await until(() => applicationConverged(bench, k), 600_000, `K=${k} application convergence`, 200));
+    const documentsTimes = await documentsAt;
+    const documentsMs = documentsTimes.lastAt - reconnectedAt;
+    const firstDocumentMs = documentsTimes.firstAt - reconnectedAt;
     const upMs = await seenUp;
     const after = relay.stats();
     await checkApplications(bench, 2 * k);
+    await until(() => sameHeads(bench), 60_000, 'identical heads on both sites', 200);
+    const applicationFloorMs = await directCreates(bench, k);
 
     // Stopped before reading its store: LevelDB locks it while the site runs.
     await bench.deployment.stop();
     const changes = await replicantChangeSizes(site1!.dataDir);
     const bytesForward = after.forward.bytesOut - before.forward.bytesOut;
     const bytesBackward = after.backward.bytesOut - before.backward.bytesOut;
-    const targetMs = 2 * rtt + ((bytesForward + bytesBackward) / options.bandwidthBytesPerSecond) * 1000;
+    const documentsTargetMs = 2 * rtt + ((bytesForward + bytesBackward) / options.bandwidthBytesPerSecond) * 1000;
     const rawTransferMs = await probeTransfer(conditions, bytesForward, bytesBackward);
-    const convergeMs = totalMs - reconnectMs;
+    const applicationMs = totalMs - reconnectMs;
+    const applicationTargetMs = applicationFloorMs + documentsTargetMs;
     const run: HealRun = {
-      k, reconnectMs, upMs, convergeMs, totalMs, afterUpMs: totalMs - upMs, bytesForward, bytesBackward, changes, targetMs, rawTransferMs,
-      timeVerdict: verdict(convergeMs <= targetMs), bytesVerdict: verdict(bytesForward + bytesBackward <= 2 * changes.changeBytes),
+      k, reconnectMs, upMs, firstDocumentMs, documentsMs, documentsTargetMs, rawTransferMs, documentsVerdict: verdict(documentsMs <= documentsTargetMs),
+      applicationMs, applicationFloorMs, applicationTargetMs, applicationVerdict: verdict(applicationMs <= applicationTargetMs),
+      totalMs, afterUpMs: totalMs - upMs, bytesForward, bytesBackward, changes,
+      bytesVerdict: verdict(bytesForward + bytesBackward <= 2 * changes.changeBytes),
     };
     progress(
-      `K=${k}: converged ${fixed(convergeMs, 0)} ms after reconnecting (target ${fixed(targetMs, 0)} ms: ${run.timeVerdict}), ` +
+      `K=${k}: documents ${fixed(documentsMs, 0)} ms after reconnecting (target ${fixed(documentsTargetMs, 0)} ms: ${run.documentsVerdict}), ` +
+        `application ${fixed(applicationMs, 0)} ms (floor ${fixed(applicationFloorMs, 0)}, target ${fixed(applicationTargetMs, 0)} ms: ${run.applicationVerdict}), ` +
         `${kibibytes(bytesForward + bytesBackward)} KiB for ${kibibytes(changes.changeBytes)} KiB of changes (${run.bytesVerdict})`,
     );
     return run;
@@ -121,23 +154,78 @@ async function measureHeal(k: number, conditions: LinkConditions, rtt: number, o
   }
 }
 
+type HeadsByDocument = Record<string, readonly string[]>;
+
+const replicantHeads = async (url: string): Promise<HeadsByDocument> =>
+  (await admin<{ docs: HeadsByDocument }>(url, `/documents/heads?prefix=${encodeURIComponent(replicantDocPrefix)}`)).docs;
+
+/** Tells both sites to watch for every change either holds now: the union of their replicants' heads. */
+async function expectEveryChange(bench: BenchDeployment, documents: number): Promise<void> {
+  const union = new Map<string, Set<string>>();
+  for (const docs of await Promise.all(bench.sites.map((site) => replicantHeads(site.url)))) {
+    for (const [doc, heads] of Object.entries(docs)) {
+      const set = union.get(doc) ?? new Set<string>();
+      heads.forEach((hash) => set.add(hash));
+      union.set(doc, set);
+    }
+  }
+  if (union.size !== documents) throw new Error(`${union.size} replicants before the heal, expected ${documents}`);
+  const body = JSON.stringify({ docs: Object.fromEntries([...union].map(([doc, heads]) => [doc, [...heads]])) });
+  for (const site of bench.sites) {
+    const response = await fetch(`${site.url}/cheops/v1/documents/expected-heads`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+    if (!response.ok) throw new Error(`${site.name}: PUT expected-heads: HTTP ${response.status}`);
+  }
+}
+
+/**
+ * When (wallMs) the first site received its first missing document, and when the later of the two
+ * wrote the last expected change; polled, but the sites note the times.
+ */
+async function documentsConverged(bench: BenchDeployment): Promise<{ firstAt: number; lastAt: number }> {
+  let statuses: ExpectedHeadsStatus[] = [];
+  await until(async () => {
+    statuses = await Promise.all(bench.sites.map((site) => admin<ExpectedHeadsStatus>(site.url, '/documents/expected-heads')));
+    return statuses.every((status) => status.completedAtMs !== null);
+  }, 600_000, 'documents convergence', 100);
+  const firsts = statuses.flatMap((status) => (status.firstHeldAtMs === null ? [] : [status.firstHeldAtMs]));
+  return { firstAt: Math.min(...firsts), lastAt: Math.max(...statuses.map((status) => status.completedAtMs ?? Number.NaN)) };
+}
+
+/** Both sites hold all 2K replicants, and neither has a replica not applied. */
+async function applicationConverged(bench: BenchDeployment, k: number): Promise<boolean> {
+  const states = await Promise.all(bench.sites.map((site) => replicationState(site.url)));
+  return states.every((state) => state.live === 2 * k && state.pending === 0);
+}
+
+/** Both sites hold the same heads for every replicant. */
+async function sameHeads(bench: BenchDeployment): Promise<boolean> {
+  const [first, ...others] = await Promise.all(bench.sites.map((site) => replicantHeads(site.url)));
+  const canonical = (docs: HeadsByDocument | undefined): string =>
+    JSON.stringify(Object.entries(docs ?? {}).map(([doc, heads]) => [doc, [...heads].sort()]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)));
+  return others.every((docs) => canonical(docs) === canonical(first));
+}
+
+/**
+ * The application's own floor: K unscoped creates on each site at once, straight through the
+ * passthrough to the stand-in, `reconcilerConcurrency` at a time (as the reconciler runs them).
+ */
+async function directCreates(bench: BenchDeployment, k: number): Promise<number> {
+  const start = performance.now();
+  await Promise.all(bench.sites.map((site) => writeMany(site.url, `floor-${site.name.toLowerCase()}`, k, reconcilerConcurrency, undefined)));
+  return performance.now() - start;
+}
+
 /** K scoped creates named `<prefix>-<i>` on one site, `concurrency` at a time. */
-async function writeMany(url: string, prefix: string, k: number, concurrency: number): Promise<void> {
+async function writeMany(url: string, prefix: string, k: number, concurrency: number, scope: string | undefined = '{Site1 & Site2}'): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < k) {
       const i = next;
       next += 1;
-      await createPod(url, `${prefix}-${i}`, '{Site1 & Site2}');
+      await createPod(url, `${prefix}-${i}`, scope);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-}
-
-/** Both sites hold all 2K replicants, and neither has a replica not applied. */
-async function converged(bench: BenchDeployment, k: number): Promise<boolean> {
-  const states = await Promise.all(bench.sites.map((site) => replicationState(site.url)));
-  return states.every((state) => state.live === 2 * k && state.pending === 0);
 }
 
 /** Every pod is in every site's application, and the admin API agrees. */
@@ -153,19 +241,26 @@ async function checkApplications(bench: BenchDeployment, expected: number): Prom
 }
 
 export function formatHealTable(result: HealResult): string {
-  const header = ['K/side', 'reconnect ms', 'up ms', 'converge ms', 'after up ms', 'target ms', 'raw TCP ms', 'time', 'KiB →', 'KiB ←', 'changes KiB', 'saved KiB', 'bytes/changes', 'bytes'];
+  const header = [
+    'K/side', 'reconnect ms', 'up ms', 'first doc ms', 'documents ms', 'target ms', 'raw TCP ms', 'documents', 'application ms', 'app floor ms', 'target ms', 'application',
+    'KiB →', 'KiB ←', 'changes KiB', 'saved KiB', 'bytes/changes', 'bytes',
+  ];
   const rows = result.runs.map((run) => [
-    String(run.k), fixed(run.reconnectMs, 0), fixed(run.upMs, 0), fixed(run.convergeMs, 0), fixed(run.afterUpMs, 0), fixed(run.targetMs, 0), fixed(run.rawTransferMs, 0), run.timeVerdict,
+    String(run.k), fixed(run.reconnectMs, 0), fixed(run.upMs, 0),
+    fixed(run.firstDocumentMs, 0), fixed(run.documentsMs, 0), fixed(run.documentsTargetMs, 0), fixed(run.rawTransferMs, 0), run.documentsVerdict,
+    fixed(run.applicationMs, 0), fixed(run.applicationFloorMs, 0), fixed(run.applicationTargetMs, 0), run.applicationVerdict,
     kibibytes(run.bytesForward), kibibytes(run.bytesBackward), kibibytes(run.changes.changeBytes), kibibytes(run.changes.savedBytes),
     fixed((run.bytesForward + run.bytesBackward) / run.changes.changeBytes, 2), run.bytesVerdict,
   ]);
   return formatTable(header, rows, [
     `2 sites, ${result.link} each way; round trip measured through a relay in this run: ${fixed(result.measuredRttMs)} ms`,
     'reconnect: heal → the redialled TCP connection reaches the other site (the redialer backoff); up: heal → both see the other up (libp2p upgrade, a heartbeat)',
-    'converge: reconnect → every replicant on both sites, every replica applied (cheops_replicants, cheops_replicas_pending; then checked in both applications)',
-    'after up: both see the other up → converged (what is left once the libp2p connection is upgraded: the sync itself, the applies, the replica entries back)',
-    'target: 2 round trips + (bytes both ways) / bandwidth; raw TCP: the same bytes through a relay with the same conditions, from connect to the last acknowledgement',
-    'KiB →/←: through the relay (Site1→Site2, Site2→Site1) from the heal to convergence, noise and yamux framing and heartbeats included',
+    'first doc: reconnect → either site holds the first document it lacked (libp2p upgrade, heads summary, a round trip); documents: reconnect → both sites hold,',
+    '  written durably, every change of the 2K replicants that either held at the heal (the times each site noted, not polled)',
+    'documents target: 2 round trips + (bytes both ways) / bandwidth; raw TCP: the same bytes through a relay with the same conditions, from connect to the last acknowledgement',
+    'application: reconnect → every replicant on both sites, every replica applied (cheops_replicants, cheops_replicas_pending, polled every 200 ms; then checked in both applications, and identical heads on both sites)',
+    `app floor: K unscoped creates on each site at once, straight to its application (${reconcilerConcurrency} at a time, as the reconciler), in this run; application target: app floor + documents target`,
+    'KiB →/←: through the relay (Site1→Site2, Site2→Site1) from the heal to the application\'s convergence, noise and yamux framing and heartbeats included',
     'changes: every Automerge change of the 2K documents, each encoded alone (getAllChanges, from the stopped Site1 store); saved: their compressed save(); bytes target ≤ 2× changes',
   ]);
 }

@@ -125,7 +125,9 @@ export class GroupCommit {
       entry.pending = undefined;
       if (work === undefined) continue;
       try {
-        const plan = planWrite(entry, this.options.compactAfterChunks);
+        // A document not stored yet was empty before the changes pending now: they are all of it
+        // (a failed first write drops the document from memory, so none were written elsewhere).
+        const plan = planWrite(entry, this.options.compactAfterChunks, entry.stored ? [] : [...work.local, ...work.remote]);
         entry.inFlight = new Deferred<void>();
         entry.inFlightHasLocal = work.local.length > 0;
         entry.inFlightHasRemote = work.remote.length > 0;

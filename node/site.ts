@@ -18,6 +18,8 @@ import type { DocumentId, SiteName } from '../core/ids.js';
 import { kubernetesReplicationGlue } from '../glue/kubernetes/index.js';
 import type { ReplicationGlue } from '../glue/types.js';
 import type { NodeConfig } from './config.js';
+import { documentsAdminRoutes } from './documents-admin.js';
+import { ExpectedHeads } from './expected-heads.js';
 import { createFront, createFrontServer, type AdminRoutes, type Front, type FrontServer } from './http/index.js';
 import { httpLocalApp, type LocalApp } from './local-app.js';
 import { noApplication } from './no-application.js';
@@ -108,16 +110,18 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
 
     // The sites view answers the share policy from the first sync message on: fill it from the
     // stored directory before the mesh starts. Heartbeats exist only once the mesh does.
-    const late: { heartbeats?: Heartbeats } = {};
+    const late: { heartbeats?: Heartbeats; docSync?: DocSync } = {};
     const sites = new SitesView({ heartbeats: { peer: (peer) => late.heartbeats?.peer(peer) }, self: self.peerId });
     sites.update((await directory.view()).sites);
 
     const registry = new Registry();
-    const replication = await openReplication(config, app, { components, documents, sites, registry, logger });
+    const syncBusy = (): boolean => (late.docSync?.receivedBacklogBytes() ?? 0) >= syncBusyBacklogBytes;
+    const replication = await openReplication(config, app, { components, documents, sites, registry, logger, syncBusy });
     if (replication !== undefined) stack.push({ name: 'replication', stop: () => replication.stop() });
 
     const mesh = startMesh(config, { transport, documents, components, logger, sharePolicy: sharePolicyOf(replication?.engine) });
     late.heartbeats = mesh.heartbeats;
+    late.docSync = mesh.docSync;
     stack.push({ name: 'mesh', stop: () => mesh.stop() });
     // Stopped before the mesh (the stack runs backwards): no pass starts on a closing store.
     if (replication !== undefined) {
@@ -129,8 +133,11 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     stack.push({ name: 'directory-watch', stop: watcher });
 
     createSiteMetrics(registry, { sites, docSync: mesh.docSync, documents });
+    const expectedHeads = new ExpectedHeads({ documents, clock: components.clock });
+    stack.push({ name: 'expected-heads', stop: () => expectedHeads.stop() });
     const admin: AdminRoutes = {
       'GET /sites': (c) => c.json({ items: sites.list() }),
+      ...documentsAdminRoutes({ documents, expectedHeads }),
       ...(replication === undefined ? {} : replication.engine.adminRoutes()),
     };
     const frontApp = components.localApp ?? (app.url === undefined ? noApplication : undefined);
@@ -233,6 +240,8 @@ function sharePolicyOf(engine: ReplicationEngine | undefined): SharePolicy {
 
 interface ReplicationDeps {
   readonly components: SiteComponents;
+  /** True while a heal's document sync has much received work waiting (read once the mesh exists). */
+  readonly syncBusy: () => boolean;
   readonly documents: DocumentStore;
   readonly sites: SitesView;
   readonly registry: Registry;
@@ -247,6 +256,13 @@ interface RunningReplication {
 }
 
 /** The glue of an application kind; a URL without a kind is taken for a Kubernetes API. */
+/**
+ * Received sync bytes waiting to be applied and written above which reconcile passes wait (up to
+ * 2 s in a row): a heal's bursts (hundreds of KiB of whole documents and sync messages) are far
+ * above it, the pushes of everyday writes (a few KiB) far below, so a write is reconciled at once.
+ */
+const syncBusyBacklogBytes = 64 * 1024;
+
 function glueFor(kind: string): ReplicationGlue | undefined {
   return kind === 'kubernetes' || kind === 'http' ? kubernetesReplicationGlue : undefined;
 }
@@ -261,7 +277,7 @@ async function openReplication(config: NodeConfig, app: LocalApplication, deps: 
   const engine = new ReplicationEngine(
     {
       documents, storage: components.storage, localApp, glue, sites: sitesPort(config.site, sites), remote: remote.fetch,
-      clock: components.clock, random: components.random, logger, registry,
+      clock: components.clock, random: components.random, logger, registry, yieldTo: deps.syncBusy,
     },
     { site: config.site },
   );

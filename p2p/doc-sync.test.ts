@@ -56,6 +56,26 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(a.store.heads(doc('res/2'))).toEqual(b.store.heads(doc('res/2')));
   });
 
+  it('sends documents a peer holds none of whole, after a partition, without the sync protocol', async () => {
+    const { clock, sites } = await setup(['a', 'b']);
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await settle(clock);
+    await a.transport.hangUp(b.peerId);
+    for (let n = 0; n < 20; n += 1) await a.store.create(doc(`res/${n}`), { n });
+    await b.store.create(doc('res/b'), { bornOn: 'b' });
+    await settle(clock);
+    const before = a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent;
+    const received = watchReceived(b.transport);
+    await connect(b, a);
+    await settle(clock);
+    for (let n = 0; n < 20; n += 1) expect(await b.store.read(doc(`res/${n}`))).toEqual({ n });
+    expect(await a.store.read(doc('res/b'))).toEqual({ bornOn: 'b' });
+    expect(a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent).toBe(before);
+    // The twenty documents travelled together.
+    expect(received.payloads.length).toBeLessThan(10);
+  });
+
   it('never sends a document to a site outside its scope, and refuses one that asks', async () => {
     const scopes = new Map([['res/secret', ['a', 'b']]]);
     const { clock, sites } = await setup(['a', 'b', 'c'], { scopes });
@@ -78,8 +98,9 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(c.store.has(doc('res/secret'))).toBe(false);
     expect(seenByC.documents.has('res/secret')).toBe(false);
 
-    // C asks A for the secret four ways: a sync request, a heads summary, forged pushes (direct,
-    // and on the broadcast topic, where only documents shared with all may travel).
+    // C asks A for the secret six ways: a sync request, a heads summary, a want, forged pushes
+    // (direct, and on the broadcast topic, where only documents shared with all may travel) and a
+    // forged whole document.
     const [, request] = generateSyncMessage(emptyDoc(), initSyncState());
     if (request === null) throw new Error('no request');
     await c.transport.send(a.peerId, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc: doc('res/secret'), data: request }));
@@ -87,6 +108,12 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
       a.peerId,
       syncChannel,
       encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [{ doc: doc('res/secret'), heads: [] }] }),
+    );
+    await c.transport.send(a.peerId, syncChannel, encodeSyncChannelMessage({ type: 'want', v: 1, docs: [doc('res/secret')] }));
+    await c.transport.send(
+      a.peerId,
+      syncChannel,
+      encodeSyncChannelMessage({ type: 'docs', v: 1, items: [{ doc: doc('res/secret'), heads: [], changes: [new Uint8Array([1])] }] }),
     );
     const forged = encodePushMessage({
       type: 'push',
@@ -98,8 +125,8 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     await c.transport.send(a.peerId, pushChannel, forged);
     await c.transport.publish(broadcastTopic, forged);
     await settle(clock);
-    expect(a.logger.find('refused a document message from a peer outside its scope')).toHaveLength(4);
-    expect(a.sync.stats().refused).toBe(4);
+    expect(a.logger.find('refused a document message from a peer outside its scope')).toHaveLength(6);
+    expect(a.sync.stats().refused).toBe(6);
     expect(seenByC.documents.has('res/secret')).toBe(false);
     expect(c.store.has(doc('res/secret'))).toBe(false);
   });

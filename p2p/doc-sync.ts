@@ -4,8 +4,8 @@
  *
  * - pushes of small local changes: direct to each site of a restricted document, by gossip on the
  *   broadcast topic for a document shared with all (doc-push.ts);
- * - the Automerge sync protocol in coalesced direct messages on the `sync` channel, and heads
- *   summaries (sync-sender.ts);
+ * - the Automerge sync protocol in coalesced direct messages on the `sync` channel (the messages
+ *   of many documents batched in one), and heads summaries (sync-sender.ts);
  * - anti-entropy: on every connection (a heal) and every `antiEntropyIntervalMs`, each side sends
  *   the heads of the documents it shares with the other; the receiver syncs those that differ;
  * - scope safety: nothing about a document (changes, sync messages, heads, its id) goes to a peer
@@ -198,6 +198,14 @@ export class DocSync {
     return { ...this.counters, ...this.guard.dropped() };
   }
 
+  /**
+   * Bytes received from peers and not yet applied and written: how much sync work waits. Work that
+   * can wait (reconcile passes, which call the application) gives way while it is large.
+   */
+  receivedBacklogBytes(): number {
+    return this.guard.backlogBytes();
+  }
+
   /** Resolves when no sync work is queued (tests, clean shutdown). */
   idle(): Promise<void> {
     return this.queue.idle();
@@ -256,11 +264,50 @@ export class DocSync {
       });
       return;
     }
+    if (message.type === 'sync') {
+      this.acceptSync(from, message, data.length);
+    } else if (message.type === 'syncs') {
+      // Each taken in on its own, as if it had come alone: a batch only saves frames.
+      for (const item of message.items) this.acceptSync(from, { type: 'sync', v: 1, ...item }, item.data.length + item.doc.length);
+    } else if (message.type === 'want') {
+      this.acceptWant(from, message.docs, data.length);
+    } else {
+      for (const item of message.items) {
+        const size = item.doc.length + item.changes.reduce((sum, change) => sum + change.length, 0);
+        this.acceptDocument(from, { type: 'push', v: 1, ...item }, size);
+      }
+    }
+  }
+
+  /** A peer holds none of `docs`: they go whole, those it may see (its queue keeps them in order with our sync messages). */
+  private acceptWant(from: PeerIdString, docs: readonly DocumentId[], size: number): void {
+    const shared = docs.filter((doc) => {
+      const ok = this.allowed(doc, from);
+      if (!ok) this.guard.refuse(from, doc, 'sync');
+      return ok;
+    });
+    if (shared.length === 0) return;
+    this.enqueue(from, size, async () => {
+      await this.sender.sendDocuments(from, shared);
+      return undefined;
+    });
+  }
+
+  /** A whole document we asked for: taken in as a direct push. */
+  private acceptDocument(from: PeerIdString, message: PushMessage, size: number): void {
     if (!this.allowed(message.doc, from)) {
       this.guard.refuse(from, message.doc, 'sync');
       return;
     }
-    this.enqueue(from, data.length, (epoch) => this.receiveSync(from, message, epoch));
+    this.enqueue(from, size, (epoch) => this.receivePush(from, message, epoch, 'direct'));
+  }
+
+  private acceptSync(from: PeerIdString, message: SyncMessage, size: number): void {
+    if (!this.allowed(message.doc, from)) {
+      this.guard.refuse(from, message.doc, 'sync');
+      return;
+    }
+    this.enqueue(from, size, (epoch) => this.receiveSync(from, message, epoch));
   }
 
   private acceptPush(from: PeerIdString, data: Uint8Array, via: 'push' | 'broadcast'): void {
@@ -279,7 +326,7 @@ export class DocSync {
       this.guard.refuse(from, message.doc, via);
       return;
     }
-    this.enqueue(from, data.length, (epoch) => this.receivePush(from, message, epoch));
+    this.enqueue(from, data.length, (epoch) => this.receivePush(from, message, epoch, via === 'push' ? 'direct' : 'gossip'));
   }
 
   /**
@@ -380,10 +427,12 @@ export class DocSync {
     return { doc: message.doc, written: applied.written, onWritten: () => this.sender.markDirty(from, message.doc) };
   }
 
-  private async receivePush(from: PeerIdString, message: PushMessage, epoch: number): Promise<AfterWrite | undefined> {
+  private async receivePush(from: PeerIdString, message: PushMessage, epoch: number, via: 'direct' | 'gossip'): Promise<AfterWrite | undefined> {
     if (!this.running || this.sessions.epoch(from) !== epoch) return undefined;
     // Gossip may relay a push from a site we are not connected to: nothing to sync with it then.
-    const direct = this.isConnected(from);
+    // (A direct message came over a connection: no need to ask the transport, which costs a list
+    // of every peer, per document of a heal.)
+    const direct = via === 'direct' || this.isConnected(from);
     // Known before applying: the store announces the change (and we would sync it back) first.
     if (direct) this.sessions.setKnownHeads(from, message.doc, message.heads);
     let applied;
@@ -439,7 +488,12 @@ export class DocSync {
     this.sessions.setKnownHeads(peer, entry.doc, entry.heads);
     const local = this.documents.heads(entry.doc);
     if (local === undefined && entry.heads.length === 0) return;
-    if (local !== undefined && sameHeads(local, entry.heads)) return;
+    if (local === undefined) {
+      // We hold none of it: the peer sends it whole, with no sync protocol rounds.
+      this.sender.markWanted(peer, entry.doc);
+      return;
+    }
+    if (sameHeads(local, entry.heads)) return;
     // Our sync state may believe we agree (it knows only what came by sync): start it afresh,
     // or generateSyncMessage would answer null and the difference would stay.
     this.sessions.forgetSyncState(peer, entry.doc);

@@ -106,6 +106,13 @@ export class Libp2pTransport implements Transport {
   /** Malformed frames and unsigned gossip: one warning each would let a peer flood the log. */
   private readonly warnings: PeerWarningLimiter;
   private running = false;
+  /**
+   * The connected peers, as libp2p last listed them; dropped whenever a connection opens or closes
+   * and when a peer connects or disconnects (libp2p announces those once its list has changed).
+   * Listing them walks every connection and base58-encodes every peer id (~0.7 ms), and document
+   * sync asks for each document it writes: thousands of times in a heal.
+   */
+  private connectedCache: readonly PeerIdString[] | undefined;
 
   constructor(node: CheopsLibp2p, maxMessageBytes: number, logger: Logger, warnings: PeerWarningLimiter) {
     this.node = node;
@@ -114,6 +121,11 @@ export class Libp2pTransport implements Transport {
     this.logger = logger.child({ component: 'libp2p-transport' });
     this.events = new TypedEmitter<TransportEvents>(this.logger);
     this.warnings = warnings;
+    const forgetConnected = (): void => {
+      this.connectedCache = undefined;
+    };
+    node.addEventListener('connection:open', forgetConnected);
+    node.addEventListener('connection:close', forgetConnected);
     node.addEventListener('peer:connect', (event) => this.onPeerConnect(event.detail));
     node.addEventListener('peer:disconnect', (event) => this.onPeerDisconnect(event.detail));
     node.services.pubsub.addEventListener('message', (event) => this.onGossip(event.detail));
@@ -171,7 +183,8 @@ export class Libp2pTransport implements Transport {
   }
 
   connectedPeers(): PeerIdString[] {
-    return this.node.getPeers().map((peer) => peerText(peer));
+    this.connectedCache ??= this.node.getPeers().map((peer) => peerText(peer));
+    return [...this.connectedCache];
   }
 
   send(peer: PeerIdString, channel: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -240,10 +253,12 @@ export class Libp2pTransport implements Transport {
   }
 
   private onPeerConnect(id: PeerId): void {
+    this.connectedCache = undefined;
     this.events.emit('peer:connect', { peer: peerText(id) });
   }
 
   private onPeerDisconnect(id: PeerId): void {
+    this.connectedCache = undefined;
     const peer = peerText(id);
     const byChannel = this.senders.get(peer);
     this.senders.delete(peer);

@@ -10,11 +10,13 @@ describe('PeerBacklog', () => {
     expect(backlog.tryAdd('q', 60)).toBe(true);
     expect(backlog.tryAdd('q', 40)).toBe(true);
     expect(backlog.tryAdd('q', 1)).toBe(false);
+    expect(backlog.total()).toBe(600);
     expect(backlog.release('q', 60)).toBe(false);
     expect(backlog.queued('q')).toBe(40);
     expect(backlog.release('q', 40)).toBe(true);
     expect(backlog.release('p', 500)).toBe(true);
     expect(backlog.size()).toBe(0);
+    expect(backlog.total()).toBe(0);
     expect(backlog.tryAdd('p', 10)).toBe(true);
     expect(backlog.release('p', 10)).toBe(false);
   });

@@ -9,6 +9,7 @@ export class PeerBacklog<K> {
   private readonly maxBytes: number;
   private readonly bytes = new Map<K, number>();
   private readonly overflowed = new Set<K>();
+  private totalBytes = 0;
 
   /** `maxBytes`: most bytes queued per peer (one larger message is still taken alone). */
   constructor(maxBytes: number) {
@@ -23,6 +24,7 @@ export class PeerBacklog<K> {
       return false;
     }
     this.bytes.set(peer, queued + size);
+    this.totalBytes += size;
     return true;
   }
 
@@ -31,7 +33,9 @@ export class PeerBacklog<K> {
    * messages: the caller must resynchronise with the peer.
    */
   release(peer: K, size: number): boolean {
-    const queued = (this.bytes.get(peer) ?? 0) - size;
+    const before = this.bytes.get(peer) ?? 0;
+    this.totalBytes -= Math.min(before, size);
+    const queued = before - size;
     if (queued > 0) {
       this.bytes.set(peer, queued);
       return false;
@@ -43,6 +47,11 @@ export class PeerBacklog<K> {
   /** Bytes queued for `peer`. */
   queued(peer: K): number {
     return this.bytes.get(peer) ?? 0;
+  }
+
+  /** Bytes queued for all peers. */
+  total(): number {
+    return this.totalBytes;
   }
 
   /** Number of peers with a backlog (tests: the map shrinks). */

@@ -83,6 +83,11 @@ export class PeerMessageGuard {
     return { ...this.counts };
   }
 
+  /** Bytes received from all peers and not handled yet (applied and written). */
+  backlogBytes(): number {
+    return this.backlog.total();
+  }
+
   /** Number of peers with a backlog or a warning window (tests: they must shrink). */
   peerCount(): number {
     return Math.max(this.backlog.size(), this.warnings.size());

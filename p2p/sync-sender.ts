@@ -2,8 +2,9 @@
  * The sending half of document sync's protocol: coalesced sync messages and heads summaries,
  * each run in the peer's queue so a sync state is never used by two tasks at once.
  *
- * Coalescing: a (peer, document) pair is marked dirty and flushed once per tick, one message per
- * dirty pair, however many changes happened in between. A peer has at most one flush queued or
+ * Coalescing: a (peer, document) pair is marked dirty and flushed once per tick, one sync message
+ * per dirty pair, however many changes happened in between, and the sync messages of one flush
+ * travel together in `syncs` messages. A peer has at most one flush queued or
  * running: while its stream is slow, its pairs wait in the dirty set (and coalesce further)
  * instead of piling up one task per tick in its queue.
  */
@@ -14,7 +15,15 @@ import type { Logger } from '../core/logger.js';
 import type { SyncableDocuments } from '../crdt/documents.js';
 import type { KeyedQueue } from './keyed-queue.js';
 import { PeerDocumentSet } from './peer-doc-set.js';
-import { encodeSyncChannelMessage, maxSummaryEntries, syncChannel, type HeadsEntry } from './sync-messages.js';
+import {
+  encodeSyncChannelMessage,
+  maxBatchedSyncMessages,
+  maxPushChanges,
+  maxSummaryEntries,
+  syncChannel,
+  type HeadsEntry,
+  type SyncChannelMessage,
+} from './sync-messages.js';
 import type { SyncSessions } from './sync-sessions.js';
 import type { Transport } from './transport.js';
 
@@ -40,11 +49,59 @@ export interface SyncSenderComponents {
  */
 const generateConcurrency = 64;
 
+/**
+ * Most bytes of sync messages sent in one `syncs` message: well under any peer's largest direct
+ * message (8 MiB by default), and small enough that a heartbeat's stream is not starved.
+ */
+const maxBatchBytes = 256 * 1024;
+
+/** A document asked for and not received by then is asked for again (its answer was lost). */
+const wantAgainAfterMs = 10_000;
+
+interface GeneratedMessage {
+  readonly doc: DocumentId;
+  readonly data: Uint8Array;
+  readonly bytes: number;
+}
+
+interface WholeDocument {
+  readonly doc: DocumentId;
+  readonly heads: readonly string[];
+  readonly changes: readonly Uint8Array[];
+  readonly bytes: number;
+}
+
+/** Cuts items into batches of at most `maxBatchedSyncMessages` and about `maxBatchBytes` (a larger item goes alone). */
+function batchesOf<T extends { readonly bytes: number }>(items: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length > 0 && (bytes + item.bytes > maxBatchBytes || current.length >= maxBatchedSyncMessages)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += item.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
 /** Flushes dirty pairs as sync messages, and sends heads summaries. */
 export class SyncSender {
   private readonly syncTickMs: number;
   private readonly c: SyncSenderComponents;
   private readonly dirty = new PeerDocumentSet();
+  /** Documents to ask each peer for whole (we hold none of them). */
+  private readonly wanted = new PeerDocumentSet();
+  /**
+   * When each document was last asked for, per peer: a second summary (the heal on connect, then
+   * the one on `peer:up`) names them again before they arrive, and asking again would bring
+   * every document twice.
+   */
+  private readonly asked = new Map<PeerIdString, Map<DocumentId, number>>();
   /** Peers whose flush is queued or running. */
   private readonly flushing = new Set<PeerIdString>();
   private flushTimer: Timer | undefined;
@@ -61,9 +118,55 @@ export class SyncSender {
     this.schedule(this.syncTickMs);
   }
 
+  /** Asks `peer` for `doc` whole at the next tick (we hold none of it). */
+  markWanted(peer: PeerIdString, doc: DocumentId): void {
+    if (!this.c.isRunning()) return;
+    const askedAt = this.asked.get(peer)?.get(doc);
+    if (askedAt !== undefined && this.c.clock.now() - askedAt < wantAgainAfterMs) return;
+    this.wanted.add(peer, doc);
+    this.schedule(this.syncTickMs);
+  }
+
+  /**
+   * Sends `peer`, which holds none of them, those of `docs` we hold, whole: their stored changes,
+   * several documents to a message. A document with changes of ours not yet written, or too large
+   * for one message, is synced instead.
+   */
+  async sendDocuments(peer: PeerIdString, docs: readonly DocumentId[]): Promise<void> {
+    for (let start = 0; start < docs.length && this.c.isRunning(); start += generateConcurrency) {
+      const slice = docs.slice(start, start + generateConcurrency);
+      const stored = await Promise.all(slice.map((doc) => this.c.documents.storedChanges(doc).catch(() => undefined)));
+      const items: WholeDocument[] = [];
+      slice.forEach((doc, index) => {
+        const whole = stored[index];
+        if (whole === undefined) {
+          if (this.c.documents.has(doc)) this.markDirty(peer, doc);
+          return;
+        }
+        const bytes = doc.length + whole.changes.reduce((sum, change) => sum + change.length, 0);
+        if (whole.changes.length > maxPushChanges || bytes > maxBatchBytes) this.markDirty(peer, doc);
+        else items.push({ doc, heads: whole.heads, changes: whole.changes, bytes });
+      });
+      for (const batch of batchesOf(items)) {
+        // Scope safety: asked again right before anything leaves.
+        const allowed = batch.filter((item) => this.c.allowed(item.doc, peer));
+        if (allowed.length === 0) continue;
+        try {
+          await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'docs', v: 1, items: allowed }));
+        } catch (error) {
+          // Nothing kept depends on it: the next anti-entropy asks again.
+          this.c.logger.debug({ peer, documents: allowed.length, err: errorMessage(error) }, 'documents not sent');
+          return;
+        }
+      }
+    }
+  }
+
   /** Forgets the dirty pairs of `peer` (it went down: a heal follows its return). */
   forgetPeer(peer: PeerIdString): void {
     this.dirty.deletePeer(peer);
+    this.wanted.deletePeer(peer);
+    this.asked.delete(peer);
   }
 
   /** Cancels the next tick and forgets every dirty pair. */
@@ -71,11 +174,13 @@ export class SyncSender {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
     this.dirty.clear();
+    this.wanted.clear();
+    this.asked.clear();
   }
 
   /** The peers something is kept for (tests). */
   peers(): PeerIdString[] {
-    return [...new Set([...this.dirty.peers(), ...this.flushing])];
+    return [...new Set([...this.dirty.peers(), ...this.wanted.peers(), ...this.asked.keys(), ...this.flushing])];
   }
 
   /** Sends `peer` the heads of those of `docs` it shares, in summaries of at most 1,000. */
@@ -104,26 +209,50 @@ export class SyncSender {
   /** One tick: one sync message per dirty (peer, document) pair. */
   private flush(): void {
     this.flushTimer = undefined;
-    for (const peer of this.dirty.peers()) {
+    for (const peer of new Set([...this.dirty.peers(), ...this.wanted.peers()])) {
       if (this.flushing.has(peer)) continue;
       const docs = this.dirty.take(peer);
+      const wanted = this.wanted.take(peer);
       const epoch = this.c.sessions.epoch(peer);
       this.flushing.add(peer);
       void this.c.queue.run(peer, async () => {
         try {
+          await this.sendWants(peer, wanted);
           await this.flushPeer(peer, docs, epoch);
         } finally {
           this.flushing.delete(peer);
           // Pairs that waited for this flush have waited a tick already.
-          if (this.dirty.has(peer) && this.c.isRunning()) this.schedule(0);
+          if ((this.dirty.has(peer) || this.wanted.has(peer)) && this.c.isRunning()) this.schedule(0);
         }
       });
     }
   }
 
+  /** Asks `peer` for the documents we hold none of, in lists of at most 1,000. */
+  private async sendWants(peer: PeerIdString, wanted: ReadonlySet<DocumentId>): Promise<void> {
+    // Held meanwhile (received, or created here): those sync as usual.
+    const docs = [...wanted].filter((doc) => !this.c.documents.has(doc) && this.c.allowed(doc, peer));
+    const now = this.c.clock.now();
+    const asked = this.asked.get(peer) ?? new Map<DocumentId, number>();
+    for (const [doc, at] of asked) if (now - at >= wantAgainAfterMs || this.c.documents.has(doc)) asked.delete(doc);
+    for (const doc of docs) asked.set(doc, now);
+    if (asked.size > 0) this.asked.set(peer, asked);
+    else this.asked.delete(peer);
+    for (let start = 0; start < docs.length && this.c.isConnected(peer); start += maxSummaryEntries) {
+      try {
+        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'want', v: 1, docs: docs.slice(start, start + maxSummaryEntries) }));
+      } catch (error) {
+        this.c.logger.debug({ peer, err: errorMessage(error) }, 'wanted documents not asked for');
+        return;
+      }
+    }
+    for (const doc of wanted) if (this.c.documents.has(doc)) this.markDirty(peer, doc);
+  }
+
   /**
    * Generates the messages of up to `generateConcurrency` documents at once (each may load its
-   * document from storage, or wait for received changes to be written), then sends them in order.
+   * document from storage, or wait for received changes to be written), then sends them, several
+   * to a message (`syncs`).
    */
   private async flushPeer(peer: PeerIdString, docs: ReadonlySet<DocumentId>, epoch: number): Promise<void> {
     if (!this.c.isConnected(peer)) return;
@@ -133,12 +262,11 @@ export class SyncSender {
       const slice = all.slice(start, start + generateConcurrency).filter((doc) => this.c.allowed(doc, peer));
       const generated = await Promise.all(slice.map((doc) => this.generate(peer, doc, epoch)));
       if (this.c.sessions.epoch(peer) !== epoch) return;
-      for (let index = 0; index < generated.length; index += 1) {
-        const message = generated[index];
-        if (message === undefined) continue;
-        if (!(await this.sendSync(peer, message))) {
+      const batches = batchesOf(generated.filter((message) => message !== undefined));
+      for (let index = 0; index < batches.length; index += 1) {
+        if (!(await this.sendSync(peer, batches[index]!))) {
           // The states believe these messages left; forget them so the next sessions start clean.
-          for (const unsent of generated.slice(index + 1)) if (unsent !== undefined) this.c.sessions.forgetDocument(peer, unsent.doc);
+          for (const unsent of batches.slice(index + 1).flat()) this.c.sessions.forgetDocument(peer, unsent.doc);
           return;
         }
       }
@@ -146,24 +274,28 @@ export class SyncSender {
   }
 
   /** The next sync message of `doc` for `peer` (its state updated), or undefined when none is due. */
-  private async generate(peer: PeerIdString, doc: DocumentId, epoch: number): Promise<{ doc: DocumentId; data: Uint8Array } | undefined> {
+  private async generate(peer: PeerIdString, doc: DocumentId, epoch: number): Promise<GeneratedMessage | undefined> {
     const { sessions, documents } = this.c;
     const [state, data] = await documents.generateSyncMessage(doc, sessions.state(peer, doc));
     if (sessions.epoch(peer) !== epoch) return undefined;
     sessions.setState(peer, doc, state);
-    return data === null ? undefined : { doc, data };
+    return data === null ? undefined : { doc, data, bytes: data.length + doc.length };
   }
 
-  private async sendSync(peer: PeerIdString, message: { doc: DocumentId; data: Uint8Array }): Promise<boolean> {
-    const { doc, data } = message;
+  /** Sends one batch (alone: as a plain `sync` message); false, its states forgotten, when it did not leave. */
+  private async sendSync(peer: PeerIdString, batch: readonly GeneratedMessage[]): Promise<boolean> {
+    const [first] = batch;
+    if (first === undefined) return true;
+    const message: SyncChannelMessage =
+      batch.length === 1 ? { type: 'sync', v: 1, doc: first.doc, data: first.data } : { type: 'syncs', v: 1, items: batch.map(({ doc, data }) => ({ doc, data })) };
     try {
-      await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'sync', v: 1, doc, data }));
-      this.c.sent('sync');
+      await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage(message));
+      for (let sent = 0; sent < batch.length; sent += 1) this.c.sent('sync');
       return true;
     } catch (error) {
-      // The state believes the message left; forget it so the next session starts clean.
-      this.c.sessions.forgetDocument(peer, doc);
-      this.c.logger.debug({ peer, doc, err: errorMessage(error) }, 'sync message not sent');
+      // The states believe the messages left; forget them so the next sessions start clean.
+      for (const { doc } of batch) this.c.sessions.forgetDocument(peer, doc);
+      this.c.logger.debug({ peer, documents: batch.length, err: errorMessage(error) }, 'sync messages not sent');
       return false;
     }
   }

@@ -46,10 +46,15 @@ export interface ReplicationComponents {
   readonly logger: Logger;
   /** Where the metrics go; a private registry when absent (tests). */
   readonly registry?: Registry;
+  /** True while more urgent work runs (a heal's document sync): reconcile passes wait (Reconciler). */
+  readonly yieldTo?: () => boolean;
 }
 
+/** Reconcile passes run at once by default (bench/heal.ts measures the application's floor with as many). */
+export const defaultReconcileConcurrency = 8;
+
 const defaults: ResolvedReplicationOptions = {
-  concurrency: 8,
+  concurrency: defaultReconcileConcurrency,
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
   defaultWaitMs: 30_000,
@@ -90,6 +95,7 @@ export class ReplicationEngine {
       clock: components.clock,
       random: components.random.fork('reconciler'),
       logger,
+      ...(components.yieldTo === undefined ? {} : { yieldTo: components.yieldTo }),
     });
     this.interceptor = replicationInterceptor(this.ctx);
     this.wants = replicationWants(this.ctx);

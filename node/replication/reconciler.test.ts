@@ -3,7 +3,7 @@ import { asDocumentId } from '../../core/ids.js';
 import { silentLogger } from '../../core/logger.js';
 import { ManualClock } from '../../p2p/testing/manual-clock.js';
 import { seededRandom } from '../../crdt/test-helpers.js';
-import { Reconciler, type PassResult } from './reconciler.js';
+import { maxYieldMs, Reconciler, type PassResult } from './reconciler.js';
 
 const docA = asDocumentId('res/a');
 const docB = asDocumentId('res/b');
@@ -81,6 +81,42 @@ describe('Reconciler', () => {
     await reconciler.idle();
     expect(runs).toHaveLength(4);
     expect(reconciler.retrying()).toBe(0);
+    await reconciler.stop();
+  });
+});
+
+describe('Reconciler giving way', () => {
+  it('holds passes while more urgent work runs, and runs them once it is over or after maxYieldMs', async () => {
+    const clock = new ManualClock();
+    const runs: string[] = [];
+    let busy = true;
+    const reconciler = new Reconciler(
+      { concurrency: 8, retryBaseMs: 1_000, retryMaxMs: 60_000 },
+      {
+        pass: (docId) => {
+          runs.push(docId);
+          return Promise.resolve('done');
+        },
+        yieldTo: () => busy,
+        clock,
+        random: seededRandom(1),
+        logger: silentLogger,
+      },
+    );
+    reconciler.start();
+    reconciler.schedule(docA);
+    await clock.advance(500);
+    expect(runs).toEqual([]);
+    busy = false;
+    await clock.advance(50);
+    expect(runs).toEqual([docA]);
+
+    busy = true;
+    reconciler.schedule(docB);
+    await clock.advance(maxYieldMs - 100);
+    expect(runs).toEqual([docA]);
+    await clock.advance(200);
+    expect(runs).toEqual([docA, docB]);
     await reconciler.stop();
   });
 });

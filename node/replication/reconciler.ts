@@ -27,10 +27,21 @@ export interface ReconcilerOptions {
 /** What the Reconciler needs. */
 export interface ReconcilerDeps {
   readonly pass: ReconcilePass;
+  /**
+   * True while more urgent work of the site runs (a heal's document sync): passes then wait, up
+   * to `maxYieldMs` in a row. They call the application, which shares the process (and, at the
+   * edge, a couple of cores) with the sync, and the sync is what every other site waits for.
+   */
+  readonly yieldTo?: () => boolean;
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
 }
+
+/** Longest a pass waits in a row for more urgent work, so a site always busy still reconciles. */
+export const maxYieldMs = 2_000;
+/** How often a waiting reconciler looks again. */
+const yieldCheckMs = 20;
 
 interface DocumentState {
   queued: boolean;
@@ -49,6 +60,9 @@ export class Reconciler {
   private active = 0;
   private running = false;
   private idleWaiters: Array<() => void> = [];
+  /** Since when passes have been waiting for more urgent work, if they are. */
+  private yieldingSince: number | undefined;
+  private yieldTimer: Timer | undefined;
 
   constructor(
     private readonly options: ReconcilerOptions,
@@ -64,6 +78,8 @@ export class Reconciler {
   /** Stops starting passes and waits for those under way. Pending retries are dropped (a restart resumes them). */
   async stop(): Promise<void> {
     this.running = false;
+    this.yieldTimer?.cancel();
+    this.yieldTimer = undefined;
     for (const state of this.states.values()) {
       state.retry?.cancel();
       state.retry = undefined;
@@ -110,6 +126,7 @@ export class Reconciler {
   }
 
   private pump(): void {
+    if (this.mustYield()) return;
     while (this.running && this.active < this.options.concurrency) {
       const docId = this.waiting.shift();
       if (docId === undefined) break;
@@ -150,6 +167,26 @@ export class Reconciler {
       this.states.delete(docId);
     }
     this.pump();
+  }
+
+  /** Whether to leave the waiting passes for now (a timer looks again). */
+  private mustYield(): boolean {
+    if (!this.running || this.waiting.length === 0 || this.deps.yieldTo?.() !== true) {
+      this.yieldingSince = undefined;
+      return false;
+    }
+    const now = this.deps.clock.now();
+    this.yieldingSince ??= now;
+    if (now - this.yieldingSince >= maxYieldMs) {
+      // Waited long enough: this round runs, and the next wait starts over.
+      this.yieldingSince = undefined;
+      return false;
+    }
+    this.yieldTimer ??= this.deps.clock.setTimeout(() => {
+      this.yieldTimer = undefined;
+      this.pump();
+    }, yieldCheckMs);
+    return true;
   }
 
   private notifyIdle(): void {

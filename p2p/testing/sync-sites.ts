@@ -125,6 +125,8 @@ export function watchReceived(transport: Transport): Received {
     const sync = decodeSyncChannelMessage(data);
     if (!sync.ok) return;
     if (sync.value.type === 'sync') received.documents.add(sync.value.doc);
+    else if (sync.value.type === 'syncs' || sync.value.type === 'docs') for (const item of sync.value.items) received.documents.add(item.doc);
+    else if (sync.value.type === 'want') for (const doc of sync.value.docs) received.documents.add(doc);
     else for (const entry of sync.value.docs) received.documents.add(entry.doc);
   };
   transport.on('message', (event) => note(event.data));

@@ -1,0 +1,21 @@
+import { encode } from 'cborg';
+import { describe, expect, it } from 'vitest';
+import { asDocumentId } from '../core/ids.js';
+import { decodeSyncChannelMessage, encodeSyncChannelMessage, maxBatchedSyncMessages } from './sync-messages.js';
+
+describe('sync channel messages', () => {
+  it('carries the sync messages of several documents in one `syncs` message', () => {
+    const items = [
+      { doc: asDocumentId('res/a'), data: new Uint8Array([0x42, 1]) },
+      { doc: asDocumentId('res/b'), data: new Uint8Array([0x42, 2, 3]) },
+    ];
+    expect(decodeSyncChannelMessage(encodeSyncChannelMessage({ type: 'syncs', v: 1, items }))).toEqual({ ok: true, value: { type: 'syncs', v: 1, items } });
+  });
+
+  it('refuses a `syncs` message that is empty, too long, or names a bad document', () => {
+    const item = ['res/a', new Uint8Array([1])];
+    for (const items of [[], Array.from({ length: maxBatchedSyncMessages + 1 }, () => item), [['../etc', new Uint8Array([1])]], [['res/a', 'text']]]) {
+      expect(decodeSyncChannelMessage(encode({ type: 'syncs', v: 1, items })).ok).toBe(false);
+    }
+  });
+});
