@@ -32,10 +32,14 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+const ephemeralPortsFrom = 32_768;
+
 /** A base port such that base+1..base+n and base+101..base+100+n are free now. */
 async function freeBase(sites: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below Linux's ephemeral range (32768 and up): a port found free there can be taken, before
+    // the site binds it, by the local end of some outgoing connection (a relay's, another site's).
+    const base = 10_000 + Math.floor(Math.random() * (ephemeralPortsFrom - 10_000 - 100 - sites - 1));
     const ports = Array.from({ length: sites }, (_, index) => [base + 1 + index, base + 101 + index]).flat();
     if ((await Promise.all(ports.map(isPortFree))).every(Boolean)) return base;
   }
