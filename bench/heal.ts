@@ -106,7 +106,7 @@ async function measureHeal(k: number, conditions: LinkConditions, rtt: number, o
     bench.deployment.mesh.partition([['Site1']], 'reset');
     await until(async () => !(await seesUp(site1!.url, ['Site2'])) && !(await seesUp(site2!.url, ['Site1'])), 10_000, 'both sides see the other down');
     const writing = performance.now();
-    await Promise.all([writeMany(site1!.url, 's1', k, options.concurrency), writeMany(site2!.url, 's2', k, options.concurrency)]);
+    await Promise.all([writeMany(site1!.url, 's1', k, options.concurrency, healScope), writeMany(site2!.url, 's2', k, options.concurrency, healScope)]);
     progress(`K=${k}: ${k} writes on each side during the partition in ${((performance.now() - writing) / 1000).toFixed(1)} s`);
     await sleep(500);
     await expectEveryChange(bench, 2 * k);
@@ -211,18 +211,20 @@ async function sameHeads(bench: BenchDeployment): Promise<boolean> {
  */
 async function directCreates(bench: BenchDeployment, k: number): Promise<number> {
   const start = performance.now();
-  await Promise.all(bench.sites.map((site) => writeMany(site.url, `floor-${site.name.toLowerCase()}`, k, reconcilerConcurrency, undefined)));
+  await Promise.all(bench.sites.map((site) => writeMany(site.url, `floor-${site.name.toLowerCase()}`, k, reconcilerConcurrency, null)));
   return performance.now() - start;
 }
 
-/** K scoped creates named `<prefix>-<i>` on one site, `concurrency` at a time. */
-async function writeMany(url: string, prefix: string, k: number, concurrency: number, scope: string | undefined = '{Site1 & Site2}'): Promise<void> {
+const healScope = '{Site1 & Site2}';
+
+/** K creates named `<prefix>-<i>` on one site, `concurrency` at a time: scoped, or with `null` straight to the application. */
+async function writeMany(url: string, prefix: string, k: number, concurrency: number, scope: string | null): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < k) {
       const i = next;
       next += 1;
-      await createPod(url, `${prefix}-${i}`, scope);
+      await createPod(url, `${prefix}-${i}`, scope ?? undefined);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
