@@ -130,10 +130,14 @@ export class LocalDeployment {
   /** Stops every site (SIGTERM, then SIGKILL after 10 s) and the relays. */
   async stop(): Promise<void> {
     await Promise.all(this.sites.map((site) => stopChild(site.process)));
-    await this.mesh.close();
+    // The sites are gone; a relay connection that lingers must not keep `cheops up` from exiting.
+    await Promise.race([this.mesh.close(), new Promise<void>((resolve) => setTimeout(resolve, relayCloseGraceMs).unref())]);
     this.unhook();
   }
 }
+
+/** How long a stop waits for the relays to close once the sites are stopped. */
+const relayCloseGraceMs = 3_000;
 
 /** Whether the site at `url` sees every one of `names` up (or as itself). */
 export async function seesUp(url: string, names: readonly string[]): Promise<boolean> {

@@ -102,9 +102,13 @@ async function up(options: UpOptions): Promise<void> {
   process.stdout.write(describeDeployment(planned, kubeconfig, { conditions, controlUrl: server.url, data: options.data }));
   await untilSignal(logger);
   process.stdout.write('stopping the sites …\n');
+  const stopping = performance.now();
   await rm(controlFile, { force: true });
   await server.close();
   await deployment.stop();
+  process.stdout.write(`stopped in ${((performance.now() - stopping) / 1000).toFixed(1)} s\n`);
+  // Everything it started is stopped: a leftover keep-alive socket or timer must not keep it running.
+  process.exit(0);
 }
 
 /** What `cheops up` says about its network and how to change it. */
