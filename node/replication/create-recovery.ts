@@ -12,7 +12,7 @@ import { isJsonObject } from '../../glue/json.js';
 import type { EngineContext } from './context.js';
 import type { CreateIntent } from './create-intents.js';
 import { answerJson } from './http.js';
-import { adoptable, fetchLocal } from './write-path.js';
+import { adoptable, readLocal } from './write-path.js';
 
 type Settled = 'settled' | 'retry';
 
@@ -48,9 +48,8 @@ async function settle(ctx: EngineContext, intent: CreateIntent): Promise<Settled
   };
   if (ctx.documents.has(replicantDocId(metaId))) return forget('its replicant is stored');
   if (ctx.index.live(key) !== undefined || metaIdOf(key, ctx.index.nextIncarnation(key)) !== metaId) return forget('a later replicant of the key is held');
-  const get = ctx.glue.objectRequest('get', key, intent.request);
-  if (get === undefined) return forget('its body does not say where the object lives');
-  const answer = await fetchLocal(ctx, new Request(`http://local-application${get.path}`, { headers: { accept: 'application/json' } }));
+  const answer = await readLocal(ctx, key, intent.request);
+  if (answer === undefined) return forget('its body does not say where the object lives');
   if (answer.status === 404) return forget('the application does not hold the object');
   if (answer.status >= 500 || answer.status === 429) return 'retry';
   const object = answerJson(answer);

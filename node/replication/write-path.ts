@@ -7,7 +7,7 @@
  */
 import { CheopsError, ErrorCode, errorMessage, sleep } from '../../core/index.js';
 import { Deferred } from '../../crdt/deferred.js';
-import { metaIdOf, replicantDocId, ReplicaStatus } from '../../crdt/replicant.js';
+import { keyText, metaIdOf, replicantDocId, ReplicaStatus } from '../../crdt/replicant.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
@@ -57,6 +57,13 @@ export async function fetchLocal(ctx: EngineContext, request: Request): Promise<
   } catch (error) {
     throw new CheopsError(ErrorCode.AppUnreachable, `the local application is unreachable: ${errorMessage(error)}`, { cause: error });
   }
+}
+
+/** The local application's answer to a read of `key` (located by `body`), or undefined when `body` does not say where it lives. */
+export async function readLocal(ctx: EngineContext, key: ResourceKey, body: JsonObject): Promise<BufferedAnswer | undefined> {
+  const get = ctx.glue.objectRequest('get', key, body);
+  if (get === undefined) return undefined;
+  return fetchLocal(ctx, new Request(`http://local-application${get.path}`, { headers: { accept: jsonMedia } }));
 }
 
 /** The call as a request to the local application, with `bytes` as its body. */
@@ -164,7 +171,7 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
 }
 
 function sameKey(a: ResourceKey | undefined, b: ResourceKey): boolean {
-  return a !== undefined && a.app === b.app && a.service === b.service && a.namespace === b.namespace && a.name === b.name;
+  return a !== undefined && keyText(a) === keyText(b);
 }
 
 async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer): Promise<WriteStep> {
@@ -224,9 +231,8 @@ async function replicationHeaders(ctx: EngineContext, write: ReplicatedWrite, re
  * deleted object back on every site and drop the user's body. The 409 stands then, with a warning.
  */
 async function adopt(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey, requested: JsonObject, conflict: BufferedAnswer): Promise<WriteStep | undefined> {
-  const get = ctx.glue.objectRequest('get', key, requested);
-  if (get === undefined) return undefined;
-  const answer = await fetchLocal(ctx, new Request(`http://local-application${get.path}`, { headers: { accept: jsonMedia } }));
+  const answer = await readLocal(ctx, key, requested);
+  if (answer === undefined) return undefined;
   const object = answerJson(answer);
   if (answer.status !== 200 || !isJsonObject(object) || ctx.glue.isOwnedChild(object)) return undefined;
   if (!(await adoptable(ctx, key, object))) {
