@@ -24,7 +24,7 @@ export interface LocalFirstOptions {
   readonly ratioTarget: number;
 }
 
-export const defaultLocalFirstOptions: LocalFirstOptions = { oneWayMs: 100, pairs: 50, warmup: 10, ratioTarget: 1.1 };
+export const defaultLocalFirstOptions: LocalFirstOptions = { oneWayMs: 100, pairs: 150, warmup: 10, ratioTarget: 1.1 };
 export const quickLocalFirstOptions: LocalFirstOptions = { ...defaultLocalFirstOptions, pairs: 20, warmup: 5 };
 
 export interface LocalFirstPhase {

@@ -14,12 +14,18 @@ import type { Logger } from '../core/logger.js';
 import type { DocumentId } from '../core/ids.js';
 import { Deferred } from './deferred.js';
 import { documentPrefix, loadStoredDocument, parseStoredDocument } from './document-layout.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageOperation } from './storage.js';
 
 /** Changes made in memory and not yet written, with the callers waiting for the write. */
 export interface PendingWork {
   readonly local: Uint8Array[];
   readonly remote: Uint8Array[];
+  /** Other storage operations to write in the same batch (ChangeOptions.alongside). */
+  readonly alongside: StorageOperation[];
+  /** The peers the local changes are for first (ChangeOptions.audience), unless `toEveryone`. */
+  readonly audience: Set<string>;
+  /** A local change pending has no audience: the event goes to everyone. */
+  toEveryone: boolean;
   readonly waiters: Deferred<readonly string[]>[];
 }
 

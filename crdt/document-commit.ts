@@ -53,12 +53,25 @@ export class GroupCommit {
   /**
    * Records a change to `entry` (already applied in memory) and resolves with the heads written
    * once it is durable. `local` is the change made here, `remote` the changes received; either
-   * may be absent (a change that modified nothing still waits for the earlier ones).
+   * may be absent (a change that modified nothing still waits for the earlier ones). `alongside`
+   * goes into the same storage batch: durable exactly when the change is. `audience`: see
+   * ChangeOptions.
    */
-  enqueue(entry: LoadedDocument, local: Uint8Array | undefined, remote: readonly Uint8Array[]): Promise<readonly string[]> {
-    const work = (entry.pending ??= { local: [], remote: [], waiters: [] });
-    if (local !== undefined) work.local.push(local);
+  enqueue(
+    entry: LoadedDocument,
+    local: Uint8Array | undefined,
+    remote: readonly Uint8Array[],
+    alongside: readonly StorageOperation[] = [],
+    audience?: readonly string[],
+  ): Promise<readonly string[]> {
+    const work = (entry.pending ??= { local: [], remote: [], alongside: [], audience: new Set(), toEveryone: false, waiters: [] });
+    if (local !== undefined) {
+      work.local.push(local);
+      if (audience === undefined) work.toEveryone = true;
+      else for (const peer of audience) work.audience.add(peer);
+    }
     work.remote.push(...remote);
+    work.alongside.push(...alongside);
     const waiter = new Deferred<readonly string[]>();
     work.waiters.push(waiter);
     this.dirty.add(entry);
@@ -97,7 +110,7 @@ export class GroupCommit {
     // Removals go first: a document deleted then created again in the same tick ends up created.
     const removals = this.removals.splice(0);
     const writes = this.planAll();
-    const operations = [...removals.flatMap((removal) => removal.operations), ...writes.flatMap((write) => write.plan.operations)];
+    const operations = [...removals.flatMap((removal) => removal.operations), ...writes.flatMap((write) => [...write.plan.operations, ...write.work.alongside])];
     let failure: CheopsError | undefined;
     if (operations.length > 0) {
       try {
@@ -153,7 +166,10 @@ export class GroupCommit {
     this.settleInFlight(entry);
     if (plan.operations.length > 0) this.options.onWritten(entry.docId, plan.heads);
     const { docId } = entry;
-    if (work.local.length > 0) this.options.emit({ docId, heads: plan.heads, changes: work.local, origin: 'local' });
+    if (work.local.length > 0) {
+      const audience = work.toEveryone || work.audience.size === 0 ? undefined : work.audience;
+      this.options.emit({ docId, heads: plan.heads, changes: work.local, origin: 'local', ...(audience === undefined ? {} : { audience }) });
+    }
     if (work.remote.length > 0) this.options.emit({ docId, heads: plan.heads, changes: work.remote, origin: 'remote' });
     work.waiters.forEach((waiter) => waiter.resolve(plan.heads));
     this.options.cache.trim();

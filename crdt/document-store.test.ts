@@ -283,6 +283,23 @@ describe('DocumentStore: persistence', () => {
     await store.close();
   });
 
+  it('writes the operations given alongside a change in its batch, and none of them when the batch fails', async () => {
+    const counting = new CountingStorage(new MemoryStorage());
+    const store = await openStore(counting);
+    await store.create(docA, { n: 1 });
+    await counting.put(['intent', 'a'], new Uint8Array([1]));
+    counting.reset();
+    await store.change<{ n: number }>(docA, (doc) => void (doc.n = 2), { alongside: [{ type: 'del', key: ['intent', 'a'] }, { type: 'put', key: ['cache', 'a'], value: new Uint8Array([2]) }] });
+    expect(counting.batches).toHaveLength(1);
+    expect(await counting.get(['intent', 'a'])).toBeUndefined();
+    expect(await counting.get(['cache', 'a'])).toEqual(new Uint8Array([2]));
+    counting.failNext();
+    const failed = await rejection(store.change<{ n: number }>(docA, (doc) => void (doc.n = 3), { alongside: [{ type: 'put', key: ['cache', 'b'], value: new Uint8Array([3]) }] }));
+    expect(isCheopsError(failed, ErrorCode.StorageFailure)).toBe(true);
+    expect(await counting.get(['cache', 'b'])).toBeUndefined();
+    await store.close();
+  });
+
   it('rejects changes whose batch failed and forgets them, then works again', async () => {
     const counting = new CountingStorage(new MemoryStorage());
     const store = await openStore(counting);

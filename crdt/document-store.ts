@@ -28,7 +28,7 @@ import { GroupCommit } from './document-commit.js';
 import { RemoteInput } from './remote-input.js';
 import { actorKey, decodeIndexRecord, indexPrefix, sameHeads } from './document-layout.js';
 import type { AppliedInput, DocumentChangedEvent, DocumentListener, SyncableDocuments, SyncState } from './documents.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageOperation } from './storage.js';
 
 export interface DocumentStoreComponents {
   readonly storage: Storage;
@@ -58,6 +58,18 @@ export interface ChangeOptions {
   readonly message?: string;
   /** Start from an empty document when `docId` is absent, instead of CHEOPS_DOCUMENT_NOT_FOUND. */
   readonly create?: boolean;
+  /**
+   * Storage operations (outside the documents' keys) written in the same batch as the change, so
+   * they are durable exactly when it is: one fsync, and no crash can separate them.
+   */
+  readonly alongside?: readonly StorageOperation[];
+  /**
+   * The peers (ids) this change is for, first: document sync pushes it to them only, and the
+   * others learn it from them (their digests). For changes only some peers act on, such as a
+   * replica's status, which the writer waits for: pushed to every member, each such change would
+   * be applied by every member, a cost that grows with the square of the members.
+   */
+  readonly audience?: readonly string[];
 }
 
 const defaultMaxLoadedDocuments = 1_000;
@@ -180,7 +192,7 @@ export class DocumentStore implements SyncableDocuments {
           throw new CheopsError(ErrorCode.DocumentNotFound, `no document ${docId}`, { details: { docId } });
         }
         const next = Automerge.change<T>(entry.doc as Automerge.Doc<T>, this.changeOptions(options), change);
-        return this.recordLocal(entry, next);
+        return this.recordLocal(entry, next, options.alongside, options.audience);
       }),
     );
   }
@@ -329,12 +341,17 @@ export class DocumentStore implements SyncableDocuments {
     this.remote = new RemoteInput({ cache: this.cache, commit: this.commit, logger: this.logger });
   }
 
-  private recordLocal(entry: LoadedDocument, next: Automerge.Doc<unknown>): Promise<readonly string[]> {
+  private recordLocal(
+    entry: LoadedDocument,
+    next: Automerge.Doc<unknown>,
+    alongside: readonly StorageOperation[] = [],
+    audience?: readonly string[],
+  ): Promise<readonly string[]> {
     const changed = next !== entry.doc;
     entry.doc = next;
     entry.exists = true;
     const change = changed ? Automerge.getLastLocalChange(next) : undefined;
-    return this.commitOrThrow().enqueue(entry, change, []);
+    return this.commitOrThrow().enqueue(entry, change, [], alongside, audience);
   }
 
   private changeOptions(options: { readonly message?: string }): Automerge.ChangeOptions<unknown> {

@@ -20,6 +20,11 @@ export interface DocumentChangedEvent {
   readonly changes: readonly Uint8Array[];
   /** `local` for a change made on this site, `remote` for one received from a peer. */
   readonly origin: 'local' | 'remote';
+  /**
+   * Local changes only, when each was made with an audience (ChangeOptions.audience): the peers
+   * that must hear of them now. The others may learn them later, from those peers.
+   */
+  readonly audience?: ReadonlySet<string>;
 }
 
 /** Remote input applied in memory. */

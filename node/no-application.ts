@@ -2,11 +2,9 @@
  * The application of a site started without `--app`: every request for it is answered 503 with a
  * Kubernetes Status naming the missing flag, instead of a dial to nowhere.
  */
-import type { LocalApp } from './local-app.js';
+import { inProcessLocalApp, type LocalApp } from './local-app.js';
 
-export const noApplication: LocalApp = {
-  url: undefined,
-  fetch: () =>
+export const noApplication: LocalApp = inProcessLocalApp(() =>
     Promise.resolve(
       Response.json(
         {
@@ -21,5 +19,4 @@ export const noApplication: LocalApp = {
         { status: 503 },
       ),
     ),
-  close: () => Promise.resolve(),
-};
+);

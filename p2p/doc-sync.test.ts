@@ -1,5 +1,6 @@
 import { initSyncState, generateSyncMessage, init as emptyDoc } from '@automerge/automerge';
 import { describe, expect, it } from 'vitest';
+import { asPeerIdString } from '../core/ids.js';
 import {
   broadcastTopic,
   encodePushMessage,
@@ -189,6 +190,37 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     });
     await settle(clock);
     expect(await b.store.read(doc('res/1'))).toEqual({ v: 2 });
+  });
+
+  it('pushes a change with an audience to it alone; the others get it from the audience in one sync', async () => {
+    // Shared with a set of sites (a replicant), not with all: such changes go direct, never by gossip.
+    const { clock, sites } = await setup(['a', 'b', 'c', 'd'], { scopes: new Map([['res/1', ['a', 'b', 'c', 'd']]]) });
+    const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
+    for (const [from, to] of [[a, b], [a, c], [a, d], [b, c], [b, d], [c, d]] as const) await connect(from, to);
+    await settle(clock, 50);
+    await a.store.create(doc('res/1'), { desired: 1 });
+    await settle(clock, 50);
+    const pushesBefore = sites.map((one) => one.sync.stats().pushesReceived);
+    // b, c and d each answer a's write with a status for a: pushed to a alone.
+    await Promise.all([b, c, d].map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
+      draft[`status:${member.name}`] = 'applied';
+    }, { audience: [a.peerId] })));
+    await settle(clock, 50);
+    const pushes = sites.map((one, index) => one.sync.stats().pushesReceived - (pushesBefore[index] ?? 0));
+    expect(pushes).toEqual([3, 0, 0, 0]);
+    expect(await a.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
+    expect(await c.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:c': 'applied' });
+    // a's digest follows: each member then holds every status.
+    await settle(clock, 2_000);
+    for (const member of [b, c, d]) expect(member.store.heads(doc('res/1'))).toEqual(a.store.heads(doc('res/1')));
+    // Without an audience (or with none of it connected) a change goes to every peer, as before.
+    await a.transport.hangUp(b.peerId);
+    await settle(clock, 50);
+    await c.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
+      draft['label'] = 'x';
+    }, { audience: [asPeerIdString('12D3KooWNotConnected')] });
+    await settle(clock, 50);
+    for (const member of [a, b, d]) expect(await member.store.read(doc('res/1'))).toMatchObject({ label: 'x' });
   });
 
   it('recovers a lost push through the heads digest', async () => {

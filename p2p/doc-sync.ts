@@ -238,7 +238,12 @@ export class DocSync {
   private readonly onDocumentChanged = (event: DocumentChangedEvent): void => {
     if (!this.running) return;
     const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
-    const peers = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
+    const sharing = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
+    // A change for some peers first goes to them alone (when one is connected): the others get it
+    // from their digests, with whatever else they collected meanwhile, in one sync.
+    const audience = event.audience;
+    const first = audience === undefined ? [] : sharing.filter((peer) => audience.has(peer));
+    const peers = first.length > 0 ? first : sharing;
     if (peers.length === 0) return;
     if (this.pusher.pushable(event, this.options.pushMaxBytes)) {
       this.pusher.push(event, shared, peers);

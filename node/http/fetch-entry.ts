@@ -111,4 +111,27 @@ export class WebFrontCall implements FrontCall {
     }
     return new Request(`${protocol}//${host}${this.url}`, init);
   }
+
+  async readBody(maxBytes: number): Promise<Uint8Array | undefined> {
+    this.bodyTaken = true;
+    return readWebBody(this.original, maxBytes);
+  }
+}
+
+/** The whole body of `request`, or undefined once it exceeds `maxBytes` (the rest is not read). */
+export async function readWebBody(request: Request, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (request.body === null) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // undici types a Request body as ReadableStream<any>; bodies are bytes.
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.length;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(read.value);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Logger } from '../../core/index.js';
 import type { Scope } from '../../scope/index.js';
 import type { ScopeCarrierKind } from './scope-carrier.js';
-import { toWebRequest } from './web-bridge.js';
+import { readRequestBody, toWebRequest } from './web-bridge.js';
 
 /** A scope read from a request and parsed. */
 export interface RequestScope {
@@ -41,6 +41,11 @@ export interface FrontCall {
    * front answers 500 if the interceptor then returns `undefined`.
    */
   request(): Request;
+  /**
+   * The whole request body (readable once, like `request()`), or undefined when it exceeds
+   * `maxBytes`. Cheaper than reading `request()`'s stream when the body is wanted whole.
+   */
+  readBody(maxBytes: number): Promise<Uint8Array | undefined>;
 }
 
 /**
@@ -115,6 +120,11 @@ export class NodeFrontCall implements FrontCall {
   request(): Request {
     this.bodyTaken = true;
     return toWebRequest(this.req, this.url, this.signal);
+  }
+
+  readBody(maxBytes: number): Promise<Uint8Array | undefined> {
+    this.bodyTaken = true;
+    return readRequestBody(this.req, maxBytes);
   }
 }
 

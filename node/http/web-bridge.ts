@@ -57,6 +57,51 @@ export function requestBodyStream(req: Readable): ReadableStream<Uint8Array> {
 }
 
 /**
+ * The whole body of `req`, read straight from the node stream (no web stream in between); undefined,
+ * and the rest discarded, once it exceeds `maxBytes`. Rejects when the client leaves before its end.
+ */
+export function readRequestBody(req: Readable, maxBytes: number): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      finish();
+      chunks.length = 0;
+      // Drained, not destroyed: the answer (413-like 400) still goes out on this connection.
+      req.resume();
+      resolve(undefined);
+    };
+    const onEnd = (): void => {
+      finish();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      finish();
+      reject(error);
+    };
+    const onClose = (): void => {
+      finish();
+      reject(new Error('the client closed the connection before the end of the request body'));
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+  });
+}
+
+/**
  * `req` as a web Request for `url` (path and query, possibly rewritten), without its
  * `X-Cheops-Scope` header. `signal` should abort
  * when the client leaves, so handlers waiting on the network stop too.

@@ -15,7 +15,7 @@ import type { Replicant } from '../../crdt/replicant.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueObjectRequest, ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
-import { answerJson, bufferAnswer, type BufferedAnswer } from './http.js';
+import { answerJson, type BufferedAnswer } from './http.js';
 
 /** What applying did. */
 export type ApplyOutcome =
@@ -62,8 +62,13 @@ export class Applier {
     return this.failure('delete', answer);
   }
 
-  /** Makes the local copy equal to the desired state, while `stillWanted` says it is. */
-  async apply(replicant: Replicant, stillWanted: StillWanted): Promise<ApplyOutcome> {
+  /**
+   * Makes the local copy equal to the desired state, while `stillWanted` says it is. `createFirst`
+   * (this site never recorded a replica of it: the object is most likely absent) tries the create
+   * before any read, saving a round trip to the application on every first replication; a 409
+   * (the name is taken here) falls back to reading and comparing.
+   */
+  async apply(replicant: Replicant, stillWanted: StillWanted, createFirst = false): Promise<ApplyOutcome> {
     const { glue } = this.deps;
     const { key } = replicant.meta;
     const desired = replicant.desired.body as JsonObject;
@@ -71,6 +76,10 @@ export class Applier {
     if (glue.isOwnedChild(desired)) return { kind: 'failed', op: 'none', error: 'an owned child is never replicated; its parent is' };
     const get = glue.objectRequest('get', key, desired);
     if (get === undefined) return { kind: 'failed', op: 'none', error: 'the desired state does not say where the object lives' };
+    if (createFirst) {
+      const outcome = await this.create(replicant, desired, stillWanted);
+      if (outcome !== 'retry') return outcome;
+    }
     for (let attempt = 0; attempt < maxReplaceAttempts; attempt += 1) {
       const current = await this.send(get);
       if ('error' in current) return { kind: 'transient', op: 'none', error: current.error };
@@ -124,13 +133,11 @@ export class Applier {
   }
 
   private async send(request: GlueObjectRequest): Promise<BufferedAnswer | { error: string }> {
-    const init: RequestInit = {
-      method: request.method,
-      headers: { accept: 'application/json', ...(request.body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-    };
+    const headers = new Headers({ accept: 'application/json' });
+    if (request.body !== undefined) headers.set('content-type', 'application/json');
+    const body = request.body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(request.body));
     try {
-      return await bufferAnswer(await this.deps.localApp.fetch(new Request(`http://local-application${request.path}`, init)));
+      return await this.deps.localApp.exchange({ method: request.method, path: request.path, headers, body });
     } catch (error) {
       this.deps.logger.debug({ method: request.method, path: request.path, error: errorMessage(error) }, 'local application unreachable');
       return { error: `the local application is unreachable: ${errorMessage(error)}` };

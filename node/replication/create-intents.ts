@@ -10,7 +10,7 @@
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
-import type { Storage, StorageKey } from '../../crdt/storage.js';
+import type { Storage, StorageKey, StorageOperation } from '../../crdt/storage.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import { decodeStoredRecord, isStoredKey } from './stored-record.js';
 
@@ -38,6 +38,11 @@ export class CreateIntents {
   /** Stores `intent`; resolves once it is durable. */
   record(intent: CreateIntent): Promise<void> {
     return this.storage.put(storageKey(intent.metaId), new TextEncoder().encode(JSON.stringify(intent)));
+  }
+
+  /** The removal of `metaId`'s intent, to write in the batch that stores its replicant (DocumentStore's `alongside`). */
+  clearOperation(metaId: MetaId): StorageOperation {
+    return { type: 'del', key: storageKey(metaId) };
   }
 
   /** Forgets an intent; a failure is logged (a leftover intent costs one check at start-up). */

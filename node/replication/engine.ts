@@ -91,7 +91,10 @@ export class ReplicationEngine {
     };
     const applier = new Applier({ localApp: components.localApp, glue: components.glue, logger });
     this.reconciler = new Reconciler(this.ctx.options, {
-      pass: reconcilePass({ self: site, documents: components.documents, replicants, index, locks, applier, clock: components.clock, logger, metrics }),
+      pass: reconcilePass({
+        self: site, documents: components.documents, replicants, index, locks, applier, clock: components.clock, logger, metrics,
+        peerIdOf: (name) => components.sites.peerIdOf(name),
+      }),
       clock: components.clock,
       random: components.random.fork('reconciler'),
       logger,

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
+import type { LocalAnswer } from '../local-app.js';
 import { ReplicaStatus, replicaSettled, type Replicant } from '../../crdt/replicant.js';
 
 /** Headers Cheops reads or writes (lower case, as node parses them). */
@@ -43,12 +44,7 @@ export function requestHeaders(incoming: IncomingHttpHeaders, keepCheops: readon
 }
 
 /** An application's answer, read whole. */
-export interface BufferedAnswer {
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Headers;
-  readonly body: Uint8Array;
-}
+export type BufferedAnswer = LocalAnswer;
 
 /** Reads an answer whole. */
 export async function bufferAnswer(response: Response): Promise<BufferedAnswer> {
@@ -76,6 +72,8 @@ export function relay(answer: BufferedAnswer, extra: ReadonlyArray<readonly [str
   for (const cookie of answer.headers.getSetCookie()) headers.append('set-cookie', cookie);
   for (const [name, value] of extra) headers.append(name, value);
   const empty = answer.status === 204 || answer.status === 304 || answer.body.length === 0;
+  // Its length known, the front sends the answer in one piece rather than chunked.
+  if (!empty) headers.set('content-length', String(answer.body.length));
   return new Response(empty ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });
 }
 

@@ -44,4 +44,26 @@ describe('KeyIndex', () => {
     await empty.load();
     expect(empty.size).toBe(0);
   });
+
+  it('hands the write of a reserved entry to the caller, who stores it with its document', async () => {
+    const storage = new MemoryStorage();
+    const index = new KeyIndex(storage, silentLogger);
+    index.reserve(entry(0, false));
+    const write = index.claimWrite(metaIdOf(key, 0));
+    expect(write?.type).toBe('put');
+    await storage.batch([write!]);
+    // The same entry again writes nothing: the reservation ended with the claimed write.
+    const writes: unknown[] = [];
+    const original = storage.put.bind(storage);
+    storage.put = (k, v) => {
+      writes.push(k);
+      return original(k, v);
+    };
+    await index.put(entry(0, false));
+    expect(writes).toEqual([]);
+    const reloaded = new KeyIndex(storage, silentLogger);
+    await reloaded.load();
+    expect(reloaded.live(key)?.metaId).toBe(metaIdOf(key, 0));
+    expect(index.claimWrite(metaIdOf(key, 9))).toBeUndefined();
+  });
 });

@@ -10,7 +10,7 @@
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
 import { keyText, type Replicant, type ReplicaStatus } from '../../crdt/replicant.js';
-import type { Storage, StorageKey } from '../../crdt/storage.js';
+import type { Storage, StorageKey, StorageOperation } from '../../crdt/storage.js';
 import { decodeStoredRecord, isStoredKey } from './stored-record.js';
 
 /** What the index knows of one replicant held here. */
@@ -140,6 +140,18 @@ export class KeyIndex {
   reserve(entry: IndexEntry): void {
     this.remember(entry);
     this.reserved.add(entry.metaId);
+  }
+
+  /**
+   * The write of `metaId`'s entry as it is now, for the caller to put in its own storage batch
+   * (with the document it caches: one fsync for both); its reservation ends, so a later `put` of
+   * the same entry writes nothing. Only for an entry no other write of this index is under way for.
+   */
+  claimWrite(metaId: MetaId): StorageOperation | undefined {
+    const entry = this.byMeta.get(metaId);
+    if (entry === undefined || this.writes.has(metaId)) return undefined;
+    this.reserved.delete(metaId);
+    return { type: 'put', key: storageKey(metaId), value: new TextEncoder().encode(JSON.stringify(entry)) };
   }
 
   /** Records `entry` and stores it (failures are logged: the index is a cache). */

@@ -11,7 +11,7 @@
  */
 import { errorMessage, type Clock, type Logger } from '../../core/index.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
-import type { DocumentId, MetaId, ResourceKey, SiteName } from '../../core/ids.js';
+import type { DocumentId, MetaId, PeerIdString, ResourceKey, SiteName } from '../../core/ids.js';
 import { metaIdOfDocId, replicaCurrent, ReplicaStatus, type Replicant, type ReplicaEntry } from '../../crdt/replicant.js';
 import type { Applier, ApplyOutcome } from './applier.js';
 import { entryOf, type KeyIndex } from './key-index.js';
@@ -32,6 +32,8 @@ export interface PassDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: ReplicationMetrics;
+  /** The peer of a site, when known (a replica's status goes first to the site that wrote). */
+  readonly peerIdOf: (site: SiteName) => PeerIdString | undefined;
 }
 
 /** The pass function the Reconciler runs. */
@@ -87,6 +89,17 @@ async function passOnce(deps: PassDeps, docId: DocumentId, metaId: MetaId): Prom
   return result;
 }
 
+/**
+ * Who hears of this site's replica status first: the site whose write it answers (it may be
+ * waiting for every replica), not every member; the others get it from that site's digest, with
+ * the other members' statuses, in one sync (docs/REPLICATION.md §3).
+ */
+function writerAudience(deps: PassDeps, replicant: Replicant): readonly PeerIdString[] | undefined {
+  const writer = replicant.deleted ? (replicant.deletedBy?.site ?? replicant.desired.site) : replicant.desired.site;
+  const peer = writer === deps.self ? undefined : deps.peerIdOf(writer);
+  return peer === undefined ? undefined : [peer];
+}
+
 async function recordConflicts(deps: PassDeps, replicant: Replicant): Promise<Replicant> {
   const written = await deps.replicants.recordConflicts(replicant.docId);
   if (written.length === 0) return replicant;
@@ -109,7 +122,7 @@ async function applyAndRecord(deps: PassDeps, replicant: Replicant): Promise<Pas
       : await applier.apply(replicant, async () => {
         const now = await deps.replicants.get(replicant.metaId);
         return now !== undefined && !now.deleted && now.desired.revision === replicant.desired.revision;
-      });
+      }, replicant.replicas[deps.self] === undefined);
   } catch (error) {
     outcome = { kind: 'transient', op: 'none', error: errorMessage(error) };
   }
@@ -120,7 +133,7 @@ async function applyAndRecord(deps: PassDeps, replicant: Replicant): Promise<Pas
   }
   const previous = replicant.replicas[deps.self];
   const entry = replicaEntryOf(replicant, outcome, previous, clock.now());
-  if (!sameEntry(previous, entry)) await deps.replicants.recordReplica(replicant.docId, entry);
+  if (!sameEntry(previous, entry)) await deps.replicants.recordReplica(replicant.docId, entry, writerAudience(deps, replicant));
   metrics.operations.inc({ op: outcome.op, outcome: outcome.kind });
   if (outcome.kind === 'applied' && replicant.desired.site !== deps.self) {
     metrics.delay.observe(Math.max(0, clock.now() - replicant.desired.at) / 1000);

@@ -4,8 +4,9 @@
  * mirrored in the key index.
  */
 import { ErrorCode, type Clock, type Logger, type Random } from '../../core/index.js';
-import type { DocumentId, MetaId, ResourceKey, SiteName } from '../../core/ids.js';
+import type { DocumentId, MetaId, PeerIdString, ResourceKey, SiteName } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
+import type { StorageOperation } from '../../crdt/storage.js';
 import { decodeReplicant } from '../../crdt/replicant-decode.js';
 import {
   draftDesired,
@@ -53,6 +54,8 @@ export interface LocalWrite {
   /** The time and revision nonce to write; drawn when absent (a create answered first fixes them in advance). */
   readonly at?: number;
   readonly nonce?: Uint8Array;
+  /** Storage operations written in the same batch as the replicant's change (DocumentStore's `alongside`). */
+  readonly alongside?: readonly StorageOperation[];
 }
 
 /** A create answered before its replicant is stored (write-path.ts, `answerFirst`). */
@@ -60,7 +63,7 @@ export interface PendingCreate {
   /** What the replicant holds once stored, as the answer reports it. */
   readonly expected: LocalWriteResult;
   /** Makes the replicant's change and resolves once it is stored. */
-  store(): Promise<LocalWriteResult>;
+  store(alongside?: readonly StorageOperation[]): Promise<LocalWriteResult>;
 }
 
 /** What a local write did. */
@@ -146,7 +149,7 @@ export class Replicants {
         revision = written.revision;
         generation = written.generation;
       },
-      { create: true, message: `${write.op} by ${self}` },
+      { create: true, message: `${write.op} by ${self}`, ...(write.alongside === undefined ? {} : { alongside: write.alongside }) },
     );
     const replicant = await this.refresh(docId);
     return { replicant, revision, generation };
@@ -178,9 +181,12 @@ export class Replicants {
     this.pendingCreates.set(metaId, stored.promise);
     return {
       expected: { replicant, revision: desired.revision, generation: desired.generation },
-      store: async () => {
+      store: async (alongside = []) => {
         try {
-          return await this.writeLocal({ ...write, at, nonce });
+          // The index entry reserved above goes with the change: one fsync for both.
+          const indexWrite = index.claimWrite(metaId);
+          const operations = indexWrite === undefined ? alongside : [...alongside, indexWrite];
+          return await this.writeLocal({ ...write, at, nonce, alongside: operations });
         } finally {
           this.pendingCreates.delete(metaId);
           stored.resolve();
@@ -194,10 +200,11 @@ export class Replicants {
     await Promise.all([...this.pendingCreates.values()]);
   }
 
-  /** Writes this site's replica entry. */
-  async recordReplica(docId: DocumentId, entry: ReplicaEntry): Promise<void> {
+  /** Writes this site's replica entry; `audience`: the peers it goes to first (DocumentStore's ChangeOptions). */
+  async recordReplica(docId: DocumentId, entry: ReplicaEntry, audience?: readonly PeerIdString[]): Promise<void> {
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeReplica(draft, this.deps.self, entry), {
       message: `replica ${this.deps.self} ${entry.status}`,
+      ...(audience === undefined ? {} : { audience }),
     });
   }
 

@@ -24,14 +24,19 @@ function pod(name: string, labels: Record<string, string> = {}): Record<string, 
 let mesh: TestMesh | undefined;
 /** Sites whose application is unreachable (as far as the engine sees it). */
 const appDown = new Set<string>();
+/** The requests each site's engine made to its application (a client's carry a user-agent, the test's own go to http://app). */
+const engineCalls = new Map<string, string[]>();
 
 async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
   mesh = await TestMesh.create({
     names: ['Site1', 'Site2', 'Site3'],
     app: (site) => {
       const standin = createStandin({ site, clock: systemClock, random: systemRandom, logger: silentLogger });
-      const fetch = (request: Request): Promise<Response> =>
-        appDown.has(site) ? Promise.reject(new TypeError('fetch failed: connection refused')) : standin.fetch(request);
+      const fetch = (request: Request): Promise<Response> => {
+        const url = new URL(request.url);
+        if (!request.headers.has('user-agent') && url.hostname === 'local-application') engineCalls.set(site, [...(engineCalls.get(site) ?? []), `${request.method} ${url.pathname}`]);
+        return appDown.has(site) ? Promise.reject(new TypeError('fetch failed: connection refused')) : standin.fetch(request);
+      };
       return { localApp: inProcessLocalApp(fetch), idle: () => standin.idle(), close: () => standin.close() };
     },
     options: { retryBaseMs: 20, retryMaxMs: 200 },
@@ -41,6 +46,7 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
 
 afterEach(async () => {
   appDown.clear();
+  engineCalls.clear();
   await mesh?.stop();
   mesh = undefined;
 });
@@ -386,6 +392,23 @@ describe('request checks', () => {
     await eventually(async () => expect(await intents.list()).toEqual([]));
     expect(site1.documents.has(replicantDocId(metaIdOf({ ...key, name: 'never-made' }, 0)))).toBe(false);
     expect(await uidOn(site2, 'never-made')).toBeUndefined();
+  });
+
+  it('creates a first replica without reading first; a name taken on the member is read and replaced', async () => {
+    const [site1, site2] = await threeSites();
+    const taken = await site2.app.localApp.fetch(new Request(`http://app${pods}`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'kubectl' }, body: JSON.stringify(pod('taken', { v: 'local' })) }));
+    expect(taken.status).toBe(201);
+    expect((await site1.request('POST', pods, { body: pod('fresh', { v: '1' }), scope: both })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: pod('taken', { v: '1' }), scope: both })).status).toBe(201);
+    await eventually(async () => {
+      expect(await labelsOn(site2, 'fresh')).toEqual({ v: '1' });
+      expect(await labelsOn(site2, 'taken')).toEqual({ v: '1' });
+    });
+    const calls = engineCalls.get('Site2') ?? [];
+    expect(calls).not.toContain(`GET ${pods}/fresh`);
+    expect(calls.filter((call) => call === `POST ${pods}`)).toHaveLength(2);
+    expect(calls).toContain(`GET ${pods}/taken`);
+    expect(calls).toContain(`PUT ${pods}/taken`);
   });
 
   it('adopts an object already there when a scoped create finds it (a retry after a crash)', async () => {

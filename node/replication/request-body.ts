@@ -49,9 +49,8 @@ function parse(format: BodyFormat, bytes: Uint8Array): unknown {
 export async function readWriteBody(call: FrontCall, glue: ReplicationGlue): Promise<WriteBody> {
   const declared = Number(call.headers['content-length'] ?? '0');
   if (declared > maxBodyBytes) throw tooLarge(declared);
-  const request = call.request();
-  const bytes = request.body === null ? new Uint8Array() : new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > maxBodyBytes) throw tooLarge(bytes.length);
+  const bytes = await call.readBody(maxBodyBytes);
+  if (bytes === undefined) throw tooLarge(undefined);
   const contentType = call.headers['content-type'];
   const format = bodyFormat(contentType);
   const parsed = parse(format, bytes);
@@ -63,8 +62,10 @@ export async function readWriteBody(call: FrontCall, glue: ReplicationGlue): Pro
   return { bytes: rewritten, contentType, format, parsed: taken.body, scope: taken.scope };
 }
 
-function tooLarge(bytes: number): CheopsError {
-  return new CheopsError(ErrorCode.HttpBadRequest, `the request body (${bytes} bytes) is larger than the ${maxBodyBytes} bytes Cheops reads`, {
-    details: { bytes, limit: maxBodyBytes },
+/** `bytes` when the request declared it; a chunked body is cut off as soon as it passes the limit. */
+function tooLarge(bytes: number | undefined): CheopsError {
+  const size = bytes === undefined ? '' : ` (${bytes} bytes)`;
+  return new CheopsError(ErrorCode.HttpBadRequest, `the request body${size} is larger than the ${maxBodyBytes} bytes Cheops reads`, {
+    details: { ...(bytes === undefined ? {} : { bytes }), limit: maxBodyBytes },
   });
 }

@@ -18,6 +18,7 @@ import { MemoryNetwork, type LinkPolicy } from '../../p2p/memory-network.js';
 import { createMemoryTransport, type MemoryTransport } from '../../p2p/memory-transport.js';
 import { parseScope } from '../../scope/index.js';
 import { errorResponse, type FrontCall, type RequestScope } from '../http/index.js';
+import { readWebBody } from '../http/fetch-entry.js';
 import type { LocalApp } from '../local-app.js';
 import type { ReplicationOptions } from './context.js';
 import { ReplicationEngine } from './engine.js';
@@ -60,6 +61,7 @@ export function frontCall(request: Request, url: string, scope: RequestScope | u
     signal: request.signal,
     logger,
     request: () => request,
+    readBody: (maxBytes) => readWebBody(request, maxBytes),
   };
 }
 

@@ -12,10 +12,10 @@ import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
+import type { LocalExchange } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import {
   answerJson,
-  bufferAnswer,
   CheopsHeader,
   failureWarnings,
   relay,
@@ -51,9 +51,9 @@ export interface ReplicatedWrite {
 const jsonMedia = 'application/json';
 
 /** Sends a request to the local application and reads the answer whole. */
-export async function fetchLocal(ctx: EngineContext, request: Request): Promise<BufferedAnswer> {
+export async function fetchLocal(ctx: EngineContext, request: LocalExchange): Promise<BufferedAnswer> {
   try {
-    return await bufferAnswer(await ctx.localApp.fetch(request));
+    return await ctx.localApp.exchange(request);
   } catch (error) {
     throw new CheopsError(ErrorCode.AppUnreachable, `the local application is unreachable: ${errorMessage(error)}`, { cause: error });
   }
@@ -63,18 +63,18 @@ export async function fetchLocal(ctx: EngineContext, request: Request): Promise<
 export async function readLocal(ctx: EngineContext, key: ResourceKey, body: JsonObject): Promise<BufferedAnswer | undefined> {
   const get = ctx.glue.objectRequest('get', key, body);
   if (get === undefined) return undefined;
-  return fetchLocal(ctx, new Request(`http://local-application${get.path}`, { headers: { accept: jsonMedia } }));
+  return fetchLocal(ctx, { method: 'GET', path: get.path, headers: new Headers({ accept: jsonMedia }) });
 }
 
 /** The call as a request to the local application, with `bytes` as its body. */
-export function localRequest(call: FrontCall, body: WriteBody | undefined, accept?: string): Request {
+export function localRequest(call: FrontCall, body: WriteBody | undefined, accept?: string): LocalExchange {
   const headers = requestHeaders(call.headers);
   if (accept !== undefined) headers.set('accept', accept);
   if (body?.contentType !== undefined) headers.set('content-type', body.contentType);
   const hasBody = body !== undefined && body.bytes.length > 0 && call.method !== 'GET' && call.method !== 'HEAD';
   // No abort signal: once the application has the write, the replicant must be written too, even
   // if the client has gone.
-  return new Request(`http://local-application${call.url}`, { method: call.method, headers, body: hasBody ? body.bytes : null });
+  return { method: call.method, path: call.url, headers, body: hasBody ? body.bytes : undefined };
 }
 
 /** What the locked part of a write did: an answer to relay as it is, or a replicant written. */
@@ -158,9 +158,9 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     // A timer, not a microtask: the answer leaves before the change's work begins.
     await sleep(ctx.clock, 0);
     try {
-      const result = await pending.store();
+      // The intent goes in the replicant's own batch: gone exactly when the replicant is stored.
+      const result = await pending.store([ctx.intents.clearOperation(metaId)]);
       ctx.logger.info({ metaId, key, op: 'create', revision: result.revision }, 'replicated write');
-      void ctx.intents.clear(metaId);
     } catch (error) {
       ctx.logger.error({ metaId, key, error: errorMessage(error) }, 'the replicant of an answered create was not stored; start-up makes it from the create intent');
     }

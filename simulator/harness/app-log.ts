@@ -7,7 +7,7 @@
  * says which operation an object came from.
  */
 import type { SiteName } from '../../core/ids.js';
-import type { LocalApp } from '../../node/local-app.js';
+import { inProcessLocalApp, type LocalApp } from '../../node/local-app.js';
 import type { Standin } from '../standin/index.js';
 
 /** The annotation every workload write carries: the operation's id. */
@@ -104,9 +104,7 @@ export interface ObservedAppDeps {
 
 /** The stand-in as a LocalApp whose every write is recorded in the AppLog. */
 export function observedApp(standin: Pick<Standin, 'fetch'>, deps: ObservedAppDeps): LocalApp {
-  return {
-    url: undefined,
-    async fetch(request: Request): Promise<Response> {
+  return inProcessLocalApp(async (request: Request): Promise<Response> => {
       const { pathname } = new URL(request.url);
       const source = request.headers.has('user-agent') ? 'client' : 'node';
       const issuedAtMs = deps.elapsedMs();
@@ -131,7 +129,5 @@ export function observedApp(standin: Pick<Standin, 'fetch'>, deps: ObservedAppDe
         source,
       });
       return response;
-    },
-    close: () => Promise.resolve(),
-  };
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { asSiteName } from '../../core/ids.js';
 import type { Storage } from '../../crdt/storage.js';
-import type { LocalApp } from '../../node/local-app.js';
+import { wrapLocalApp, type LocalApp } from '../../node/local-app.js';
 import { pushChannel } from '../../p2p/sync-messages.js';
 import type { Transport } from '../../p2p/transport.js';
 import { ScopeMonitor, type CheckerResult, type CheckerName } from '../../simulator/checkers/index.js';
@@ -32,14 +32,11 @@ function json(status: number, body: unknown): Response {
 export function dropsReplicatedWrites(on: string): SiteHooks {
   return {
     localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
-      context.site !== on ? app : {
-        ...app,
-        async fetch(request) {
+      context.site !== on ? app : wrapLocalApp(app, async (request) => {
           if (!fromReconciler(request)) return app.fetch(request);
           const body: unknown = request.method === 'DELETE' ? {} : await request.json();
           return json(request.method === 'POST' ? 201 : 200, body);
-        },
-      },
+      }),
   };
 }
 
@@ -63,9 +60,7 @@ export function forgetfulStorage(on: string, forgetting: { on: boolean }): SiteH
 export function resurrectingApp(on: string): SiteHooks {
   return {
     localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
-      context.site !== on ? app : {
-        ...app,
-        async fetch(request) {
+      context.site !== on ? app : wrapLocalApp(app, async (request) => {
           if (request.method !== 'DELETE' || !fromReconciler(request)) return app.fetch(request);
           const url = new URL(request.url);
           const before = await app.fetch(new Request(url, { headers: { accept: 'application/json' } }));
@@ -78,8 +73,7 @@ export function resurrectingApp(on: string): SiteHooks {
             await app.fetch(new Request(new URL(collection, url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(revived) }));
           }
           return answer;
-        },
-      },
+      }),
   };
 }
 
@@ -94,9 +88,7 @@ export function replayingApp(on: string, delayMs: number): SiteHooks {
     localApp: (app: LocalApp, context: SiteHookContext): LocalApp => {
       if (context.site !== on) return app;
       const written = new Map<string, { apiVersion?: string; kind?: string; metadata?: Record<string, unknown>; data?: unknown }>();
-      return {
-        ...app,
-        async fetch(request) {
+      return wrapLocalApp(app, async (request) => {
           if (!fromReconciler(request)) return app.fetch(request);
           const url = new URL(request.url);
           const answer = await app.fetch(request);
@@ -118,8 +110,7 @@ export function replayingApp(on: string, delayMs: number): SiteHooks {
             }, delayMs);
           }
           return answer;
-        },
-      };
+      });
     },
   };
 }
@@ -157,13 +148,10 @@ export function leakingTransport(on: string): SiteHooks {
 export function slowApp(on: string, delayMs: number): SiteHooks {
   return {
     localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
-      context.site !== on ? app : {
-        ...app,
-        async fetch(request) {
+      context.site !== on ? app : wrapLocalApp(app, async (request) => {
           if (fromReconciler(request)) await new Promise<void>((resolve) => context.clock.setTimeout(resolve, delayMs));
           return app.fetch(request);
-        },
-      },
+      }),
   };
 }
 

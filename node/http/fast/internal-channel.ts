@@ -22,6 +22,19 @@ class PipeEnd extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.pushToPeer(chunk, callback);
+  }
+
+  /**
+   * What was written while corked (node:http corks a response's head, body and chunked framing
+   * together) goes to the peer as one chunk: the raw path then reads the whole response at once
+   * and sends it to the client in one socket write rather than one per piece.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.pushToPeer(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map(({ chunk }) => chunk)), callback);
+  }
+
+  private pushToPeer(chunk: Buffer, callback: (error?: Error | null) => void): void {
     const peer = this.peer;
     if (peer === undefined || peer.destroyed) {
       callback(new Error('the other end of the pipe is closed'));
