@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { asPeerIdString } from '../core/ids.js';
 import {
   broadcastTopic,
+  decodeSyncChannelMessage,
   encodePushMessage,
   encodeSyncChannelMessage,
   pushChannel,
@@ -68,13 +69,25 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     await settle(clock);
     const before = a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent;
     const received = watchReceived(b.transport);
+    const receivedByA = watchReceived(a.transport);
     await connect(b, a);
     await settle(clock);
     for (let n = 0; n < 20; n += 1) expect(await b.store.read(doc(`res/${n}`))).toEqual({ n });
     expect(await a.store.read(doc('res/b'))).toEqual({ bornOn: 'b' });
     expect(a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent).toBe(before);
-    // The twenty documents travelled together.
+    // The twenty documents travelled together, unasked (each summary said it was complete), once.
     expect(received.payloads.length).toBeLessThan(10);
+    const kinds = (payloads: readonly Uint8Array[]): string[] =>
+      payloads.flatMap((payload) => {
+        const decoded = decodeSyncChannelMessage(payload);
+        return decoded.ok ? [decoded.value.type] : [];
+      });
+    expect([...kinds(received.payloads), ...kinds(receivedByA.payloads)]).not.toContain('want');
+    const sentWhole = received.payloads.flatMap((payload) => {
+      const decoded = decodeSyncChannelMessage(payload);
+      return decoded.ok && decoded.value.type === 'docs' ? decoded.value.items.map((item) => item.doc) : [];
+    });
+    expect(sentWhole.sort()).toEqual(Array.from({ length: 20 }, (_, n) => `res/${n}`).sort());
   });
 
   it('never sends a document to a site outside its scope, and refuses one that asks', async () => {

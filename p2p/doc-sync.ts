@@ -76,6 +76,8 @@ export class DocSync {
   private readonly sender: SyncSender;
   /** Peers whose summary is queued and not started: one more would say the same. */
   private readonly healing = new Set<PeerIdString>();
+  /** The documents named so far by a complete summary still arriving, per peer. */
+  private readonly summaries = new Map<PeerIdString, Set<DocumentId>>();
   private readonly lastHealAt = new Map<PeerIdString, number>();
   private readonly counters: SentCounts = {
     syncMessagesSent: 0,
@@ -202,7 +204,7 @@ export class DocSync {
     this.healing.add(peer);
     void this.queue.run(peer, () => {
       this.healing.delete(peer);
-      return this.sender.sendHeads(peer, this.sharedDocuments(peer));
+      return this.sender.sendHeads(peer, this.sharedDocuments(peer), true);
     });
   }
 
@@ -231,7 +233,7 @@ export class DocSync {
 
   /** Number of peers something is kept for (tests: it must fall back once peers leave). */
   retainedPeerCount(): number {
-    const peers = new Set([...this.lastHealAt.keys(), ...this.sender.peers(), ...this.healing]);
+    const peers = new Set([...this.lastHealAt.keys(), ...this.sender.peers(), ...this.healing, ...this.summaries.keys()]);
     return Math.max(peers.size, this.sessions.peerCount(), this.guard.peerCount(), this.pusher.peerCount());
   }
 
@@ -281,9 +283,9 @@ export class DocSync {
     const message = decoded.value;
     if (message.type === 'heads') {
       // Queued: it may reset a sync state that a queued flush is about to use.
-      this.enqueue(from, data.length, () => {
-        this.receiveHeads(from, message);
-        return Promise.resolve(undefined);
+      this.enqueue(from, data.length, async () => {
+        await this.receiveHeads(from, message);
+        return undefined;
       });
       return;
     }
@@ -414,6 +416,7 @@ export class DocSync {
 
   private readonly onPeerDisconnect = (event: { readonly peer: PeerIdString }): void => {
     this.sessions.reset(event.peer);
+    this.summaries.delete(event.peer);
     this.sender.forgetPeer(event.peer);
     this.pusher.forgetPeer(event.peer);
     this.lastHealAt.delete(event.peer);
@@ -495,25 +498,42 @@ export class DocSync {
       this.logger.debug({ peer, doc: message.doc, err: errorMessage(error) }, 'could not compare pushed heads');
     }
     if (lacking && this.running && this.sessions.epoch(peer) === epoch && this.sessions.knownHeads(peer, message.doc) === message.heads) {
-      this.noteHeads(peer, { doc: message.doc, heads: message.heads });
+      this.noteHeads(peer, { doc: message.doc, heads: message.heads }, false);
     }
   }
 
-  private receiveHeads(from: PeerIdString, message: HeadsMessage): void {
+  /**
+   * A summary, or a digest, from `from`. The messages of a complete summary (`end` present) list
+   * every document the peer holds and shares with us: once the last is in, those we hold that it
+   * left out, it lacks, and they go to it whole now (a round trip sooner than if it asked).
+   */
+  private async receiveHeads(from: PeerIdString, message: HeadsMessage): Promise<void> {
+    const complete = message.end !== undefined;
+    const named = complete ? (this.summaries.get(from) ?? new Set<DocumentId>()) : undefined;
     for (const entry of message.docs) {
+      named?.add(entry.doc);
       if (!this.allowed(entry.doc, from)) this.guard.refuse(from, entry.doc, 'heads');
-      else this.noteHeads(from, entry);
+      else this.noteHeads(from, entry, complete);
     }
+    if (named === undefined) return;
+    if (message.end === false) {
+      this.summaries.set(from, named);
+      return;
+    }
+    this.summaries.delete(from);
+    const lacking = this.sharedDocuments(from).filter((doc) => !named.has(doc));
+    if (lacking.length > 0) await this.sender.sendDocuments(from, lacking, true);
   }
 
   /** Records what `peer` has of a document, and syncs it when that differs from ours. */
-  private noteHeads(peer: PeerIdString, entry: HeadsEntry): void {
+  private noteHeads(peer: PeerIdString, entry: HeadsEntry, peerSends: boolean): void {
     this.sessions.setKnownHeads(peer, entry.doc, entry.heads);
     const local = this.documents.heads(entry.doc);
     if (local === undefined && entry.heads.length === 0) return;
     if (local === undefined) {
-      // We hold none of it: the peer sends it whole, with no sync protocol rounds.
-      this.sender.markWanted(peer, entry.doc);
+      // We hold none of it: the peer sends it whole, with no sync protocol rounds; a peer that
+      // ends its summaries does so unasked once it has ours (our heal sent it at the connection).
+      if (!peerSends) this.sender.markWanted(peer, entry.doc);
       return;
     }
     if (sameHeads(local, entry.heads)) return;

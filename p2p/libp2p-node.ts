@@ -3,6 +3,8 @@
  * protocols), ping, and @libp2p/gossipsub (not @chainsafe/libp2p-gossipsub, which under libp2p 3
  * never sees a subscriber: DESIGN.md §11).
  */
+// libp2p 3 calls Promise.withResolvers, which Node 20 lacks: whoever builds a node gets the polyfill.
+import '../core/polyfills.js';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';

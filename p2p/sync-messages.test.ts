@@ -18,4 +18,13 @@ describe('sync channel messages', () => {
       expect(decodeSyncChannelMessage(encode({ type: 'syncs', v: 1, items })).ok).toBe(false);
     }
   });
+
+  it('marks the messages of a complete summary, and only with a boolean', () => {
+    const docs = [{ doc: asDocumentId('res/a'), heads: ['aa'.repeat(32)] }];
+    for (const end of [true, false, undefined]) {
+      const message = { type: 'heads' as const, v: 1 as const, docs, ...(end === undefined ? {} : { end }) };
+      expect(decodeSyncChannelMessage(encodeSyncChannelMessage(message))).toEqual({ ok: true, value: message });
+    }
+    expect(decodeSyncChannelMessage(encode({ type: 'heads', v: 1, docs: [], end: 'yes' })).ok).toBe(false);
+  });
 });

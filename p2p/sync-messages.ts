@@ -74,6 +74,14 @@ export interface HeadsMessage {
   readonly type: 'heads';
   readonly v: 1;
   readonly docs: readonly HeadsEntry[];
+  /**
+   * Present on each message of a complete summary (one that names every document the sender
+   * holds and shares with the receiver), true on its last. Once it has one, the receiver sends
+   * at once, whole, the documents it holds that the summary left out, and the sender, knowing it
+   * will, asks for none of the documents it lacks. Absent (a digest, or an older site): what the
+   * sender lacks it asks for (`want`).
+   */
+  readonly end?: boolean;
 }
 
 /**
@@ -114,7 +122,7 @@ export function encodeSyncChannelMessage(message: SyncChannelMessage): Uint8Arra
   if (message.type === 'docs') {
     return encodeCbor({ type: 'docs', v: 1, items: message.items.map((item) => [item.doc, [...item.heads], [...item.changes]]) });
   }
-  return encodeCbor({ type: 'heads', v: 1, docs: message.docs.map((entry) => [entry.doc, [...entry.heads]]) });
+  return encodeCbor({ type: 'heads', v: 1, docs: message.docs.map((entry) => [entry.doc, [...entry.heads]]), ...(message.end === undefined ? {} : { end: message.end }) });
 }
 
 export function encodePushMessage(message: PushMessage): Uint8Array {
@@ -203,7 +211,9 @@ export function decodeSyncChannelMessage(bytes: Uint8Array): DecodeResult<SyncCh
   if (tag.value.type === 'heads') {
     const docs = decodeHeadsEntries(field(record.value, 'docs'));
     if (!docs.ok) return docs;
-    return decoded({ type: 'heads', v: 1, docs: docs.value });
+    const end = field(record.value, 'end');
+    if (end !== undefined && typeof end !== 'boolean') return malformed('bad end');
+    return decoded({ type: 'heads', v: 1, docs: docs.value, ...(end === undefined ? {} : { end }) });
   }
   return malformed(`unknown type ${JSON.stringify(tag.value.type)}`);
 }

@@ -102,6 +102,8 @@ export class SyncSender {
    * every document twice.
    */
   private readonly asked = new Map<PeerIdString, Map<DocumentId, number>>();
+  /** When each document was last sent whole, per peer (see sendDocuments). */
+  private readonly sentWhole = new Map<PeerIdString, Map<DocumentId, number>>();
   /** Peers whose flush is queued or running. */
   private readonly flushing = new Set<PeerIdString>();
   private flushTimer: Timer | undefined;
@@ -130,9 +132,18 @@ export class SyncSender {
   /**
    * Sends `peer`, which holds none of them, those of `docs` we hold, whole: their stored changes,
    * several documents to a message. A document with changes of ours not yet written, or too large
-   * for one message, is synced instead.
+   * for one message, is synced instead. `unasked` (a complete summary left them out) skips those
+   * sent whole to `peer` lately: a second summary, sent before the first documents were written
+   * there, leaves them out too.
    */
-  async sendDocuments(peer: PeerIdString, docs: readonly DocumentId[]): Promise<void> {
+  async sendDocuments(peer: PeerIdString, requested: readonly DocumentId[], unasked = false): Promise<void> {
+    const now = this.c.clock.now();
+    const sent = this.sentWhole.get(peer) ?? new Map<DocumentId, number>();
+    for (const [doc, at] of sent) if (now - at >= wantAgainAfterMs) sent.delete(doc);
+    const docs = unasked ? requested.filter((doc) => !sent.has(doc)) : requested;
+    for (const doc of docs) sent.set(doc, now);
+    if (sent.size > 0) this.sentWhole.set(peer, sent);
+    else this.sentWhole.delete(peer);
     for (let start = 0; start < docs.length && this.c.isRunning(); start += generateConcurrency) {
       const slice = docs.slice(start, start + generateConcurrency);
       const stored = await Promise.all(slice.map((doc) => this.c.documents.storedChanges(doc).catch(() => undefined)));
@@ -167,6 +178,7 @@ export class SyncSender {
     this.dirty.deletePeer(peer);
     this.wanted.deletePeer(peer);
     this.asked.delete(peer);
+    this.sentWhole.delete(peer);
   }
 
   /** Cancels the next tick and forgets every dirty pair. */
@@ -176,24 +188,31 @@ export class SyncSender {
     this.dirty.clear();
     this.wanted.clear();
     this.asked.clear();
+    this.sentWhole.clear();
   }
 
   /** The peers something is kept for (tests). */
   peers(): PeerIdString[] {
-    return [...new Set([...this.dirty.peers(), ...this.wanted.peers(), ...this.asked.keys(), ...this.flushing])];
+    return [...new Set([...this.dirty.peers(), ...this.wanted.peers(), ...this.asked.keys(), ...this.sentWhole.keys(), ...this.flushing])];
   }
 
-  /** Sends `peer` the heads of those of `docs` it shares, in summaries of at most 1,000. */
-  async sendHeads(peer: PeerIdString, docs: readonly DocumentId[]): Promise<void> {
+  /**
+   * Sends `peer` the heads of those of `docs` it shares, in messages of at most 1,000 entries.
+   * `complete`: `docs` are all the documents shared with `peer` (a heal), and the last message
+   * says so (HeadsMessage `end`); a digest names only some.
+   */
+  async sendHeads(peer: PeerIdString, docs: readonly DocumentId[], complete = false): Promise<void> {
     const entries: HeadsEntry[] = [];
     for (const doc of docs) {
       const heads = this.c.documents.heads(doc);
       if (heads !== undefined && this.c.allowed(doc, peer)) entries.push({ doc, heads });
     }
-    for (let start = 0; start < entries.length && this.c.isRunning(); start += maxSummaryEntries) {
+    // A complete summary goes even when empty: "I hold none of them" tells the peer to send them all.
+    for (let start = 0; ((complete && start === 0) || start < entries.length) && this.c.isRunning(); start += maxSummaryEntries) {
       const slice = entries.slice(start, start + maxSummaryEntries);
+      const end = start + maxSummaryEntries >= entries.length;
       try {
-        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'heads', v: 1, docs: slice }));
+        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'heads', v: 1, docs: slice, ...(complete ? { end } : {}) }));
         this.c.sent('summary');
       } catch (error) {
         this.c.logger.debug({ peer, err: errorMessage(error) }, 'heads not sent');

@@ -131,8 +131,9 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
       answered.resolve(await applyAndRecord(ctx, write));
       return;
     }
-    const intent = ctx.intents.record({ metaId, key, incarnation, scope: write.scope, sites: write.sites, request });
-    const intentStored = intent.then(
+    // The application first, then the intent, whose write need only be durable before the answer.
+    const answering = fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
+    const intentStored = ctx.intents.record({ metaId, key, incarnation, scope: write.scope, sites: write.sites, request }).then(
       () => true,
       (error: unknown) => {
         ctx.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not stored; the replicant is stored before the answer instead');
@@ -140,7 +141,7 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
       },
     );
     // An unreachable application throws here and may leave the intent: start-up checks it.
-    const answer = await fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
+    const answer = await answering;
     const object = answerJson(answer);
     const stored = await intentStored;
     const ready = stored && answer.status >= 200 && answer.status <= 299 && isJsonObject(object) &&
