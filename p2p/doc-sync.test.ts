@@ -90,6 +90,36 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(sentWhole.sort()).toEqual(Array.from({ length: 20 }, (_, n) => `res/${n}`).sort());
   });
 
+  it('sends a document whole unasked once, until the peer names it (a summary may leave out what it has not read yet)', async () => {
+    const { clock, sites } = await setup(['a', 'b']);
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await settle(clock);
+    await a.transport.hangUp(b.peerId);
+    for (let n = 0; n < 5; n += 1) await a.store.create(doc(`res/${n}`), { n });
+    await settle(clock);
+    const received = watchReceived(b.transport);
+    await connect(b, a);
+    await settle(clock);
+    const wholeAtB = (): string[] =>
+      received.payloads.flatMap((payload) => {
+        const decoded = decodeSyncChannelMessage(payload);
+        return decoded.ok && decoded.value.type === 'docs' ? decoded.value.items.map((item) => item.doc) : [];
+      });
+    expect(wholeAtB()).toHaveLength(5);
+    // b says it holds none of them (as a site does for documents it has not read yet): not sent again.
+    const emptySummary = encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [], end: true });
+    await b.transport.send(a.peerId, syncChannel, emptySummary);
+    await settle(clock);
+    expect(wholeAtB()).toHaveLength(5);
+    // Once b has named them, a summary without them means b lost them: they go again.
+    b.sync.heal(a.peerId);
+    await settle(clock);
+    await b.transport.send(a.peerId, syncChannel, emptySummary);
+    await settle(clock);
+    expect(wholeAtB()).toHaveLength(10);
+  });
+
   it('never sends a document to a site outside its scope, and refuses one that asks', async () => {
     const scopes = new Map([['res/secret', ['a', 'b']]]);
     const { clock, sites } = await setup(['a', 'b', 'c'], { scopes });

@@ -515,6 +515,7 @@ export class DocSync {
       if (!this.allowed(entry.doc, from)) this.guard.refuse(from, entry.doc, 'heads');
       else this.noteHeads(from, entry, complete);
     }
+    this.sender.heldBy(from, message.docs.map((entry) => entry.doc));
     if (named === undefined) return;
     if (message.end === false) {
       this.summaries.set(from, named);

@@ -58,6 +58,14 @@ const maxBatchBytes = 256 * 1024;
 /** A document asked for and not received by then is asked for again (its answer was lost). */
 const wantAgainAfterMs = 10_000;
 
+/**
+ * A document sent whole, unasked, is not sent so again to that peer until it names it in a summary
+ * or this long has passed. A peer leaves out of its summaries the documents it has received but
+ * not yet read (their scope unknown there, it may not name them); sent again, a heal of a
+ * thousand documents crossed the link nearly twice.
+ */
+const sendUnaskedAgainAfterMs = 60_000;
+
 interface GeneratedMessage {
   readonly doc: DocumentId;
   readonly data: Uint8Array;
@@ -102,7 +110,7 @@ export class SyncSender {
    * every document twice.
    */
   private readonly asked = new Map<PeerIdString, Map<DocumentId, number>>();
-  /** When each document was last sent whole, per peer (see sendDocuments). */
+  /** When each document was last sent whole, per peer, until the peer names it (see sendDocuments). */
   private readonly sentWhole = new Map<PeerIdString, Map<DocumentId, number>>();
   /** Peers whose flush is queued or running. */
   private readonly flushing = new Set<PeerIdString>();
@@ -133,13 +141,12 @@ export class SyncSender {
    * Sends `peer`, which holds none of them, those of `docs` we hold, whole: their stored changes,
    * several documents to a message. A document with changes of ours not yet written, or too large
    * for one message, is synced instead. `unasked` (a complete summary left them out) skips those
-   * sent whole to `peer` lately: a second summary, sent before the first documents were written
-   * there, leaves them out too.
+   * already sent whole to `peer` that it has not named since (sendUnaskedAgainAfterMs).
    */
   async sendDocuments(peer: PeerIdString, requested: readonly DocumentId[], unasked = false): Promise<void> {
     const now = this.c.clock.now();
     const sent = this.sentWhole.get(peer) ?? new Map<DocumentId, number>();
-    for (const [doc, at] of sent) if (now - at >= wantAgainAfterMs) sent.delete(doc);
+    for (const [doc, at] of sent) if (now - at >= sendUnaskedAgainAfterMs) sent.delete(doc);
     const docs = unasked ? requested.filter((doc) => !sent.has(doc)) : requested;
     for (const doc of docs) sent.set(doc, now);
     if (sent.size > 0) this.sentWhole.set(peer, sent);
@@ -171,6 +178,14 @@ export class SyncSender {
         }
       }
     }
+  }
+
+  /** `peer` named `docs` in a summary: it holds them, whatever we sent it whole. */
+  heldBy(peer: PeerIdString, docs: Iterable<DocumentId>): void {
+    const sent = this.sentWhole.get(peer);
+    if (sent === undefined) return;
+    for (const doc of docs) sent.delete(doc);
+    if (sent.size === 0) this.sentWhole.delete(peer);
   }
 
   /** Forgets the dirty pairs of `peer` (it went down: a heal follows its return). */
