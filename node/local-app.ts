@@ -93,13 +93,17 @@ function decoded(body: Uint8Array, headers: Headers): Uint8Array {
   return new Uint8Array(decode(body));
 }
 
+/** A web Response read whole. */
+export async function readAnswer(response: Response): Promise<LocalAnswer> {
+  const body = new Uint8Array(await response.arrayBuffer());
+  return { status: response.status, statusText: response.statusText, headers: response.headers, body };
+}
+
 /** `exchange` over a `fetch`: the call as a web Request, the answer read whole. */
 export function exchangeVia(fetch: (request: Request) => Promise<Response>): (call: LocalExchange) => Promise<LocalAnswer> {
   return async (call) => {
     const hasBody = call.body !== undefined && call.method !== 'GET' && call.method !== 'HEAD';
-    const response = await fetch(new Request(`http://local-application${call.path}`, { method: call.method, headers: call.headers, body: hasBody ? call.body : null }));
-    const body = new Uint8Array(await response.arrayBuffer());
-    return { status: response.status, statusText: response.statusText, headers: response.headers, body };
+    return readAnswer(await fetch(new Request(`http://local-application${call.path}`, { method: call.method, headers: call.headers, body: hasBody ? call.body : null })));
   };
 }
 

@@ -8,8 +8,10 @@ import {
   encodeSyncChannelMessage,
   pushChannel,
   syncChannel,
+  type SyncChannelMessage,
 } from './sync-messages.js';
-import { connect, doc, settle, siteAt as site, sitesStoppedAfterEach, watchReceived } from './testing/sync-sites.js';
+import { connect, doc, settle, siteAt as site, sitesStoppedAfterEach, watchReceived, type Received, type TestSite } from './testing/sync-sites.js';
+import type { ManualClock } from './testing/manual-clock.js';
 import { suppressedWarningsMessage } from './warning-limiter.js';
 
 interface Counter {
@@ -17,6 +19,31 @@ interface Counter {
 }
 
 const setup = sitesStoppedAfterEach();
+
+/** Sites a and b, connected once, then cut apart while a creates `res/0`…`res/<count - 1>`. */
+async function cutOffWith(count: number): Promise<{ clock: ManualClock; a: TestSite; b: TestSite }> {
+  const { clock, sites } = await setup(['a', 'b']);
+  const [a, b] = [site(sites, 0), site(sites, 1)];
+  await connect(a, b);
+  await settle(clock);
+  await a.transport.hangUp(b.peerId);
+  for (let n = 0; n < count; n += 1) await a.store.create(doc(`res/${n}`), { n });
+  await settle(clock);
+  return { clock, a, b };
+}
+
+/** The sync-channel messages among what a site received. */
+function syncMessages(received: Received): SyncChannelMessage[] {
+  return received.payloads.flatMap((payload) => {
+    const decoded = decodeSyncChannelMessage(payload);
+    return decoded.ok ? [decoded.value] : [];
+  });
+}
+
+/** The documents a site received whole (`docs` messages), in order. */
+function sentWhole(received: Received): string[] {
+  return syncMessages(received).flatMap((message) => (message.type === 'docs' ? message.items.map((item) => item.doc) : []));
+}
 
 describe('DocSync over MemoryTransport with the DocumentStore', () => {
   it('replicates a small change by one push, without the sync protocol', async () => {
@@ -59,12 +86,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
   });
 
   it('sends documents a peer holds none of whole, after a partition, without the sync protocol', async () => {
-    const { clock, sites } = await setup(['a', 'b']);
-    const [a, b] = [site(sites, 0), site(sites, 1)];
-    await connect(a, b);
-    await settle(clock);
-    await a.transport.hangUp(b.peerId);
-    for (let n = 0; n < 20; n += 1) await a.store.create(doc(`res/${n}`), { n });
+    const { clock, a, b } = await cutOffWith(20);
     await b.store.create(doc('res/b'), { bornOn: 'b' });
     await settle(clock);
     const before = a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent;
@@ -77,35 +99,17 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent).toBe(before);
     // The twenty documents travelled together, unasked (each summary said it was complete), once.
     expect(received.payloads.length).toBeLessThan(10);
-    const kinds = (payloads: readonly Uint8Array[]): string[] =>
-      payloads.flatMap((payload) => {
-        const decoded = decodeSyncChannelMessage(payload);
-        return decoded.ok ? [decoded.value.type] : [];
-      });
-    expect([...kinds(received.payloads), ...kinds(receivedByA.payloads)]).not.toContain('want');
-    const sentWhole = received.payloads.flatMap((payload) => {
-      const decoded = decodeSyncChannelMessage(payload);
-      return decoded.ok && decoded.value.type === 'docs' ? decoded.value.items.map((item) => item.doc) : [];
-    });
-    expect(sentWhole.sort()).toEqual(Array.from({ length: 20 }, (_, n) => `res/${n}`).sort());
+    const types = [...syncMessages(received), ...syncMessages(receivedByA)].map((message) => message.type);
+    expect(types).not.toContain('want');
+    expect(sentWhole(received).sort()).toEqual(Array.from({ length: 20 }, (_, n) => `res/${n}`).sort());
   });
 
   it('sends a document whole unasked once, until the peer names it (a summary may leave out what it has not read yet)', async () => {
-    const { clock, sites } = await setup(['a', 'b']);
-    const [a, b] = [site(sites, 0), site(sites, 1)];
-    await connect(a, b);
-    await settle(clock);
-    await a.transport.hangUp(b.peerId);
-    for (let n = 0; n < 5; n += 1) await a.store.create(doc(`res/${n}`), { n });
-    await settle(clock);
+    const { clock, a, b } = await cutOffWith(5);
     const received = watchReceived(b.transport);
     await connect(b, a);
     await settle(clock);
-    const wholeAtB = (): string[] =>
-      received.payloads.flatMap((payload) => {
-        const decoded = decodeSyncChannelMessage(payload);
-        return decoded.ok && decoded.value.type === 'docs' ? decoded.value.items.map((item) => item.doc) : [];
-      });
+    const wholeAtB = (): string[] => sentWhole(received);
     expect(wholeAtB()).toHaveLength(5);
     // b says it holds none of them (as a site does for documents it has not read yet): not sent again.
     const emptySummary = encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [], end: true });

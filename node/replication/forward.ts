@@ -11,7 +11,8 @@ import type { SiteName } from '../../core/ids.js';
 import type { WriteOperation } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
-import { bufferAnswer, CheopsHeader, relay, requestHeaders, warning } from './http.js';
+import { readAnswer } from '../local-app.js';
+import { CheopsHeader, relay, requestHeaders, warning } from './http.js';
 import type { WriteBody } from './request-body.js';
 
 /** Cheops headers a forwarded request keeps: the member waits as the client asked. */
@@ -67,7 +68,7 @@ export async function forwardWrite(
     const request = new Request(new URL(call.url, base), { method: call.method, headers, body: hasBody ? body.bytes : null, signal: call.signal });
     let answer;
     try {
-      answer = await bufferAnswer(await ctx.remote(request));
+      answer = await readAnswer(await ctx.remote(request));
     } catch (error) {
       if (call.signal.aborted) throw error;
       if (!neverDelivered(error)) {

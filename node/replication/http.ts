@@ -46,12 +46,6 @@ export function requestHeaders(incoming: IncomingHttpHeaders, keepCheops: readon
 /** An application's answer, read whole. */
 export type BufferedAnswer = LocalAnswer;
 
-/** Reads an answer whole. */
-export async function bufferAnswer(response: Response): Promise<BufferedAnswer> {
-  const body = new Uint8Array(await response.arrayBuffer());
-  return { status: response.status, statusText: response.statusText, headers: response.headers, body };
-}
-
 /** The answer's body as JSON when it says it is JSON, else undefined. */
 export function answerJson(answer: BufferedAnswer): unknown {
   const type = answer.headers.get('content-type') ?? '';

@@ -151,7 +151,7 @@ export class KeyIndex {
     const entry = this.byMeta.get(metaId);
     if (entry === undefined || this.writes.has(metaId)) return undefined;
     this.reserved.delete(metaId);
-    return { type: 'put', key: storageKey(metaId), value: new TextEncoder().encode(JSON.stringify(entry)) };
+    return { type: 'put', key: storageKey(metaId), value: encodeEntry(entry) };
   }
 
   /** Records `entry` and stores it (failures are logged: the index is a cache). */
@@ -219,7 +219,7 @@ export class KeyIndex {
       const entry = this.byMeta.get(metaId);
       try {
         if (entry === undefined) await this.storage.delete(storageKey(metaId));
-        else await this.storage.put(storageKey(metaId), new TextEncoder().encode(JSON.stringify(entry)));
+        else await this.storage.put(storageKey(metaId), encodeEntry(entry));
       } catch (error) {
         this.logger.warn({ metaId, error: errorMessage(error) }, 'replicant index write failed');
       }
@@ -230,6 +230,10 @@ export class KeyIndex {
     });
     return write;
   }
+}
+
+function encodeEntry(entry: IndexEntry): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(entry));
 }
 
 function withCurrentAt(entry: IndexEntry, currentAt: readonly string[] | undefined): IndexEntry {
