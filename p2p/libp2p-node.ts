@@ -14,6 +14,7 @@ import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { asPeerIdString, type PeerIdString } from '../core/ids.js';
+import { corkedWrites } from './corked-tcp.js';
 
 /** The services a Cheops libp2p node runs. */
 export interface CheopsServices {
@@ -51,7 +52,8 @@ export async function createCheopsLibp2p(init: CheopsLibp2pInit): Promise<Cheops
       listen: [...init.listen],
       ...(init.announce === undefined ? {} : { announce: [...init.announce] }),
     },
-    transports: [tcp()],
+    // Corked: noise writes each message as two buffers, and @libp2p/tcp each buffer on its own.
+    transports: [corkedWrites(tcp())],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: gater(init.allowPeer),
