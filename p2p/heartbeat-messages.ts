@@ -1,6 +1,10 @@
 /**
- * Wire messages of heartbeats on the `heartbeat` channel: `ping` and the `pong` that echoes its
- * sequence number and send time.
+ * Wire messages of heartbeats on the `heartbeat` channel: `ping`, and the `pong` that echoes its
+ * sequence number and send time. A ping may also answer the peer's last ping (`echoSeq`, and
+ * `echoHeldMs`, how long it waited for this ping): in steady state each side sends one ping per
+ * interval and no pong, half the messages of ping and pong both ways. A ping asks for a pong at
+ * once with `reply` (the sender needs a sample now: a new or returning connection); a ping
+ * without the field, as older sites send, asks for one too.
  */
 import {
   decodeCborRecord,
@@ -23,6 +27,12 @@ export interface PingMessage {
   readonly seq: number;
   /** The sender's clock when it sent the ping, in ms. */
   readonly sentAt: number;
+  /** Answer with a pong at once; when false, the answer is the echo in the receiver's next ping. */
+  readonly reply?: boolean;
+  /** The `seq` of the peer's ping this one answers. */
+  readonly echoSeq?: number;
+  /** How long the sender held that ping before sending this one, in ms. */
+  readonly echoHeldMs?: number;
 }
 
 export interface PongMessage {
@@ -52,5 +62,17 @@ export function decodeHeartbeatMessage(bytes: Uint8Array): DecodeResult<Heartbea
   const sentAt = field(record.value, 'sentAt');
   if (!isNonNegativeNumber(seq) || !Number.isSafeInteger(seq)) return malformed('bad seq');
   if (!isNonNegativeNumber(sentAt)) return malformed('bad sentAt');
-  return decoded({ type, v: 1, seq, sentAt });
+  if (type === 'pong') return decoded({ type, v: 1, seq, sentAt });
+  const reply = field(record.value, 'reply');
+  const echoSeq = field(record.value, 'echoSeq');
+  const echoHeldMs = field(record.value, 'echoHeldMs');
+  if (reply !== undefined && typeof reply !== 'boolean') return malformed('bad reply');
+  if ((echoSeq === undefined) !== (echoHeldMs === undefined)) return malformed('echoSeq and echoHeldMs go together');
+  if (echoSeq !== undefined && (!isNonNegativeNumber(echoSeq) || !Number.isSafeInteger(echoSeq))) return malformed('bad echoSeq');
+  if (echoHeldMs !== undefined && !isNonNegativeNumber(echoHeldMs)) return malformed('bad echoHeldMs');
+  return decoded({
+    type, v: 1, seq, sentAt,
+    ...(reply === undefined ? {} : { reply }),
+    ...(echoSeq === undefined ? {} : { echoSeq, echoHeldMs: echoHeldMs as number }),
+  });
 }

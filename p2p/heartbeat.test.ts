@@ -1,6 +1,6 @@
 import { encode } from 'cborg';
 import { describe, expect, it } from 'vitest';
-import { encodeHeartbeatMessage, heartbeatChannel } from './heartbeat-messages.js';
+import { decodeHeartbeatMessage, encodeHeartbeatMessage, heartbeatChannel } from './heartbeat-messages.js';
 import { makeHeartbeatPair } from './testing/heartbeat-pair.js';
 import { suppressedWarningsMessage } from './warning-limiter.js';
 
@@ -69,6 +69,9 @@ describe('Heartbeats', () => {
       encode({ type: 'pong', v: 9, seq: 1, sentAt: 0 }),
       encode({ type: 'hello', v: 1 }),
       encode({ type: 'ping', v: 1, seq: 'x', sentAt: 0 }),
+      encode({ type: 'ping', v: 1, seq: 1, sentAt: 0, reply: 'yes' }),
+      encode({ type: 'ping', v: 1, seq: 1, sentAt: 0, reply: false, echoSeq: 0 }),
+      encode({ type: 'ping', v: 1, seq: 1, sentAt: 0, reply: false, echoSeq: 0, echoHeldMs: -5 }),
       encode('ping'),
     ];
     for (const bytes of garbage) await b.transport.send(a.transport.peerId, heartbeatChannel, bytes);
@@ -152,5 +155,51 @@ describe('Heartbeats', () => {
     }
     await clock.advance(100);
     expect(pending.length).toBe(8);
+  });
+
+  it('sends one message per interval each way once warm: a ping that also answers the last one', async () => {
+    const { clock, a, b, connect } = await makeHeartbeatPair();
+    await connect();
+    await clock.advance(2_100);
+    const sent = { a: [] as string[], b: [] as string[] };
+    for (const [name, node] of [['a', a], ['b', b]] as const) {
+      const send = node.transport.send.bind(node.transport);
+      node.transport.send = (peer, channel, data, signal) => {
+        const decoded = decodeHeartbeatMessage(data);
+        if (channel === heartbeatChannel && decoded.ok) sent[name].push(decoded.value.type);
+        return send(peer, channel, data, signal);
+      };
+    }
+    await clock.advance(10_000);
+    expect(sent.a).toEqual(Array(10).fill('ping'));
+    expect(sent.b).toEqual(Array(10).fill('ping'));
+    // Each ping was answered one interval later, and the time it was held is not part of the RTT.
+    expect(a.heartbeats.peer(b.transport.peerId)).toMatchObject({ state: 'up', rttMs: 40, lastRttMs: 40 });
+    expect(b.heartbeats.peer(a.transport.peerId)).toMatchObject({ state: 'up', rttMs: 40, lastRttMs: 40 });
+    expect(a.downs).toEqual([]);
+  });
+
+  it("answers at once a ping that asks, or an older site's ping, and never counts a held time past the elapsed one", async () => {
+    const { clock, a, b, connect } = await makeHeartbeatPair();
+    await connect();
+    await clock.advance(2_100);
+    const pongs: number[] = [];
+    b.transport.on('message', (event) => {
+      const decoded = decodeHeartbeatMessage(event.data);
+      if (event.channel === heartbeatChannel && decoded.ok && decoded.value.type === 'pong') pongs.push(decoded.value.seq);
+    });
+    await b.transport.send(a.transport.peerId, heartbeatChannel, encode({ type: 'ping', v: 1, seq: 900, sentAt: 0 }));
+    await b.transport.send(a.transport.peerId, heartbeatChannel, encodeHeartbeatMessage({ type: 'ping', v: 1, seq: 901, sentAt: 0, reply: true }));
+    await clock.advance(40);
+    expect(pongs).toEqual([900, 901]);
+    // A held time longer than the round trip itself: the sample is 0, not negative.
+    await clock.advance(920); // a's ping of 3,000 is its fifth (0, the warm-up at 40, 1,000, 2,000): seq 4
+    await b.transport.send(
+      a.transport.peerId,
+      heartbeatChannel,
+      encodeHeartbeatMessage({ type: 'ping', v: 1, seq: 902, sentAt: 0, reply: false, echoSeq: 4, echoHeldMs: 10_000 }),
+    );
+    await clock.advance(30);
+    expect(a.heartbeats.peer(b.transport.peerId)?.lastRttMs).toBe(0);
   });
 });
