@@ -132,7 +132,8 @@ describe('Heartbeats', () => {
   });
 
   it('does not queue pings and pongs without bound behind a peer that stopped reading', async () => {
-    const { clock, a, b, connect } = await makeHeartbeatPair();
+    // Kept connected throughout: here the queue is what is tested, not the hang-up.
+    const { clock, a, b, connect } = await makeHeartbeatPair({ hangUpAfterMs: 120_000 });
     await connect();
     await clock.advance(100);
     const pending: number[] = [];
@@ -201,5 +202,25 @@ describe('Heartbeats', () => {
     );
     await clock.advance(30);
     expect(a.heartbeats.peer(b.transport.peerId)?.lastRttMs).toBe(0);
+  });
+
+  it('closes a connection that has not answered for hangUpAfterMs, once, so that it can be dialled again', async () => {
+    const { clock, a, b, link, connect } = await makeHeartbeatPair();
+    await connect();
+    await clock.advance(100);
+    link.cut = true; // a black-holed link: the connection stays open, nothing crosses
+    await clock.advance(9_000);
+    expect(a.transport.connectedPeers()).toEqual([b.transport.peerId]);
+    expect(a.downs).toHaveLength(1);
+    await clock.advance(2_000);
+    expect(a.transport.connectedPeers()).toEqual([]);
+    expect(a.logger.find('closing a connection that has not answered a ping')).toHaveLength(1);
+    // Dialled again once the link is back: up within a round trip.
+    link.cut = false;
+    await connect();
+    await clock.advance(40);
+    expect(a.heartbeats.peer(b.transport.peerId)?.state).toBe('up');
+    await clock.advance(30_000);
+    expect(a.transport.connectedPeers()).toEqual([b.transport.peerId]);
   });
 });

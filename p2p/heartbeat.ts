@@ -71,6 +71,13 @@ export interface HeartbeatOptions {
   readonly intervalMs?: number;
   /** Silence after which a peer is down; default 3,000 ms (three missed pings, not one lost). */
   readonly downAfterMs?: number;
+  /**
+   * Silence after which the connection is closed, so that the redialer dials again; default
+   * 10,000 ms, or twice downAfterMs if more. A connection whose packets vanish (a black-holed link) otherwise stays open for
+   * minutes: TCP does not notice, and the pings that would show it are ours. This replaces
+   * libp2p's connection monitor, which opened a new stream per connection every 10 s to find out.
+   */
+  readonly hangUpAfterMs?: number;
   /** Weight of a new sample in the smoothed RTT; default 0.2 (TCP's SRTT uses 1/8). */
   readonly rttSmoothing?: number;
   /**
@@ -129,6 +136,8 @@ interface MutableStatus {
   warmSamples: number;
   /** Pings awaiting their pong, by seq. */
   readonly outstanding: Map<number, OutstandingPing>;
+  /** When the current connection opened (clock ms), or undefined when not connected. */
+  connectedAt: number | undefined;
   /** The peer's last ping that did not ask for a pong: our next ping answers it. */
   toEcho: { readonly seq: number; readonly receivedAt: number } | undefined;
 }
@@ -150,6 +159,8 @@ export class Heartbeats {
     this.options = {
       intervalMs: 1_000,
       downAfterMs: 3_000,
+      // Never before the peer would be down, whatever downAfterMs is.
+      hangUpAfterMs: Math.max(10_000, 2 * (options.downAfterMs ?? 3_000)),
       rttSmoothing: 0.2,
       rttWarmupSamples: 3,
       warnings: {},
@@ -235,7 +246,23 @@ export class Heartbeats {
         this.statuses.delete(peer);
       }
     }
-    for (const peer of connected) this.ping(peer);
+    for (const peer of connected) {
+      const status = this.status(peer);
+      status.connectedAt ??= now;
+      const heard = Math.max(status.lastPongAt ?? Number.NEGATIVE_INFINITY, status.connectedAt);
+      if (now - heard > this.options.hangUpAfterMs) this.hangUp(peer, now - heard);
+      else this.ping(peer);
+    }
+  }
+
+  private hangUp(peer: PeerIdString, silentMs: number): void {
+    const status = this.status(peer);
+    // Counted from now again: one hang-up per silence, even if the transport is slow to close.
+    status.connectedAt = this.clock.now();
+    this.logger.info({ peer, silentMs }, 'closing a connection that has not answered a ping');
+    this.transport.hangUp(peer).catch((error: unknown) => {
+      this.logger.debug({ peer, err: errorMessage(error) }, 'closing a silent connection failed');
+    });
   }
 
   private ping(peer: PeerIdString): void {
@@ -334,7 +361,9 @@ export class Heartbeats {
 
   private readonly onPeerConnect = (event: TransportEvents['peer:connect']): void => {
     if (this.timer === undefined) return;
-    this.coldStart(this.status(event.peer));
+    const status = this.status(event.peer);
+    status.connectedAt = this.clock.now();
+    this.coldStart(status);
     // Ping at once: a returning peer shows up within one round trip, not one interval.
     this.ping(event.peer);
   };
@@ -344,6 +373,7 @@ export class Heartbeats {
     if (status === undefined) return;
     status.outstanding.clear();
     status.toEcho = undefined;
+    status.connectedAt = undefined;
     this.coldStart(status);
     if (status.state === 'up') this.markDown(event.peer, status);
     // Peers seen only because they connected are forgotten with their connection: peer ids cost
@@ -382,6 +412,7 @@ export class Heartbeats {
         warm: false,
         warmSamples: 0,
         outstanding: new Map(),
+        connectedAt: undefined,
         toEcho: undefined,
       };
       this.statuses.set(peer, status);

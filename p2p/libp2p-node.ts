@@ -57,6 +57,9 @@ export async function createCheopsLibp2p(init: CheopsLibp2pInit): Promise<Cheops
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: gater(init.allowPeer),
+    // Off: heartbeats (p2p/heartbeat.ts) close a connection that stops answering. The monitor
+    // opened a new ping stream on every connection every 10 s, a third of an idle site's CPU.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),
