@@ -15,6 +15,7 @@ export {
 } from './front.js';
 export { isOwnedPath } from './router.js';
 export type { FrontCall, HeaderReader, InterceptFilter, Interceptor, RequestScope } from './interceptor.js';
+export { wholeResponse } from './web-bridge.js';
 export {
   errorMappings,
   errorResponse,

@@ -150,6 +150,20 @@ function responseHeaders(response: Response): string[] {
   return out;
 }
 
+/** The bytes of responses made by `wholeResponse`, written at once rather than read as a stream. */
+const wholeBodies = new WeakMap<Response, Uint8Array>();
+
+/**
+ * A Response whose body is known whole (the engine's answers): the front writes it with the head
+ * in one call, where reading it back through the web stream took two reads and their promises.
+ * Anyone else reading it still finds an ordinary body.
+ */
+export function wholeResponse(body: Uint8Array | null, init: ResponseInit): Response {
+  const response = new Response(body, init);
+  if (body !== null) wholeBodies.set(response, body);
+  return response;
+}
+
 /**
  * Writes `response` on `res`, streaming its body chunk by chunk (a watch is flushed as it
  * comes). If the client leaves, the body is cancelled; if the body fails midway, the connection
@@ -163,6 +177,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response, l
   const headers = responseHeaders(response);
   if (response.statusText === '') res.writeHead(response.status, headers);
   else res.writeHead(response.status, response.statusText, headers);
+  const whole = wholeBodies.get(response);
+  if (whole !== undefined && !response.bodyUsed) {
+    res.end(whole);
+    return;
+  }
   const body = response.body;
   if (body === null) {
     res.end();

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
+import { wholeResponse } from '../http/index.js';
 import type { LocalAnswer } from '../local-app.js';
 import { ReplicaStatus, replicaSettled, type Replicant } from '../../crdt/replicant.js';
 
@@ -68,7 +69,7 @@ export function relay(answer: BufferedAnswer, extra: ReadonlyArray<readonly [str
   const empty = answer.status === 204 || answer.status === 304 || answer.body.length === 0;
   // Its length known, the front sends the answer in one piece rather than chunked.
   if (!empty) headers.set('content-length', String(answer.body.length));
-  return new Response(empty ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });
+  return wholeResponse(empty ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });
 }
 
 /** A `Warning` header value (RFC 7234 §5.5, code 299: a persistent warning), as kubectl prints it. */
