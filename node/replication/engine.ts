@@ -18,6 +18,7 @@ import type { AdminHandler, InterceptFilter, Interceptor } from '../http/index.j
 import type { LocalApp } from '../local-app.js';
 import { replicantAdminRoutes } from './admin.js';
 import { Applier } from './applier.js';
+import { indexOnArrival } from './arrival-index.js';
 import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
 import { replicationInterceptor } from './interceptor.js';
 import { CreateIntents } from './create-intents.js';
@@ -109,7 +110,14 @@ export class ReplicationEngine {
   async open(): Promise<void> {
     await this.ctx.index.load();
     this.unsubscribe = this.ctx.documents.onChange((event) => {
-      if (metaIdOfDocId(event.docId) !== undefined) this.reconciler.schedule(event.docId);
+      const metaId = metaIdOfDocId(event.docId);
+      if (metaId === undefined) return;
+      this.reconciler.schedule(event.docId);
+      if (event.origin === 'remote' && this.ctx.index.byMetaId(metaId) === undefined) {
+        indexOnArrival({ ...this.ctx, refused: this.refused }, event.docId, metaId).catch((error: unknown) => {
+          this.ctx.logger.debug({ docId: event.docId, error: errorMessage(error) }, 'a received replicant was not indexed on arrival');
+        });
+      }
     });
   }
 

@@ -3,7 +3,8 @@
  * shared with the sites of its scope only. A replicant not held yet may be brought by any site of
  * the directory (its scope is not known before it arrives; one that leaves this site out is then
  * dropped by the reconciler and refused from then on). One held but not read yet is shared with
- * nobody until the reconciler has read it: fail closed.
+ * nobody until it is read: fail closed. A replicant received from a peer is read as soon as it is
+ * stored (arrival-index.ts), not when its reconcile pass comes.
  */
 import type { DocumentId } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';

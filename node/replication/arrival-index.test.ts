@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { asSiteName, type DocumentId, type ResourceKey } from '../../core/ids.js';
+import { silentLogger } from '../../core/logger.js';
+import { MemoryStorage } from '../../crdt/memory-storage.js';
+import { CollaborationKind, metaIdOf, replicantDocId, type Replicant } from '../../crdt/replicant.js';
+import { indexOnArrival } from './arrival-index.js';
+import { KeyIndex } from './key-index.js';
+import type { ReplicantRead } from './replicants.js';
+
+const site1 = asSiteName('Site1');
+const site2 = asSiteName('Site2');
+
+function replicant(name: string, sites: readonly string[]): Replicant {
+  const key: ResourceKey = { app: 'kubernetes', service: 'pods', namespace: 'default', name };
+  const metaId = metaIdOf(key, 0);
+  const desired = { revision: '1-Site1-00000000', generation: 1, site: site1, at: 1, body: {} };
+  return {
+    docId: replicantDocId(metaId), metaId, desired, deleted: false, replicas: {}, conflicts: [],
+    meta: { key, collaboration: CollaborationKind.Replication, scope: `{${sites.join(' & ')}}`, sites: sites.map(asSiteName), origin: site1, incarnation: 0, createdAt: 1 },
+  };
+}
+
+/** The index of Site2, and the replicants its store holds. */
+function setup(held: readonly Replicant[], refused: ReadonlySet<DocumentId> = new Set()) {
+  const storage = new MemoryStorage();
+  const index = new KeyIndex(storage, silentLogger);
+  const reads: DocumentId[] = [];
+  const replicants = {
+    read: (docId: DocumentId): Promise<ReplicantRead> => {
+      reads.push(docId);
+      const found = held.find((candidate) => candidate.docId === docId);
+      return Promise.resolve(found === undefined ? { kind: 'absent' } : { kind: 'ok', replicant: found, ignored: [] });
+    },
+  };
+  return { storage, index, reads, deps: { self: site2, index, replicants, refused } };
+}
+
+describe('indexOnArrival', () => {
+  it('indexes a received replicant naming this site, in memory only', async () => {
+    const purple = replicant('purple', ['Site1', 'Site2']);
+    const { storage, index, deps } = setup([purple]);
+    await indexOnArrival(deps, purple.docId, purple.metaId);
+    expect(index.byMetaId(purple.metaId)).toMatchObject({ key: purple.meta.key, sites: [site1, site2], deleted: false });
+    expect(index.live(purple.meta.key)?.metaId).toBe(purple.metaId);
+    // The pass stores it; a crash before then loses nothing the pass will not redo.
+    expect(await storage.get(['replicant-key', purple.metaId])).toBeUndefined();
+  });
+
+  it('leaves to the pass a replicant whose scope leaves this site out, one refused, and one unreadable', async () => {
+    const foreign = replicant('foreign', ['Site1', 'Site3']);
+    const dropped = replicant('dropped', ['Site1', 'Site2']);
+    const { index, deps } = setup([foreign, dropped], new Set([dropped.docId]));
+    await indexOnArrival(deps, foreign.docId, foreign.metaId);
+    await indexOnArrival(deps, dropped.docId, dropped.metaId);
+    const missing = replicant('missing', ['Site2', 'Site3']);
+    await indexOnArrival(deps, missing.docId, missing.metaId);
+    expect(index.size).toBe(0);
+  });
+
+  it('does not read a replicant the index knows already', async () => {
+    const purple = replicant('purple', ['Site1', 'Site2']);
+    const { index, reads, deps } = setup([purple]);
+    await indexOnArrival(deps, purple.docId, purple.metaId);
+    await index.put({ ...index.byMetaId(purple.metaId)!, currentAt: ['aa'] });
+    await indexOnArrival(deps, purple.docId, purple.metaId);
+    expect(reads).toEqual([purple.docId]);
+    expect(index.byMetaId(purple.metaId)?.currentAt).toEqual(['aa']);
+  });
+});
