@@ -90,8 +90,8 @@ describe('Libp2pTransport hostile input', () => {
   });
 });
 
-/** A TCP proxy to `targetPort` that counts the bytes each way. */
-async function countingProxy(targetPort: number): Promise<{ port: number; toTarget: () => number; fromTarget: () => number; close: () => void }> {
+/** A TCP proxy to `targetPort` that counts the bytes each way, and delays each chunk by `delayMs`. */
+async function countingProxy(targetPort: number, delayMs = 0): Promise<{ port: number; toTarget: () => number; fromTarget: () => number; close: () => void }> {
   let toTarget = 0;
   let fromTarget = 0;
   const sockets = new Set<Socket>();
@@ -103,10 +103,16 @@ async function countingProxy(targetPort: number): Promise<{ port: number; toTarg
       socket.on('error', () => undefined);
       socket.on('close', () => sockets.delete(socket));
     }
-    inbound.on('data', (chunk: Buffer) => (toTarget += chunk.length));
-    outbound.on('data', (chunk: Buffer) => (fromTarget += chunk.length));
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
+    // Timers of one delay fire in the order they were set: the bytes stay in order.
+    const relay = (from: Socket, to: Socket, count: (bytes: number) => void): void => {
+      from.on('data', (chunk: Buffer) => {
+        count(chunk.length);
+        if (delayMs === 0) to.write(chunk);
+        else setTimeout(() => to.destroyed || to.write(chunk), delayMs);
+      });
+    };
+    relay(inbound, outbound, (bytes) => (toTarget += bytes));
+    relay(outbound, inbound, (bytes) => (fromTarget += bytes));
   });
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
   return {
@@ -142,6 +148,27 @@ describe('Libp2pTransport on the wire', () => {
       expect(proxy.toTarget() - sentBefore).toBeLessThanOrEqual(messages * 90);
       // Unpatched yamux answered every data frame with a 30-byte window update: 1,500 bytes here.
       expect(proxy.fromTarget() - backBefore).toBeLessThan(300);
+    } finally {
+      proxy.close();
+      await Promise.all([sender.stop(), receiver.stop()]);
+    }
+  });
+
+  it('sends the first message of a new stream with its protocol name, without waiting a round trip', { timeout: 30_000 }, async () => {
+    const [sender, receiver] = await Promise.all([startTransport(), startTransport()]);
+    const received = record(receiver);
+    const targetPort = Number(/\/tcp\/(\d+)/.exec(bareAddress(receiver))?.[1]);
+    const oneWayMs = 150;
+    const proxy = await countingProxy(targetPort, oneWayMs);
+    try {
+      await sender.dial(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${receiver.peerId}`);
+      await sender.send(receiver.peerId, 'first', new Uint8Array(1));
+      await vi.waitFor(() => expect(received.messages).toHaveLength(1), { timeout: 20_000 });
+      const start = performance.now();
+      await sender.send(receiver.peerId, 'second', new Uint8Array(1)); // another channel: a new stream
+      await vi.waitFor(() => expect(received.messages).toHaveLength(2), { timeout: 20_000, interval: 5 });
+      // One way is 150 ms; waiting for multistream-select's answer first would make it 450.
+      expect(performance.now() - start).toBeLessThan(2 * oneWayMs);
     } finally {
       proxy.close();
       await Promise.all([sender.stop(), receiver.stop()]);

@@ -238,6 +238,8 @@ export class Libp2pTransport implements Transport {
         if (connection === undefined) throw unreachable(peer, 'not connected');
         // Every Cheops site speaks the one protocol: write the protocol name with the first frame
         // and save the negotiation round trip (it would also inflate the first RTT sample).
+        // @libp2p/multistream-select 7 declares `negotiateFully` but always waited for the answer:
+        // patches/ makes it write and go on (p2p/libp2p-transport.test.ts, "on the wire").
         return connection.newStream(messageProtocol, {
           negotiateFully: false,
           ...(signal === undefined ? {} : { signal }),
