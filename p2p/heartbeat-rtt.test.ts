@@ -38,18 +38,20 @@ describe('Heartbeats RTT', () => {
     await connect();
     await clock.advance(120); // cold 60, warm 60
     expect(a.heartbeats.peer(peer)).toMatchObject({ rttMs: 60 });
-    // From now on a's pings are answered in b's next ping, which says how long b held them.
     link.delayMs = 20;
-    await clock.advance(1_920); // the ping of 1,000, answered in b's ping of 2,000: 40
+    await clock.advance(1_000); // warm 40 at the tick of 1,000, answered at once (warming up)
     expect(a.heartbeats.peer(peer)).toMatchObject({ rttMs: 40, lastRttMs: 40 });
     link.delayMs = 25;
-    await clock.advance(1_000); // the ping of 2,000 went at 20 ms, its answer came at 25: 45, still warming up, the minimum stays
-    expect(a.heartbeats.peer(peer)).toMatchObject({ rttMs: 40, lastRttMs: 45 });
+    await clock.advance(1_000); // warm 50: still warming up, the minimum stays
+    expect(a.heartbeats.peer(peer)).toMatchObject({ rttMs: 40, lastRttMs: 50 });
     link.delayMs = 70;
-    await clock.advance(1_040); // the ping of 3,000 went at 25 ms, its answer came at 70: 95, now the average
+    // Warm: the ping of 3,000 is answered in b's ping of 4,000, which says how long b held it.
+    await clock.advance(1_100);
+    expect(a.heartbeats.peer(peer)).toMatchObject({ rttMs: 40, lastRttMs: 50 });
+    await clock.advance(1_000); // the ping of 3,000 went at 70 ms and its answer came at 70: 140, now the average
     const status = a.heartbeats.peer(peer);
-    expect(status?.lastRttMs).toBe(95);
-    expect(status?.rttMs).toBeCloseTo(40 + 0.2 * (95 - 40), 5);
+    expect(status?.lastRttMs).toBe(140);
+    expect(status?.rttMs).toBeCloseTo(40 + 0.2 * (140 - 40), 5);
   });
 
   it('starts afresh after a reconnect: the first warm sample replaces the old average', async () => {

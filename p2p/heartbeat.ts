@@ -4,8 +4,8 @@
  * first answer, `down` when the transport disconnects or when no answer came for `downAfterMs`.
  * Written against the Transport port and the Clock only.
  *
- * A ping is answered by a pong at once only when it asks (`reply`: the sender has no warm sample
- * of this connection yet). Otherwise the peer answers it in its own next ping, with how long it
+ * A ping is answered by a pong at once only when it asks (`reply`: the sender is still taking the
+ * warm-up samples of this connection). Otherwise the peer answers it in its own next ping, with how long it
  * held it, which the RTT leaves out. Both sides ping every interval anyway, so in steady state a
  * link carries one message each way per interval instead of two: on libp2p a small message costs
  * ~0.2 ms of CPU at each end, and an idle site pings every peer every second.
@@ -269,8 +269,9 @@ export class Heartbeats {
     const status = this.status(peer);
     const seq = status.nextSeq;
     const sentAt = this.clock.now();
-    // Until a warm sample came, the answer must come now, not one interval later.
-    const reply = !status.warm || status.warmSamples === 0;
+    // Until the warm-up samples are in, the answer must come now, not one interval later: the
+    // first RTT a new connection shows is their minimum.
+    const reply = !status.warm || status.warmSamples < this.options.rttWarmupSamples;
     const echo = status.toEcho;
     const echoFields = echo === undefined || sentAt - echo.receivedAt > this.options.downAfterMs
       ? {}
