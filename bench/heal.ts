@@ -268,7 +268,7 @@ export function formatHealTable(result: HealResult): string {
   ]);
   return formatTable(header, rows, [
     `2 sites, ${result.link} each way; round trip measured through a relay in this run: ${fixed(result.measuredRttMs)} ms; ` +
-      `a bare libp2p reconnection (TCP connection → first message on a new stream: multistream-select, noise, the stream's negotiation): ${fixed(result.libp2pReconnectMs.p50, 0)} ms`,
+      `a bare libp2p reconnection (TCP connection → first message on a new stream: multistream-select and noise, yamux, the stream's protocol name sent with its first message): ${fixed(result.libp2pReconnectMs.p50, 0)} ms`,
     'reconnect: heal → the redialled TCP connection reaches the other site (the redialer backoff); up: heal → both see the other up (libp2p upgrade, a heartbeat)',
     'first doc: reconnect → either site holds the first document it lacked (libp2p upgrade, heads summary, a round trip); documents: reconnect → both sites hold,',
     '  written durably, every change of the 2K replicants that either held at the heal (the times each site noted, not polled)',
