@@ -66,14 +66,8 @@ async function exchangeOver(dispatcher: Dispatcher, origin: string, path: string
   call.headers.forEach((value, name) => {
     if (!headersNotSent.has(name)) headers.push(name, value);
   });
-  const hasBody = call.body !== undefined && call.method !== 'GET' && call.method !== 'HEAD';
-  const answer = await dispatcher.request({
-    origin,
-    path,
-    method: call.method,
-    headers,
-    ...(hasBody ? { body: call.body } : {}),
-  });
+  const body = bodyOf(call);
+  const answer = await dispatcher.request({ origin, path, method: call.method, headers, ...(body === undefined ? {} : { body }) });
   const received = new Uint8Array(await answer.body.arrayBuffer());
   const responseHeaders = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
@@ -81,6 +75,11 @@ async function exchangeOver(dispatcher: Dispatcher, origin: string, path: string
     else if (value !== undefined) responseHeaders.append(name, value);
   }
   return { status: answer.statusCode, statusText: STATUS_CODES[answer.statusCode] ?? '', headers: responseHeaders, body: decoded(received, responseHeaders) };
+}
+
+/** The body a call sends: none for GET and HEAD. */
+function bodyOf(call: LocalExchange): Uint8Array | undefined {
+  return call.method === 'GET' || call.method === 'HEAD' ? undefined : call.body;
 }
 
 /** The body as the application meant it: an application that compresses although not asked to is decoded here. */
@@ -102,8 +101,8 @@ export async function readAnswer(response: Response): Promise<LocalAnswer> {
 /** `exchange` over a `fetch`: the call as a web Request, the answer read whole. */
 export function exchangeVia(fetch: (request: Request) => Promise<Response>): (call: LocalExchange) => Promise<LocalAnswer> {
   return async (call) => {
-    const hasBody = call.body !== undefined && call.method !== 'GET' && call.method !== 'HEAD';
-    return readAnswer(await fetch(new Request(`http://local-application${call.path}`, { method: call.method, headers: call.headers, body: hasBody ? call.body : null })));
+    const request = new Request(`http://local-application${call.path}`, { method: call.method, headers: call.headers, body: bodyOf(call) ?? null });
+    return readAnswer(await fetch(request));
   };
 }
 

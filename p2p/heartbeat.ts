@@ -5,10 +5,10 @@
  * Written against the Transport port and the Clock only.
  *
  * A ping is answered by a pong at once only when it asks (`reply`: the sender is still taking the
- * warm-up samples of this connection). Otherwise the peer answers it in its own next ping, with how long it
- * held it, which the RTT leaves out. Both sides ping every interval anyway, so in steady state a
- * link carries one message each way per interval instead of two: on libp2p a small message costs
- * ~0.2 ms of CPU at each end, and an idle site pings every peer every second.
+ * warm-up samples of this connection). Otherwise the peer answers it in its own next ping, with
+ * how long it held it, which the RTT leaves out. Both sides ping every interval anyway, so in
+ * steady state a link carries one message each way per interval instead of two: on libp2p a
+ * small message costs ~0.2 ms of CPU at each end, and an idle site pings every peer every second.
  *
  * The first ping after a (re)connect, or after the peer went silent, is cold: it pays for opening
  * the stream (and, early in a process, for JIT warm-up), so a loopback peer's first sample reads
@@ -73,9 +73,10 @@ export interface HeartbeatOptions {
   readonly downAfterMs?: number;
   /**
    * Silence after which the connection is closed, so that the redialer dials again; default
-   * 10,000 ms, or twice downAfterMs if more. A connection whose packets vanish (a black-holed link) otherwise stays open for
-   * minutes: TCP does not notice, and the pings that would show it are ours. This replaces
-   * libp2p's connection monitor, which opened a new stream per connection every 10 s to find out.
+   * 10,000 ms, or twice downAfterMs if more. A connection whose packets vanish (a black-holed
+   * link) otherwise stays open for minutes: TCP does not notice, and the pings that would show it
+   * are ours. This replaces libp2p's connection monitor, which opened a new stream per
+   * connection every 10 s to find out.
    */
   readonly hangUpAfterMs?: number;
   /** Weight of a new sample in the smoothed RTT; default 0.2 (TCP's SRTT uses 1/8). */

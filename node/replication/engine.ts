@@ -18,7 +18,7 @@ import type { AdminHandler, InterceptFilter, Interceptor } from '../http/index.j
 import type { LocalApp } from '../local-app.js';
 import { replicantAdminRoutes } from './admin.js';
 import { Applier } from './applier.js';
-import { indexOnArrival } from './arrival-index.js';
+import { indexOnArrival, type ArrivalIndexDeps } from './arrival-index.js';
 import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
 import { replicationInterceptor } from './interceptor.js';
 import { CreateIntents } from './create-intents.js';
@@ -73,6 +73,7 @@ export class ReplicationEngine {
   private readonly ctx: EngineContext;
   private readonly reconciler: Reconciler;
   private readonly refused = new Set<DocumentId>();
+  private readonly arrival: ArrivalIndexDeps;
   private unsubscribe: (() => void) | undefined;
   private readonly stopping = new AbortController();
   private recovery: Promise<void> = Promise.resolve();
@@ -84,6 +85,7 @@ export class ReplicationEngine {
     const replicants = new Replicants({
       documents: components.documents, index, clock: components.clock, random: components.random.fork('replication'), logger, self: site, refused: this.refused,
     });
+    this.arrival = { self: site, index, replicants, refused: this.refused };
     const metrics = createReplicationMetrics(components.registry ?? new Registry(), () => index.entries());
     const locks = new KeyLocks();
     this.ctx = {
@@ -113,8 +115,8 @@ export class ReplicationEngine {
       const metaId = metaIdOfDocId(event.docId);
       if (metaId === undefined) return;
       this.reconciler.schedule(event.docId);
-      if (event.origin === 'remote' && this.ctx.index.byMetaId(metaId) === undefined) {
-        indexOnArrival({ ...this.ctx, refused: this.refused }, event.docId, metaId).catch((error: unknown) => {
+      if (event.origin === 'remote') {
+        indexOnArrival(this.arrival, event.docId, metaId).catch((error: unknown) => {
           this.ctx.logger.debug({ docId: event.docId, error: errorMessage(error) }, 'a received replicant was not indexed on arrival');
         });
       }
