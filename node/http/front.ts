@@ -155,6 +155,7 @@ export function createFront(deps: FrontDeps, options: FrontOptions = {}): Front 
       handleUpgrade,
       interceptor: deps.interceptor,
       wants: deps.wants,
+      scopeFree: deps.scopeFree,
       logger,
       metrics,
       clock: deps.clock,

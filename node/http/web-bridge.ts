@@ -156,12 +156,18 @@ const wholeBodies = new WeakMap<Response, Uint8Array>();
 /**
  * A Response whose body is known whole (the engine's answers): the front writes it with the head
  * in one call, where reading it back through the web stream took two reads and their promises.
- * Anyone else reading it still finds an ordinary body.
+ * Anyone else reading it still finds an ordinary body; the front writes the bytes given here
+ * even then.
  */
 export function wholeResponse(body: Uint8Array | null, init: ResponseInit): Response {
   const response = new Response(body, init);
   if (body !== null) wholeBodies.set(response, body);
   return response;
+}
+
+/** The bytes of a `wholeResponse`, if `response` is one. */
+export function wholeBodyOf(response: Response): Uint8Array | undefined {
+  return wholeBodies.get(response);
 }
 
 /**
@@ -178,7 +184,8 @@ export async function sendWebResponse(res: ServerResponse, response: Response, l
   if (response.statusText === '') res.writeHead(response.status, headers);
   else res.writeHead(response.status, response.statusText, headers);
   const whole = wholeBodies.get(response);
-  if (whole !== undefined && !response.bodyUsed) {
+  // Not `bodyUsed`: on @hono/node-server's Response, reading it builds a second, real Response.
+  if (whole !== undefined) {
     res.end(whole);
     return;
   }

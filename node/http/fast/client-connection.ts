@@ -3,8 +3,10 @@
  * request at a time (pipelined requests wait their turn, as RFC 9112 §9.3.2 requires answers in
  * order), and routes each:
  * - `forward`: pure passthrough, straight to a pooled connection to the application;
- * - `internal`: everything the front must look at (owned routes, scopes, the interceptor,
- *   HTTP/1.0), over an in-memory connection to the front's node:http side;
+ * - `intercept`: what the engine may take (a scope carrier, or what `wants` accepts), answered
+ *   here when its whole body came with the head (intercepted-exchange.ts), else as `internal`;
+ * - `internal`: everything else the front must look at (owned routes, HTTP/1.0, a body still
+ *   coming), over an in-memory connection to the front's node:http side;
  * - `handoff`: upgrades and CONNECT leave HTTP for good, so the socket itself is handed to
  *   node:http with the bytes read so far put back.
  * Malformed requests are refused with a Status answer and the connection is closed.
@@ -14,13 +16,14 @@ import type { Socket } from 'node:net';
 import { errorMessage, type Clock, type Logger } from '../../../core/index.js';
 import { badRequest, httpErrorBytes, protocolError, toHttpError, type HttpError } from '../errors.js';
 import { headWithBody, type Channel } from './channel.js';
-import { Exchange, type ExchangeHost, type ExchangeMode, type ExchangeParts } from './exchange.js';
+import { Exchange, type ClientExchange, type ExchangeHost, type ExchangeMode } from './exchange.js';
+import { InterceptedExchange, type InterceptedExchangeParts } from './intercepted-exchange.js';
 import { InternalChannel } from './internal-channel.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 import { upstreamRequestHead, type ClientOrigin } from './upstream-head.js';
 
 /** Where a request goes (see the module comment). */
-export type Route = ExchangeMode | 'handoff';
+export type Route = ExchangeMode | 'intercept' | 'handoff';
 
 /** Limits on what a client may send; see FrontOptions.clients. */
 export interface ClientLimits {
@@ -30,14 +33,23 @@ export interface ClientLimits {
 }
 
 /** What every client connection shares. */
-export interface ClientConnectionParts extends ExchangeParts {
+export interface ClientConnectionParts extends InterceptedExchangeParts {
   readonly internalServer: Server;
   readonly route: (head: RequestHead) => Route;
-  /** The application's base path, prefixed to every forwarded target. */
-  readonly targetPrefix: string;
   readonly limits: ClientLimits;
   readonly logger: Logger;
   readonly clock: Pick<Clock, 'now'>;
+}
+
+/**
+ * Where the request whose head is `head` ends in a buffer of `available` bytes, when its whole
+ * body is there (no body, or all of a Content-Length one); undefined otherwise.
+ */
+function wholeRequestEnd(head: RequestHead, available: number): number | undefined {
+  const { framing } = head;
+  if (framing.kind === 'none') return head.length;
+  if (framing.kind === 'length' && head.length + framing.length <= available) return head.length + framing.length;
+  return undefined;
 }
 
 /** Reasons to stop reading the client, as bits: reading resumes when none is left. */
@@ -46,7 +58,7 @@ const pausedForPipeline = 2;
 
 export class ClientConnection implements ExchangeHost {
   private buffer: Buffer | undefined;
-  private exchange: Exchange | undefined;
+  private exchange: ClientExchange | undefined;
   private internal: InternalChannel | undefined;
   private headStartMs = -1;
   private paused = 0;
@@ -105,10 +117,23 @@ export class ClientConnection implements ExchangeHost {
           return;
         }
         this.headStartMs = -1;
-        const route = this.parts.route(parsed);
+        let route = this.parts.route(parsed);
         if (route === 'handoff') {
           this.handOff();
           return;
+        }
+        if (route === 'intercept') {
+          const end = wholeRequestEnd(parsed, buffer.length);
+          if (end !== undefined) {
+            const body = end > parsed.length ? Buffer.from(buffer.subarray(parsed.length, end)) : undefined;
+            const exchange = new InterceptedExchange(this, parsed, body, this.origin, this.parts);
+            this.exchange = exchange;
+            // Before starting: an answer given at once (a bad scope) goes on to what follows.
+            this.buffer = end < buffer.length ? buffer.subarray(end) : undefined;
+            exchange.start();
+            continue;
+          }
+          route = 'internal';
         }
         const outgoing = route === 'forward' ? upstreamRequestHead(parsed, this.parts.targetPrefix, this.origin) : `${parsed.text}\r\n`;
         const exchange = new Exchange(this, parsed, outgoing, route, this.parts);

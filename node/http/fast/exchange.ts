@@ -46,11 +46,23 @@ export interface ExchangeParts {
 
 export type ExchangeMode = 'forward' | 'internal';
 
+/** An exchange as its client connection drives it (this one, and intercepted-exchange.ts). */
+export interface ClientExchange {
+  /** True while the request body is still coming from the client. */
+  readonly wantsBody: boolean;
+  /** More request body from the client; returns where the body ends in `bytes`. */
+  requestData(bytes: Buffer, from: number): number;
+  /** The client can take more. */
+  onClientDrain(): void;
+  /** The client went away. */
+  abort(): void;
+}
+
 const continueLine = 'HTTP/1.1 100 Continue\r\n\r\n';
 /** Methods that may be sent again when a reused connection turns out closed (RFC 9110 §9.2.2). */
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export class Exchange implements ChannelUser {
+export class Exchange implements ChannelUser, ClientExchange {
   private channel: Channel | undefined;
   private readonly requestFramer: BodyFramer | undefined;
   private requestDone: boolean;

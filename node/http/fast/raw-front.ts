@@ -8,12 +8,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock, Logger } from '../../../core/index.js';
-import type { HeaderReader, InterceptFilter, Interceptor } from '../interceptor.js';
+import type { InterceptFilter, Interceptor } from '../interceptor.js';
 import type { FrontMetrics } from '../metrics.js';
 import type { UpstreamTlsOptions } from '../passthrough.js';
+import type { ScopeFreeFilter } from '../request-scope.js';
 import { isOwnedPath } from '../router.js';
 import { ClientConnection, type ClientConnectionParts, type ClientLimits, type Route } from './client-connection.js';
-import { headerValue, type RequestHead } from './request-head.js';
+import { headerReader, type RequestHead } from './request-head.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** What the raw path needs from the front. */
@@ -26,6 +27,7 @@ export interface RawFrontDeps {
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly interceptor: Interceptor | undefined;
   readonly wants: InterceptFilter | undefined;
+  readonly scopeFree: ScopeFreeFilter | undefined;
   readonly logger: Logger;
   readonly metrics: FrontMetrics;
   readonly clock: Pick<Clock, 'now'>;
@@ -66,6 +68,7 @@ export function createRawFront(deps: RawFrontDeps, options: RawFrontOptions): Ra
     pool,
     internalServer,
     route: router(pool !== undefined, deps.interceptor, deps.wants),
+    intercept: { interceptor: deps.interceptor, wants: deps.wants, scopeFree: deps.scopeFree },
     targetPrefix: upstream === undefined ? '' : upstream.pathname.replace(/\/+$/, ''),
     upstreamOrigin: upstream?.origin ?? 'in-process',
     limits: options.clients,
@@ -85,29 +88,28 @@ export function createRawFront(deps: RawFrontDeps, options: RawFrontOptions): Ra
 }
 
 /**
- * The cheap decision, on every request: only a request that nothing in the front needs to see
- * (no owned path, no scope carrier, no upgrade, not HTTP/1.0, and not wanted by the engine) is
- * forwarded raw. A `wants` that throws sends the request to node:http, whose router answers the
- * failure.
+ * The cheap decision, on every request: a request that nothing in the front needs to see (no
+ * owned path, no scope carrier, no upgrade, not HTTP/1.0, and not wanted by the engine) is
+ * forwarded raw; one with a scope carrier, or wanted, is offered to the engine here
+ * (`intercept`); the rest goes to node:http. A `wants` that throws sends the request to
+ * node:http, whose router answers the failure.
  */
 function router(canForward: boolean, interceptor: Interceptor | undefined, wants: InterceptFilter | undefined): (head: RequestHead) => Route {
   return (head) => {
     if (head.upgrade || head.method === 'CONNECT') return 'handoff';
-    if (!canForward || head.minor === 0 || head.scoped || head.expect === 'other') return 'internal';
+    // Without a pool (an in-process application) nothing is forwarded raw, declined requests included.
+    if (!canForward || head.minor === 0 || head.expect === 'other') return 'internal';
     const target = head.target;
     // Not origin-form (`http://x/…`, `*`): node:http's path answers those.
-    if (target.charCodeAt(0) !== 47 || target.startsWith('/scope/') || isOwnedPath(target)) return 'internal';
+    if (target.charCodeAt(0) !== 47 || isOwnedPath(target)) return 'internal';
+    if (head.scoped || target.startsWith('/scope/')) return 'intercept';
     if (interceptor === undefined) return 'forward';
-    if (wants === undefined) return 'internal';
+    if (wants === undefined) return 'intercept';
     const question = target.indexOf('?');
     try {
-      return wants(head.method, question === -1 ? target : target.slice(0, question), headerReader(head)) ? 'internal' : 'forward';
+      return wants(head.method, question === -1 ? target : target.slice(0, question), headerReader(head)) ? 'intercept' : 'forward';
     } catch {
       return 'internal';
     }
   };
-}
-
-function headerReader(head: RequestHead): HeaderReader {
-  return { get: (name) => headerValue(head, name.toLowerCase()) };
 }

@@ -5,6 +5,7 @@
  * front and the application can never disagree on where a request ends (request smuggling).
  * Only what routing, framing and forwarding need is interpreted; the header lines stay as sent.
  */
+import type { HeaderReader } from '../interceptor.js';
 import { scopeHeader } from '../scope-carrier.js';
 import {
   addListedLines,
@@ -270,4 +271,9 @@ export function headerValue(head: RequestHead, name: string): string | null {
     pos = next;
   }
   return found;
+}
+
+/** The head's headers as a HeaderReader (`wants` reads them so). */
+export function headerReader(head: RequestHead): HeaderReader {
+  return { get: (name) => headerValue(head, name) };
 }
