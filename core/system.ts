@@ -12,6 +12,13 @@ import type { Random } from './random.js';
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimeout(callback, delayMs): Timer {
+    // Node runs a 0 ms timeout 1 ms later at the earliest; "as soon as pending I/O is handled"
+    // is what a caller of 0 means (the write path defers a replicated create's change so, and
+    // that millisecond delayed every replication).
+    if (delayMs <= 0) {
+      const immediate = setImmediate(callback);
+      return { cancel: () => clearImmediate(immediate) };
+    }
     const handle = setTimeout(callback, delayMs);
     return { cancel: () => clearTimeout(handle) };
   },

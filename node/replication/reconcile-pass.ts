@@ -10,6 +10,7 @@
  * (the index's `localWritePending`); otherwise the pass re-checks the application.
  */
 import { errorMessage, type Clock, type Logger } from '../../core/index.js';
+import { sameHeads } from '../../crdt/document-layout.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import type { DocumentId, MetaId, PeerIdString, ResourceKey, SiteName } from '../../core/ids.js';
 import { metaIdOfDocId, replicaCurrent, ReplicaStatus, type Replicant, type ReplicaEntry } from '../../crdt/replicant.js';
@@ -84,7 +85,7 @@ async function passOnce(deps: PassDeps, docId: DocumentId, metaId: MetaId): Prom
   // document's heads moved on from it passes again.
   void deps.index.put(current && heads !== undefined ? { ...entry, currentAt: heads } : entry);
   if (current) return 'done';
-  const result = await applyAndRecord(deps, replicant);
+  const result = await applyAndRecord(deps, replicant, heads);
   if (verify && result === 'done') await deps.index.markLocalWrite(metaId, false);
   return result;
 }
@@ -113,13 +114,18 @@ async function recordConflicts(deps: PassDeps, replicant: Replicant): Promise<Re
   return (await deps.replicants.get(replicant.metaId)) ?? replicant;
 }
 
-async function applyAndRecord(deps: PassDeps, replicant: Replicant): Promise<PassResult> {
+/** `readAt`: the document's heads when `replicant` was read, if known. */
+async function applyAndRecord(deps: PassDeps, replicant: Replicant, readAt: readonly string[] | undefined): Promise<PassResult> {
   const { applier, index, clock, metrics, logger } = deps;
   let outcome: ApplyOutcome;
   try {
     outcome = replicant.deleted
       ? await applier.delete(replicant, index.superseded({ key: replicant.meta.key, incarnation: replicant.meta.incarnation }))
       : await applier.apply(replicant, async () => {
+        // Unchanged since it was read: still wanted, without decoding it again (~0.4 ms before
+        // every replica's create).
+        const current = deps.documents.heads(replicant.docId);
+        if (readAt !== undefined && current !== undefined && sameHeads(current, readAt)) return true;
         const now = await deps.replicants.get(replicant.metaId);
         return now !== undefined && !now.deleted && now.desired.revision === replicant.desired.revision;
       }, replicant.replicas[deps.self] === undefined);

@@ -10,9 +10,26 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A deep copy, so that a stored object never shares structure with a request or a response. */
+/**
+ * A deep copy, so that a stored object never shares structure with a request or a response.
+ * By hand rather than `structuredClone`, which serialises and is ~6x slower on a pod; the store
+ * copies each object several times per write.
+ */
 export function cloneJson<T extends JsonValue>(value: T): T {
-  return structuredClone(value);
+  return copy(value) as T;
+}
+
+function copy(value: JsonValue): JsonValue {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copy);
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    const item = copy(value[key] as JsonValue);
+    // An own `__proto__` key (JSON.parse makes one) must stay a key, not become the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out;
 }
 
 /** The object under `key`, or undefined when absent or not an object. */
