@@ -43,6 +43,10 @@ describe('DocumentStore: local API', () => {
     const value = await store.read<Resource>(docA);
     expect(value).toMatchObject({ name: 'purple', n: 2, tags: ['x'] });
     expect(value?.body?.toString()).toBe('{"kind":"Pod"}');
+    // A read is a snapshot: the changes made after it do not show in it.
+    await store.change<Resource>(docA, (doc) => void (doc.n = 3));
+    expect(value?.n).toBe(2);
+    expect((await store.read<Resource>(docA))?.n).toBe(3);
     expect(await store.read(docB)).toBeUndefined();
     expect(store.ids()).toEqual([docA]);
     await store.close();
