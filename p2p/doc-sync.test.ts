@@ -104,6 +104,37 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(sentWhole(received).sort()).toEqual(Array.from({ length: 20 }, (_, n) => `res/${n}`).sort());
   });
 
+  it('sends what it wrote while the peer was away at once on its return, without waiting for its summary', async () => {
+    // b's messages to a are lost once the link comes back: a never sees b's summary.
+    let bToALost = false;
+    const policy = {
+      canConnect: () => true,
+      decide: (from: string) => (bToALost && from === 'peer-b' ? ({ type: 'drop' } as const) : ({ type: 'deliver', delayMs: 0 } as const)),
+    };
+    const { clock, sites } = await setup(['a', 'b'], { linkPolicy: policy });
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    expect(b.peerId).toBe('peer-b');
+    await connect(a, b);
+    await settle(clock);
+    await a.transport.hangUp(b.peerId);
+    for (let n = 0; n < 3; n += 1) await a.store.create(doc(`res/away-${n}`), { n });
+    await settle(clock);
+    bToALost = true;
+    const received = watchReceived(b.transport);
+    await connect(a, b);
+    await settle(clock);
+    for (let n = 0; n < 3; n += 1) expect(await b.store.read(doc(`res/away-${n}`))).toEqual({ n });
+    expect(sentWhole(received).sort()).toEqual(['res/away-0', 'res/away-1', 'res/away-2']);
+  });
+
+  it('sends a document written while the peer was away only once, though the peer\'s summary leaves it out', async () => {
+    const { clock, a, b } = await cutOffWith(4);
+    const received = watchReceived(b.transport);
+    await connect(b, a);
+    await settle(clock);
+    expect(sentWhole(received).sort()).toEqual(['res/0', 'res/1', 'res/2', 'res/3']);
+  });
+
   it('sends a document whole unasked once, until the peer names it (a summary may leave out what it has not read yet)', async () => {
     const { clock, a, b } = await cutOffWith(5);
     const received = watchReceived(b.transport);

@@ -19,6 +19,7 @@ import { errorMessage } from '../core/errors.js';
 import type { DocumentId, PeerIdString } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { DocumentChangedEvent, SyncableDocuments } from '../crdt/documents.js';
+import { AwayWrites } from './away-writes.js';
 import { DocPusher } from './doc-push.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { DocSyncComponents, DocSyncOptions, DocSyncStats, PeerLiveness } from './doc-sync-options.js';
@@ -60,6 +61,10 @@ interface AfterWrite {
 const minHealGapMs = 2_000;
 /** How long a stop waits for queued sends (see `stop`). */
 const stopGraceMs = 2_000;
+/** Documents written while a peer is away that are sent to it whole on its return (away-writes.ts). */
+const maxAwayDocuments = 10_000;
+/** Longest absence after which a returning peer gets only the summary. */
+const maxAwayMs = 60 * 60_000;
 
 /** Keeps the documents shared with connected peers in sync. */
 export class DocSync {
@@ -74,6 +79,7 @@ export class DocSync {
   private readonly guard: PeerMessageGuard;
   private readonly pusher: DocPusher;
   private readonly sender: SyncSender;
+  private readonly awayWrites: AwayWrites;
   /** Peers whose summary is queued and not started: one more would say the same. */
   private readonly healing = new Set<PeerIdString>();
   /** The documents named so far by a complete summary still arriving, per peer. */
@@ -107,6 +113,7 @@ export class DocSync {
     this.logger = components.logger.child({ component: 'doc-sync' });
     this.liveness = components.liveness;
     this.queue = new KeyedQueue(this.logger, this.onPeerIdle);
+    this.awayWrites = new AwayWrites({ maxDocuments: maxAwayDocuments, maxAwayMs: maxAwayMs }, this.clock);
     this.guard = new PeerMessageGuard(this.options, { clock: this.clock, logger: this.logger });
     this.sender = new SyncSender(this.options.syncTickMs, {
       transport: this.transport,
@@ -239,6 +246,7 @@ export class DocSync {
 
   private readonly onDocumentChanged = (event: DocumentChangedEvent): void => {
     if (!this.running) return;
+    if (event.origin === 'local') this.awayWrites.changed(event.docId);
     const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
     const sharing = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
     // A change for some peers first goes to them alone (when one is connected): the others get it
@@ -406,15 +414,26 @@ export class DocSync {
 
   private readonly onPeerConnect = (event: { readonly peer: PeerIdString }): void => {
     this.heal(event.peer);
+    this.sendAwayWrites(event.peer);
   };
 
   private readonly onPeerUp = (event: { readonly peer: PeerIdString }): void => {
     // A connect is followed by an up one round trip later: one summary is enough.
     const last = this.lastHealAt.get(event.peer);
     if (last === undefined || this.clock.now() - last > minHealGapMs) this.heal(event.peer);
+    this.sendAwayWrites(event.peer);
   };
 
+  /** What this site wrote while `peer` was away goes to it whole now, after the summary (away-writes.ts). */
+  private sendAwayWrites(peer: PeerIdString): void {
+    if (!this.running) return;
+    const docs = this.awayWrites.back(peer).filter((doc) => this.allowed(doc, peer));
+    if (docs.length === 0) return;
+    void this.queue.run(peer, () => this.sender.sendDocuments(peer, docs, true));
+  }
+
   private readonly onPeerDisconnect = (event: { readonly peer: PeerIdString }): void => {
+    this.awayWrites.left(event.peer);
     this.sessions.reset(event.peer);
     this.summaries.delete(event.peer);
     this.sender.forgetPeer(event.peer);
