@@ -60,7 +60,7 @@ describe('a scoped write answered by the engine', () => {
       return wholeResponse(new TextEncoder().encode(JSON.stringify({ ok: true })), { status: 201, headers: { 'content-type': 'application/json', 'x-cheops-meta-id': 'm1' } });
     };
     const client = await RawClient.connect(front.url);
-    client.write(scopedPost('{"kind":"Pod"}', `Accept: application/json${crlf}X-Trace: a${crlf}x-trace: b${crlf}User-Agent: one${crlf}User-Agent: two${crlf}`));
+    client.write(scopedPost('{"kind":"Pod"}', `Accept: application/json${crlf}X-Trace: a${crlf}x-trace: b${crlf}User-Agent: one${crlf}User-Agent: two${crlf}Constructor: c${crlf}__proto__: p${crlf}`));
     const response = await client.response('POST');
     expect(response.status).toBe(201);
     expect(json(response.body)).toEqual({ ok: true });
@@ -74,6 +74,9 @@ describe('a scoped write answered by the engine', () => {
     expect(call.headers['x-cheops-scope']).toBeUndefined();
     expect(call.headers['x-trace']).toBe('a, b');
     expect(call.headers['user-agent']).toBe('one');
+    // Header names that are also names of Object's own members stay plain headers.
+    expect(call.headers.constructor).toBe('c');
+    expect(Object.getPrototypeOf(call.headers)).toBe(Object.prototype);
     expect(bodies).toEqual(['{"kind":"Pod"}']);
     // The connection stays open for the next request.
     client.write(scopedPost('{}'));

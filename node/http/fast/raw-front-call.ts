@@ -31,19 +31,19 @@ export function forEachField(head: RequestHead, visit: (name: string, value: str
 
 /** The head's headers as node:http's `req.headers`: lower-case names, repeats merged its way. */
 export function nodeStyleHeaders(head: RequestHead, skip: string): IncomingHttpHeaders {
-  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  const out: Record<string, string | string[]> = {};
   forEachField(head, (rawName, value) => {
     const name = rawName.toLowerCase();
-    if (name === skip) return;
-    const previous = out[name];
+    // `__proto__` would set the object's prototype, not a header: node:http drops it too.
+    if (name === skip || name === '__proto__') return;
+    const previous = Object.hasOwn(out, name) ? out[name] : undefined;
     if (name === 'set-cookie') {
       if (previous === undefined) out[name] = [value];
       else (previous as string[]).push(value);
     } else if (previous === undefined) out[name] = value;
     else if (!firstWins.has(name)) out[name] = `${previous as string}${name === 'cookie' ? '; ' : ', '}${value}`;
   });
-  // A plain object, as node's: callers spread it and read it with `in`.
-  return { ...out };
+  return out;
 }
 
 export class RawFrontCall implements FrontCall {
