@@ -129,6 +129,19 @@ describe('a scoped write answered by the engine', () => {
     await expect.poll(() => calls[0]?.signal.aborted).toBe(true);
   });
 
+  it('counts a request whose client left before the answer as 499', async () => {
+    let answerNow: (() => void) | undefined;
+    answer = () => new Promise<Response>((resolve) => (answerNow = () => resolve(new Response('late'))));
+    const client = await RawClient.connect(front.url);
+    client.write(scopedPost('{}'));
+    await expect.poll(() => answerNow !== undefined).toBe(true);
+    client.close();
+    await client.closed;
+    await expect.poll(() => calls[0]?.signal.aborted).toBe(true);
+    answerNow!();
+    await expect.poll(() => metric('cheops_http_requests_total', 'kind="intercepted",method="POST",code="499"')).toBe(1);
+  });
+
   it('answers HEAD with the head alone', async () => {
     answer = () => new Response('not sent', { status: 200, headers: { 'content-length': '8' } });
     const client = await RawClient.connect(front.url);

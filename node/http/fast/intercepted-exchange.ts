@@ -125,6 +125,12 @@ export class InterceptedExchange implements ClientExchange {
       return;
     }
     if (this.finished) {
+      // The client left while the engine worked: counted as the router counts it, 499.
+      if (response !== undefined) {
+        this.kind = 'intercepted';
+        this.parts.metrics.started('intercepted');
+        this.count(499);
+      }
       await response?.body?.cancel().catch(() => undefined);
       return;
     }
