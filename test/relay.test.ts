@@ -6,6 +6,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { linkConditions, TcpLinkRelay, type LinkConditions } from '../simulator/relay/index.js';
+import { SeededRandom } from '../simulator/core/seeded-random.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -30,8 +31,8 @@ async function echoServer(): Promise<{ server: Server; port: number; sockets: Se
   return { server, port, sockets };
 }
 
-async function relayTo(targetPort: number, conditions: Partial<LinkConditions> = {}): Promise<TcpLinkRelay> {
-  const relay = await TcpLinkRelay.start({ targetPort, forward: linkConditions(conditions) });
+async function relayTo(targetPort: number, conditions: Partial<LinkConditions> = {}, seed?: string): Promise<TcpLinkRelay> {
+  const relay = await TcpLinkRelay.start({ targetPort, forward: linkConditions(conditions), ...(seed === undefined ? {} : { random: new SeededRandom(seed) }) });
   cleanups.push(() => relay.close());
   return relay;
 }
@@ -139,7 +140,9 @@ describe('TcpLinkRelay', () => {
 
   it('models loss as retransmission delay: every byte arrives, late, and in order', async () => {
     const { port } = await echoServer();
-    const relay = await relayTo(port, { latency: { type: 'fixed', ms: 5 }, loss: 0.2 });
+    // A fixed seed: the losses drawn are the same in every run. Drawn anew each run, a chunk lost
+    // five times in a row (TCP's backoff: 6.5 s, about one run in 250) outlasted the wait below.
+    const relay = await relayTo(port, { latency: { type: 'fixed', ms: 5 }, loss: 0.2 }, 'relay-loss-test');
     const c = await client(relay.port);
     const exchanges: number[] = [];
     for (let i = 1; i <= 30; i += 1) {
