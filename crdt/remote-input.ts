@@ -27,7 +27,11 @@ export interface RemoteInputComponents {
   readonly logger: Logger;
 }
 
-type Apply<R> = (doc: Automerge.Doc<unknown>) => [Automerge.Doc<unknown>, R];
+/**
+ * Applies input to a document: the new document, the result, and, when known without asking
+ * Automerge, the changes the input added (a document loaded whole from them).
+ */
+type Apply<R> = (doc: Automerge.Doc<unknown>) => [Automerge.Doc<unknown>, R, (readonly Uint8Array[] | undefined)?];
 
 interface Outcome<R> {
   readonly result?: R;
@@ -83,7 +87,10 @@ export class RemoteInput {
   private drain(docId: DocumentId, calls: readonly ChangeCall[]): void {
     if (this.changeQueues.get(docId) === calls) this.changeQueues.delete(docId);
     const applyAll = (changes: readonly Uint8Array[]): Promise<AppliedInput<void>> =>
-      this.apply(docId, (doc) => [this.applyChangesTo(doc, changes), undefined]);
+      this.apply(docId, (doc) => {
+        const [next, added] = this.applyChangesTo(doc, changes);
+        return [next, undefined, added];
+      });
     applyAll(calls.flatMap((call) => call.changes)).then(
       (applied) => calls.forEach((call) => call.done.resolve(applied)),
       (error: unknown) => {
@@ -101,9 +108,11 @@ export class RemoteInput {
    * built by Automerge.load from the changes instead, ~2.7x faster than applying them (no patches
    * to compute for a document nobody reads yet); `doc` is then freed, as the caller keeps the
    * answer in its place. Anything else, or a load that fails (dependencies missing, a bad change),
-   * takes the ordinary path, which also decides what a failure means.
+   * takes the ordinary path, which also decides what a failure means. A document loaded so holds
+   * exactly the input, which is answered as what it added: listing its changes again took
+   * ~0.5 ms per document of a heal, and a new document's first write stores them as they are.
    */
-  private applyChangesTo(doc: Automerge.Doc<unknown>, changes: readonly Uint8Array[]): Automerge.Doc<unknown> {
+  private applyChangesTo(doc: Automerge.Doc<unknown>, changes: readonly Uint8Array[]): [Automerge.Doc<unknown>, (readonly Uint8Array[] | undefined)?] {
     // An empty document may still hold changes that wait for their dependencies: those would be lost.
     if (Automerge.getHeads(doc).length === 0 && Automerge.getMissingDeps(doc, []).length === 0) {
       let loaded: Automerge.Doc<unknown> | undefined;
@@ -114,11 +123,11 @@ export class RemoteInput {
       }
       if (loaded !== undefined && Automerge.getMissingDeps(loaded, []).length === 0) {
         freeDocument(doc, this.components.logger);
-        return loaded;
+        return [loaded, changes];
       }
       if (loaded !== undefined) freeDocument(loaded, this.components.logger);
     }
-    return Automerge.applyChanges(doc, [...changes])[0];
+    return [Automerge.applyChanges(doc, [...changes])[0]];
   }
 
   /**
@@ -158,8 +167,9 @@ export class RemoteInput {
     const before = Automerge.getHeads(target);
     let next: Automerge.Doc<unknown>;
     let result: R;
+    let added: readonly Uint8Array[] | undefined;
     try {
-      [next, result] = apply(target);
+      [next, result, added] = apply(target);
     } catch (failure) {
       const fresh = entry.remoteApplies === 0;
       if (busy) freeDocument(target, logger);
@@ -177,7 +187,7 @@ export class RemoteInput {
     entry.doc = next;
     if (!changed) return { result };
     entry.exists = true;
-    const changes = Automerge.getChangesSince(next, before);
+    const changes = added ?? Automerge.getChangesSince(next, before);
     return { result, written: this.components.commit.enqueue(entry, undefined, changes) };
   }
 
