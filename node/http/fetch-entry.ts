@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorMessage, type Logger } from '../../core/index.js';
 import { errorResponse, failureLogLevel } from './errors.js';
-import type { FrontCall, RequestScope } from './interceptor.js';
+import { declinedAfterReading, isOffered, type FrontCall, type RequestScope } from './interceptor.js';
 import type { RequestKind } from './metrics.js';
 import { pathOf, resolveScope } from './request-scope.js';
 import { isOwnedPath, type RouterParts } from './router.js';
@@ -38,7 +38,7 @@ export function createFetchEntry(parts: FetchParts): (request: Request) => Promi
       const call = new WebFrontCall(request, scoped.url, scoped.scope, parts.logger);
       let answer: Response | undefined;
       try {
-        const offered = scoped.scope !== undefined || wants === undefined || wants(request.method, call.path, request.headers);
+        const offered = isOffered(scoped.scope, wants, request.method, call.path, request.headers);
         answer = offered ? await interceptor(call) : undefined;
       } catch (error) {
         if (request.signal.aborted) throw error;
@@ -47,7 +47,7 @@ export function createFetchEntry(parts: FetchParts): (request: Request) => Promi
       }
       if (answer !== undefined) return count('intercepted', answer);
       if (call.bodyTaken && request.body !== null) {
-        return count('intercepted', errorResponse(new Error('the interceptor read the request body and then declined the request')));
+        return count('intercepted', errorResponse(declinedAfterReading()));
       }
     }
     return count('passthrough', await parts.passthrough.fetch(request, scoped.url));

@@ -73,6 +73,20 @@ export type InterceptFilter = (method: string, path: string, headers: HeaderRead
  */
 export type Interceptor = (call: FrontCall) => Response | undefined | Promise<Response | undefined>;
 
+/**
+ * Whether the front offers a request to the interceptor: every scoped one; an unscoped one when
+ * `wants` accepts it, or when there is no filter. The same rule at every entry (router.ts,
+ * fetch-entry.ts, fast/intercepted-exchange.ts); `wants` may throw, and each entry answers that.
+ */
+export function isOffered(scope: RequestScope | undefined, wants: InterceptFilter | undefined, method: string, path: string, headers: HeaderReader): boolean {
+  return scope !== undefined || wants === undefined || wants(method, path, headers);
+}
+
+/** What the front answers (500) when the interceptor read a request's body and then declined it: it cannot pass through any more. */
+export function declinedAfterReading(): Error {
+  return new Error('the interceptor read the request body and then declined the request');
+}
+
 /** A FrontCall over a node request; builds the signal and the web Request only if asked. */
 export class NodeFrontCall implements FrontCall {
   readonly method: string;

@@ -11,7 +11,7 @@ import type { Hono } from 'hono';
 import { errorMessage, type Clock, type Logger } from '../../core/index.js';
 import { failureLogLevel, writeError } from './errors.js';
 import { hasRequestBody } from './forward-headers.js';
-import { NodeFrontCall, type HeaderReader, type InterceptFilter, type Interceptor, type RequestScope } from './interceptor.js';
+import { declinedAfterReading, isOffered, NodeFrontCall, type HeaderReader, type InterceptFilter, type Interceptor, type RequestScope } from './interceptor.js';
 import type { FrontMetrics, RequestKind } from './metrics.js';
 import { adminPrefix } from './owned-routes.js';
 import type { Passthrough } from './passthrough.js';
@@ -69,7 +69,7 @@ export class RequestRouter {
     if (interceptor !== undefined) {
       let offered: boolean;
       try {
-        offered = routed.scope !== undefined || wants === undefined || wants(req.method ?? 'GET', pathOf(routed.url), nodeHeaders(req.headers));
+        offered = isOffered(routed.scope, wants, req.method ?? 'GET', pathOf(routed.url), nodeHeaders(req.headers));
       } catch (error) {
         this.failIntercept(req, res, routed, startMs, error);
         return;
@@ -112,7 +112,7 @@ export class RequestRouter {
         void sendWebResponse(res, response, logger);
       } else if (call.bodyTaken && hasRequestBody(req)) {
         this.observe(req, res, 'intercepted', startMs);
-        writeError(res, new Error('the interceptor read the request body and then declined the request'));
+        writeError(res, declinedAfterReading());
       } else if (!res.closed) {
         this.observe(req, res, 'passthrough', startMs);
         passthrough.forward(req, res, routed.url);

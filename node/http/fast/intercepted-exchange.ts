@@ -13,7 +13,7 @@
 import { STATUS_CODES } from 'node:http';
 import { errorMessage } from '../../../core/index.js';
 import { failureLogLevel, httpErrorBytes, toHttpError } from '../errors.js';
-import type { InterceptFilter, Interceptor } from '../interceptor.js';
+import { declinedAfterReading, isOffered, type InterceptFilter, type Interceptor } from '../interceptor.js';
 import type { RequestKind } from '../metrics.js';
 import { resolveScope, type ScopeFreeFilter } from '../request-scope.js';
 import { scopeHeader } from '../scope-carrier.js';
@@ -107,7 +107,7 @@ export class InterceptedExchange implements ClientExchange {
     let offered = false;
     if (interceptor !== undefined) {
       try {
-        offered = scoped.scope !== undefined || wants === undefined || wants(head.method, call.path, headerReader(head));
+        offered = isOffered(scoped.scope, wants, head.method, call.path, headerReader(head));
       } catch (error) {
         this.interceptFailed(scoped.url, error);
         return;
@@ -139,7 +139,7 @@ export class InterceptedExchange implements ClientExchange {
       this.parts.metrics.started('intercepted');
       await this.send(response);
     } else if (call.bodyTaken && this.body !== undefined) {
-      this.answerError(new Error('the interceptor read the request body and then declined the request'));
+      this.answerError(declinedAfterReading());
     } else {
       this.passThrough(scoped.url);
     }
