@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asDocumentId, asMetaId, asSiteName } from '../../core/ids.js';
 import type { Replicant } from '../../crdt/replicant.js';
-import { headerText, parseDurationMs, parseWait, relay, replicasHeader } from './http.js';
+import { createdHereHeader, headerText, parseDurationMs, parseWait, relay, replicasHeader } from './http.js';
 
 describe('Cheops headers', () => {
   it('parses X-Cheops-Wait and its timeout, refusing what it does not understand', () => {
@@ -31,6 +31,20 @@ describe('Cheops headers', () => {
     };
     expect(replicasHeader(replicant, '2-A-00000000', 2)).toBe(`A=applied, B=failed;error="a 'quoted' error", C=pending`);
     expect(headerText('x'.repeat(20), 10)).toBe('xxxxxxx...');
+  });
+
+  it('reports a create answered before its replicant is stored as the stored replicant will', () => {
+    const sites = ['A', 'B', 'C'].map(asSiteName);
+    const created: Replicant = {
+      docId: asDocumentId('res/x'), metaId: asMetaId('x'),
+      meta: { key: { app: 'k', service: 'pods', name: 'p' }, collaboration: 'replication', scope: '{A & B & C}', sites, origin: asSiteName('B'), incarnation: 1, createdAt: 0 },
+      desired: { revision: '1-B-00000000', generation: 1, site: asSiteName('B'), at: 0, body: {} },
+      deleted: false,
+      replicas: { B: { status: 'applied', observedRevision: '1-B-00000000', observedGeneration: 1, updatedAt: 0 } },
+      conflicts: [],
+    };
+    expect(createdHereHeader(sites, asSiteName('B'))).toBe(replicasHeader(created, '1-B-00000000', 1));
+    expect(createdHereHeader(sites, asSiteName('B'))).toBe('A=pending, B=applied, C=pending');
   });
 
   it('relays an answer with its own length, without the headers that described the encoded body', async () => {

@@ -143,6 +143,11 @@ export function replicasHeader(replicant: Replicant, revision: string, generatio
     .join(', ');
 }
 
+/** `X-Cheops-Replicas` of a create applied here and not stored yet: `self` applied, the other sites pending. */
+export function createdHereHeader(sites: readonly SiteName[], self: SiteName): string {
+  return sites.map((site) => `${site}=${site === self ? ReplicaStatus.Applied : ReplicaStatus.Pending}`).join(', ');
+}
+
 /** A `Warning` per site whose replica failed the revision. */
 export function failureWarnings(replicant: Replicant, revision: string, generation: number): Array<readonly [string, string]> {
   return replicant.meta.sites

@@ -24,6 +24,8 @@ function pod(name: string, labels: Record<string, string> = {}): Record<string, 
 let mesh: TestMesh | undefined;
 /** Sites whose application is unreachable (as far as the engine sees it). */
 const appDown = new Set<string>();
+/** Sites whose application holds every create until the promise settles. */
+const appHeld = new Map<string, Promise<void>>();
 /** The requests each site's engine made to its application (a client's carry a user-agent, the test's own go to http://app). */
 const engineCalls = new Map<string, string[]>();
 
@@ -35,7 +37,9 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
       const fetch = (request: Request): Promise<Response> => {
         const url = new URL(request.url);
         if (!request.headers.has('user-agent') && url.hostname === 'local-application') engineCalls.set(site, [...(engineCalls.get(site) ?? []), `${request.method} ${url.pathname}`]);
-        return appDown.has(site) ? Promise.reject(new TypeError('fetch failed: connection refused')) : standin.fetch(request);
+        if (appDown.has(site)) return Promise.reject(new TypeError('fetch failed: connection refused'));
+        const held = request.method === 'POST' ? appHeld.get(site) : undefined;
+        return held === undefined ? standin.fetch(request) : held.then(() => standin.fetch(request));
       };
       return { localApp: inProcessLocalApp(fetch), idle: () => standin.idle(), close: () => standin.close() };
     },
@@ -46,6 +50,7 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
 
 afterEach(async () => {
   appDown.clear();
+  appHeld.clear();
   engineCalls.clear();
   await mesh?.stop();
   mesh = undefined;
@@ -392,6 +397,26 @@ describe('request checks', () => {
     await eventually(async () => expect(await intents.list()).toEqual([]));
     expect(site1.documents.has(replicantDocId(metaIdOf({ ...key, name: 'never-made' }, 0)))).toBe(false);
     expect(await uidOn(site2, 'never-made')).toBeUndefined();
+  });
+
+  it('makes a new incarnation when the delete of the name arrives while the application works on a scoped create', async () => {
+    const [site1, site2] = await threeSites();
+    const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'twin' } as const;
+    await mesh?.partition('Site1');
+    expect((await site2.request('POST', pods, { body: pod('twin', { from: 'Site2' }), scope: both })).status).toBe(201);
+    expect((await site2.request('DELETE', `${pods}/twin`)).status).toBe(200);
+    let release = (): void => undefined;
+    appHeld.set('Site1', new Promise<void>((resolve) => (release = resolve)));
+    const onSite1 = site1.request('POST', pods, { body: pod('twin', { from: 'Site1' }), scope: both });
+    await mesh?.heal('Site1');
+    // The tombstone of the first incarnation reaches Site1 while its application holds the create.
+    await eventually(() => expect(site1.documents.has(replicantDocId(metaIdOf(key, 0)))).toBe(true));
+    release();
+    const answered = await onSite1;
+    expect(answered.status).toBe(201);
+    expect(answered.headers.get('x-cheops-meta-id')).toBe(metaIdOf(key, 1));
+    await eventually(async () => expect(await labelsOn(site2, 'twin')).toEqual({ from: 'Site1' }));
+    expect(await labelsOn(site1, 'twin')).toEqual({ from: 'Site1' });
   });
 
   it('creates a first replica without reading first; a name taken on the member is read and replaced', async () => {

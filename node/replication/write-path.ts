@@ -8,7 +8,7 @@
 import { CheopsError, ErrorCode, errorMessage, sleep } from '../../core/index.js';
 import { Deferred } from '../../crdt/deferred.js';
 import { keyText, metaIdOf, replicantDocId, ReplicaStatus } from '../../crdt/replicant.js';
-import type { ResourceKey, SiteName } from '../../core/ids.js';
+import type { MetaId, ResourceKey, SiteName } from '../../core/ids.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
@@ -17,6 +17,7 @@ import type { EngineContext } from './context.js';
 import {
   answerJson,
   CheopsHeader,
+  createdHereHeader,
   failureWarnings,
   relay,
   replicasHeader,
@@ -80,7 +81,8 @@ export function localRequest(call: FrontCall, body: WriteBody | undefined, accep
 /** What the locked part of a write did: an answer to relay as it is, or a replicant written. */
 type WriteStep =
   | { readonly kind: 'answer'; readonly response: Response }
-  | { readonly kind: 'written'; readonly answer: BufferedAnswer; readonly result: LocalWriteResult; readonly warnings: ReadonlyArray<readonly [string, string]> };
+  | { readonly kind: 'written'; readonly answer: BufferedAnswer; readonly result: LocalWriteResult; readonly warnings: ReadonlyArray<readonly [string, string]> }
+  | { readonly kind: 'answered-first'; readonly answer: BufferedAnswer; readonly headers: ReadonlyArray<readonly [string, string]> };
 
 /**
  * Runs a replicated write on this (member) site. From the application's answer to the replicant's
@@ -96,6 +98,7 @@ export async function replicatedWrite(ctx: EngineContext, write: ReplicatedWrite
         ? await answerFirst(ctx, write, write.key)
         : await ctx.locks.run(write.key, () => applyAndRecord(ctx, write));
   if (step.kind === 'answer') return step.response;
+  if (step.kind === 'answered-first') return relay(step.answer, step.headers);
   return relay(step.answer, [...(await replicationHeaders(ctx, write, step.result)), ...step.warnings]);
 }
 
@@ -127,7 +130,7 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     const request = write.body.parsed;
     const incarnation = ctx.index.nextIncarnation(key);
     const metaId = metaIdOf(key, incarnation);
-    if (ctx.index.live(key) !== undefined || ctx.documents.has(replicantDocId(metaId)) || !isJsonObject(request)) {
+    if (!stillNew(ctx, key, incarnation, metaId) || !isJsonObject(request)) {
       answered.resolve(await applyAndRecord(ctx, write));
       return;
     }
@@ -144,18 +147,24 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     const answer = await answering;
     const object = answerJson(answer);
     const stored = await intentStored;
+    // A replicant of the key may have arrived from a peer meanwhile (the same name created there).
     const ready = stored && answer.status >= 200 && answer.status <= 299 && isJsonObject(object) &&
-      !ctx.glue.isOwnedChild(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key);
+      !ctx.glue.isOwnedChild(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key) && stillNew(ctx, key, incarnation, metaId);
     if (!ready) {
       answered.resolve(await recordAnswer(ctx, write, answer));
       if (stored) void ctx.intents.clear(metaId);
       return;
     }
     const pending = ctx.replicants.beginCreate({
-      key, op: 'upsert', scope: write.scope, sites: write.sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),
+      key, metaId, incarnation, scope: write.scope, sites: write.sites, localId: ctx.glue.localId(object), body: () => ctx.glue.canonical(object, key),
     });
     ctx.metrics.writes.inc({ op: 'create', result: 'replicated' });
-    answered.resolve({ kind: 'written', answer, result: pending.expected, warnings: write.warnings.map(warning) });
+    const headers = [
+      [CheopsHeader.MetaId, metaId],
+      [CheopsHeader.Replicas, createdHereHeader(write.sites, ctx.self)],
+      ...write.warnings.map(warning),
+    ] as const;
+    answered.resolve({ kind: 'answered-first', answer, headers });
     // A timer, not a microtask: the answer leaves before the change's work begins.
     await sleep(ctx.clock, 0);
     try {
@@ -169,6 +178,11 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
   // Settles `answered` when the work failed before answering; a no-op once answered.
   locked.catch((error: unknown) => answered.reject(error));
   return answered.promise;
+}
+
+/** Whether `key` has no replicant here, live or not, of `incarnation` (meta-ID `metaId`) or later: the create makes it. */
+function stillNew(ctx: EngineContext, key: ResourceKey, incarnation: number, metaId: MetaId): boolean {
+  return ctx.index.live(key) === undefined && ctx.index.nextIncarnation(key) === incarnation && !ctx.documents.has(replicantDocId(metaId));
 }
 
 function sameKey(a: ResourceKey | undefined, b: ResourceKey): boolean {

@@ -17,7 +17,7 @@ import { declinedAfterReading, isOffered, type InterceptFilter, type Interceptor
 import type { RequestKind } from '../metrics.js';
 import { resolveScope, type ScopeFreeFilter } from '../request-scope.js';
 import { scopeHeader } from '../scope-carrier.js';
-import { wholeBodyOf } from '../web-bridge.js';
+import { wholeAnswerOf } from '../web-bridge.js';
 import { Exchange, type ClientExchange, type ExchangeHost, type ExchangeParts } from './exchange.js';
 import { hopByHop } from './head-syntax.js';
 import { RawFrontCall } from './raw-front-call.js';
@@ -178,19 +178,19 @@ export class InterceptedExchange implements ClientExchange {
     const { head, host } = this;
     const status = response.status;
     const bodiless = head.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    let text = `HTTP/1.1 ${status} ${response.statusText === '' ? (STATUS_CODES[status] ?? 'Unknown') : response.statusText}\r\n`;
+    // Known whole: neither `body` nor `statusText` is even looked at (see wholeResponse).
+    const whole = wholeAnswerOf(response);
+    const statusText = whole === undefined ? response.statusText : whole.statusText;
+    let text = `HTTP/1.1 ${status} ${statusText === '' ? (STATUS_CODES[status] ?? 'Unknown') : statusText}\r\n`;
     text += responseFields(response, bodiless);
     // Wall time, as node:http writes it (the injected clock is for durations).
     text += `date: ${new Date().toUTCString()}\r\n`;
     if (this.closeClient) text += 'connection: close\r\n';
     this.status = status;
     this.headSent = true;
-    // Known whole: `body` is not even looked at (on @hono/node-server's Response, that alone
-    // builds a second, real Response).
-    const whole = wholeBodyOf(response);
     if (bodiless || whole !== undefined || response.body === null) {
-      if (bodiless) await response.body?.cancel().catch(() => undefined);
-      const bytes = bodiless ? undefined : whole;
+      if (bodiless && whole === undefined) await response.body?.cancel().catch(() => undefined);
+      const bytes = bodiless ? undefined : (whole?.body ?? undefined);
       host.writeHead(bodiless ? `${text}\r\n` : `${text}content-length: ${bytes?.length ?? 0}\r\n\r\n`, bytes);
       this.done();
       return;
