@@ -103,23 +103,30 @@ export function writeReplica(draft: ReplicantDraft, site: SiteName, entry: Repli
  * Idempotent: a conflict's key is the losing revision. Returns what it wrote.
  */
 export function recordConflicts(draft: ReplicantDraft): ConflictEntry[] {
-  const winner = draftDesired(draft);
+  const written = unrecordedConflicts(draft);
+  for (const entry of written) draft[`${conflictKeyPrefix}${entry.revision}`] = stored(entry);
+  return written;
+}
+
+/**
+ * What `recordConflicts` would write now, read from a draft or from the document itself: nearly
+ * always nothing, which needs no change at all.
+ */
+export function unrecordedConflicts(doc: ReplicantDraft): ConflictEntry[] {
+  const winner = draftDesired(doc);
   if (winner === undefined) return [];
-  const written: ConflictEntry[] = [];
+  const found: ConflictEntry[] = [];
   const record = (loser: DesiredState, lostTo: string): void => {
-    const field = `${conflictKeyPrefix}${loser.revision}`;
-    if (draft[field] !== undefined || written.some((entry) => entry.revision === loser.revision)) return;
-    const entry: ConflictEntry = { revision: loser.revision, site: loser.site, at: loser.at, generation: loser.generation, lostTo };
-    draft[field] = stored(entry);
-    written.push(entry);
+    if (doc[`${conflictKeyPrefix}${loser.revision}`] !== undefined || found.some((entry) => entry.revision === loser.revision)) return;
+    found.push({ revision: loser.revision, site: loser.site, at: loser.at, generation: loser.generation, lostTo });
   };
-  for (const value of Object.values(Automerge.getConflicts(draft, 'desired') ?? {})) {
+  for (const value of Object.values(Automerge.getConflicts(doc, 'desired') ?? {})) {
     const desired = decodeDesired(value);
     if (typeof desired !== 'string' && desired.revision !== winner.revision) record(desired, winner.revision);
   }
-  if (draft.deleted === true) {
-    const deletedBy = decodeDeletedBy(draft.deletedBy);
+  if (doc.deleted === true) {
+    const deletedBy = decodeDeletedBy(doc.deletedBy);
     if (deletedBy !== undefined && deletedBy.revision !== winner.revision) record(winner, lostToDelete);
   }
-  return written;
+  return found;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { asDocumentId, asSiteName, type ResourceKey } from '../core/ids.js';
 import { MemoryStorage } from './memory-storage.js';
 import { decodeReplicant } from './replicant-decode.js';
-import { initReplicant, markDeleted, recordConflicts, writeDesired, writeReplica, type ReplicantDraft } from './replicant-write.js';
+import { initReplicant, markDeleted, recordConflicts, unrecordedConflicts, writeDesired, writeReplica, type ReplicantDraft } from './replicant-write.js';
 import {
   isMetaId,
   lostToDelete,
@@ -81,7 +81,10 @@ describe('replicant writes', () => {
     const [onA, onB] = [await read(a), await read(b)];
     expect(onA.desired).toEqual(onB.desired);
     expect(onA.desired.generation).toBe(2);
+    // Seen in the stored document without a change, as the reconciler looks before writing.
+    const found = unrecordedConflicts((await a.read<ReplicantDraft>(docId)) ?? {});
     const written = [await recordOn(a), await recordOn(b)];
+    expect(found).toEqual(written[0]);
     expect(written[0]).toEqual(written[1]);
     expect(written[0]).toHaveLength(1);
     const loser = written[0]?.[0];
@@ -90,6 +93,7 @@ describe('replicant writes', () => {
     await syncDocuments(a, b, docId);
     expect((await read(a)).conflicts).toEqual((await read(b)).conflicts);
     // Recording again writes nothing: the losing revision is the key.
+    expect(unrecordedConflicts((await a.read<ReplicantDraft>(docId)) ?? {})).toEqual([]);
     expect(await recordOn(a)).toEqual([]);
     // The next write follows every concurrent value, and settles the conflict.
     await a.change<ReplicantDraft>(docId, (draft) => {
@@ -109,6 +113,7 @@ describe('replicant writes', () => {
       expect(replicant.deleted).toBe(true);
       expect(replicant.deletedBy).toEqual({ site: 'Site1', at: 20, revision: '1-Site1-01010101' });
     }
+    expect(unrecordedConflicts((await b.read<ReplicantDraft>(docId)) ?? {})).toEqual([expect.objectContaining({ site: 'Site2', lostTo: lostToDelete })]);
     const written = await recordOn(b);
     expect(written).toEqual([expect.objectContaining({ site: 'Site2', lostTo: lostToDelete })]);
     // A second delete keeps the first tombstone.
