@@ -53,17 +53,61 @@ describe('KeyIndex', () => {
     expect(write?.type).toBe('put');
     await storage.batch([write!]);
     // The same entry again writes nothing: the reservation ended with the claimed write.
-    const writes: unknown[] = [];
-    const original = storage.put.bind(storage);
-    storage.put = (k, v) => {
-      writes.push(k);
-      return original(k, v);
-    };
+    const batches = countBatches(storage);
     await index.put(entry(0, false));
-    expect(writes).toEqual([]);
+    expect(batches).toEqual([]);
     const reloaded = new KeyIndex(storage, silentLogger);
     await reloaded.load();
     expect(reloaded.live(key)?.metaId).toBe(metaIdOf(key, 0));
     expect(index.claimWrite(metaIdOf(key, 9))).toBeUndefined();
   });
+
+  it('stores the entries written together in one batch, and the last version of each, in order', async () => {
+    const storage = new MemoryStorage();
+    const index = new KeyIndex(storage, silentLogger);
+    const held: Held = {};
+    const batches = countBatches(storage, held);
+    const keys = Array.from({ length: 20 }, (_, i): ResourceKey => ({ ...key, name: `pod-${i}` }));
+    const entryOf = (k: ResourceKey, deleted: boolean): IndexEntry => ({ ...entry(0, deleted), key: k, metaId: metaIdOf(k, 0) });
+    await Promise.all(keys.map((k) => index.put(entryOf(k, false))));
+    expect(batches).toEqual([20]);
+    // Written while a batch is under way: they wait for it, then go together, the latest state of each.
+    let release = (): void => undefined;
+    held.gate = new Promise<void>((resolve) => (release = resolve));
+    const inFlight = new Promise<void>((resolve) => (held.onBatch = resolve));
+    const first = index.put(entryOf(keys[0]!, true));
+    await inFlight;
+    const again = [index.put(entryOf(keys[1]!, true)), index.remove(metaIdOf(keys[2]!, 0)), index.put(entryOf(keys[0]!, false))];
+    // A write of the index is under way for these: their entry is not the caller's to store.
+    expect(index.claimWrite(metaIdOf(keys[0]!, 0))).toBeUndefined();
+    held.gate = undefined;
+    release();
+    await Promise.all([first, ...again]);
+    expect(batches).toEqual([20, 1, 3]);
+    await index.settled();
+    const reloaded = new KeyIndex(storage, silentLogger);
+    await reloaded.load();
+    expect(reloaded.size).toBe(19);
+    expect(reloaded.byMetaId(metaIdOf(keys[0]!, 0))?.deleted).toBe(false);
+    expect(reloaded.byMetaId(metaIdOf(keys[1]!, 0))?.deleted).toBe(true);
+  });
 });
+
+/** While `gate` is set, a batch waits for it before writing; `onBatch` is called as each batch starts. */
+interface Held {
+  gate?: Promise<void>;
+  onBatch?: () => void;
+}
+
+/** The size of each batch `storage` writes from now on (the index writes nothing else). */
+function countBatches(storage: MemoryStorage, held: Held = {}): number[] {
+  const sizes: number[] = [];
+  const original = storage.batch.bind(storage);
+  storage.batch = async (operations) => {
+    sizes.push(operations.length);
+    held.onBatch?.();
+    if (held.gate !== undefined) await held.gate;
+    return original(operations);
+  };
+  return sizes;
+}

@@ -70,8 +70,17 @@ export class KeyIndex {
   private readonly unreported = new Set<MetaId>();
   /** Entries recorded in memory only so far. */
   private readonly reserved = new Set<MetaId>();
-  /** One write at a time per entry, so an older version never lands after a newer one. */
-  private readonly writes = new Map<MetaId, Promise<void>>();
+  /** Entries to store in the next batch, in their state when it is written. */
+  private readonly queued = new Set<MetaId>();
+  /** Entries of the batch being written. */
+  private readonly writing = new Set<MetaId>();
+  /**
+   * The next batch, once one is waiting: entries stored meanwhile join it. Batches are written
+   * one at a time, so an older version of an entry never lands after a newer one.
+   */
+  private nextBatch: Promise<void> | undefined;
+  /** The last batch started. */
+  private lastBatch: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly storage: Storage,
@@ -149,7 +158,7 @@ export class KeyIndex {
    */
   claimWrite(metaId: MetaId): StorageOperation | undefined {
     const entry = this.byMeta.get(metaId);
-    if (entry === undefined || this.writes.has(metaId)) return undefined;
+    if (entry === undefined || this.queued.has(metaId) || this.writing.has(metaId)) return undefined;
     this.reserved.delete(metaId);
     return { type: 'put', key: storageKey(metaId), value: encodeEntry(entry) };
   }
@@ -196,7 +205,7 @@ export class KeyIndex {
 
   /** Resolves once every store write started so far has finished. */
   async settled(): Promise<void> {
-    await Promise.all([...this.writes.values()]);
+    await this.lastBatch;
   }
 
   private remember(entry: IndexEntry): void {
@@ -212,23 +221,33 @@ export class KeyIndex {
     metaIds.add(entry.metaId);
   }
 
+  /**
+   * Stores `metaId`'s entry (or its absence) with every other entry stored meanwhile, in one batch:
+   * a heal or a burst of writes makes many at once, and each used to be a synced write of its own.
+   */
   private persist(metaId: MetaId): Promise<void> {
-    const previous = this.writes.get(metaId) ?? Promise.resolve();
-    const write = previous.then(async () => {
-      // The latest state when the write runs: intermediate versions are skipped, none is reordered.
+    this.queued.add(metaId);
+    this.nextBatch ??= this.lastBatch = this.lastBatch.then(() => this.writeBatch());
+    return this.nextBatch;
+  }
+
+  private async writeBatch(): Promise<void> {
+    this.nextBatch = undefined;
+    const operations: StorageOperation[] = [];
+    for (const metaId of this.queued) {
+      this.writing.add(metaId);
+      // The latest state when the batch is written: intermediate versions are skipped.
       const entry = this.byMeta.get(metaId);
-      try {
-        if (entry === undefined) await this.storage.delete(storageKey(metaId));
-        else await this.storage.put(storageKey(metaId), encodeEntry(entry));
-      } catch (error) {
-        this.logger.warn({ metaId, error: errorMessage(error) }, 'replicant index write failed');
-      }
-    });
-    this.writes.set(metaId, write);
-    void write.then(() => {
-      if (this.writes.get(metaId) === write) this.writes.delete(metaId);
-    });
-    return write;
+      operations.push(entry === undefined ? { type: 'del', key: storageKey(metaId) } : { type: 'put', key: storageKey(metaId), value: encodeEntry(entry) });
+    }
+    this.queued.clear();
+    try {
+      await this.storage.batch(operations);
+    } catch (error) {
+      this.logger.warn({ entries: operations.length, error: errorMessage(error) }, 'replicant index write failed');
+    } finally {
+      this.writing.clear();
+    }
   }
 }
 
