@@ -31,7 +31,7 @@ export interface RemoteInputComponents {
  * Applies input to a document: the new document, the result, and, when known without asking
  * Automerge, the changes the input added (a document loaded whole from them).
  */
-type Apply<R> = (doc: Automerge.Doc<unknown>) => [Automerge.Doc<unknown>, R, (readonly Uint8Array[] | undefined)?];
+type Apply<R> = (doc: Automerge.Doc<unknown> | undefined) => [Automerge.Doc<unknown>, R, (readonly Uint8Array[] | undefined)?];
 
 interface Outcome<R> {
   readonly result?: R;
@@ -59,7 +59,7 @@ export class RemoteInput {
   receiveSyncMessage(docId: DocumentId, state: SyncState, message: Uint8Array): Promise<AppliedInput<SyncState>> {
     checkRemoteInput(docId, [message]);
     return this.apply(docId, (doc) => {
-      const [next, nextState] = Automerge.receiveSyncMessage(doc, state, message);
+      const [next, nextState] = this.onDocument(doc, (target) => Automerge.receiveSyncMessage(target, state, message));
       return [next, nextState];
     });
   }
@@ -104,17 +104,18 @@ export class RemoteInput {
   }
 
   /**
-   * Applies `changes` to `doc`. An empty document (a whole document received, as at a heal) is
-   * built by Automerge.load from the changes instead, ~2.7x faster than applying them (no patches
-   * to compute for a document nobody reads yet); `doc` is then freed, as the caller keeps the
-   * answer in its place. Anything else, or a load that fails (dependencies missing, a bad change),
-   * takes the ordinary path, which also decides what a failure means. A document loaded so holds
-   * exactly the input, which is answered as what it added: listing its changes again took
-   * ~0.5 ms per document of a heal, and a new document's first write stores them as they are.
+   * Applies `changes` to `doc` (undefined: an absent document's stand-in, not made yet). An empty
+   * document (a whole document received, as at a heal) is built by Automerge.load from the changes
+   * instead, ~2.7x faster than applying them (no patches to compute for a document nobody reads
+   * yet); `doc` is then freed, as the caller keeps the answer in its place. Anything else, or a
+   * load that fails (dependencies missing, a bad change), takes the ordinary path, which also
+   * decides what a failure means. A document loaded so holds exactly the input, which is answered
+   * as what it added: listing its changes again took ~0.5 ms per document of a heal, and a new
+   * document's first write stores them as they are.
    */
-  private applyChangesTo(doc: Automerge.Doc<unknown>, changes: readonly Uint8Array[]): [Automerge.Doc<unknown>, (readonly Uint8Array[] | undefined)?] {
+  private applyChangesTo(doc: Automerge.Doc<unknown> | undefined, changes: readonly Uint8Array[]): [Automerge.Doc<unknown>, (readonly Uint8Array[] | undefined)?] {
     // An empty document may still hold changes that wait for their dependencies: those would be lost.
-    if (Automerge.getHeads(doc).length === 0 && Automerge.getMissingDeps(doc, []).length === 0) {
+    if (doc === undefined || (Automerge.getHeads(doc).length === 0 && Automerge.getMissingDeps(doc, []).length === 0)) {
       let loaded: Automerge.Doc<unknown> | undefined;
       try {
         loaded = Automerge.load(changes.length === 1 ? changes[0]! : Buffer.concat(changes), { actor: this.components.cache.actor });
@@ -122,12 +123,24 @@ export class RemoteInput {
         loaded = undefined;
       }
       if (loaded !== undefined && Automerge.getMissingDeps(loaded, []).length === 0) {
-        freeDocument(doc, this.components.logger);
+        if (doc !== undefined) freeDocument(doc, this.components.logger);
         return [loaded, changes];
       }
       if (loaded !== undefined) freeDocument(loaded, this.components.logger);
     }
-    return [Automerge.applyChanges(doc, [...changes])[0]];
+    return [this.onDocument(doc, (target) => Automerge.applyChanges(target, [...changes]))[0]];
+  }
+
+  /** Runs `apply` on `doc`, or on an empty document made for it (freed again if `apply` throws). */
+  private onDocument<R>(doc: Automerge.Doc<unknown> | undefined, apply: (target: Automerge.Doc<unknown>) => R): R {
+    if (doc !== undefined) return apply(doc);
+    const empty = Automerge.init<unknown>(this.components.cache.actor);
+    try {
+      return apply(empty);
+    } catch (error) {
+      freeDocument(empty, this.components.logger);
+      throw error;
+    }
   }
 
   /**
@@ -163,8 +176,9 @@ export class RemoteInput {
   private applyTo<R>(entry: LoadedDocument, apply: Apply<R>): Outcome<R> {
     const { cache, logger } = this.components;
     const busy = !entry.isIdle();
-    const target = busy ? Automerge.clone(entry.doc, { actor: cache.actor }) : entry.doc;
-    const before = Automerge.getHeads(target);
+    // An absent document's stand-in nothing has made yet is empty: no document to clone or free.
+    const target = entry.unmade ? undefined : busy ? Automerge.clone(entry.doc, { actor: cache.actor }) : entry.doc;
+    const before = target === undefined ? [] : Automerge.getHeads(target);
     let next: Automerge.Doc<unknown>;
     let result: R;
     let added: readonly Uint8Array[] | undefined;
@@ -172,7 +186,7 @@ export class RemoteInput {
       [next, result, added] = apply(target);
     } catch (failure) {
       const fresh = entry.remoteApplies === 0;
-      if (busy) freeDocument(target, logger);
+      if (busy && target !== undefined) freeDocument(target, logger);
       else cache.evict(entry);
       return { failure, fresh };
     }
