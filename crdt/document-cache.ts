@@ -54,12 +54,16 @@ export class LoadedDocument {
   /** Whether the batch in flight carries changes received from peers. */
   inFlightHasRemote = false;
 
-  /** A stored document, loaded as `doc`; or, with `{ emptyFor: actor }`, the empty stand-in of an absent id. */
-  constructor(docId: DocumentId, doc: Automerge.Doc<unknown> | { readonly emptyFor: string }, stored: boolean, chunkSequences: number[]) {
+  /** The empty stand-in of an absent id, with `actor` for its document, made on first use (see `doc`). */
+  static absent(docId: DocumentId, actor: string): LoadedDocument {
+    return new LoadedDocument(docId, undefined, false, [], actor);
+  }
+
+  /** A stored document, loaded as `doc` (use `absent` for an id not stored). */
+  constructor(docId: DocumentId, doc: Automerge.Doc<unknown> | undefined, stored: boolean, chunkSequences: number[], emptyActor?: string) {
     this.docId = docId;
-    const empty = 'emptyFor' in doc && typeof doc.emptyFor === 'string';
-    this.current = empty ? undefined : doc;
-    this.emptyActor = empty ? doc.emptyFor : undefined;
+    this.current = doc;
+    this.emptyActor = emptyActor;
     this.stored = stored;
     this.exists = stored;
     this.persistedHeads = stored ? Automerge.getHeads(this.doc) : [];
@@ -179,7 +183,7 @@ export class DocumentCache {
       }
       if (!this.options.isStored(docId)) {
         if (mode === 'existing') return undefined;
-        const entry = new LoadedDocument(docId, { emptyFor: this.options.actor }, false, []);
+        const entry = LoadedDocument.absent(docId, this.options.actor);
         entry.pins += 1;
         this.loaded.set(docId, entry);
         this.trim();

@@ -227,7 +227,10 @@ export class KeyIndex {
    */
   private persist(metaId: MetaId): Promise<void> {
     this.queued.add(metaId);
-    this.nextBatch ??= this.lastBatch = this.lastBatch.then(() => this.writeBatch());
+    if (this.nextBatch === undefined) {
+      this.nextBatch = this.lastBatch.then(() => this.writeBatch());
+      this.lastBatch = this.nextBatch;
+    }
     return this.nextBatch;
   }
 
