@@ -59,6 +59,10 @@ async function passOnce(deps: PassDeps, docId: DocumentId, metaId: MetaId): Prom
   // Heads first: if a change lands while we read, the index records the older heads, and the
   // next start-up reconciles once more rather than missing it.
   const heads = deps.documents.heads(docId);
+  // Found current at these very heads (by a pass, or by this site's own write, replicants.ts):
+  // the document has not changed since, so neither has anything a pass would do. As at start-up.
+  const known = deps.index.byMetaId(metaId);
+  if (heads !== undefined && known?.currentAt !== undefined && known.localWritePending !== true && sameHeads(known.currentAt, heads)) return 'done';
   const read = await deps.replicants.read(docId);
   if (read.kind === 'absent') {
     await deps.index.remove(metaId);

@@ -23,6 +23,7 @@ import {
   CollaborationKind,
   metaIdOf,
   metaIdOfDocId,
+  replicaCurrent,
   replicantDocId,
   ReplicaStatus,
   type ConflictEntry,
@@ -88,7 +89,7 @@ export interface LocalWriteResult {
 
 /** What `Replicants` needs. */
 export interface ReplicantsDeps {
-  readonly documents: Pick<DocumentStore, 'read' | 'change' | 'delete' | 'has'>;
+  readonly documents: Pick<DocumentStore, 'read' | 'change' | 'delete' | 'has' | 'heads'>;
   readonly index: KeyIndex;
   readonly clock: Clock;
   readonly random: Random;
@@ -227,15 +228,28 @@ export class Replicants {
     return written;
   }
 
-  /** Reads a document just written and mirrors it in the index. */
+  /**
+   * Reads a document just written and mirrors it in the index. When this site's replica is
+   * current in it (its own write: the application has the object), the entry says so at the
+   * document's heads, and the pass the write schedules stops there (reconcile-pass.ts) instead of
+   * reading the document again to find the same.
+   */
   private async refresh(docId: DocumentId): Promise<Replicant> {
-    const read = await this.read(docId);
-    if (read.kind !== 'ok') throw new Error(`replicant ${docId} unreadable right after a write: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
-    const { index } = this.deps;
+    const { documents, index, self } = this.deps;
+    // Heads first: a change landing during the read makes them older than what is read, never newer.
+    const heads = documents.heads(docId);
+    const content = await documents.read<ReplicantDraft>(docId);
+    const decoded = content === undefined ? undefined : decodeReplicant(docId, content);
+    if (content === undefined || decoded === undefined) throw new Error(`replicant ${docId} absent right after a write`);
+    if (!decoded.ok) throw new Error(`replicant ${docId} unreadable right after a write: ${decoded.reason}`);
+    const { replicant } = decoded;
+    const entry = entryOf(replicant, index.byMetaId(replicant.metaId));
+    // Anything a pass would still do (log ignored entries, record conflicts) leaves it to the pass.
+    const current = heads !== undefined && replicaCurrent(replicant, self) && decoded.ignored.length === 0 && unrecordedConflicts(content).length === 0;
     // Not awaited: the index is a cache of the document, which is stored already; the answer
     // must not wait for a second write.
-    void index.put(entryOf(read.replicant, index.byMetaId(read.replicant.metaId)));
-    return read.replicant;
+    void index.put(current ? { ...entry, currentAt: heads } : entry);
+    return replicant;
   }
 
   private desire(draft: ReplicantDraft, write: LocalWrite, at: number): { revision: string; generation: number } {
