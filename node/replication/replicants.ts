@@ -107,11 +107,16 @@ export class Replicants {
   constructor(private readonly deps: ReplicantsDeps) {}
 
   async read(docId: DocumentId): Promise<ReplicantRead> {
-    const content = await this.deps.documents.read(docId);
-    if (content === undefined) return { kind: 'absent' };
+    return (await this.readStored(docId)).read;
+  }
+
+  /** The document as stored, and the replicant decoded from it. */
+  private async readStored(docId: DocumentId): Promise<{ readonly content: ReplicantDraft | undefined; readonly read: ReplicantRead }> {
+    const content = await this.deps.documents.read<ReplicantDraft>(docId);
+    if (content === undefined) return { content, read: { kind: 'absent' } };
     const decoded = decodeReplicant(docId, content);
-    if (!decoded.ok) return { kind: 'invalid', reason: decoded.reason };
-    return { kind: 'ok', replicant: decoded.replicant, ignored: decoded.ignored };
+    if (!decoded.ok) return { content, read: { kind: 'invalid', reason: decoded.reason } };
+    return { content, read: { kind: 'ok', replicant: decoded.replicant, ignored: decoded.ignored } };
   }
 
   /** The replicant of `metaId`, or undefined when absent or unusable; a create answered first is waited for. */
@@ -238,14 +243,12 @@ export class Replicants {
     const { documents, index, self } = this.deps;
     // Heads first: a change landing during the read makes them older than what is read, never newer.
     const heads = documents.heads(docId);
-    const content = await documents.read<ReplicantDraft>(docId);
-    const decoded = content === undefined ? undefined : decodeReplicant(docId, content);
-    if (content === undefined || decoded === undefined) throw new Error(`replicant ${docId} absent right after a write`);
-    if (!decoded.ok) throw new Error(`replicant ${docId} unreadable right after a write: ${decoded.reason}`);
-    const { replicant } = decoded;
+    const { content, read } = await this.readStored(docId);
+    if (read.kind !== 'ok' || content === undefined) throw new Error(`replicant ${docId} unreadable right after a write: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
+    const { replicant } = read;
     const entry = entryOf(replicant, index.byMetaId(replicant.metaId));
     // Anything a pass would still do (log ignored entries, record conflicts) leaves it to the pass.
-    const current = heads !== undefined && replicaCurrent(replicant, self) && decoded.ignored.length === 0 && unrecordedConflicts(content).length === 0;
+    const current = heads !== undefined && replicaCurrent(replicant, self) && read.ignored.length === 0 && unrecordedConflicts(content).length === 0;
     // Not awaited: the index is a cache of the document, which is stored already; the answer
     // must not wait for a second write.
     void index.put(current ? { ...entry, currentAt: heads } : entry);
