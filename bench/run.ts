@@ -4,6 +4,7 @@
  * are added to `benchmarks` below.
  */
 import '../core/polyfills.js';
+import '../core/runtime-flags.js';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

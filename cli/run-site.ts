@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createLogger, systemClock, systemRandom } from '../core/system.js';
 import type { Logger } from '../core/index.js';
 import { LevelStorage } from '../crdt/level-storage.js';
+import { warmUpDocuments } from '../crdt/warm-up.js';
 import { createLibp2pTransport } from '../p2p/libp2p-transport.js';
 import { storageKeyStore } from '../p2p/peer-identity.js';
 import type { NodeConfig } from '../node/config.js';
@@ -21,6 +22,10 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
   };
   let site: Site;
   try {
+    // Before anything listens: the compilation it triggers would otherwise land on the first
+    // requests and the first heal (crdt/warm-up.ts).
+    const warmed = await warmUpDocuments({ clock: systemClock, random: systemRandom, logger });
+    logger.info({ ms: Math.round(warmed.ms) }, 'document paths compiled');
     const app = await startLocalApplication(config, logger);
     stack.push(() => app.stop());
     await mkdir(config.dataDir, { recursive: true });
