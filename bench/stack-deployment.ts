@@ -61,7 +61,7 @@ export async function startBenchDeployment(sites: number, conditions: LinkCondit
   let deployment: LocalDeployment;
   try {
     // Logs at `warn`: an `info` line per replicated write and per reconcile would be part of the cost measured.
-    deployment = await LocalDeployment.start({ sites, basePort: await freeBase(sites), data: dataRoot, conditions, logLevel: 'warn', readyTimeoutMs: 60_000 });
+    deployment = await LocalDeployment.start({ sites, basePort: await freeBase(sites), data: dataRoot, conditions, logLevel: 'warn' });
   } catch (error) {
     await rm(dataRoot, { recursive: true, force: true });
     throw error;

@@ -43,6 +43,14 @@ export function planSites(options: PlanOptions): PlannedSite[] {
   });
 }
 
+/**
+ * How long `count` sites started at once may take to be ready: every site spends 2–3 s of one core
+ * at start (crdt/warm-up.ts), and on a small machine the sites take turns.
+ */
+export function defaultReadyTimeoutMs(count: number): number {
+  return 30_000 + 5_000 * count;
+}
+
 export interface DeploymentOptions extends PlanOptions {
   /** Conditions of every link between two sites at start; default an ideal link (a relay all the same). */
   readonly conditions?: LinkConditions;
@@ -50,7 +58,7 @@ export interface DeploymentOptions extends PlanOptions {
   readonly logLevel?: LogLevelSetting;
   /** Where progress lines go; default nowhere. */
   readonly progress?: (line: string) => void;
-  /** How long a site may take to answer /readyz; default 30 s. */
+  /** How long a site may take to answer /readyz; default `defaultReadyTimeoutMs(sites)`. */
   readonly readyTimeoutMs?: number;
   /**
    * The relays, already started for `planSites(options)` (`cheops up` serves its control API on
@@ -95,7 +103,8 @@ export class LocalDeployment {
         children.push(child);
         sites.push({ ...site, url: `http://127.0.0.1:${site.httpPort}`, process: child });
       }
-      await Promise.all(sites.map((site) => waitReady(site, options.readyTimeoutMs ?? 30_000)));
+      const readyTimeoutMs = options.readyTimeoutMs ?? defaultReadyTimeoutMs(sites.length);
+      await Promise.all(sites.map((site) => waitReady(site, readyTimeoutMs)));
       return new LocalDeployment(sites, mesh, unhook);
     } catch (error) {
       await Promise.all(children.map((child) => stopChild(child)));
