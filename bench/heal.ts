@@ -15,12 +15,15 @@
  *   handshake and a stream's negotiation, which no protocol above libp2p can skip), then two
  *   round trips, then the transfer time of the bytes at the link's bandwidth; side by side, the
  *   time a raw TCP transfer of the same bytes takes through a relay with the same conditions.
- * - application: both sites hold all 2K replicants with every replica applied (their metrics
- *   `cheops_replicants` live and `cheops_replicas_pending`; checked against the pods listed by each
- *   application, and the heads of both sites compared, at the end). Its floor, measured in the
- *   same run: the time each site's application takes to make K creates with no Cheops in the path
- *   (unscoped creates through the passthrough, both sites at once, as many at a time as the
- *   reconciler runs). Target: that floor plus the documents' target.
+ * - application: every pod the other side created exists in each site's application, as a watch
+ *   of each site's pods (through its front, opened before the heal) sees it appear; timed by the
+ *   watch, not polled. Its floor, measured in the same run: the time each site's application takes
+ *   to make K creates with no Cheops in the path (unscoped creates through the passthrough, both
+ *   sites at once, as many at a time as the reconciler runs). Target: that floor plus the
+ *   documents' target. Settled, shown beside it: both sites hold all 2K replicants with every
+ *   replica recorded applied (their metrics `cheops_replicants` live and
+ *   `cheops_replicas_pending`, polled every 200 ms; checked against the pods listed by each
+ *   application, and the heads of both sites compared, at the end).
  *
  * Bytes are compared with the changes made: after convergence Site1's store is read (the site
  * stopped), and the bytes of every Automerge change of the 2K documents are summed, each encoded
@@ -35,7 +38,7 @@ import { probeLibp2pReconnect } from './libp2p-probe.js';
 import { replicantDocPrefix } from '../crdt/replicant.js';
 import type { ExpectedHeadsStatus } from '../node/expected-heads.js';
 import { defaultReconcileConcurrency as reconcilerConcurrency } from '../node/replication/engine.js';
-import { admin, closeClients, createPod, replicationState, wallMs } from './stack-client.js';
+import { admin, closeClients, createPod, PodWatch, replicationState, wallMs } from './stack-client.js';
 import { machine, progressFor, quickMode, startBenchDeployment, type BenchDeployment, type Progress } from './stack-deployment.js';
 import { fixed, formatTable, kibibytes, sleep, until, verdict, type Summary, type Verdict } from './stack-report.js';
 import { replicantChangeSizes, type ChangeSizes } from './store-reader.js';
@@ -69,16 +72,18 @@ export interface HealRun {
   /** The same bytes moved by a raw TCP transfer through a relay with the same conditions. */
   readonly rawTransferMs: number;
   readonly documentsVerdict: Verdict;
-  /** Reconnection → every replicant on both sites, every replica applied. */
+  /** Reconnection → every pod of the other side seen in a watch of each site's application. */
   readonly applicationMs: number;
+  /** Reconnection → every replicant on both sites, every replica recorded applied (polled every 200 ms). */
+  readonly settledMs: number;
   /** K creates made directly in each site's application, both sites at once. */
   readonly applicationFloorMs: number;
   /** The application floor plus the documents' target. */
   readonly applicationTargetMs: number;
   readonly applicationVerdict: Verdict;
-  /** Heal → every replica applied. */
+  /** Heal → every replica recorded applied (polled). */
   readonly totalMs: number;
-  /** Both see the other up → every replica applied. */
+  /** Both see the other up → every replica recorded applied (polled). */
   readonly afterUpMs: number;
   /** Bytes through the relay from the heal to the application's convergence, each way (Site1 → Site2, Site2 → Site1). */
   readonly bytesForward: number;
@@ -123,6 +128,8 @@ async function measureHeal(k: number, conditions: LinkConditions, limits: { rtt:
     await sleep(500);
     await expectEveryChange(bench, 2 * k);
 
+    // Opened before the heal: each lists what its site holds, then notes when each new pod appears.
+    const watches = await Promise.all(bench.sites.map((site) => PodWatch.start(site.url)));
     const before = relay.stats();
     const healAt = wallMs();
     bench.deployment.mesh.heal();
@@ -130,7 +137,12 @@ async function measureHeal(k: number, conditions: LinkConditions, limits: { rtt:
     const reconnectMs = await until(() => Promise.resolve((relay.stats().lastConnectedAtMs ?? 0) > healAt), 60_000, 'reconnection', 5);
     const reconnectedAt = relay.stats().lastConnectedAtMs ?? healAt + reconnectMs;
     const documentsAt = documentsConverged(bench);
+    const fromOtherSide = [podNames('s2', k), podNames('s1', k)];
+    const podsSeen = Promise.all(watches.map((watch, index) => watch.waitFor(fromOtherSide[index]!, 600_000)));
     const totalMs = reconnectMs + (await until(() => applicationConverged(bench, k), 600_000, `K=${k} application convergence`, 200));
+    await podsSeen;
+    const podsAt = Math.max(...watches.flatMap((watch, index) => fromOtherSide[index]!.map((name) => watch.appearedAt(name) ?? Number.NaN)));
+    watches.forEach((watch) => watch.close());
     const documentsTimes = await documentsAt;
     const documentsMs = documentsTimes.lastAt - reconnectedAt;
     const firstDocumentMs = documentsTimes.firstAt - reconnectedAt;
@@ -147,17 +159,18 @@ async function measureHeal(k: number, conditions: LinkConditions, limits: { rtt:
     const bytesBackward = after.backward.bytesOut - before.backward.bytesOut;
     const documentsTargetMs = limits.reconnect + 2 * rtt + ((bytesForward + bytesBackward) / options.bandwidthBytesPerSecond) * 1000;
     const rawTransferMs = await probeTransfer(conditions, bytesForward, bytesBackward);
-    const applicationMs = totalMs - reconnectMs;
+    const applicationMs = podsAt - reconnectedAt;
+    const settledMs = totalMs - reconnectMs;
     const applicationTargetMs = applicationFloorMs + documentsTargetMs;
     const run: HealRun = {
       k, reconnectMs, upMs, firstDocumentMs, documentsMs, documentsTargetMs, rawTransferMs, documentsVerdict: verdict(documentsMs <= documentsTargetMs),
-      applicationMs, applicationFloorMs, applicationTargetMs, applicationVerdict: verdict(applicationMs <= applicationTargetMs),
+      applicationMs, settledMs, applicationFloorMs, applicationTargetMs, applicationVerdict: verdict(applicationMs <= applicationTargetMs),
       totalMs, afterUpMs: totalMs - upMs, bytesForward, bytesBackward, changes,
       bytesVerdict: verdict(bytesForward + bytesBackward <= 2 * changes.changeBytes),
     };
     progress(
       `K=${k}: documents ${fixed(documentsMs, 0)} ms after reconnecting (target ${fixed(documentsTargetMs, 0)} ms: ${run.documentsVerdict}), ` +
-        `application ${fixed(applicationMs, 0)} ms (floor ${fixed(applicationFloorMs, 0)}, target ${fixed(applicationTargetMs, 0)} ms: ${run.applicationVerdict}), ` +
+        `application ${fixed(applicationMs, 0)} ms (floor ${fixed(applicationFloorMs, 0)}, target ${fixed(applicationTargetMs, 0)} ms: ${run.applicationVerdict}; settled ${fixed(settledMs, 0)} ms), ` +
         `${kibibytes(bytesForward + bytesBackward)} KiB for ${kibibytes(changes.changeBytes)} KiB of changes (${run.bytesVerdict})`,
     );
     return run;
@@ -229,6 +242,9 @@ async function directCreates(bench: BenchDeployment, k: number): Promise<number>
 
 const healScope = '{Site1 & Site2}';
 
+/** The names `writeMany(…, prefix, k, …)` gives its pods. */
+const podNames = (prefix: string, k: number): string[] => Array.from({ length: k }, (_, i) => `${prefix}-${i}`);
+
 /** K creates named `<prefix>-<i>` on one site, `concurrency` at a time: scoped, or with `null` straight to the application. */
 async function writeMany(url: string, prefix: string, k: number, concurrency: number, scope: string | null): Promise<void> {
   let next = 0;
@@ -256,13 +272,13 @@ async function checkApplications(bench: BenchDeployment, expected: number): Prom
 
 export function formatHealTable(result: HealResult): string {
   const header = [
-    'K/side', 'reconnect ms', 'up ms', 'first doc ms', 'documents ms', 'target ms', 'raw TCP ms', 'documents', 'application ms', 'app floor ms', 'target ms', 'application',
+    'K/side', 'reconnect ms', 'up ms', 'first doc ms', 'documents ms', 'target ms', 'raw TCP ms', 'documents', 'application ms', 'app floor ms', 'target ms', 'application', 'settled ms',
     'KiB →', 'KiB ←', 'changes KiB', 'saved KiB', 'bytes/changes', 'bytes',
   ];
   const rows = result.runs.map((run) => [
     String(run.k), fixed(run.reconnectMs, 0), fixed(run.upMs, 0),
     fixed(run.firstDocumentMs, 0), fixed(run.documentsMs, 0), fixed(run.documentsTargetMs, 0), fixed(run.rawTransferMs, 0), run.documentsVerdict,
-    fixed(run.applicationMs, 0), fixed(run.applicationFloorMs, 0), fixed(run.applicationTargetMs, 0), run.applicationVerdict,
+    fixed(run.applicationMs, 0), fixed(run.applicationFloorMs, 0), fixed(run.applicationTargetMs, 0), run.applicationVerdict, fixed(run.settledMs, 0),
     kibibytes(run.bytesForward), kibibytes(run.bytesBackward), kibibytes(run.changes.changeBytes), kibibytes(run.changes.savedBytes),
     fixed((run.bytesForward + run.bytesBackward) / run.changes.changeBytes, 2), run.bytesVerdict,
   ]);
@@ -273,7 +289,8 @@ export function formatHealTable(result: HealResult): string {
     'first doc: reconnect → either site holds the first document it lacked (libp2p upgrade, heads summary, a round trip); documents: reconnect → both sites hold,',
     '  written durably, every change of the 2K replicants that either held at the heal (the times each site noted, not polled)',
     'documents target: the bare libp2p reconnection + 2 round trips + (bytes both ways) / bandwidth; raw TCP: the same bytes through a relay with the same conditions, from connect to the last acknowledgement',
-    'application: reconnect → every replicant on both sites, every replica applied (cheops_replicants, cheops_replicas_pending, polled every 200 ms; then checked in both applications, and identical heads on both sites)',
+    'application: reconnect → every pod the other side created exists in each site\'s application (seen in a watch of its pods, opened before the heal)',
+    'settled: reconnect → every replicant on both sites, every replica recorded applied (cheops_replicants, cheops_replicas_pending, polled every 200 ms; then checked in both applications, and identical heads on both sites)',
     `app floor: K unscoped creates on each site at once, straight to its application (${reconcilerConcurrency} at a time, as the reconciler), in this run; application target: app floor + documents target`,
     'KiB →/←: through the relay (Site1→Site2, Site2→Site1) from the heal to the application\'s convergence, noise and yamux framing and heartbeats included',
     'changes: every Automerge change of the 2K documents, each encoded alone (getAllChanges, from the stopped Site1 store); saved: their compressed save(); bytes target ≤ 2× changes',
