@@ -5,10 +5,11 @@
  *
  * `--no-liftoff`: a WebAssembly function is compiled by the optimising compiler when first
  * called, not by the baseline one first. Automerge is WebAssembly, and with the baseline code a
- * site ran it ~4× slower until V8 judged each function hot (taking in 200 real replicants,
- * cold: 2.5, 1.2, 0.8, 0.7 ms per document over the first four hundred, against 2.0 then 0.52
- * with this flag). A short-lived page wants the fast start; a site that runs for weeks wants the
- * fast code from its first heal on. crdt/warm-up.ts then compiles the hot paths at start-up.
+ * site ran it ~4× slower until V8 judged each function hot (taking in 200 real replicants four
+ * times over in a fresh process: 2.5, 1.2, 0.8, 0.7 ms per document each round, against 2.0 then
+ * 0.52 with this flag, whose first round pays the compilation). A short-lived page wants the
+ * fast start; a site that runs for weeks wants the fast code from its first heal on.
+ * crdt/warm-up.ts then compiles the hot paths at start-up.
  */
 import { setFlagsFromString } from 'node:v8';
 
