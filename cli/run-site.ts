@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, systemClock, systemRandom } from '../core/system.js';
-import type { Logger } from '../core/index.js';
+import { errorMessage, type Logger } from '../core/index.js';
 import { LevelStorage } from '../crdt/level-storage.js';
 import { warmUpDocuments } from '../crdt/warm-up.js';
 import { createLibp2pTransport } from '../p2p/libp2p-transport.js';
@@ -22,10 +22,7 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
   };
   let site: Site;
   try {
-    // Before anything listens: the compilation it triggers would otherwise land on the first
-    // requests and the first heal (crdt/warm-up.ts).
-    const warmed = await warmUpDocuments({ clock: systemClock, random: systemRandom, logger });
-    logger.info({ ms: Math.round(warmed.ms) }, 'document paths compiled');
+    await warmUp(logger);
     const app = await startLocalApplication(config, logger);
     stack.push(() => app.stop());
     await mkdir(config.dataDir, { recursive: true });
@@ -48,6 +45,20 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
   }
   await untilSignal(logger);
   await stopAll();
+}
+
+/**
+ * Compiles the document paths before anything listens: the compilation would otherwise land on
+ * the first requests and the first heal (crdt/warm-up.ts). Only a speed-up: a failure is logged
+ * and the site starts all the same.
+ */
+async function warmUp(logger: Logger): Promise<void> {
+  try {
+    const warmed = await warmUpDocuments({ clock: systemClock, random: systemRandom, logger });
+    logger.info({ ms: Math.round(warmed.ms) }, 'document paths compiled');
+  } catch (error) {
+    logger.warn({ err: errorMessage(error) }, 'warm-up failed; the first documents compile their paths instead');
+  }
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
