@@ -54,7 +54,7 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
  */
 async function warmUp(logger: Logger): Promise<void> {
   try {
-    const warmed = await warmUpDocuments({ clock: systemClock, random: systemRandom, logger });
+    const warmed = await warmUpDocuments({ clock: systemClock, random: systemRandom });
     logger.info({ ms: Math.round(warmed.ms) }, 'document paths compiled');
   } catch (error) {
     logger.warn({ err: errorMessage(error) }, 'warm-up failed; the first documents compile their paths instead');
