@@ -139,6 +139,8 @@ async function measureHeal(k: number, conditions: LinkConditions, limits: { rtt:
     const documentsAt = documentsConverged(bench);
     const fromOtherSide = [podNames('s2', k), podNames('s1', k)];
     const podsSeen = Promise.all(watches.map((watch, index) => watch.waitFor(fromOtherSide[index]!, 600_000)));
+    // Awaited below; until then a timeout of the convergence below must not leave it unhandled.
+    podsSeen.catch(() => undefined);
     const totalMs = reconnectMs + (await until(() => applicationConverged(bench, k), 600_000, `K=${k} application convergence`, 200));
     await podsSeen;
     const podsAt = Math.max(...watches.flatMap((watch, index) => fromOtherSide[index]!.map((name) => watch.appearedAt(name) ?? Number.NaN)));
