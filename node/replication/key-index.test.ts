@@ -95,7 +95,7 @@ describe('KeyIndex', () => {
 
 /** While `gate` is set, a batch waits for it before writing; `onBatch` is called as each batch starts. */
 interface Held {
-  gate?: Promise<void>;
+  gate?: Promise<void> | undefined;
   onBatch?: () => void;
 }
 
