@@ -29,7 +29,7 @@ function setup(held: readonly Replicant[], refused: ReadonlySet<DocumentId> = ne
     read: (docId: DocumentId): Promise<ReplicantRead> => {
       reads.push(docId);
       const found = held.find((candidate) => candidate.docId === docId);
-      return Promise.resolve(found === undefined ? { kind: 'absent' } : { kind: 'ok', replicant: found, ignored: [] });
+      return Promise.resolve(found === undefined ? { kind: 'absent' } : { kind: 'ok', replicant: found, ignored: [], content: {} });
     },
   };
   return { storage, index, reads, deps: { self: site2, index, replicants, refused } };

@@ -12,6 +12,7 @@
 import { errorMessage, type Clock, type Logger } from '../../core/index.js';
 import { sameHeads } from '../../crdt/document-layout.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
+import type { ReplicantDraft } from '../../crdt/replicant-write.js';
 import type { DocumentId, MetaId, PeerIdString, ResourceKey, SiteName } from '../../core/ids.js';
 import { metaIdOfDocId, replicaCurrent, ReplicaStatus, type Replicant, type ReplicaEntry } from '../../crdt/replicant.js';
 import type { Applier, ApplyOutcome } from './applier.js';
@@ -78,7 +79,7 @@ async function passOnce(deps: PassDeps, docId: DocumentId, metaId: MetaId): Prom
     return 'done';
   }
   if (read.ignored.length > 0) deps.logger.warn({ docId, ignored: read.ignored }, 'malformed replicant entries ignored');
-  replicant = await recordConflicts(deps, replicant);
+  replicant = await recordConflicts(deps, replicant, read.content);
   const { currentAt: _stale, ...entry } = entryOf(replicant, deps.index.byMetaId(metaId));
   // Under the key's lock no write through the front is under way: a mark left is one cut short.
   const verify = entry.localWritePending === true;
@@ -105,8 +106,9 @@ function writerAudience(deps: PassDeps, replicant: Replicant): readonly PeerIdSt
   return peer === undefined ? undefined : [peer];
 }
 
-async function recordConflicts(deps: PassDeps, replicant: Replicant): Promise<Replicant> {
-  const written = await deps.replicants.recordConflicts(replicant.docId);
+/** `read`: the document `replicant` was decoded from, looked at again rather than read again. */
+async function recordConflicts(deps: PassDeps, replicant: Replicant, read: ReplicantDraft): Promise<Replicant> {
+  const written = await deps.replicants.recordConflicts(replicant.docId, read);
   if (written.length === 0) return replicant;
   for (const conflict of written) {
     deps.logger.info(

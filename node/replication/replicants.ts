@@ -36,7 +36,13 @@ import { entryOf, type KeyIndex } from './key-index.js';
 
 /** A replicant read from the store. */
 export type ReplicantRead =
-  | { readonly kind: 'ok'; readonly replicant: Replicant; readonly ignored: readonly string[] }
+  | {
+      readonly kind: 'ok';
+      readonly replicant: Replicant;
+      readonly ignored: readonly string[];
+      /** The document it was decoded from (Automerge's shared view: read it, never change it). */
+      readonly content: ReplicantDraft;
+    }
   | { readonly kind: 'absent' }
   | { readonly kind: 'invalid'; readonly reason: string };
 
@@ -107,16 +113,11 @@ export class Replicants {
   constructor(private readonly deps: ReplicantsDeps) {}
 
   async read(docId: DocumentId): Promise<ReplicantRead> {
-    return (await this.readStored(docId)).read;
-  }
-
-  /** The document as stored, and the replicant decoded from it. */
-  private async readStored(docId: DocumentId): Promise<{ readonly content: ReplicantDraft | undefined; readonly read: ReplicantRead }> {
     const content = await this.deps.documents.read<ReplicantDraft>(docId);
-    if (content === undefined) return { content, read: { kind: 'absent' } };
+    if (content === undefined) return { kind: 'absent' };
     const decoded = decodeReplicant(docId, content);
-    if (!decoded.ok) return { content, read: { kind: 'invalid', reason: decoded.reason } };
-    return { content, read: { kind: 'ok', replicant: decoded.replicant, ignored: decoded.ignored } };
+    if (!decoded.ok) return { kind: 'invalid', reason: decoded.reason };
+    return { kind: 'ok', replicant: decoded.replicant, ignored: decoded.ignored, content };
   }
 
   /** The replicant of `metaId`, or undefined when absent or unusable; a create answered first is waited for. */
@@ -221,10 +222,10 @@ export class Replicants {
    * Records the losing writes Automerge kept aside (docs/REPLICATION.md §4); returns the new ones.
    * Looked for in the stored document first: a change, even an empty one, costs ~0.4 ms on every
    * reconcile pass, and there is rarely anything to record. One held in memory only is recorded by
-   * the pass that follows its write.
+   * the pass that follows its write. `read`: the stored document, when the caller just read it.
    */
-  async recordConflicts(docId: DocumentId): Promise<ConflictEntry[]> {
-    const stored = await this.deps.documents.read<ReplicantDraft>(docId);
+  async recordConflicts(docId: DocumentId, read?: ReplicantDraft): Promise<ConflictEntry[]> {
+    const stored = read ?? (await this.deps.documents.read<ReplicantDraft>(docId));
     if (stored === undefined || unrecordedConflicts(stored).length === 0) return [];
     let written: ConflictEntry[] = [];
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => {
@@ -243,12 +244,12 @@ export class Replicants {
     const { documents, index, self } = this.deps;
     // Heads first: a change landing during the read makes them older than what is read, never newer.
     const heads = documents.heads(docId);
-    const { content, read } = await this.readStored(docId);
-    if (read.kind !== 'ok' || content === undefined) throw new Error(`replicant ${docId} unreadable right after a write: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
+    const read = await this.read(docId);
+    if (read.kind !== 'ok') throw new Error(`replicant ${docId} unreadable right after a write: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
     const { replicant } = read;
     const entry = entryOf(replicant, index.byMetaId(replicant.metaId));
     // Anything a pass would still do (log ignored entries, record conflicts) leaves it to the pass.
-    const current = heads !== undefined && replicaCurrent(replicant, self) && read.ignored.length === 0 && unrecordedConflicts(content).length === 0;
+    const current = heads !== undefined && replicaCurrent(replicant, self) && read.ignored.length === 0 && unrecordedConflicts(read.content).length === 0;
     // Not awaited: the index is a cache of the document, which is stored already; the answer
     // must not wait for a second write.
     void index.put(current ? { ...entry, currentAt: heads } : entry);
