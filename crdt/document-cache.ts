@@ -133,6 +133,7 @@ export class Wait {
 export interface DocumentCacheOptions {
   readonly storage: Storage;
   readonly logger: Logger;
+  /** The actor of documents loaded or made from now on (`renewActor` replaces it). */
   readonly actor: string;
   readonly maxLoaded: number;
   /** Whether the store's index lists `docId`. */
@@ -149,18 +150,28 @@ export class DocumentCache {
   /** Insertion order is recency order: touching a document moves it to the end. */
   private readonly loaded = new Map<DocumentId, LoadedDocument>();
   private readonly loading = new Map<DocumentId, Loading>();
+  private currentActor: string;
 
   constructor(options: DocumentCacheOptions) {
     this.options = options;
+    this.currentActor = options.actor;
   }
 
   get size(): number {
     return this.loaded.size;
   }
 
-  /** This site's actor id, for documents made from loaded ones (clones, forks). */
+  /** This process's actor id, for documents loaded or made from now on (clones, forks). */
   get actor(): string {
-    return this.options.actor;
+    return this.currentActor;
+  }
+
+  /**
+   * Documents loaded or made from now on write as `actor`. For local changes lost after they were
+   * sent: the documents reloaded without them must not number new changes as they were numbered.
+   */
+  renewActor(actor: string): void {
+    this.currentActor = actor;
   }
 
   peek(docId: DocumentId): LoadedDocument | undefined {
@@ -183,7 +194,7 @@ export class DocumentCache {
       }
       if (!this.options.isStored(docId)) {
         if (mode === 'existing') return undefined;
-        const entry = LoadedDocument.absent(docId, this.options.actor);
+        const entry = LoadedDocument.absent(docId, this.currentActor);
         entry.pins += 1;
         this.loaded.set(docId, entry);
         this.trim();
@@ -274,7 +285,7 @@ export class DocumentCache {
       if (this.loading.get(docId) === loading) this.loading.delete(docId);
     }
     const stored = parseStoredDocument(docId, entries);
-    const doc = loadStoredDocument<unknown>(docId, stored, this.options.actor);
+    const doc = loadStoredDocument<unknown>(docId, stored, this.currentActor);
     // Deleted, or replaced by a stand-in, while it was loading: the answer is no longer current.
     if (!this.options.isStored(docId) || this.loaded.has(docId)) {
       Automerge.free(doc);

@@ -25,6 +25,13 @@ export interface GroupCommitOptions {
   /** Called once a document's write is durable, before its events and its waiters. */
   readonly onWritten: (docId: DocumentId, heads: readonly string[]) => void;
   readonly emit: (event: DocumentChangedEvent) => void;
+  /**
+   * Local changes as their batch starts, before it is durable: the event `emit` gives once it is,
+   * with the same `changes` array.
+   */
+  readonly emitApplied: (event: DocumentChangedEvent) => void;
+  /** A batch carrying local changes failed: they were announced (`emitApplied`) and are gone here. */
+  readonly onLocalChangesLost: () => void;
 }
 
 interface PlannedWrite {
@@ -110,6 +117,9 @@ export class GroupCommit {
     // Removals go first: a document deleted then created again in the same tick ends up created.
     const removals = this.removals.splice(0);
     const writes = this.planAll();
+    for (const { entry, work, plan } of writes) {
+      if (work.local.length > 0) this.options.emitApplied(localEvent(entry.docId, plan.heads, work));
+    }
     const operations = [...removals.flatMap((removal) => removal.operations), ...writes.flatMap((write) => [...write.plan.operations, ...write.work.alongside])];
     let failure: CheopsError | undefined;
     if (operations.length > 0) {
@@ -166,16 +176,14 @@ export class GroupCommit {
     this.settleInFlight(entry);
     if (plan.operations.length > 0) this.options.onWritten(entry.docId, plan.heads);
     const { docId } = entry;
-    if (work.local.length > 0) {
-      const audience = work.toEveryone || work.audience.size === 0 ? undefined : work.audience;
-      this.options.emit({ docId, heads: plan.heads, changes: work.local, origin: 'local', ...(audience === undefined ? {} : { audience }) });
-    }
+    if (work.local.length > 0) this.options.emit(localEvent(docId, plan.heads, work));
     if (work.remote.length > 0) this.options.emit({ docId, heads: plan.heads, changes: work.remote, origin: 'remote' });
     work.waiters.forEach((waiter) => waiter.resolve(plan.heads));
     this.options.cache.trim();
   }
 
   private failed({ entry, work }: PlannedWrite, failure: CheopsError): void {
+    if (work.local.length > 0) this.options.onLocalChangesLost();
     work.waiters.forEach((waiter) => waiter.reject(failure));
     // Later changes were made on top of the failed ones: they cannot be written without them.
     const later = entry.pending;
@@ -193,6 +201,11 @@ export class GroupCommit {
     entry.inFlightHasRemote = false;
     inFlight?.resolve();
   }
+}
+
+function localEvent(docId: DocumentId, heads: readonly string[], work: PendingWork): DocumentChangedEvent {
+  const audience = work.toEveryone || work.audience.size === 0 ? undefined : work.audience;
+  return { docId, heads, changes: work.local, origin: 'local', ...(audience === undefined ? {} : { audience }) };
 }
 
 function asStorageError(error: unknown): CheopsError {

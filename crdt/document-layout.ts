@@ -2,7 +2,6 @@
  * Where the document store keeps things in Storage, and how a document's bytes are planned for one
  * write. Layout (one key per line):
  *
- *   ['meta', 'actor']                      this site's Automerge actor id (16 bytes)
  *   ['index', docId]                       CBOR { v: 1, h: heads as 32-byte hashes }: the start-up index
  *   ['doc', docId, 'snapshot']             Automerge.save() of the document, or, until its first
  *                                          compaction, the changes of its first write, concatenated
@@ -10,7 +9,8 @@
  *
  * The index is what open() reads: ids and heads only, a few dozen bytes per document, so start-up
  * does not load 10,000 documents. The index entry and the document bytes are always written in the
- * same batch, so they cannot disagree after a crash.
+ * same batch, so they cannot disagree after a crash. Stores written before the actor id was drawn
+ * at each open also hold ['meta', 'actor'], which nothing reads.
  */
 import * as Automerge from '@automerge/automerge';
 import { decode, encode } from 'cborg';
@@ -19,7 +19,6 @@ import { CheopsError, ErrorCode } from '../core/errors.js';
 import type { DocumentId } from '../core/ids.js';
 import type { StorageEntry, StorageKey, StorageOperation } from './storage.js';
 
-export const actorKey: StorageKey = ['meta', 'actor'];
 export const indexPrefix: StorageKey = ['index'];
 
 export const indexKey = (docId: DocumentId): StorageKey => ['index', docId];

@@ -12,7 +12,7 @@ import { DocumentStore } from './document-store.js';
 import type { DocumentChangedEvent } from './documents.js';
 import { LevelStorage } from './level-storage.js';
 import { MemoryStorage } from './memory-storage.js';
-import { CountingStorage, ManualClock, openStore, rejection, seededRandom, storedBytes } from './test-helpers.js';
+import { CountingStorage, ManualClock, openStore, rejection, seededRandom, storedBytes, syncDocuments } from './test-helpers.js';
 
 interface Resource {
   name: string;
@@ -131,7 +131,7 @@ describe('DocumentStore: local API', () => {
 });
 
 describe('DocumentStore: persistence', () => {
-  it('reopens from LevelStorage with identical ids, heads, content and actor', async () => {
+  it('reopens from LevelStorage with identical ids, heads and content, under a new actor', async () => {
     const location = await mkdtemp(join(tmpdir(), 'cheops-docs-'));
     directories.push(location);
     let storage = await LevelStorage.open({ location });
@@ -147,7 +147,10 @@ describe('DocumentStore: persistence', () => {
 
     storage = await LevelStorage.open({ location });
     store = await openStore(storage, 999);
-    expect(store.actorId).toBe(actor);
+    // Drawn at each open: a change that left before it was durable and was lost in a crash is
+    // never numbered again with other content.
+    expect(store.actorId).not.toBe(actor);
+    expect(store.actorId).toBe(Buffer.from(seededRandom(999).bytes(16)).toString('hex'));
     expect(store.ids().sort()).toEqual([docA, docB]);
     expect({ a: store.heads(docA), b: store.heads(docB) }).toEqual(heads);
     expect(store.loadedCount).toBe(0);
@@ -244,7 +247,7 @@ describe('DocumentStore: persistence', () => {
     expect(store.ids()).toHaveLength(10_000);
     expect(store.loadedCount).toBe(0);
     expect(counting.lists).toEqual([['index']]);
-    expect(counting.gets).toEqual([['meta', 'actor']]);
+    expect(counting.gets).toEqual([]);
     expect(await store.read(asDocumentId('res/9999'))).toEqual({ name: 'x', n: 1 });
     await store.close();
   });
@@ -303,6 +306,48 @@ describe('DocumentStore: persistence', () => {
     expect(isCheopsError(failed, ErrorCode.StorageFailure)).toBe(true);
     expect(await counting.get(['cache', 'b'])).toBeUndefined();
     await store.close();
+  });
+
+  it('tells of local changes as their write starts, with the same changes as once they are durable', async () => {
+    const counting = new CountingStorage(new MemoryStorage());
+    const store = await openStore(counting);
+    const applied: DocumentChangedEvent[] = [];
+    const written: DocumentChangedEvent[] = [];
+    store.onLocalChangeApplied((event) => applied.push(event));
+    store.onChange((event) => written.push(event));
+    counting.hold();
+    const heads = store.create(docA, { n: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(applied).toHaveLength(1);
+    expect(written).toHaveLength(0);
+    expect(store.has(docA)).toBe(false);
+    counting.release();
+    expect(await heads).toEqual(applied[0]?.heads);
+    expect(written).toHaveLength(1);
+    expect(written[0]?.changes).toBe(applied[0]?.changes);
+    await store.close();
+  });
+
+  it('makes new changes under a new actor once a failed write lost local changes that may have left', async () => {
+    const counting = new CountingStorage(new MemoryStorage());
+    const store = await openStore(counting);
+    const peer = await openStore(new MemoryStorage(), 2);
+    await store.create(docA, { n: 1 });
+    await syncDocuments(store, peer, docA);
+    const sent: Uint8Array[] = [];
+    store.onLocalChangeApplied((event) => sent.push(...event.changes));
+    const actor = store.actorId;
+    counting.failNext();
+    expect(isCheopsError(await rejection(store.change<{ n: number }>(docA, (doc) => void (doc.n = 2))), ErrorCode.StorageFailure)).toBe(true);
+    // The peer got the change before the write failed; this store no longer holds it.
+    await peer.applyChanges(docA, sent);
+    expect(store.actorId).not.toBe(actor);
+    await store.change<{ v: string }>(docA, (doc) => void (doc.v = 'next'));
+    await syncDocuments(store, peer, docA);
+    expect(await store.read(docA)).toEqual({ n: 2, v: 'next' });
+    expect(await peer.read(docA)).toEqual({ n: 2, v: 'next' });
+    await store.close();
+    await peer.close();
   });
 
   it('rejects changes whose batch failed and forgets them, then works again', async () => {

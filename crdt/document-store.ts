@@ -26,14 +26,14 @@ import type { Random } from '../core/random.js';
 import { DocumentCache, freeDocument, Wait, type LoadedDocument } from './document-cache.js';
 import { GroupCommit } from './document-commit.js';
 import { RemoteInput } from './remote-input.js';
-import { actorKey, decodeIndexRecord, indexPrefix, sameHeads } from './document-layout.js';
+import { decodeIndexRecord, indexPrefix, sameHeads } from './document-layout.js';
 import type { AppliedInput, DocumentChangedEvent, DocumentListener, SyncableDocuments, SyncState } from './documents.js';
 import type { Storage, StorageOperation } from './storage.js';
 
 export interface DocumentStoreComponents {
   readonly storage: Storage;
   readonly clock: Clock;
-  /** Draws this site's actor id on the first open, so a simulator seed reproduces document bytes. */
+  /** Draws the actor id at each open, so a simulator seed reproduces document bytes. */
   readonly random: Random;
   readonly logger: Logger;
 }
@@ -83,9 +83,9 @@ export class DocumentStore implements SyncableDocuments {
   private readonly compactAfterChunks: number;
   private readonly index = new Map<DocumentId, readonly string[]>();
   private readonly listeners = new Set<DocumentListener>();
+  private readonly appliedListeners = new Set<DocumentListener>();
   private readonly operations = new Set<Promise<unknown>>();
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
-  private actor = '';
   private cache: DocumentCache | undefined;
   private commit: GroupCommit | undefined;
   private remote: RemoteInput | undefined;
@@ -97,7 +97,7 @@ export class DocumentStore implements SyncableDocuments {
     this.compactAfterChunks = positiveInteger(init.compactAfterChunks ?? defaultCompactAfterChunks, 'compactAfterChunks');
   }
 
-  /** Reads this site's actor id (drawing and storing it on the first open) and the index: ids and heads only. */
+  /** Draws this process's actor id and reads the index: ids and heads only. */
   async open(): Promise<void> {
     if (this.state !== 'new') throw new CheopsError(ErrorCode.NotRunning, `the document store is ${this.state}`);
     this.state = 'opening';
@@ -109,7 +109,7 @@ export class DocumentStore implements SyncableDocuments {
       throw error;
     }
     this.state = 'open';
-    this.logger.info({ documents: this.index.size, actor: this.actor }, 'document store open');
+    this.logger.info({ documents: this.index.size, actor: this.cacheOrThrow().actor }, 'document store open');
   }
 
   /** Waits for the calls under way and their writes, then unloads everything. Does not close the Storage. */
@@ -121,10 +121,16 @@ export class DocumentStore implements SyncableDocuments {
     this.state = 'closed';
   }
 
-  /** This site's Automerge actor id (32 hex digits), the same for every document and across restarts. */
+  /**
+   * The Automerge actor id (32 hex digits) of the changes made here now: the same for every
+   * document, drawn anew at each open (and after a failed write of local changes). A change may
+   * leave for peers before it is durable (`onLocalChangeApplied`); if a crash then loses it here,
+   * the next change is made by another actor, so no two different changes ever share an actor and
+   * sequence number, and the peers that hold the lost change give it back.
+   */
   get actorId(): string {
     this.ensureOpen();
-    return this.actor;
+    return this.cacheOrThrow().actor;
   }
 
   ids(): DocumentId[] {
@@ -251,7 +257,7 @@ export class DocumentStore implements SyncableDocuments {
         if (!entry.hasUnwrittenLocal()) return Automerge.generateSyncMessage(entry.doc, state);
         // Speak from the stored state: a fork at the stored heads, rather than waiting for the
         // write, which could wait forever while local writes keep coming.
-        const stored = Automerge.clone(Automerge.view(entry.doc, [...entry.persistedHeads]), { actor: this.actor });
+        const stored = Automerge.clone(Automerge.view(entry.doc, [...entry.persistedHeads]), { actor: this.cacheOrThrow().actor });
         try {
           return Automerge.generateSyncMessage(stored, state);
         } finally {
@@ -310,15 +316,17 @@ export class DocumentStore implements SyncableDocuments {
     };
   }
 
-  /** Reads the actor id (drawing and storing it on the first open) and the index. */
+  onLocalChangeApplied(listener: DocumentListener): () => void {
+    this.appliedListeners.add(listener);
+    return () => {
+      this.appliedListeners.delete(listener);
+    };
+  }
+
+  /** Draws the actor id and reads the index. */
   private async load(): Promise<void> {
     const { storage } = this.components;
-    let actor = await storage.get(actorKey);
-    if (actor === undefined) {
-      actor = this.components.random.bytes(actorBytes);
-      await storage.put(actorKey, actor);
-    }
-    this.actor = Buffer.from(actor).toString('hex');
+    const actor = this.drawActor();
     for (const { key, value } of await storage.list(indexPrefix)) {
       const docId = key[1];
       if (key.length !== 2 || docId === undefined || !isDocumentId(docId)) {
@@ -329,7 +337,7 @@ export class DocumentStore implements SyncableDocuments {
     this.cache = new DocumentCache({
       storage,
       logger: this.logger,
-      actor: this.actor,
+      actor,
       maxLoaded: this.maxLoaded,
       isStored: (docId) => this.index.has(docId),
     });
@@ -339,7 +347,13 @@ export class DocumentStore implements SyncableDocuments {
       compactAfterChunks: this.compactAfterChunks,
       cache: this.cache,
       onWritten: (docId, heads) => this.index.set(docId, heads),
-      emit: (event) => this.emit(event),
+      emit: (event) => this.emit(this.listeners, event),
+      emitApplied: (event) => this.emit(this.appliedListeners, event),
+      onLocalChangesLost: () => {
+        const renewed = this.drawActor();
+        this.logger.warn({ actor: renewed }, 'local changes lost in a failed write: new changes are made by a new actor');
+        this.cacheOrThrow().renewActor(renewed);
+      },
     });
     this.remote = new RemoteInput({ cache: this.cache, commit: this.commit, logger: this.logger });
   }
@@ -363,8 +377,12 @@ export class DocumentStore implements SyncableDocuments {
     return options.message === undefined ? { time } : { time, message: options.message };
   }
 
-  private emit(event: DocumentChangedEvent): void {
-    for (const listener of this.listeners) {
+  private drawActor(): string {
+    return Buffer.from(this.components.random.bytes(actorBytes)).toString('hex');
+  }
+
+  private emit(listeners: ReadonlySet<DocumentListener>, event: DocumentChangedEvent): void {
+    for (const listener of listeners) {
       try {
         listener(event);
       } catch (error) {

@@ -3,7 +3,9 @@
  * protocol on one document, and received changes applied. Received input is applied in memory
  * first and written in the next storage batch (`AppliedInput.written`); nothing speaks of it before
  * it is written (events, stored heads, sync messages), so nothing is acknowledged that a crash could
- * lose.
+ * lose. Local changes alone may leave before they are durable (`onLocalChangeApplied`): the store
+ * makes them under an actor id drawn at each open, so one lost here and held by a peer comes back
+ * from that peer, and never meets another change numbered the same.
  * Sync states live with the caller (one per peer and document); the store keeps documents only.
  */
 import type { SyncState as AutomergeSyncState } from '@automerge/automerge';
@@ -80,5 +82,12 @@ export interface SyncableDocuments {
    * dependencies it lacks (in memory, written or not): only the sync protocol brings those.
    */
   lacks(docId: DocumentId, heads: readonly string[]): Promise<boolean>;
+  /** Changes once they are durable; the returned function unsubscribes. */
   onChange(listener: DocumentListener): () => void;
+  /**
+   * Local changes once applied in memory, as their storage write starts: one fsync before
+   * `onChange` gives the same event (with the same `changes` array). For pushes, so that a
+   * replicated write does not wait for the origin's disk before it travels.
+   */
+  onLocalChangeApplied(listener: DocumentListener): () => void;
 }

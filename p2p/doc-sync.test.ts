@@ -1,6 +1,11 @@
 import { initSyncState, generateSyncMessage, init as emptyDoc } from '@automerge/automerge';
 import { describe, expect, it } from 'vitest';
 import { asPeerIdString } from '../core/ids.js';
+import { silentLogger } from '../core/logger.js';
+import { systemRandom } from '../core/system.js';
+import { DocumentStore } from '../crdt/document-store.js';
+import { MemoryStorage } from '../crdt/memory-storage.js';
+import { CountingStorage, syncDocuments } from '../crdt/test-helpers.js';
 import {
   broadcastTopic,
   decodeSyncChannelMessage,
@@ -58,6 +63,53 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(a.sync.stats().pushesSent).toBe(1);
     expect(b.sync.stats().pushesReceived).toBe(1);
     expect(a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent).toBe(0);
+  });
+
+  it('pushes a local change while its write is under way, and not again once it is durable', async () => {
+    const disk = new CountingStorage(new MemoryStorage());
+    const { clock, sites } = await setup(['a', 'b'], { storage: (name) => (name === 'a' ? disk : new MemoryStorage()) });
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await settle(clock, 50);
+    disk.hold();
+    const written = a.store.create(doc('res/1'), { name: 'purple' });
+    await settle(clock, 50);
+    // a's fsync has not returned, and b already holds the change, durably.
+    expect(a.store.has(doc('res/1'))).toBe(false);
+    expect(await b.store.read(doc('res/1'))).toEqual({ name: 'purple' });
+    disk.release();
+    const heads = await written;
+    await settle(clock, 500);
+    expect(b.store.heads(doc('res/1'))).toEqual(heads);
+    expect(a.sync.stats().pushesSent).toBe(1);
+    expect(a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent).toBe(0);
+  });
+
+  it('gets back from a peer a pushed change that its crash lost, and writes on without a clash', async () => {
+    const disk = new CountingStorage(new MemoryStorage());
+    const { clock, sites } = await setup(['a', 'b'], { storage: (name) => (name === 'a' ? disk : new MemoryStorage()) });
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await settle(clock, 50);
+    await a.store.create(doc('res/1'), { n: 1 });
+    disk.hold();
+    void a.store.change<{ n: number }>(doc('res/1'), (draft) => void (draft.n = 2)).catch(() => undefined);
+    await settle(clock, 50);
+    expect(await b.store.read(doc('res/1'))).toEqual({ n: 2 });
+    // The crash: a's write never lands. A new store opens on what a's storage holds.
+    disk.failNext();
+    disk.release();
+    await settle(clock, 10);
+    const restarted = new DocumentStore({ storage: disk.inner, clock, random: systemRandom, logger: silentLogger });
+    await restarted.open();
+    expect(await restarted.read(doc('res/1'))).toEqual({ n: 1 });
+    await restarted.change<{ v: string }>(doc('res/1'), (draft) => void (draft.v = 'after'));
+    // b holds a's lost change under a's old actor; a's new change is another actor's first.
+    await syncDocuments(restarted, b.store, doc('res/1'));
+    expect(await restarted.read(doc('res/1'))).toEqual({ n: 2, v: 'after' });
+    expect(await b.store.read(doc('res/1'))).toEqual({ n: 2, v: 'after' });
+    expect(b.store.heads(doc('res/1'))).toEqual(restarted.heads(doc('res/1')));
+    await restarted.close();
   });
 
   it('converges after a partition with concurrent changes on both sides', async () => {

@@ -35,7 +35,7 @@ import {
   type PushMessage,
   type SyncMessage,
 } from './sync-messages.js';
-import { isSharedWith, sharingOf } from './share-policy.js';
+import { isSharedWith, sharingOf, type SharedWith } from './share-policy.js';
 import { SyncSender } from './sync-sender.js';
 import { SyncSessions } from './sync-sessions.js';
 import type { Transport, TransportEvents } from './transport.js';
@@ -94,6 +94,9 @@ export class DocSync {
   };
   private antiEntropyTimer: Timer | undefined;
   private stopListeningToDocuments: (() => void) | undefined;
+  private stopListeningToLocalChanges: (() => void) | undefined;
+  /** The `changes` of local events pushed before they were durable: not pushed again once they are. */
+  private readonly pushedEarly = new WeakSet<readonly Uint8Array[]>();
   private running = false;
 
   constructor(options: DocSyncOptions, components: DocSyncComponents) {
@@ -157,6 +160,7 @@ export class DocSync {
     this.liveness?.on('peer:up', this.onPeerUp);
     this.liveness?.on('peer:down', this.onPeerDisconnect);
     this.stopListeningToDocuments = this.documents.onChange(this.onDocumentChanged);
+    this.stopListeningToLocalChanges = this.documents.onLocalChangeApplied(this.onLocalChangeApplied);
     this.antiEntropyTimer = this.clock.setInterval(() => this.antiEntropy(), this.options.antiEntropyIntervalMs);
     this.antiEntropy();
   }
@@ -181,6 +185,8 @@ export class DocSync {
     this.transport.unsubscribe(broadcastTopic);
     this.stopListeningToDocuments?.();
     this.stopListeningToDocuments = undefined;
+    this.stopListeningToLocalChanges?.();
+    this.stopListeningToLocalChanges = undefined;
     // A send to a peer that stopped reading (it is stopping too: `cheops up` stops every site at
     // once) waits for a flow-control window that never opens, and two such sites would wait on
     // each other. What a cut-short send carried, the next sync sends again.
@@ -244,16 +250,23 @@ export class DocSync {
     return Math.max(peers.size, this.sessions.peerCount(), this.guard.peerCount(), this.pusher.peerCount());
   }
 
+  /**
+   * A small local change is pushed as its write starts, not once it is durable: the receivers'
+   * apply overlaps the origin's fsync. The store's per-open actor id makes that safe (documents.ts).
+   */
+  private readonly onLocalChangeApplied = (event: DocumentChangedEvent): void => {
+    if (!this.running || !this.pusher.pushable(event, this.options.pushMaxBytes)) return;
+    const { shared, peers } = this.recipients(event);
+    if (peers.length === 0) return;
+    this.pusher.push(event, shared, peers);
+    this.pushedEarly.add(event.changes);
+  };
+
   private readonly onDocumentChanged = (event: DocumentChangedEvent): void => {
     if (!this.running) return;
     if (event.origin === 'local') this.awayWrites.changed(event.docId);
-    const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
-    const sharing = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
-    // A change for some peers first goes to them alone (when one is connected): the others get it
-    // from their digests, with whatever else they collected meanwhile, in one sync.
-    const audience = event.audience;
-    const first = audience === undefined ? [] : sharing.filter((peer) => audience.has(peer));
-    const peers = first.length > 0 ? first : sharing;
+    if (this.pushedEarly.has(event.changes)) return;
+    const { shared, peers } = this.recipients(event);
     if (peers.length === 0) return;
     if (this.pusher.pushable(event, this.options.pushMaxBytes)) {
       this.pusher.push(event, shared, peers);
@@ -271,6 +284,17 @@ export class DocSync {
       else this.sender.markDirty(peer, event.docId);
     }
   };
+
+  /** The connected peers that hear of `event` now (its audience first, when one is connected). */
+  private recipients(event: DocumentChangedEvent): { shared: SharedWith; peers: PeerIdString[] } {
+    const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
+    const sharing = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
+    // A change for some peers first goes to them alone (when one is connected): the others get it
+    // from their digests, with whatever else they collected meanwhile, in one sync.
+    const audience = event.audience;
+    const first = audience === undefined ? [] : sharing.filter((peer) => audience.has(peer));
+    return { shared, peers: first.length > 0 ? first : sharing };
+  }
 
   private readonly onMessage = (event: TransportEvents['message']): void => {
     if (!this.running) return;

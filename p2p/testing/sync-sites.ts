@@ -10,6 +10,7 @@ import type { Random } from '../../core/random.js';
 import { systemRandom } from '../../core/system.js';
 import { DocumentStore } from '../../crdt/document-store.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
+import type { Storage } from '../../crdt/storage.js';
 import { createDocSync, type DocSync, type DocSyncOptions } from '../doc-sync.js';
 import { MemoryNetwork, type LinkPolicy } from '../memory-network.js';
 import { createMemoryTransport, type MemoryTransport } from '../memory-transport.js';
@@ -37,6 +38,8 @@ export interface TestSitesInit {
   readonly sharedWith?: SharePolicy;
   readonly linkPolicy?: LinkPolicy;
   readonly options?: Omit<DocSyncOptions, 'sharedWith'>;
+  /** The storage of each site's document store (default: a new MemoryStorage). */
+  readonly storage?: (name: string) => Storage;
 }
 
 export function sitePeerId(name: string): PeerIdString {
@@ -61,7 +64,7 @@ export async function makeSites(init: TestSitesInit): Promise<{ network: MemoryN
       { network, random: init.random, logger },
     );
     const store = new DocumentStore({
-      storage: new MemoryStorage(),
+      storage: init.storage?.(name) ?? new MemoryStorage(),
       clock: init.clock,
       random: init.random.fork(name),
       logger,

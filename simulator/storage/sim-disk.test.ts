@@ -146,7 +146,7 @@ describe('SimDisk', () => {
 });
 
 describe('DocumentStore on a SimDisk that crashes', () => {
-  it('keeps every change it acknowledged and the same actor id across a crash', async () => {
+  it('keeps every change it acknowledged across a crash, and makes new ones under a new actor id', async () => {
     const { clock, disk } = setup({ writeLatency: { type: 'uniform', minMs: 1, maxMs: 5 } });
     const random = new SeededRandom('store');
     const open = async (): Promise<DocumentStore> => {
@@ -174,7 +174,7 @@ describe('DocumentStore on a SimDisk that crashes', () => {
     expect(unacknowledged.settled).toBe(false);
 
     const after = await open();
-    expect(after.actorId).toBe(actor);
+    expect(after.actorId).not.toBe(actor);
     expect(after.heads(doc)).toEqual(acknowledged);
     expect(await clock.runUntilSettled(after.read(doc), { timeoutMs: 1_000 })).toEqual({ step: 1 });
   });

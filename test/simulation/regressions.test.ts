@@ -110,7 +110,7 @@ describe('regressions found by the simulator (scripted)', () => {
     // the member may have applied the write (forward.ts); the user retries (through whichever member
     // is up: Site1 adopts the object its application holds, Site2 creates it and Site1 replaces
     // its object with it; had Site1's create intent been stored before the crash, Site1 would have
-    // made the replicant at restart already). The checker rule that came of the seed (only a delete that
+    // made the replicant at restart already, as it does in this run). The checker rule that came of the seed (only a delete that
     // tombstoned the replicant forbids a come-back) is still exercised by seed 198 below.
     const results = await scriptedRun('forward-member-crashed', {}, [key], async ({ send, sim }) => {
       const off = sim.apps.subscribe((write) => {
@@ -124,7 +124,10 @@ describe('regressions found by the simulator (scripted)', () => {
       expect(sim.apps.writes.filter((write) => write.method === 'POST' && write.source === 'client').map((write) => write.site)).toEqual(['Site1']);
       await sim.restart('Site1');
       const retried = await send('Site3', key, (id) => createCall(key.ref, objectBody(key.ref, id, { k: 'v' }, {}), { scope }));
-      expect(retried.outcome).toBe('acknowledged');
+      // Site1's restart made the replicant from its create intent and pushed it as its write
+      // started: the retry, forwarded to Site2, meets the object Site2 made from it (409), or comes
+      // first (201). Either way there is one object, and it converges.
+      expect([201, 409], JSON.stringify(retried)).toContain(retried.status);
       await sim.runFor(3_000);
       expect((await send('Site2', key, () => deleteCall(key.ref))).outcome).toBe('acknowledged');
     });
