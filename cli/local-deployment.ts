@@ -56,6 +56,8 @@ export interface DeploymentOptions extends PlanOptions {
   readonly conditions?: LinkConditions;
   /** The nodes' log level (their logs go to `<data>/siteK/cheops.log`); default `info`. */
   readonly logLevel?: LogLevelSetting;
+  /** Whether each node compiles its document paths before listening (NodeConfig.warmUp); default true. */
+  readonly warmUp?: boolean;
   /** Where progress lines go; default nowhere. */
   readonly progress?: (line: string) => void;
   /** How long a site may take to answer /readyz; default `defaultReadyTimeoutMs(sites)`. */
@@ -99,7 +101,7 @@ export class LocalDeployment {
       const sites: DeployedSite[] = [];
       for (const site of planned) {
         progress(`starting ${site.name} …`);
-        const child = await startSiteProcess(site, mesh, options.logLevel ?? 'info');
+        const child = await startSiteProcess(site, mesh, options.logLevel ?? 'info', options.warmUp ?? true);
         children.push(child);
         sites.push({ ...site, url: `http://127.0.0.1:${site.httpPort}`, process: child });
       }
@@ -159,7 +161,7 @@ export async function seesUp(url: string, names: readonly string[]): Promise<boo
   }
 }
 
-async function startSiteProcess(site: PlannedSite, mesh: RelayMesh, logLevel: LogLevelSetting): Promise<ChildProcess> {
+async function startSiteProcess(site: PlannedSite, mesh: RelayMesh, logLevel: LogLevelSetting, warmUp: boolean): Promise<ChildProcess> {
   await mkdir(site.dataDir, { recursive: true });
   const log = createWriteStream(site.logFile, { flags: 'a' });
   await new Promise((resolveOpen) => log.once('open', resolveOpen));
@@ -170,7 +172,7 @@ async function startSiteProcess(site: PlannedSite, mesh: RelayMesh, logLevel: Lo
     [
       launcher, 'node', '--site', site.name, '--data', site.dataDir, '--http', `127.0.0.1:${site.httpPort}`,
       '--p2p', `/ip4/127.0.0.1/tcp/${site.p2pPort}`, '--announce', mesh.deadAddress(site.name), '--app', 'standin',
-      '--log-level', logLevel, ...peers,
+      '--log-level', logLevel, ...(warmUp ? [] : ['--no-warm-up']), ...peers,
     ],
     // Its own process group: Ctrl-C in the terminal reaches `cheops up`, which stops the sites in order.
     { stdio: ['ignore', log, log], detached: true },

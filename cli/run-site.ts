@@ -22,7 +22,7 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
   };
   let site: Site;
   try {
-    await warmUp(logger);
+    if (config.warmUp) await warmUp(logger);
     const app = await startLocalApplication(config, logger);
     stack.push(() => app.stop());
     await mkdir(config.dataDir, { recursive: true });
@@ -52,9 +52,9 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
  * the first requests and the first heal (crdt/warm-up.ts). Only a speed-up: a failure is logged
  * and the site starts all the same.
  */
-async function warmUp(logger: Logger): Promise<void> {
+export async function warmUp(logger: Logger, warm: typeof warmUpDocuments = warmUpDocuments): Promise<void> {
   try {
-    const warmed = await warmUpDocuments({ clock: systemClock, random: systemRandom });
+    const warmed = await warm({ clock: systemClock, random: systemRandom });
     logger.info({ ms: Math.round(warmed.ms) }, 'document paths compiled');
   } catch (error) {
     logger.warn({ err: errorMessage(error) }, 'warm-up failed; the first documents compile their paths instead');

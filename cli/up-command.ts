@@ -30,6 +30,8 @@ export interface UpOptions {
   readonly bandwidth?: string;
   /** HOST:PORT of the control API; default 127.0.0.1:<base port>. */
   readonly control?: string;
+  /** False with `--no-warm-up`: the sites start listening without compiling their document paths first. */
+  readonly warmUp: boolean;
 }
 
 function positiveInteger(name: string, max: number) {
@@ -52,6 +54,7 @@ export function upCommand(): Command {
     .option('--loss <rate>', 'packet loss between sites (1%); TCP retransmits, so it shows as delay spikes, never as lost bytes')
     .option('--bandwidth <rate>', 'bandwidth of each link, each way (10mbit, 2MB/s); default unlimited')
     .option('--control <host:port>', 'where the control API listens (default 127.0.0.1:<base port>)')
+    .option('--no-warm-up', 'sites start listening without first compiling their document paths (2–3 s of one core each): quicker to start many sites, slower for their first documents')
     .addHelpText(
       'after',
       '\nThe network between the sites can be changed while it runs:\n' +

@@ -48,6 +48,12 @@ export interface NodeConfig {
   /** Cap of the redial backoff: low enough that a restarted peer is seen up again within 5 s. */
   readonly redialMaxDelayMs: number;
   readonly logLevel: LogLevelSetting;
+  /**
+   * Compile the document paths before listening (crdt/warm-up.ts): 2–3 s of one core at start,
+   * for full speed from the first request and heal. Off: a faster start (many sites on one small
+   * machine), and the first few hundred documents handled several times slower.
+   */
+  readonly warmUp: boolean;
 }
 
 /** Everything a user may set; flags and file keys use these names. */
@@ -65,6 +71,7 @@ export interface NodeConfigInput {
   antiEntropyIntervalMs?: number | string;
   redialMaxDelayMs?: number | string;
   logLevel?: string;
+  warmUp?: boolean | string;
 }
 
 export const configDefaults = {
@@ -75,6 +82,7 @@ export const configDefaults = {
   antiEntropyIntervalMs: 30_000,
   redialMaxDelayMs: 2000,
   logLevel: 'info',
+  warmUp: true,
 } as const;
 
 const logLevels: readonly LogLevelSetting[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -123,6 +131,13 @@ function parseApp(value: string | undefined): AppSetting {
   throw invalid('--app', value, "an http(s) URL of the local application, or 'standin'");
 }
 
+function parseBoolean(name: string, value: boolean | string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw invalid(name, value, 'true or false');
+}
+
 function parseDuration(name: string, value: number | string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const number = typeof value === 'number' ? value : Number(value);
@@ -155,12 +170,13 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     antiEntropyIntervalMs: parseDuration('antiEntropyIntervalMs', input.antiEntropyIntervalMs, configDefaults.antiEntropyIntervalMs),
     redialMaxDelayMs: parseDuration('redialMaxDelayMs', input.redialMaxDelayMs, configDefaults.redialMaxDelayMs),
     logLevel: logLevel as LogLevelSetting,
+    warmUp: parseBoolean('warmUp', input.warmUp, configDefaults.warmUp),
   };
 }
 
 const fileKeys = new Set<string>([
   'site', 'data', 'http', 'advertiseHttp', 'p2p', 'peer', 'peers', 'announce', 'app', 'heartbeatIntervalMs',
-  'peerDownAfterMs', 'antiEntropyIntervalMs', 'redialMaxDelayMs', 'logLevel',
+  'peerDownAfterMs', 'antiEntropyIntervalMs', 'redialMaxDelayMs', 'logLevel', 'warmUp',
 ]);
 
 /** Reads a YAML or JSON config file into NodeConfigInput; unknown keys are errors, not ignored. */

@@ -37,6 +37,16 @@ async function cutOffWith(count: number): Promise<{ clock: ManualClock; a: TestS
   return { clock, a, b };
 }
 
+/** Sites a and b, connected, a's document store on a storage the test can hold and fail. */
+async function connectedWithDiskOfA(): Promise<{ clock: ManualClock; a: TestSite; b: TestSite; disk: CountingStorage }> {
+  const disk = new CountingStorage(new MemoryStorage());
+  const { clock, sites } = await setup(['a', 'b'], { storage: (name) => (name === 'a' ? disk : new MemoryStorage()) });
+  const [a, b] = [site(sites, 0), site(sites, 1)];
+  await connect(a, b);
+  await settle(clock, 50);
+  return { clock, a, b, disk };
+}
+
 /** The sync-channel messages among what a site received. */
 function syncMessages(received: Received): SyncChannelMessage[] {
   return received.payloads.flatMap((payload) => {
@@ -66,11 +76,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
   });
 
   it('pushes a local change while its write is under way, and not again once it is durable', async () => {
-    const disk = new CountingStorage(new MemoryStorage());
-    const { clock, sites } = await setup(['a', 'b'], { storage: (name) => (name === 'a' ? disk : new MemoryStorage()) });
-    const [a, b] = [site(sites, 0), site(sites, 1)];
-    await connect(a, b);
-    await settle(clock, 50);
+    const { clock, a, b, disk } = await connectedWithDiskOfA();
     disk.hold();
     const written = a.store.create(doc('res/1'), { name: 'purple' });
     await settle(clock, 50);
@@ -86,11 +92,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
   });
 
   it('gets back from a peer a pushed change that its crash lost, and writes on without a clash', async () => {
-    const disk = new CountingStorage(new MemoryStorage());
-    const { clock, sites } = await setup(['a', 'b'], { storage: (name) => (name === 'a' ? disk : new MemoryStorage()) });
-    const [a, b] = [site(sites, 0), site(sites, 1)];
-    await connect(a, b);
-    await settle(clock, 50);
+    const { clock, a, b, disk } = await connectedWithDiskOfA();
     await a.store.create(doc('res/1'), { n: 1 });
     disk.hold();
     void a.store.change<{ n: number }>(doc('res/1'), (draft) => void (draft.n = 2)).catch(() => undefined);

@@ -99,6 +99,8 @@ function nodeConfig(init: SimNodeInit): NodeConfig {
     app: { kind: 'standin' },
     ...init.settings,
     logLevel: 'info',
+    // startSite never warms up (cli/run-site.ts does), and simulated time charges no CPU anyway.
+    warmUp: false,
   };
 }
 
