@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readBody, send, serverKinds, startFront, startUpstream, type TestFront, type TestUpstream } from './test-support.js';
+import { describe, expect, it } from 'vitest';
+import { frontOverEcho, readBody, send, serverKinds, startFront, startUpstream } from './test-support.js';
 
 const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -16,43 +16,25 @@ function gate(): { promise: Promise<void>; open: () => void } {
 // The same suite against the raw path (what createFrontServer serves) and against node:http with
 // `front.handle` (what the raw path hands every non-passthrough request to).
 describe.each(serverKinds)('passthrough, %s server', (kind) => {
-  let upstream: TestUpstream;
-  let front: TestFront;
-  let echo: TestUpstream['handler'];
-
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    echo = upstream.handler;
-    front = await startFront(upstream.url, {}, { server: kind });
-  });
-
-  afterAll(async () => {
-    await front.close();
-    await upstream.close();
-  });
-
-  afterEach(() => {
-    upstream.seen.length = 0;
-    upstream.handler = echo;
-  });
+  const bench = frontOverEcho({}, { server: kind });
 
   describe('passthrough of requests', () => {
     it.each(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])('forwards %s with its exact path and query', async (method) => {
       const path = '/api/v1/namespaces/a%2Fb/pods?labelSelector=app%3Dweb&limit=5&x=1&x=2&empty=';
       const body = method === 'GET' || method === 'OPTIONS' ? undefined : '{"kind":"Pod"}';
-      const res = await send(front.url, { method, path, ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) });
+      const res = await send(bench.front.url, { method, path, ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) });
       expect(res.status).toBe(200);
-      expect(upstream.seen).toHaveLength(1);
-      expect(upstream.seen[0]?.method).toBe(method);
-      expect(upstream.seen[0]?.url).toBe(path);
+      expect(bench.upstream.seen).toHaveLength(1);
+      expect(bench.upstream.seen[0]?.method).toBe(method);
+      expect(bench.upstream.seen[0]?.url).toBe(path);
     });
 
     it('forwards HEAD and returns the headers without a body', async () => {
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '11', etag: '"v1"' });
         res.end();
       };
-      const res = await send(front.url, { method: 'HEAD', path: '/thing' });
+      const res = await send(bench.front.url, { method: 'HEAD', path: '/thing' });
       expect(res.status).toBe(200);
       expect(res.headers['content-length']).toBe('11');
       expect(res.headers.etag).toBe('"v1"');
@@ -60,7 +42,7 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
     });
 
     it('keeps end-to-end headers in order and spelling, drops hop-by-hop ones, adds X-Forwarded-*', async () => {
-      await send(front.url, {
+      await send(bench.front.url, {
         path: '/h',
         headers: {
           Host: 'cheops.example:6443',
@@ -74,7 +56,7 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
           'Accept-Encoding': 'gzip',
         },
       });
-      const seen = upstream.seen[0];
+      const seen = bench.upstream.seen[0];
       expect(seen?.headers.host).toBe('cheops.example:6443');
       expect(seen?.headers.authorization).toBe('Bearer abc');
       expect(seen?.headers['accept-encoding']).toBe('gzip');
@@ -90,21 +72,21 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
     });
 
     it('streams a 5 MB binary request body byte for byte', async () => {
-      upstream.handler = (req, res) => {
+      bench.upstream.handler = (req, res) => {
         void readBody(req).then((body) => res.end(JSON.stringify({ sha: sha(body), length: body.length })));
       };
       const body = randomBytes(5 * 1024 * 1024);
-      const res = await send(front.url, { method: 'PUT', path: '/upload', body, headers: { 'content-type': 'application/octet-stream' } });
+      const res = await send(bench.front.url, { method: 'PUT', path: '/upload', body, headers: { 'content-type': 'application/octet-stream' } });
       expect(JSON.parse(res.body.toString())).toEqual({ sha: sha(body), length: body.length });
     });
 
     it('streams a chunked request body (no content-length) byte for byte', async () => {
-      upstream.handler = (req, res) => {
+      bench.upstream.handler = (req, res) => {
         void readBody(req).then((body) => res.end(JSON.stringify({ sha: sha(body), te: req.headers['transfer-encoding'] })));
       };
       const parts = [randomBytes(70_000), randomBytes(1), randomBytes(300_000)];
       const answer = await new Promise<Buffer>((resolve, reject) => {
-        const url = new URL(front.url);
+        const url = new URL(bench.front.url);
         const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/chunked' }, (res) => {
           readBody(res).then(resolve, reject);
         });
@@ -122,7 +104,7 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
       const total = 1024; // 64 MB on offer
       const blocked = gate();
       let written = 0;
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         const pump = (): void => {
           while (written < total) {
@@ -137,7 +119,7 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
         };
         pump();
       };
-      const url = new URL(front.url);
+      const url = new URL(bench.front.url);
       let received = 0;
       const done = new Promise<void>((resolve, reject) => {
         const req = request({ host: url.hostname, port: url.port, path: '/big' }, (res) => {
@@ -158,10 +140,10 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
     });
 
     it('answers Expect: 100-continue and forwards the body', async () => {
-      upstream.handler = (req, res) => {
+      bench.upstream.handler = (req, res) => {
         void readBody(req).then((body) => res.end(`got ${body.length}`));
       };
-      const url = new URL(front.url);
+      const url = new URL(bench.front.url);
       const answer = await new Promise<string>((resolve, reject) => {
         const req = request({
           host: url.hostname,
@@ -177,14 +159,14 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
         req.on('error', reject);
       });
       expect(answer).toBe('got 5');
-      expect(upstream.seen[0]?.headers.expect).toBeUndefined();
+      expect(bench.upstream.seen[0]?.headers.expect).toBeUndefined();
     });
   });
 
   describe('passthrough of responses', () => {
     it('returns status, reason, headers (repeated ones too) and a 5 MB binary body untouched', async () => {
       const body = randomBytes(5 * 1024 * 1024 + 17);
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(418, 'I Am A Teapot', [
           'Content-Type', 'application/octet-stream',
           'Set-Cookie', 'a=1',
@@ -193,7 +175,7 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
         ]);
         res.end(body);
       };
-      const res = await send(front.url, { path: '/binary' });
+      const res = await send(bench.front.url, { path: '/binary' });
       expect(res.status).toBe(418);
       expect(res.statusMessage).toBe('I Am A Teapot');
       expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2']);
@@ -204,11 +186,11 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
 
     it('passes gzip-encoded bodies as they are (never decompressed)', async () => {
       const compressed = gzipSync(Buffer.from(JSON.stringify({ items: Array.from({ length: 500 }, (_, i) => `pod-${i}`) })));
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': compressed.length });
         res.end(compressed);
       };
-      const res = await send(front.url, { path: '/api/v1/pods', headers: { 'accept-encoding': 'gzip' } });
+      const res = await send(bench.front.url, { path: '/api/v1/pods', headers: { 'accept-encoding': 'gzip' } });
       expect(res.headers['content-encoding']).toBe('gzip');
       expect(res.headers['content-length']).toBe(String(compressed.length));
       expect(res.body.equals(compressed)).toBe(true);
@@ -216,24 +198,24 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
 
     it('passes a chunked response (no content-length) byte for byte', async () => {
       const parts = [randomBytes(10), randomBytes(100_000), randomBytes(3)];
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         for (const part of parts) res.write(part);
         res.end();
       };
-      const res = await send(front.url, { path: '/chunks' });
+      const res = await send(bench.front.url, { path: '/chunks' });
       expect(res.headers['transfer-encoding']).toBe('chunked');
       expect(res.body.equals(Buffer.concat(parts))).toBe(true);
     });
 
     it('flushes the first chunk of a watch before the upstream has finished', async () => {
       const release = gate();
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"type":"ADDED"}\n');
         void release.promise.then(() => res.end('{"type":"DELETED"}\n'));
       };
-      const url = new URL(front.url);
+      const url = new URL(bench.front.url);
       const chunks: string[] = [];
       const done = new Promise<void>((resolve, reject) => {
         const req = request({ host: url.hostname, port: url.port, path: '/api/v1/pods?watch=true' }, (res) => {
@@ -257,13 +239,13 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
 
     it('sends the headers of a watch before its first event', async () => {
       const release = gate();
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.flushHeaders();
         void release.promise.then(() => res.end('{"type":"ADDED"}\n'));
       };
       const res = await new Promise<Buffer>((resolve, reject) => {
-        const url = new URL(front.url);
+        const url = new URL(bench.front.url);
         const req = request({ host: url.hostname, port: url.port, path: '/api/v1/pods?watch=1' }, (response) => {
           expect(response.statusCode).toBe(200);
           release.open();
@@ -279,12 +261,12 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
   describe('failures', () => {
     it('aborts the upstream request when the client disconnects mid-stream, and keeps serving', async () => {
       const upstreamClosed = gate();
-      upstream.handler = (_req, res) => {
+      bench.upstream.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"type":"ADDED"}\n');
         res.on('close', () => upstreamClosed.open());
       };
-      const url = new URL(front.url);
+      const url = new URL(bench.front.url);
       await new Promise<void>((resolve) => {
         const req = request({ host: url.hostname, port: url.port, path: '/api/v1/pods?watch=true' }, (res) => {
           res.once('data', () => {
@@ -296,30 +278,30 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
         req.end();
       });
       await upstreamClosed.promise;
-      upstream.handler = (_req, res) => res.end('still here');
-      const after = await send(front.url, { path: '/after' });
+      bench.upstream.handler = (_req, res) => res.end('still here');
+      const after = await send(bench.front.url, { path: '/after' });
       expect(after.body.toString()).toBe('still here');
-      const metrics = await front.registry.metrics();
+      const metrics = await bench.front.registry.metrics();
       expect(metrics).toMatch(/cheops_http_requests_in_flight\{kind="passthrough"\} 0/);
     });
 
     it('aborts the upstream request when the client disconnects mid-upload', async () => {
       const upstreamClosed = gate();
       const firstBytes = gate();
-      upstream.handler = (req, res) => {
+      bench.upstream.handler = (req, res) => {
         req.once('data', () => firstBytes.open());
         req.on('error', () => undefined);
         res.on('close', () => upstreamClosed.open());
       };
-      const url = new URL(front.url);
+      const url = new URL(bench.front.url);
       const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: '/upload', headers: { 'content-length': '1000000' } });
       req.on('error', () => undefined);
       req.write(randomBytes(100_000));
       await firstBytes.promise;
       req.destroy();
       await upstreamClosed.promise;
-      upstream.handler = (_req, res) => res.end('ok');
-      expect((await send(front.url, { path: '/after' })).body.toString()).toBe('ok');
+      bench.upstream.handler = (_req, res) => res.end('ok');
+      expect((await send(bench.front.url, { path: '/after' })).body.toString()).toBe('ok');
     });
 
     it('answers 503 with a Kubernetes Status and logs when the application is down', async () => {
@@ -348,12 +330,12 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
     });
 
     it('cuts the answer when the application fails mid-response', async () => {
-      upstream.handler = (req, res) => {
+      bench.upstream.handler = (req, res) => {
         res.writeHead(200, { 'content-length': '100' });
         res.write('partial', () => req.socket.destroy());
       };
       const outcome = await new Promise<string>((resolve) => {
-        const url = new URL(front.url);
+        const url = new URL(bench.front.url);
         const req = request({ host: url.hostname, port: url.port, path: '/cut' }, (res) => {
           res.on('error', () => resolve('cut'));
           res.on('aborted', () => resolve('cut'));
@@ -369,13 +351,13 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
 
   describe('upgrades', () => {
     it('tunnels an upgraded connection (kubectl exec) both ways', async () => {
-      upstream.server.once('upgrade', (req, socket) => {
+      bench.upstream.server.once('upgrade', (req, socket) => {
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${req.headers.upgrade}\r\nX-Seen-Url: ${req.url}\r\n\r\n`);
         socket.on('data', (data: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), data])));
         // node's server sockets are half-open: close our side when the tunnel closes its side.
         socket.on('end', () => socket.end());
       });
-      const url = new URL(front.url);
+      const url = new URL(bench.front.url);
       const reply = await new Promise<{ seenUrl: string; echo: string }>((resolve, reject) => {
         const req = request({
           host: url.hostname,

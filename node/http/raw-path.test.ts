@@ -5,38 +5,26 @@
  */
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { request } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FrontCall } from './interceptor.js';
-import { RawClient, readBody, startFront, startUpstream, type TestFront, type TestUpstream } from './test-support.js';
+import { frontOverEcho, RawClient, readBody, startFront } from './test-support.js';
 
-let upstream: TestUpstream;
-let front: TestFront;
-let echo: TestUpstream['handler'];
 const calls: FrontCall[] = [];
 
-beforeAll(async () => {
-  upstream = await startUpstream();
-  echo = upstream.handler;
-  front = await startFront(upstream.url, {
+const bench = frontOverEcho(
+  {
     interceptor: (call) => {
       calls.push(call);
       return call.path === '/taken' ? Response.json({ taken: call.url, scope: call.scope?.text ?? null }) : undefined;
     },
     // The engine wants writes and anything under /taken; plain reads go straight through.
     wants: (method, path) => method !== 'GET' || path.startsWith('/taken'),
-  });
-});
-
-afterAll(async () => {
-  await front.close();
-  await upstream.close();
-});
-
-afterEach(() => {
-  upstream.seen.length = 0;
-  upstream.handler = echo;
-  calls.length = 0;
-});
+  },
+  {},
+  () => {
+    calls.length = 0;
+  },
+);
 
 const get = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: front\r\n${extra}\r\n`;
 const post = (path: string, body: string, extra = ''): string =>
@@ -45,26 +33,26 @@ const json = (body: Buffer): Record<string, unknown> => JSON.parse(body.toString
 
 describe('pipelining', () => {
   it('answers pipelined requests in order, one at a time, whichever path serves them', async () => {
-    upstream.handler = (req, res) => {
+    bench.upstream.handler = (req, res) => {
       // The first answer is the slowest: order must come from the front, not from luck.
       const delayMs = req.url === '/api/a' ? 40 : 0;
       void readBody(req).then((body) => setTimeout(() => res.end(`${req.method} ${req.url} ${body.toString()}`), delayMs));
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(get('/api/a') + get('/livez') + post('/api/b', 'xyz') + get('/taken?x=1') + get('/api/c'));
     expect((await client.response()).body.toString()).toBe('GET /api/a ');
     expect((await client.response()).body.toString()).toBe('ok');
     expect((await client.response()).body.toString()).toBe('POST /api/b xyz');
     expect(json((await client.response()).body)).toEqual({ taken: '/taken?x=1', scope: null });
     expect((await client.response()).body.toString()).toBe('GET /api/c ');
-    expect(upstream.seen.map((seen) => seen.url)).toEqual(['/api/a', '/api/b', '/api/c']);
+    expect(bench.upstream.seen.map((seen) => seen.url)).toEqual(['/api/a', '/api/b', '/api/c']);
     client.close();
   });
 });
 
 describe('keep-alive connections mixing both paths', () => {
   it('serves forwarded, owned, scoped and intercepted requests in turn on one connection', async () => {
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     const steps: Array<[string, (response: { status: number; body: Buffer }) => void]> = [
       [get('/api/v1/pods'), (r) => expect(json(r.body)).toMatchObject({ method: 'GET', url: '/api/v1/pods' })],
       [get('/readyz'), (r) => expect(r.body.toString()).toBe('ok')],
@@ -88,17 +76,17 @@ describe('keep-alive connections mixing both paths', () => {
       'GET /taken',
     ]);
     expect(calls[0]?.scope?.text).toBe('{Site1}');
-    expect(upstream.seen.every((seen) => seen.headers['x-cheops-scope'] === undefined)).toBe(true);
+    expect(bench.upstream.seen.every((seen) => seen.headers['x-cheops-scope'] === undefined)).toBe(true);
     client.close();
   });
 
   it('tunnels an upgrade that follows forwarded requests on the same connection', async () => {
-    upstream.server.once('upgrade', (_req, socket) => {
+    bench.upstream.server.once('upgrade', (_req, socket) => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n');
       socket.on('data', (data: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), data])));
       socket.on('end', () => socket.end());
     });
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(get('/api/v1/pods'));
     expect((await client.response()).status).toBe(200);
     client.write(get('/api/v1/namespaces/default/pods/p/exec', 'Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n'));
@@ -111,7 +99,7 @@ describe('keep-alive connections mixing both paths', () => {
   });
 
   it('answers HTTP/1.0 through node:http and closes', async () => {
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write('GET /api/v1/pods HTTP/1.0\r\n\r\n');
     const response = await client.response();
     expect(response.status).toBe(200);
@@ -120,16 +108,16 @@ describe('keep-alive connections mixing both paths', () => {
   });
 
   it('answers HEAD without waiting for a body and keeps the connection', async () => {
-    upstream.handler = (_req, res) => {
+    bench.upstream.handler = (_req, res) => {
       res.writeHead(200, { 'content-length': '1234' });
       res.end();
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write('HEAD /thing HTTP/1.1\r\nHost: front\r\n\r\n');
     const head = await client.response('HEAD');
     expect(head.headers['content-length']).toBe('1234');
     expect(head.body.length).toBe(0);
-    upstream.handler = echo;
+    bench.upstream.handler = bench.echo;
     client.write(get('/after'));
     expect(json((await client.response()).body)).toMatchObject({ url: '/after' });
     client.close();
@@ -154,23 +142,23 @@ describe('request smuggling and malformed requests', () => {
     ['an invalid chunk size', 'POST /api HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n', 400],
     ['chunk data longer than its size', 'POST /api HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n', 400],
   ])('refuses %s with a Status answer, closes, and never forwards what follows', async (_what, attack, status) => {
-    upstream.handler = (req, res) => {
+    bench.upstream.handler = (req, res) => {
       // The application reads bodies: a half-forwarded chunked body must not make it answer.
       req.on('error', () => undefined);
       void readBody(req).then(() => res.end('app'), () => undefined);
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(attack + smuggled);
     const response = await client.response();
     expect(response.status).toBe(status);
     expect(response.headers['connection']).toBe('close');
     expect(json(response.body)).toMatchObject({ kind: 'Status', code: status });
     await client.closed;
-    expect(upstream.seen.map((seen) => seen.url)).not.toContain('/smuggled');
+    expect(bench.upstream.seen.map((seen) => seen.url)).not.toContain('/smuggled');
   });
 
   it('refuses a head that trickles in for too long (408)', async () => {
-    const slow = await startFront(upstream.url, {}, { options: { clients: { headTimeoutMs: 3 } } });
+    const slow = await startFront(bench.upstream.url, {}, { options: { clients: { headTimeoutMs: 3 } } });
     try {
       const client = await RawClient.connect(slow.url);
       for (const piece of ['GET /api', ' HTTP/1.1\r\n', 'Host: h\r\n', 'X-A: 1\r\n', 'X-B: 2\r\n', 'X-C: 3\r\n']) {
@@ -185,7 +173,7 @@ describe('request smuggling and malformed requests', () => {
   });
 
   it('closes a connection idle for longer than the idle timeout', async () => {
-    const short = await startFront(upstream.url, {}, { options: { clients: { idleTimeoutMs: 100 } } });
+    const short = await startFront(bench.upstream.url, {}, { options: { clients: { idleTimeoutMs: 100 } } });
     try {
       const client = await RawClient.connect(short.url);
       client.write(get('/api'));
@@ -199,8 +187,8 @@ describe('request smuggling and malformed requests', () => {
 
 describe('closing the front', () => {
   it('cuts passthrough answers in flight, and answers 503 after', async () => {
-    const closing = await startFront(upstream.url);
-    upstream.handler = (_req, res) => {
+    const closing = await startFront(bench.upstream.url);
+    bench.upstream.handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"type":"ADDED"}\n');
     };
@@ -226,15 +214,15 @@ describe('closing the front', () => {
 
 describe('what the application may answer', () => {
   it.each(['raw', 'node:http'])('closes the client connection after an answer sent before the whole request body (%s side)', async (side) => {
-    upstream.handler = (req, res) => {
+    bench.upstream.handler = (req, res) => {
       req.on('error', () => undefined);
       res.writeHead(413, { 'content-type': 'text/plain' });
       res.end('too large');
     };
     // The shared front offers every PUT to its interceptor (node:http side); a bare one forwards it raw.
-    const bare = side === 'raw' ? await startFront(upstream.url) : undefined;
+    const bare = side === 'raw' ? await startFront(bench.upstream.url) : undefined;
     try {
-      const client = await RawClient.connect((bare ?? front).url);
+      const client = await RawClient.connect((bare ?? bench.front).url);
       client.write('PUT /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\nfirst bytes');
       const response = await client.response();
       expect(response.status).toBe(413);
@@ -247,29 +235,29 @@ describe('what the application may answer', () => {
   });
 
   it('keeps the client connection when the application closes its own', async () => {
-    upstream.handler = (_req, res) => {
+    bench.upstream.handler = (_req, res) => {
       res.setHeader('connection', 'close');
       res.end('bye');
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(get('/one'));
     const first = await client.response();
     expect(first.body.toString()).toBe('bye');
     expect(first.headers['connection']).toBeUndefined();
-    upstream.handler = echo;
+    bench.upstream.handler = bench.echo;
     client.write(get('/two'));
     expect(json((await client.response()).body)).toMatchObject({ url: '/two' });
     client.close();
   });
 
   it('relays a chunked answer with trailers as it is', async () => {
-    upstream.handler = (_req, res) => {
+    bench.upstream.handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
       res.write('hello ');
       res.addTrailers({ 'x-checksum': 'abc' });
       res.end('world');
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(get('/trailers'));
     const response = await client.response();
     expect(response.headers['transfer-encoding']).toBe('chunked');
@@ -372,7 +360,7 @@ describe('protocol corners of the application', () => {
 describe('the interceptor filter', () => {
   it('offers only what `wants` accepts, and counts the rest as passthrough', async () => {
     await new Promise<void>((resolve, reject) => {
-      const url = new URL(front.url);
+      const url = new URL(bench.front.url);
       const req = request({ host: url.hostname, port: url.port, path: '/api/v1/pods', method: 'GET' }, (res) => {
         res.resume();
         res.on('end', resolve);
@@ -381,7 +369,7 @@ describe('the interceptor filter', () => {
       req.end();
     });
     expect(calls).toHaveLength(0);
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(post('/api/v1/pods', '{}'));
     expect((await client.response()).status).toBe(200);
     expect(calls.map((call) => call.method)).toEqual(['POST']);
@@ -389,7 +377,7 @@ describe('the interceptor filter', () => {
   });
 
   it('answers 500 through the error mapper when `wants` throws', async () => {
-    const broken = await startFront(upstream.url, {
+    const broken = await startFront(bench.upstream.url, {
       interceptor: () => undefined,
       wants: () => {
         throw new Error('filter exploded');

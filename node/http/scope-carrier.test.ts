@@ -1,9 +1,9 @@
 import { request } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { FrontCall } from './interceptor.js';
 import { readScopeCarrier } from './scope-carrier.js';
-import { send, startFront, startUpstream, type TestFront, type TestUpstream } from './test-support.js';
+import { frontOverEcho, send, startFront } from './test-support.js';
 
 describe('readScopeCarrier', () => {
   it('leaves a request without a scope alone', () => {
@@ -47,13 +47,9 @@ describe('readScopeCarrier', () => {
 });
 
 describe('scopes through the front', () => {
-  let upstream: TestUpstream;
-  let front: TestFront;
   const calls: FrontCall[] = [];
-
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    front = await startFront(upstream.url, {
+  const bench = frontOverEcho(
+    {
       interceptor: (call) => {
         calls.push(call);
         if (call.path === '/taken') {
@@ -61,44 +57,38 @@ describe('scopes through the front', () => {
         }
         return undefined;
       },
-    });
-  });
-
-  afterAll(async () => {
-    await front.close();
-    await upstream.close();
-  });
-
-  afterEach(() => {
-    upstream.seen.length = 0;
-    calls.length = 0;
-  });
+    },
+    {},
+    () => {
+      calls.length = 0;
+    },
+  );
 
   it('strips the X-Cheops-Scope header before forwarding, and hands the parsed scope over', async () => {
-    const res = await send(front.url, { path: '/api/v1/pods', headers: { 'X-Cheops-Scope': '{Site1 & Site2}' } });
+    const res = await send(bench.front.url, { path: '/api/v1/pods', headers: { 'X-Cheops-Scope': '{Site1 & Site2}' } });
     expect(res.status).toBe(200);
-    expect(upstream.seen[0]?.headers['x-cheops-scope']).toBeUndefined();
-    expect(upstream.seen[0]?.rawHeaders.map((h) => h.toLowerCase())).not.toContain('x-cheops-scope');
+    expect(bench.upstream.seen[0]?.headers['x-cheops-scope']).toBeUndefined();
+    expect(bench.upstream.seen[0]?.rawHeaders.map((h) => h.toLowerCase())).not.toContain('x-cheops-scope');
     expect(calls[0]?.scope?.carrier).toBe('header');
     expect(calls[0]?.scope?.scope.bindings).toHaveLength(1);
     expect(calls[0]?.headers['x-cheops-scope']).toBeUndefined();
-    expect(front.logger.find('scoped request').at(-1)?.fields).toMatchObject({ scope: '{Site1 & Site2}', carrier: 'header' });
+    expect(bench.front.logger.find('scoped request').at(-1)?.fields).toMatchObject({ scope: '{Site1 & Site2}', carrier: 'header' });
   });
 
   it('strips the /scope/ path prefix before forwarding (kubectl --server prefix)', async () => {
-    const res = await send(front.url, { path: '/scope/%7BSite1%26Site2%7D/api/v1/pods?limit=1' });
+    const res = await send(bench.front.url, { path: '/scope/%7BSite1%26Site2%7D/api/v1/pods?limit=1' });
     expect(res.status).toBe(200);
-    expect(upstream.seen[0]?.url).toBe('/api/v1/pods?limit=1');
+    expect(bench.upstream.seen[0]?.url).toBe('/api/v1/pods?limit=1');
     expect(calls[0]).toMatchObject({ url: '/api/v1/pods?limit=1', path: '/api/v1/pods', query: 'limit=1' });
     expect(calls[0]?.scope).toMatchObject({ text: '{Site1&Site2}', carrier: 'path' });
   });
 
   it('lets the interceptor answer with the scope and the stripped path', async () => {
-    const res = await send(front.url, { method: 'POST', path: '/scope/%7BSite1%7D/taken?dryRun=All', body: '{}', headers: { 'x-other': 'y' } });
+    const res = await send(bench.front.url, { method: 'POST', path: '/scope/%7BSite1%7D/taken?dryRun=All', body: '{}', headers: { 'x-other': 'y' } });
     expect(res.status).toBe(201);
     expect(JSON.parse(res.body.toString())).toMatchObject({ scope: '{Site1}', path: '/taken', query: 'dryRun=All', headers: { 'x-other': 'y' } });
-    expect(upstream.seen).toHaveLength(0);
-    expect(await front.registry.metrics()).toMatch(/cheops_http_requests_total\{kind="intercepted",method="POST",code="201"\} 1/);
+    expect(bench.upstream.seen).toHaveLength(0);
+    expect(await bench.front.registry.metrics()).toMatch(/cheops_http_requests_total\{kind="intercepted",method="POST",code="201"\} 1/);
   });
 
   it.each([
@@ -106,25 +96,25 @@ describe('scopes through the front', () => {
     ['path prefix', { path: '/scope/%7BSite1%20%26%7D/api/v1/pods' }, 9],
     ['header', { path: '/api/v1/pods', headers: { 'X-Cheops-Scope': 'Site1' } }, 1],
   ])('answers 400 naming the column for a malformed scope in the %s', async (_carrier, request, column) => {
-    const res = await send(front.url, request);
+    const res = await send(bench.front.url, request);
     expect(res.status).toBe(400);
     const status = JSON.parse(res.body.toString()) as Record<string, unknown>;
     expect(status).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'BadRequest', code: 400 });
     expect(status['message']).toContain(`column ${column}`);
     expect(status['details']).toMatchObject({ cheopsCode: ErrorCode.ScopeSyntax, column });
-    expect(upstream.seen).toHaveLength(0);
+    expect(bench.upstream.seen).toHaveLength(0);
     expect(calls).toHaveLength(0);
-    expect(front.logger.find('malformed scope').length).toBeGreaterThan(0);
+    expect(bench.front.logger.find('malformed scope').length).toBeGreaterThan(0);
   });
 
   it('answers 400 for two different scopes', async () => {
-    const res = await send(front.url, { path: '/scope/%7BSite1%7D/api', headers: { 'X-Cheops-Scope': '{Site2}' } });
+    const res = await send(bench.front.url, { path: '/scope/%7BSite1%7D/api', headers: { 'X-Cheops-Scope': '{Site2}' } });
     expect(res.status).toBe(400);
     expect(res.body.toString()).toContain('two different scopes');
   });
 
   it('answers a throwing interceptor through the error mapper', async () => {
-    const failing = await startFront(upstream.url, {
+    const failing = await startFront(bench.upstream.url, {
       interceptor: () => Promise.reject(new Error('engine exploded')),
     });
     try {
@@ -138,7 +128,7 @@ describe('scopes through the front', () => {
   });
 
   it('logs an expected failure (a scope out of reach) as a warning, and answers 503', async () => {
-    const failing = await startFront(upstream.url, {
+    const failing = await startFront(bench.upstream.url, {
       interceptor: () => Promise.reject(new CheopsError(ErrorCode.SiteUnreachable, 'no site of the scope could take the request')),
     });
     try {
@@ -152,8 +142,8 @@ describe('scopes through the front', () => {
   });
 
   it('passes through after an asynchronous interceptor declines, body intact', async () => {
-    const slow = await startFront(upstream.url, { interceptor: () => Promise.resolve(undefined) });
-    upstream.handler = (req, res) => {
+    const slow = await startFront(bench.upstream.url, { interceptor: () => Promise.resolve(undefined) });
+    bench.upstream.handler = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => res.end(Buffer.concat(chunks)));
@@ -171,7 +161,7 @@ describe('scopes through the front', () => {
     const inside = new Promise<void>((resolve) => (entered = resolve));
     let abortedWith!: (name: string) => void;
     const aborted = new Promise<string>((resolve) => (abortedWith = resolve));
-    const waiting = await startFront(upstream.url, {
+    const waiting = await startFront(bench.upstream.url, {
       interceptor: (call) =>
         new Promise<Response>((_resolve, reject) => {
           call.signal.addEventListener('abort', () => {
@@ -195,7 +185,7 @@ describe('scopes through the front', () => {
   });
 
   it('gives the interceptor a web Request of the call, scope header removed', async () => {
-    const reading = await startFront(upstream.url, {
+    const reading = await startFront(bench.upstream.url, {
       interceptor: async (call) => {
         const request = call.request();
         return new Response(JSON.stringify({ url: request.url, body: await request.text(), scope: request.headers.get('x-cheops-scope') }));

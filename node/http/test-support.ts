@@ -5,6 +5,7 @@
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { MemoryLogger } from '../../core/index.js';
 import type { Server as NetServer } from 'node:net';
 import { parseResponseHead, responseFramer } from './fast/response-head.js';
@@ -109,6 +110,57 @@ export async function startFront(
     close: async () => {
       await closeServer(server);
       await front.close();
+    },
+  };
+}
+
+/** The upstream and the front of `frontOverEcho`, readable once its `beforeAll` has run. */
+export interface FrontOverEcho {
+  readonly upstream: TestUpstream;
+  readonly front: TestFront;
+  /** The upstream's own handler, which answers what it got as JSON. */
+  readonly echo: RequestListener;
+}
+
+/**
+ * For a test file or describe block: an echoing upstream and a front before it, started before
+ * the tests and closed after them. After each test the upstream forgets what it saw and echoes
+ * again (a test may replace its handler), and `afterEachTest` clears the test's own records.
+ */
+export function frontOverEcho(
+  extra: Partial<FrontDeps> = {},
+  how: { readonly server?: ServerKind; readonly options?: FrontOptions } = {},
+  afterEachTest: () => void = () => undefined,
+): FrontOverEcho {
+  let started: { upstream: TestUpstream; front: TestFront; echo: RequestListener } | undefined;
+  const current = (): NonNullable<typeof started> => {
+    if (started === undefined) throw new Error('frontOverEcho: read before its beforeAll ran');
+    return started;
+  };
+  beforeAll(async () => {
+    const upstream = await startUpstream();
+    started = { upstream, echo: upstream.handler, front: await startFront(upstream.url, extra, how) };
+  });
+  afterAll(async () => {
+    await started?.front.close();
+    await started?.upstream.close();
+  });
+  afterEach(() => {
+    if (started !== undefined) {
+      started.upstream.seen.length = 0;
+      started.upstream.handler = started.echo;
+    }
+    afterEachTest();
+  });
+  return {
+    get upstream() {
+      return current().upstream;
+    },
+    get front() {
+      return current().front;
+    },
+    get echo() {
+      return current().echo;
     },
   };
 }

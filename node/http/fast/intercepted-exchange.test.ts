@@ -3,41 +3,29 @@
  * the interceptor sees of them, how its answers are framed on the wire, what it declines, and
  * what still goes through node:http (a body that is not all there with the head).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FrontCall, Interceptor } from '../interceptor.js';
-import { RawClient, readBody, startFront, startUpstream, type TestFront, type TestUpstream } from '../test-support.js';
+import { frontOverEcho, RawClient, readBody } from '../test-support.js';
 import { wholeResponse } from '../web-bridge.js';
 
-let upstream: TestUpstream;
-let front: TestFront;
 let answer: Interceptor;
-let echo: TestUpstream['handler'];
 const calls: FrontCall[] = [];
 const bodies: string[] = [];
 
-beforeAll(async () => {
-  upstream = await startUpstream();
-  echo = upstream.handler;
-  front = await startFront(upstream.url, {
+const bench = frontOverEcho(
+  {
     interceptor: (call) => {
       calls.push(call);
       return answer(call);
     },
     wants: (method) => method !== 'GET',
-  });
-});
-
-afterAll(async () => {
-  await front.close();
-  await upstream.close();
-});
-
-afterEach(() => {
-  calls.length = 0;
-  bodies.length = 0;
-  upstream.seen.length = 0;
-  upstream.handler = echo;
-});
+  },
+  {},
+  () => {
+    calls.length = 0;
+    bodies.length = 0;
+  },
+);
 
 const crlf = '\r\n';
 const scopedPost = (body: string, extra = ''): string =>
@@ -46,7 +34,7 @@ const scopedPost = (body: string, extra = ''): string =>
 const json = (body: Buffer): Record<string, unknown> => JSON.parse(body.toString()) as Record<string, unknown>;
 
 async function metric(name: string, labels: string): Promise<number> {
-  const text = await front.registry.metrics();
+  const text = await bench.front.registry.metrics();
   const line = text.split('\n').find((candidate) => candidate.startsWith(name) && candidate.includes(labels));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
@@ -59,7 +47,7 @@ describe('a scoped write answered by the engine', () => {
       // As the engine answers: a body known whole.
       return wholeResponse(new TextEncoder().encode(JSON.stringify({ ok: true })), { status: 201, headers: { 'content-type': 'application/json', 'x-cheops-meta-id': 'm1' } });
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(scopedPost('{"kind":"Pod"}', `Accept: application/json${crlf}X-Trace: a${crlf}x-trace: b${crlf}User-Agent: one${crlf}User-Agent: two${crlf}Constructor: c${crlf}__proto__: p${crlf}`));
     const response = await client.response('POST');
     expect(response.status).toBe(201);
@@ -98,7 +86,7 @@ describe('a scoped write answered by the engine', () => {
         }),
         { status: 200, headers: { 'content-type': 'application/json' } },
       );
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(scopedPost('{}'));
     await expect.poll(() => push !== undefined).toBe(true);
     push!('{"type":"ADDED"}\n');
@@ -122,7 +110,7 @@ describe('a scoped write answered by the engine', () => {
           },
         }),
       );
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(scopedPost('{}'));
     await expect.poll(() => client.socket.bytesRead).toBeGreaterThan(0);
     client.close();
@@ -132,7 +120,7 @@ describe('a scoped write answered by the engine', () => {
   it('counts a request whose client left before the answer as 499', async () => {
     let answerNow: (() => void) | undefined;
     answer = () => new Promise<Response>((resolve) => (answerNow = () => resolve(new Response('late'))));
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(scopedPost('{}'));
     await expect.poll(() => answerNow !== undefined).toBe(true);
     client.close();
@@ -144,7 +132,7 @@ describe('a scoped write answered by the engine', () => {
 
   it('answers HEAD with the head alone', async () => {
     answer = () => new Response('not sent', { status: 200, headers: { 'content-length': '8' } });
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(`HEAD /api/v1/pods HTTP/1.1${crlf}Host: front${crlf}X-Cheops-Scope: {Site1}${crlf}${crlf}`);
     const response = await client.response('HEAD');
     expect(response.headers['content-length']).toBe('8');
@@ -156,7 +144,7 @@ describe('a scoped write answered by the engine', () => {
 
   it('closes after answering a request that asked to', async () => {
     answer = () => new Response('done');
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(scopedPost('{}', `Connection: close${crlf}`));
     const response = await client.response('POST');
     expect(response.headers.connection).toBe('close');
@@ -167,7 +155,7 @@ describe('a scoped write answered by the engine', () => {
 describe('what the engine refuses or declines', () => {
   it('answers a malformed scope 400 with its column, and keeps the connection', async () => {
     answer = () => undefined;
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(`GET /api/v1/pods HTTP/1.1${crlf}Host: front${crlf}X-Cheops-Scope: {Site1 &}${crlf}${crlf}`);
     const response = await client.response();
     expect(response.status).toBe(400);
@@ -181,7 +169,7 @@ describe('what the engine refuses or declines', () => {
   it('forwards what it declines without the scope carrier, as passthrough', async () => {
     answer = () => undefined;
     const before = await metric('cheops_http_requests_total', 'kind="passthrough",method="POST"');
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(
       `POST /scope/%7BSite1%7D/api/v1/namespaces/default/configmaps?dryRun=All HTTP/1.1${crlf}Host: front${crlf}` +
         `Content-Length: 2${crlf}X-Forwarded-For: 10.0.0.1${crlf}${crlf}{}`,
@@ -189,7 +177,7 @@ describe('what the engine refuses or declines', () => {
     const response = await client.response('POST');
     expect(response.status).toBe(200);
     expect(calls[0]?.scope?.text).toBe('{Site1}');
-    const seen = upstream.seen[0]!;
+    const seen = bench.upstream.seen[0]!;
     expect(seen.url).toBe('/api/v1/namespaces/default/configmaps?dryRun=All');
     expect(seen.headers['x-forwarded-for']).toBe('10.0.0.1, 127.0.0.1');
     expect(seen.headers['x-cheops-scope']).toBeUndefined();
@@ -203,17 +191,17 @@ describe('what the engine refuses or declines', () => {
       await call.readBody(100);
       return undefined;
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(scopedPost('{"a":1}'));
     const response = await client.response('POST');
     expect(response.status).toBe(500);
-    expect(upstream.seen).toHaveLength(0);
+    expect(bench.upstream.seen).toHaveLength(0);
     client.close();
   });
 
   it('answers a failing engine with a Status object', async () => {
     answer = () => Promise.reject(new Error('engine exploded'));
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     client.write(scopedPost('{}'));
     const response = await client.response('POST');
     expect(response.status).toBe(500);
@@ -228,7 +216,7 @@ describe('a body still coming after the head', () => {
       bodies.push(Buffer.from((await call.readBody(1024)) ?? []).toString());
       return new Response('taken', { status: 201 });
     };
-    const client = await RawClient.connect(front.url);
+    const client = await RawClient.connect(bench.front.url);
     const text = scopedPost('{"kind":"Pod","x":1}');
     const split = text.length - 8;
     client.write(text.slice(0, split));
@@ -243,8 +231,8 @@ describe('a body still coming after the head', () => {
 
   it('forwards a declined chunked body as it came', async () => {
     answer = () => undefined;
-    upstream.handler = (req, res) => void readBody(req).then((body) => res.end(`got ${body.toString()}`));
-    const client = await RawClient.connect(front.url);
+    bench.upstream.handler = (req, res) => void readBody(req).then((body) => res.end(`got ${body.toString()}`));
+    const client = await RawClient.connect(bench.front.url);
     client.write(
       `POST /api/v1/pods HTTP/1.1${crlf}Host: front${crlf}X-Cheops-Scope: {Site1}${crlf}Transfer-Encoding: chunked${crlf}${crlf}` +
         `3${crlf}abc${crlf}0${crlf}${crlf}`,
