@@ -17,7 +17,7 @@ export function nodeCommand(): Command {
     .option('--announce <multiaddr>', 'the address other sites dial instead of --p2p (a public address, a relay); repeatable', collect)
     .option('--app <url|standin>', "the local application: its base URL, or 'standin' for the embedded Kubernetes API")
     .option('--config <file>', 'YAML or JSON file with the same settings (flags win over the file)')
-    .option('--no-warm-up', 'start listening at once, without first compiling the document paths (2–3 s of one core); the first documents are then handled more slowly')
+    .option('--no-warm-up', 'start listening at once, without first compiling the document paths (2–3 s of one core) and with V8\'s baseline compiler on; the first documents are then handled more slowly')
     .addOption(
       new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
     )
@@ -26,15 +26,14 @@ export function nodeCommand(): Command {
       '\nExample:\n  cheops node --site Site1 --data .cheops/site1 --http 127.0.0.1:7001 \\\n' +
         '    --p2p /ip4/127.0.0.1/tcp/9001 --peer /ip4/127.0.0.1/tcp/9002 --app standin\n',
     )
-    .action(async (options: Record<string, unknown>, command: Command) => {
+    .action(async (options: Record<string, unknown>) => {
       const fromFile = typeof options.config === 'string' ? await readConfigFile(options.config) : {};
       const fromFlags: NodeConfigInput = {};
       for (const key of ['site', 'data', 'http', 'advertiseHttp', 'p2p', 'peer', 'announce', 'app', 'logLevel'] as const) {
         const value = options[key];
         if (value !== undefined) (fromFlags as Record<string, unknown>)[key] = value;
       }
-      // Commander gives `warmUp: true` when the flag is absent; only the flag itself beats the file.
-      if (command.getOptionValueSource('warmUp') === 'cli') fromFlags.warmUp = options.warmUp === true;
+      if (options.warmUp === false) fromFlags.warmUp = false;
       const config = resolveNodeConfig({ ...fromFile, ...fromFlags });
       await runSiteUntilSignal(config);
     });

@@ -13,4 +13,12 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-setFlagsFromString('--no-liftoff');
+/**
+ * `--no-warm-up` (cheops node, cheops up) keeps V8's baseline compiler: without the warm-up, the
+ * first calls would each wait for the optimising compiler (a site just started answered its
+ * heartbeats 100+ ms late), while baseline code starts at once and is optimised as it gets hot.
+ * Read from the command line because the flag must be set before Automerge loads.
+ */
+export const compilesOptimisedFirst = !process.argv.includes('--no-warm-up');
+
+if (compilesOptimisedFirst) setFlagsFromString('--no-liftoff');

@@ -50,8 +50,9 @@ export interface NodeConfig {
   readonly logLevel: LogLevelSetting;
   /**
    * Compile the document paths before listening (crdt/warm-up.ts): 2–3 s of one core at start,
-   * for full speed from the first request and heal. Off: a faster start (many sites on one small
-   * machine), and the first few hundred documents handled several times slower.
+   * for full speed from the first request and heal. Off (`--no-warm-up`, a flag only: it also
+   * decides V8's compiler before anything loads, core/runtime-flags.ts): a faster start (many
+   * sites on one small machine), and the first few hundred documents handled several times slower.
    */
   readonly warmUp: boolean;
 }
@@ -71,7 +72,8 @@ export interface NodeConfigInput {
   antiEntropyIntervalMs?: number | string;
   redialMaxDelayMs?: number | string;
   logLevel?: string;
-  warmUp?: boolean | string;
+  /** From `--no-warm-up` only, never from a config file (see NodeConfig.warmUp). */
+  warmUp?: boolean;
 }
 
 export const configDefaults = {
@@ -131,13 +133,6 @@ function parseApp(value: string | undefined): AppSetting {
   throw invalid('--app', value, "an http(s) URL of the local application, or 'standin'");
 }
 
-function parseBoolean(name: string, value: boolean | string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  throw invalid(name, value, 'true or false');
-}
-
 function parseDuration(name: string, value: number | string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const number = typeof value === 'number' ? value : Number(value);
@@ -170,13 +165,13 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     antiEntropyIntervalMs: parseDuration('antiEntropyIntervalMs', input.antiEntropyIntervalMs, configDefaults.antiEntropyIntervalMs),
     redialMaxDelayMs: parseDuration('redialMaxDelayMs', input.redialMaxDelayMs, configDefaults.redialMaxDelayMs),
     logLevel: logLevel as LogLevelSetting,
-    warmUp: parseBoolean('warmUp', input.warmUp, configDefaults.warmUp),
+    warmUp: input.warmUp ?? configDefaults.warmUp,
   };
 }
 
 const fileKeys = new Set<string>([
   'site', 'data', 'http', 'advertiseHttp', 'p2p', 'peer', 'peers', 'announce', 'app', 'heartbeatIntervalMs',
-  'peerDownAfterMs', 'antiEntropyIntervalMs', 'redialMaxDelayMs', 'logLevel', 'warmUp',
+  'peerDownAfterMs', 'antiEntropyIntervalMs', 'redialMaxDelayMs', 'logLevel',
 ]);
 
 /** Reads a YAML or JSON config file into NodeConfigInput; unknown keys are errors, not ignored. */

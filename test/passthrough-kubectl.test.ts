@@ -5,7 +5,7 @@
  * `cheops up` with three sites, the commands it prints, and a clean stop on Ctrl-C.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,8 @@ describe('npm start (cheops up)', () => {
     const siteCommands = await Promise.all(started.map((child) => commandLine(child)));
     expect(siteCommands).toHaveLength(3);
     for (const [index, line] of siteCommands.entries()) expect(line).toContain(`node --site Site${index + 1}`);
+    // As `npm start` runs them: each site compiled its document paths before it listened.
+    for (const k of [1, 2, 3]) expect(await readFile(join(dataDir, `site${k}`, 'cheops.log'), 'utf8')).toContain('document paths compiled');
 
     const [exportLine, ...commands] = triedCommands(running.output());
     expect(exportLine).toBe(`export KUBECONFIG=${join(dataDir, 'kubeconfig')}`);

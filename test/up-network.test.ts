@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ const kubectl = (args: readonly string[]): ReturnType<typeof runKubectl> =>
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cheops-up-network-'));
   base = await freePortBase([0, 1, 2, 3, 101, 102, 103]);
-  const child = spawn(process.execPath, [cheopsBin, 'up', '--sites', '3', '--latency', '50ms', '--base-port', String(base), '--data', dataDir], {
+  const child = spawn(process.execPath, [cheopsBin, 'up', '--sites', '3', '--latency', '50ms', '--base-port', String(base), '--data', dataDir, '--no-warm-up'], {
     cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'],
   });
   up = child;
@@ -63,6 +63,14 @@ afterAll(async () => {
 });
 
 describe('cheops up with a network between the sites', () => {
+  it('starts its sites as told: --no-warm-up reaches every one of them', async () => {
+    for (const k of [1, 2, 3]) {
+      const log = await readFile(join(dataDir, `site${k}`, 'cheops.log'), 'utf8');
+      expect(log).toContain('document store open');
+      expect(log).not.toContain('document paths compiled');
+    }
+  });
+
   it('prints the network and how to control it', () => {
     expect(output).toContain(`Between two sites: 50ms one way, through a relay per pair (control API http://127.0.0.1:${base})`);
     expect(output).toMatch(/cheops partition Site3 --data \S+/);
