@@ -9,6 +9,13 @@
  *   every site subscribes to. Anyone may see it anyway, and gossip also reaches sites we are not
  *   directly connected to.
  *
+ * A change meant for some peers first (its audience, such as a replica's status for the site whose
+ * write it answers) goes to them alone, marked `relay`: each passes it on, with its next digest,
+ * to the other connected peers that share the document, as one push per document carrying every
+ * change collected for it, in place of that document's heads in the digest. The others get those
+ * changes in one message instead of a sync session each (two round trips, bloom filters), which was
+ * most of the CPU of a write with many sites. A relayed push is not relayed again.
+ *
  * A push is fire-and-forget and may be lost, so the heads of pushed documents follow in a digest
  * `digestDelayMs` later. Digests also carry the documents changed by other sites' changes that a
  * peer may lack (announce): the peer syncs them if its heads differ once the burst is over. Direct pushes nobody awaits queue inside the transport until the peer's
@@ -23,7 +30,7 @@ import type { DocumentChangedEvent } from '../crdt/documents.js';
 import { InFlightSends } from './in-flight.js';
 import { PeerDocumentSet } from './peer-doc-set.js';
 import type { SharedWith } from './share-policy.js';
-import { broadcastTopic, encodePushMessage, pushChannel, type PushMessage } from './sync-messages.js';
+import { broadcastTopic, encodePushMessage, maxPushChanges, pushChannel, type PushMessage } from './sync-messages.js';
 import type { Transport } from './transport.js';
 
 export interface DocPusherOptions {
@@ -31,6 +38,8 @@ export interface DocPusherOptions {
   readonly digestDelayMs: number;
   /** Most direct pushes to one peer not yet taken by its stream. */
   readonly maxPushesInFlight: number;
+  /** Most bytes of changes collected for one peer to pass on; past it, the digest's heads go instead. */
+  readonly maxRelayBytesPerPeer: number;
 }
 
 export interface DocPusherComponents {
@@ -43,6 +52,8 @@ export interface DocPusherComponents {
   readonly markDirty: (peer: PeerIdString, doc: DocumentId) => void;
   /** Sends `peer` the heads of `docs` (pushed lately), in case a push was lost. */
   readonly sendDigest: (peer: PeerIdString, docs: DocumentId[]) => void;
+  /** Our stored heads of `doc` (a relayed push carries them, as a digest would). */
+  readonly heads: (doc: DocumentId) => readonly string[] | undefined;
 }
 
 function totalBytes(chunks: readonly Uint8Array[]): number {
@@ -56,6 +67,9 @@ export class DocPusher {
   private readonly inFlight: InFlightSends<PeerIdString>;
   /** (peer, document) pairs pushed since the last digest. */
   private readonly pushed = new PeerDocumentSet();
+  /** Changes to pass on with the next digest, by peer and document, and their bytes by peer. */
+  private readonly relayed = new Map<PeerIdString, Map<DocumentId, Uint8Array[]>>();
+  private readonly relayedBytes = new Map<PeerIdString, number>();
   private digestTimer: Timer | undefined;
 
   constructor(options: DocPusherOptions, components: DocPusherComponents) {
@@ -73,9 +87,11 @@ export class DocPusher {
    * Pushes `event` to `peers`: the connected peers that share its document, as `shared` says.
    * The caller has already filtered `peers` by `shared`.
    */
-  push(event: DocumentChangedEvent, shared: SharedWith, peers: readonly PeerIdString[]): void {
+  push(event: DocumentChangedEvent, shared: SharedWith, peers: readonly PeerIdString[], relay = false): void {
     const { transport, logger } = this.components;
-    const message: PushMessage = { type: 'push', v: 1, doc: event.docId, heads: event.heads, changes: event.changes };
+    const message: PushMessage = {
+      type: 'push', v: 1, doc: event.docId, heads: event.heads, changes: event.changes, ...(relay && shared !== 'all' ? { relay: true as const } : {}),
+    };
     const bytes = encodePushMessage(message);
     if (shared === 'all') {
       this.components.onPushSent();
@@ -97,9 +113,30 @@ export class DocPusher {
     this.digestTimer ??= this.components.clock.setTimeout(() => this.sendDigests(), this.options.digestDelayMs);
   }
 
+  /**
+   * Has the next digest to each of `peers` carry `changes` of `doc` (received marked `relay`),
+   * as a push. Past `maxRelayBytesPerPeer` for a peer, it gets the document's heads instead.
+   */
+  relay(peers: readonly PeerIdString[], doc: DocumentId, changes: readonly Uint8Array[]): void {
+    const bytes = totalBytes(changes);
+    for (const peer of peers) {
+      this.announce(peer, doc);
+      const held = this.relayedBytes.get(peer) ?? 0;
+      if (held + bytes > this.options.maxRelayBytesPerPeer) continue;
+      this.relayedBytes.set(peer, held + bytes);
+      const byDoc = this.relayed.get(peer) ?? new Map<DocumentId, Uint8Array[]>();
+      this.relayed.set(peer, byDoc);
+      const collected = byDoc.get(doc) ?? [];
+      byDoc.set(doc, collected);
+      collected.push(...changes);
+    }
+  }
+
   /** Forgets the pushes to `peer` awaiting a digest (it disconnected: a heal follows its return). */
   forgetPeer(peer: PeerIdString): void {
     this.pushed.deletePeer(peer);
+    this.relayed.delete(peer);
+    this.relayedBytes.delete(peer);
   }
 
   /** Cancels the digest. Pushes already handed to the transport finish on their own. */
@@ -107,6 +144,8 @@ export class DocPusher {
     this.digestTimer?.cancel();
     this.digestTimer = undefined;
     this.pushed.clear();
+    this.relayed.clear();
+    this.relayedBytes.clear();
   }
 
   /** Number of peers something is kept for (tests). */
@@ -131,9 +170,32 @@ export class DocPusher {
     );
   }
 
-  /** After pushes, tells each peer the heads of what was pushed, in case a push was lost. */
+  /**
+   * After pushes, tells each peer the heads of what was pushed, in case a push was lost, and
+   * passes on what was collected for it: one push per document, in place of its heads (the push
+   * carries them; a receiver that still lacks something after it syncs, as after any push).
+   */
   private sendDigests(): void {
     this.digestTimer = undefined;
-    for (const [peer, docs] of this.pushed.drain()) this.components.sendDigest(peer, [...docs]);
+    const relayed = new Map(this.relayed);
+    this.relayed.clear();
+    this.relayedBytes.clear();
+    for (const [peer, docs] of this.pushed.drain()) {
+      const byDoc = relayed.get(peer);
+      const headsOnly: DocumentId[] = [];
+      for (const doc of docs) {
+        const changes = byDoc?.get(doc);
+        const heads = changes === undefined ? undefined : this.components.heads(doc);
+        if (changes === undefined || heads === undefined) {
+          headsOnly.push(doc);
+          continue;
+        }
+        for (let start = 0; start < changes.length; start += maxPushChanges) {
+          const message: PushMessage = { type: 'push', v: 1, doc, heads, changes: changes.slice(start, start + maxPushChanges) };
+          this.sendDirect(peer, doc, encodePushMessage(message));
+        }
+      }
+      if (headsOnly.length > 0) this.components.sendDigest(peer, headsOnly);
+    }
   }
 }

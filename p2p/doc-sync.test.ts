@@ -324,7 +324,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(await b.store.read(doc('res/1'))).toEqual({ v: 2 });
   });
 
-  it('pushes a change with an audience to it alone; the others get it from the audience in one sync', async () => {
+  it('pushes a change with an audience to it alone; the audience passes it on with its digest, one push per peer, no sync', async () => {
     // Shared with a set of sites (a replicant), not with all: such changes go direct, never by gossip.
     const { clock, sites } = await setup(['a', 'b', 'c', 'd'], { scopes: new Map([['res/1', ['a', 'b', 'c', 'd']]]) });
     const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
@@ -342,9 +342,16 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(pushes).toEqual([3, 0, 0, 0]);
     expect(await a.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
     expect(await c.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:c': 'applied' });
-    // a's digest follows: each member then holds every status.
+    // a's digest follows, carrying to each member the others' statuses: one push, no sync session.
+    const before = sites.map((one) => one.sync.stats());
     await settle(clock, 2_000);
     for (const member of [b, c, d]) expect(member.store.heads(doc('res/1'))).toEqual(a.store.heads(doc('res/1')));
+    const after = sites.map((one) => one.sync.stats());
+    expect(after.map((stats, index) => stats.pushesReceived - before[index]!.pushesReceived)).toEqual([0, 1, 1, 1]);
+    expect(after.map((stats, index) => stats.syncMessagesSent - before[index]!.syncMessagesSent)).toEqual([0, 0, 0, 0]);
+    // Passed on once: what b, c and d received from a is not passed on again.
+    await settle(clock, 2_000);
+    expect(sites.map((one) => one.sync.stats().pushesReceived - before[sites.indexOf(one)]!.pushesReceived)).toEqual([0, 1, 1, 1]);
     // Without an audience (or with none of it connected) a change goes to every peer, as before.
     await a.transport.hangUp(b.peerId);
     await settle(clock, 50);

@@ -57,6 +57,9 @@ interface AfterWrite {
   readonly onWritten: () => void | Promise<void>;
 }
 
+/** Most bytes of changes passed on to one peer per digest (doc-push.ts); ~5,000 replica statuses. */
+const maxRelayBytesPerPeer = 1024 * 1024;
+
 /** A heartbeat `peer:up` this soon after a heal (a connect) does not heal again. */
 const minHealGapMs = 2_000;
 /** How long a stop waits for queued sends (see `stop`). */
@@ -134,7 +137,7 @@ export class DocSync {
       },
     });
     this.pusher = new DocPusher(
-      { digestDelayMs: this.options.digestDelayMs, maxPushesInFlight: this.options.maxPushesInFlight },
+      { digestDelayMs: this.options.digestDelayMs, maxPushesInFlight: this.options.maxPushesInFlight, maxRelayBytesPerPeer },
       {
         transport: this.transport,
         clock: this.clock,
@@ -144,6 +147,7 @@ export class DocSync {
         },
         markDirty: (peer, doc) => this.sender.markDirty(peer, doc),
         sendDigest: (peer, docs) => void this.queue.run(peer, () => this.sender.sendHeads(peer, docs)),
+        heads: (doc) => this.documents.heads(doc),
       },
     );
   }
@@ -256,9 +260,9 @@ export class DocSync {
    */
   private readonly onLocalChangeApplied = (event: DocumentChangedEvent): void => {
     if (!this.running || !this.pusher.pushable(event, this.options.pushMaxBytes)) return;
-    const { shared, peers } = this.recipients(event);
+    const { shared, peers, audienceOnly } = this.recipients(event);
     if (peers.length === 0) return;
-    this.pusher.push(event, shared, peers);
+    this.pusher.push(event, shared, peers, audienceOnly);
     this.pushedEarly.add(event.changes);
   };
 
@@ -266,10 +270,10 @@ export class DocSync {
     if (!this.running) return;
     if (event.origin === 'local') this.awayWrites.changed(event.docId);
     if (this.pushedEarly.has(event.changes)) return;
-    const { shared, peers } = this.recipients(event);
+    const { shared, peers, audienceOnly } = this.recipients(event);
     if (peers.length === 0) return;
     if (this.pusher.pushable(event, this.options.pushMaxBytes)) {
-      this.pusher.push(event, shared, peers);
+      this.pusher.push(event, shared, peers, audienceOnly);
       return;
     }
     for (const peer of peers) {
@@ -285,15 +289,17 @@ export class DocSync {
     }
   };
 
-  /** The connected peers that hear of `event` now (its audience first, when one is connected). */
-  private recipients(event: DocumentChangedEvent): { shared: SharedWith; peers: PeerIdString[] } {
+  /**
+   * The connected peers that hear of `event` now: its audience alone when one is connected
+   * (`audienceOnly`: they pass it on to the others with their digests, doc-push.ts), else all.
+   */
+  private recipients(event: DocumentChangedEvent): { shared: SharedWith; peers: PeerIdString[]; audienceOnly: boolean } {
     const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
     const sharing = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
-    // A change for some peers first goes to them alone (when one is connected): the others get it
-    // from their digests, with whatever else they collected meanwhile, in one sync.
     const audience = event.audience;
     const first = audience === undefined ? [] : sharing.filter((peer) => audience.has(peer));
-    return { shared, peers: first.length > 0 ? first : sharing };
+    const audienceOnly = first.length > 0 && first.length < sharing.length;
+    return { shared, peers: first.length > 0 ? first : sharing, audienceOnly };
   }
 
   private readonly onMessage = (event: TransportEvents['message']): void => {
@@ -514,6 +520,8 @@ export class DocSync {
     }
     this.counters.pushesReceived += 1;
     const onWritten = async (): Promise<void> => {
+      // Sent to us alone, for the others too: they get it with our next digest (doc-push.ts).
+      if (message.relay === true && direct && this.running) this.pusher.relay(this.relayTargets(from, message.doc), message.doc, message.changes);
       // A later push of the document from this peer, applied in the same batch, replaced these
       // heads: its own turn compares ours with them (ours now include its changes too).
       if (direct && this.sessions.knownHeads(from, message.doc) === message.heads) await this.afterPush(from, message, epoch);
@@ -585,6 +593,11 @@ export class DocSync {
     // or generateSyncMessage would answer null and the difference would stay.
     this.sessions.forgetSyncState(peer, entry.doc);
     this.sender.markDirty(peer, entry.doc);
+  }
+
+  /** The connected peers, other than `from`, that share `doc`. */
+  private relayTargets(from: PeerIdString, doc: DocumentId): PeerIdString[] {
+    return this.transport.connectedPeers().filter((peer) => peer !== from && this.allowed(doc, peer));
   }
 
   private sharedDocuments(peer: PeerIdString): DocumentId[] {

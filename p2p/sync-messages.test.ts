@@ -1,7 +1,7 @@
 import { encode } from 'cborg';
 import { describe, expect, it } from 'vitest';
 import { asDocumentId } from '../core/ids.js';
-import { decodeSyncChannelMessage, encodeSyncChannelMessage, maxBatchedSyncMessages } from './sync-messages.js';
+import { decodePushMessage, decodeSyncChannelMessage, encodePushMessage, encodeSyncChannelMessage, maxBatchedSyncMessages } from './sync-messages.js';
 
 describe('sync channel messages', () => {
   it('carries the sync messages of several documents in one `syncs` message', () => {
@@ -26,5 +26,11 @@ describe('sync channel messages', () => {
       expect(decodeSyncChannelMessage(encodeSyncChannelMessage(message))).toEqual({ ok: true, value: message });
     }
     expect(decodeSyncChannelMessage(encode({ type: 'heads', v: 1, docs: [], end: 'yes' })).ok).toBe(false);
+  });
+
+  it('marks a push to pass on, and only with true', () => {
+    const push = { type: 'push' as const, v: 1 as const, doc: asDocumentId('res/a'), heads: ['aa'.repeat(32)], changes: [new Uint8Array([1, 2])] };
+    for (const message of [push, { ...push, relay: true as const }]) expect(decodePushMessage(encodePushMessage(message))).toEqual({ ok: true, value: message });
+    for (const relay of [false, 1, 'yes']) expect(decodePushMessage(encode({ ...push, relay })).ok).toBe(false);
   });
 });

@@ -113,6 +113,11 @@ export interface PushMessage {
   /** The sender's heads after the change. */
   readonly heads: readonly string[];
   readonly changes: readonly Uint8Array[];
+  /**
+   * The change went to the receiver alone (its audience): the receiver passes it on to the other
+   * peers that share the document, with its next digest. Absent on everything passed on.
+   */
+  readonly relay?: true;
 }
 
 export function encodeSyncChannelMessage(message: SyncChannelMessage): Uint8Array {
@@ -235,5 +240,7 @@ export function decodePushMessage(bytes: Uint8Array): DecodeResult<PushMessage> 
     return malformed('bad changes list');
   }
   if (!changes.every(isBytes)) return malformed('bad change');
-  return decoded({ type: 'push', v: 1, doc, heads, changes });
+  const relay = field(record.value, 'relay');
+  if (relay !== undefined && relay !== true) return malformed('bad relay');
+  return decoded({ type: 'push', v: 1, doc, heads, changes, ...(relay === true ? { relay } : {}) });
 }
