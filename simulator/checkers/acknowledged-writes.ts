@@ -13,8 +13,11 @@
  * member rejected (4xx) never enters the history.
  *
  * Keys that are not replicated (remote and local ones: their writes are serialised per key by the
- * workload): the owner's application holds the last acknowledged write, or a write sent after it
- * whose outcome is unknown; nothing when that write was a delete.
+ * workload): the owner's application holds the last acknowledged write, or a write whose outcome
+ * is unknown, whenever it was sent; nothing when that write was a delete. A write never answered
+ * may take effect at any time after it was sent, as for linearizability, even after later
+ * writes: a forwarded request whose sender crashed can still reach the member, late (seed 80031).
+ * Each one's retry is answered on its own, and the user cannot tell which came last.
  */
 import { replicantDocId } from '../../crdt/replicant.js';
 import { markerOf } from '../harness/app-log.js';
@@ -101,7 +104,7 @@ function checkUnreplicatedKey(ctx: CheckContext, key: WorkloadKey, ops: readonly
   if (owner === undefined) return undefined;
   const sent = ops.filter((op) => op.outcome !== 'skipped' && op.outcome !== 'rejected');
   const lastAck = sent.map((op) => op.outcome).lastIndexOf('acknowledged');
-  const candidates = sent.slice(Math.max(0, lastAck)).filter((op, index) => index === 0 || op.outcome !== 'acknowledged');
+  const candidates = sent.filter((op, index) => index === lastAck || op.outcome !== 'acknowledged');
   if (candidates.length === 0) return undefined;
   const object = ctx.final.apps.get(owner)?.get(appKeyText(key.ref));
   const marker = object === undefined ? undefined : markerOf(object);

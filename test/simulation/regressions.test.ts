@@ -151,6 +151,12 @@ const foundWith: readonly ScenarioOptions[] = [
   // cheops sim --seed 12058 --sites 5 --duration 23s --faults partitions,loss,reorder --latency long-tail:60ms:600ms --workload 82
   // (a swarm seed): a forwarded create sent again to a second member after its answer stalled.
   { seed: 12058, sites: 5, durationMs: 23_000, faults: ['partitions', 'loss', 'reorder'], latency: { type: 'long-tail', medianMs: 60, p99Ms: 600 }, operations: 82 },
+  // cheops sim --seed 80031 --sites 3 --duration 35s --faults all --latency long-tail:60ms:600ms --workload 48
+  // (a swarm seed, a checker false positive): Site1 forwarded a replace of a key only Site2 holds
+  // and crashed; the user retried it, acknowledged; the first request, still in flight over a
+  // lossy link, reached Site2 a second later and was applied after the retry. A write never
+  // answered may take effect at any time after it was sent (acknowledged-writes.ts).
+  { seed: 80031, sites: 3, durationMs: 35_000, faults: ['partitions', 'crashes', 'loss', 'reorder'], latency: { type: 'long-tail', medianMs: 60, p99Ms: 600 }, operations: 48 },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
