@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { configDefaults, readConfigFile, resolveNodeConfig, type NodeConfigInput } from '../node/config.js';
-import { runSiteUntilSignal } from './run-site.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -35,6 +34,8 @@ export function nodeCommand(): Command {
       }
       if (options.warmUp === false) fromFlags.warmUp = false;
       const config = resolveNodeConfig({ ...fromFile, ...fromFlags });
+      // Loaded here, not with the command: `--help` and a bad flag answer without libp2p and Automerge.
+      const { runSiteUntilSignal } = await import('./run-site.js');
       await runSiteUntilSignal(config);
     });
 }

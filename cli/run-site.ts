@@ -13,6 +13,7 @@ import { storageKeyStore } from '../p2p/peer-identity.js';
 import type { NodeConfig } from '../node/config.js';
 import { startSite, type LocalApplication, type Site } from '../node/site.js';
 import { startLocalApplication } from './local-application.js';
+import { untilSignal } from './signals.js';
 
 export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
@@ -59,24 +60,6 @@ export async function warmUp(logger: Logger, warm: typeof warmUpDocuments = warm
   } catch (error) {
     logger.warn({ err: errorMessage(error) }, 'warm-up failed; the first documents compile their paths instead');
   }
-}
-
-/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
-export function untilSignal(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(130);
-      }
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }
 
 export type RunningApplication = LocalApplication & { stop(): Promise<void> };

@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import type { SiteHooks } from '../simulator/harness/site-hooks.js';
-import { runScenario, type ScenarioReport } from '../simulator/scenario/run-scenario.js';
+import type { ScenarioReport } from '../simulator/scenario/run-scenario.js';
 import { formatReport, formatSwarmLine, reportJson, type TimelineMode } from '../simulator/scenario/report-format.js';
 import {
   parseDurationMs,
@@ -86,6 +86,11 @@ function progressPrinter(output: SimOutput, label: string): { update: (progress:
       if (drawn) output.stderr(`\r${' '.repeat(72)}\r`);
     },
   };
+}
+
+/** The simulator itself, loaded when a run starts: `cheops sim --help` answers without it. */
+async function runScenario(options: ScenarioOptions): Promise<ScenarioReport> {
+  return (await import('../simulator/scenario/run-scenario.js')).runScenario(options);
 }
 
 async function runOne(options: ScenarioOptions, flags: SimFlags, output: SimOutput): Promise<number> {

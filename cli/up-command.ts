@@ -16,7 +16,7 @@ import {
 import { controlFileName, type ControlFile } from './control-commands.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { LocalDeployment, planSites, type PlannedSite } from './local-deployment.js';
-import { untilSignal } from './run-site.js';
+import { untilSignal } from './signals.js';
 import { startControlServer } from './up-control.js';
 
 export { planSites, type PlannedSite } from './local-deployment.js';
