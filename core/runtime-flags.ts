@@ -19,6 +19,6 @@ import { setFlagsFromString } from 'node:v8';
  * heartbeats 100+ ms late), while baseline code starts at once and is optimised as it gets hot.
  * Read from the command line because the flag must be set before Automerge loads.
  */
-export const compilesOptimisedFirst = !process.argv.includes('--no-warm-up');
+const compilesOptimisedFirst = !process.argv.includes('--no-warm-up');
 
 if (compilesOptimisedFirst) setFlagsFromString('--no-liftoff');

@@ -139,6 +139,7 @@ export class GroupCommit {
       if (failure === undefined) this.written(write);
       else this.failed(write, failure);
     }
+    if (failure !== undefined && writes.some((write) => write.work.local.length > 0)) this.options.onLocalChangesLost();
   }
 
   private planAll(): PlannedWrite[] {
@@ -183,7 +184,6 @@ export class GroupCommit {
   }
 
   private failed({ entry, work }: PlannedWrite, failure: CheopsError): void {
-    if (work.local.length > 0) this.options.onLocalChangesLost();
     work.waiters.forEach((waiter) => waiter.reject(failure));
     // Later changes were made on top of the failed ones: they cannot be written without them.
     const later = entry.pending;

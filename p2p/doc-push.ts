@@ -68,8 +68,8 @@ export class DocPusher {
   /** (peer, document) pairs pushed since the last digest. */
   private readonly pushed = new PeerDocumentSet();
   /** Changes to pass on with the next digest, by peer and document, and their bytes by peer. */
-  private readonly relayed = new Map<PeerIdString, Map<DocumentId, Uint8Array[]>>();
-  private readonly relayedBytes = new Map<PeerIdString, number>();
+  private relayed = new Map<PeerIdString, Map<DocumentId, Uint8Array[]>>();
+  private relayedBytes = new Map<PeerIdString, number>();
   private digestTimer: Timer | undefined;
 
   constructor(options: DocPusherOptions, components: DocPusherComponents) {
@@ -177,9 +177,9 @@ export class DocPusher {
    */
   private sendDigests(): void {
     this.digestTimer = undefined;
-    const relayed = new Map(this.relayed);
-    this.relayed.clear();
-    this.relayedBytes.clear();
+    const relayed = this.relayed;
+    this.relayed = new Map();
+    this.relayedBytes = new Map();
     for (const [peer, docs] of this.pushed.drain()) {
       const byDoc = relayed.get(peer);
       const headsOnly: DocumentId[] = [];

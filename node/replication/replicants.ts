@@ -222,11 +222,10 @@ export class Replicants {
    * Records the losing writes Automerge kept aside (docs/REPLICATION.md §4); returns the new ones.
    * Looked for in the stored document first: a change, even an empty one, costs ~0.4 ms on every
    * reconcile pass, and there is rarely anything to record. One held in memory only is recorded by
-   * the pass that follows its write. `read`: the stored document, when the caller just read it.
+   * the pass that follows its write. `stored`: the stored document, as the caller just read it.
    */
-  async recordConflicts(docId: DocumentId, read?: ReplicantDraft): Promise<ConflictEntry[]> {
-    const stored = read ?? (await this.deps.documents.read<ReplicantDraft>(docId));
-    if (stored === undefined || unrecordedConflicts(stored).length === 0) return [];
+  async recordConflicts(docId: DocumentId, stored: ReplicantDraft): Promise<ConflictEntry[]> {
+    if (unrecordedConflicts(stored).length === 0) return [];
     let written: ConflictEntry[] = [];
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => {
       written = recordConflicts(draft);
