@@ -15,12 +15,12 @@ import { describeConditions, linkConditions } from '../simulator/relay/index.js'
 import { probeOneWay } from './link-probe.js';
 import { admin, closeClients, createPod, PodWatch } from './stack-client.js';
 import { idleCpuRate, machine, progressFor, quickMode, sampleSites, settle, startBenchDeployment, type Progress } from './stack-deployment.js';
-import { fixed, formatTable, mebibytes, summarize, until, verdict, type Summary, type Verdict } from './stack-report.js';
+import { fixed, formatTable, mebibytes, summarize, until, verdict, writesForP99, type Summary, type Verdict } from './stack-report.js';
 
 export interface ReplicationDelayOptions {
   readonly siteCounts: readonly number[];
   readonly oneWayMs: number;
-  /** Writes per site count (fewer for many sites: 20 processes share 2 cores). */
+  /** Writes per site count: enough for 100 (write, remote site) pairs, so that the p99 is one (stack-report.ts). */
   readonly writes: (sites: number) => number;
   /** The target: p99 within the one-way latency plus this. */
   readonly slackMs: number;
@@ -29,7 +29,7 @@ export interface ReplicationDelayOptions {
 export const defaultReplicationDelayOptions: ReplicationDelayOptions = {
   siteCounts: [2, 5, 20],
   oneWayMs: 50,
-  writes: (sites) => (sites >= 20 ? 8 : 20),
+  writes: writesForP99,
   slackMs: 20,
 };
 
@@ -177,10 +177,10 @@ interface ReplicantDetail {
 
 /** The printed table. */
 export function formatReplicationDelayTable(result: ReplicationDelayResult): string {
-  const header = ['sites', 'writes', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'all p99', 'updatedAt p99', 'floor ms', 'target', 'verdict', 'ack p50', 'RSS/site MiB', 'CPU ms/write', 'idle CPU', 'settle ms'];
+  const header = ['sites', 'writes', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'all p99', 'updatedAt p99', 'floor ms', 'target', 'verdict', 'ack p50', 'RSS/site MiB', 'CPU ms/write', 'idle CPU', 'settle ms'];
   const oneWay = result.measuredOneWayMs;
   const rows = result.runs.map((run) => [
-    String(run.sites), String(run.writes), fixed(run.watchMs.p50), fixed(run.watchMs.p90), fixed(run.watchMs.p99), fixed(run.watchMs.max),
+    String(run.sites), String(run.writes), String(run.watchMs.n), fixed(run.watchMs.p50), fixed(run.watchMs.p90), fixed(run.watchMs.p99), fixed(run.watchMs.max),
     fixed(run.allSitesMs.p99), fixed(run.updatedAtMs.p99), fixed(oneWay.p50 + run.remoteCreateMs.p50), `≤ ${fixed(run.targetMs)}`, run.verdict,
     fixed(run.ackMs.p50), mebibytes(run.rssMeanBytes), fixed(run.cpuMsPerWrite, 0), `${fixed(run.idleCpuShare * 100, 0)}%`, fixed(run.settleMsPerWrite, 0),
   ]);

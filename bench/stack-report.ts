@@ -33,6 +33,20 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
+/**
+ * Samples a p99 needs to mean anything: with n values, the nearest-rank p99 is the largest of the
+ * last ceil(n / 100), so of 20 values it is their maximum (a 95th percentile at best).
+ */
+export const minSamplesForP99 = 100;
+
+/**
+ * Writes that give at least `minSamplesForP99` (write, remote site) pairs at `sites` sites: each
+ * write is measured on every site but its origin.
+ */
+export function writesForP99(sites: number): number {
+  return Math.ceil(minSamplesForP99 / Math.max(1, sites - 1));
+}
+
 /** A target met or missed. */
 export type Verdict = 'PASS' | 'MISS';
 
