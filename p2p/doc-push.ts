@@ -16,6 +16,9 @@
  * changes in one message instead of a sync session each (two round trips, bloom filters), which was
  * most of the CPU of a write with many sites. A relayed push is not relayed again.
  *
+ * A push that goes to every other site sharing its document, first-hand or relayed, is marked
+ * `reachedAll`: its receivers need not announce it to one another (DocSync.onDocumentChanged).
+ *
  * A push is fire-and-forget and may be lost, so the heads of pushed documents follow in a digest
  * `digestDelayMs` later. Digests also carry the documents changed by other sites' changes that a
  * peer may lack (announce): the peer syncs them if its heads differ once the burst is over. Direct pushes nobody awaits queue inside the transport until the peer's
@@ -56,6 +59,14 @@ export interface DocPusherComponents {
   readonly heads: (doc: DocumentId) => readonly string[] | undefined;
 }
 
+/** How a push is marked (sync-messages.ts PushMessage). */
+export interface PushMarks {
+  /** Sent to its audience alone, which passes it on. */
+  readonly relay?: boolean;
+  /** Sent to every other site sharing the document. */
+  readonly reachedAll?: boolean;
+}
+
 function totalBytes(chunks: readonly Uint8Array[]): number {
   return chunks.reduce((sum, chunk) => sum + chunk.length, 0);
 }
@@ -70,6 +81,8 @@ export class DocPusher {
   /** Changes to pass on with the next digest, by peer and document, and their bytes by peer. */
   private relayed = new Map<PeerIdString, Map<DocumentId, Uint8Array[]>>();
   private relayedBytes = new Map<PeerIdString, number>();
+  /** Documents of which something collected could not go to every site sharing them. */
+  private relayedToSome = new Set<DocumentId>();
   private digestTimer: Timer | undefined;
 
   constructor(options: DocPusherOptions, components: DocPusherComponents) {
@@ -87,10 +100,12 @@ export class DocPusher {
    * Pushes `event` to `peers`: the connected peers that share its document, as `shared` says.
    * The caller has already filtered `peers` by `shared`.
    */
-  push(event: DocumentChangedEvent, shared: SharedWith, peers: readonly PeerIdString[], relay = false): void {
+  push(event: DocumentChangedEvent, shared: SharedWith, peers: readonly PeerIdString[], marks: PushMarks = {}): void {
     const { transport, logger } = this.components;
     const message: PushMessage = {
-      type: 'push', v: 1, doc: event.docId, heads: event.heads, changes: event.changes, ...(relay && shared !== 'all' ? { relay: true as const } : {}),
+      type: 'push', v: 1, doc: event.docId, heads: event.heads, changes: event.changes,
+      ...(marks.relay === true && shared !== 'all' ? { relay: true as const } : {}),
+      ...(marks.reachedAll === true && shared !== 'all' ? { reachedAll: true as const } : {}),
     };
     const bytes = encodePushMessage(message);
     if (shared === 'all') {
@@ -116,8 +131,10 @@ export class DocPusher {
   /**
    * Has the next digest to each of `peers` carry `changes` of `doc` (received marked `relay`),
    * as a push. Past `maxRelayBytesPerPeer` for a peer, it gets the document's heads instead.
+   * `reachedAll`: `peers` are every site sharing the document but us and the change's sender.
    */
-  relay(peers: readonly PeerIdString[], doc: DocumentId, changes: readonly Uint8Array[]): void {
+  relay(peers: readonly PeerIdString[], doc: DocumentId, changes: readonly Uint8Array[], reachedAll: boolean): void {
+    if (!reachedAll) this.relayedToSome.add(doc);
     const bytes = totalBytes(changes);
     for (const peer of peers) {
       this.announce(peer, doc);
@@ -146,6 +163,7 @@ export class DocPusher {
     this.pushed.clear();
     this.relayed.clear();
     this.relayedBytes.clear();
+    this.relayedToSome.clear();
   }
 
   /** Number of peers something is kept for (tests). */
@@ -178,8 +196,10 @@ export class DocPusher {
   private sendDigests(): void {
     this.digestTimer = undefined;
     const relayed = this.relayed;
+    const toSome = this.relayedToSome;
     this.relayed = new Map();
     this.relayedBytes = new Map();
+    this.relayedToSome = new Set();
     for (const [peer, docs] of this.pushed.drain()) {
       const byDoc = relayed.get(peer);
       const headsOnly: DocumentId[] = [];
@@ -191,7 +211,9 @@ export class DocPusher {
           continue;
         }
         for (let start = 0; start < changes.length; start += maxPushChanges) {
-          const message: PushMessage = { type: 'push', v: 1, doc, heads, changes: changes.slice(start, start + maxPushChanges) };
+          const message: PushMessage = {
+            type: 'push', v: 1, doc, heads, changes: changes.slice(start, start + maxPushChanges), ...(toSome.has(doc) ? {} : { reachedAll: true as const }),
+          };
           this.sendDirect(peer, doc, encodePushMessage(message));
         }
       }

@@ -60,6 +60,18 @@ function sentWhole(received: Received): string[] {
   return syncMessages(received).flatMap((message) => (message.type === 'docs' ? message.items.map((item) => item.doc) : []));
 }
 
+/** Counts the direct messages any of `sites` receives from another of them, from now on. */
+function countMessagesAmong(sites: readonly TestSite[]): Counter {
+  const counter: Counter = { count: 0 };
+  const peers = new Set<string>(sites.map((one) => one.peerId));
+  for (const one of sites) {
+    one.transport.on('message', (event) => {
+      if (peers.has(event.from)) counter.count += 1;
+    });
+  }
+  return counter;
+}
+
 describe('DocSync over MemoryTransport with the DocumentStore', () => {
   it('replicates a small change by one push, without the sync protocol', async () => {
     const { clock, sites } = await setup(['a', 'b']);
@@ -360,6 +372,43 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     }, { audience: [asPeerIdString('12D3KooWNotConnected')] });
     await settle(clock, 50);
     for (const member of [a, b, d]) expect(await member.store.read(doc('res/1'))).toMatchObject({ label: 'x' });
+  });
+
+  it('sends a write and its statuses to every member from the writer alone: the members send each other nothing', async () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const { clock, sites } = await setup(names, { scopes: new Map([['res/1', names]]) });
+    const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
+    for (const [from, to] of [[a, b], [a, c], [a, d], [b, c], [b, d], [c, d]] as const) await connect(from, to);
+    await settle(clock, 50);
+    const betweenMembers = countMessagesAmong([b, c, d]);
+    await a.store.create(doc('res/1'), { desired: 1 });
+    await settle(clock, 50);
+    await Promise.all([b, c, d].map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
+      draft[`status:${member.name}`] = 'applied';
+    }, { audience: [a.peerId] })));
+    await settle(clock, 3_000);
+    for (const member of [b, c, d]) expect(member.store.heads(doc('res/1'))).toEqual(a.store.heads(doc('res/1')));
+    expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
+    // Not even a digest: each member ends with what a sent to all of them, and a digests them itself.
+    expect(betweenMembers.count).toBe(0);
+  });
+
+  it('has the members announce a write to a member its writer cannot reach, which then gets it and every status', async () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const { clock, sites } = await setup(names, { scopes: new Map([['res/1', names]]) });
+    const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
+    // a and d are not connected.
+    for (const [from, to] of [[a, b], [a, c], [b, c], [b, d], [c, d]] as const) await connect(from, to);
+    await settle(clock, 50);
+    await a.store.create(doc('res/1'), { desired: 1 });
+    await settle(clock, 2_000);
+    expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1 });
+    await Promise.all([b, c, d].map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
+      draft[`status:${member.name}`] = 'applied';
+    }, { audience: [a.peerId] })));
+    await settle(clock, 3_000);
+    for (const member of [a, b, c]) expect(member.store.heads(doc('res/1'))).toEqual(d.store.heads(doc('res/1')));
+    expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
   });
 
   it('recovers a lost push through the heads digest', async () => {

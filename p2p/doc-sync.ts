@@ -20,7 +20,7 @@ import type { DocumentId, PeerIdString } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { DocumentChangedEvent, SyncableDocuments } from '../crdt/documents.js';
 import { AwayWrites } from './away-writes.js';
-import { DocPusher } from './doc-push.js';
+import { DocPusher, type PushMarks } from './doc-push.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { DocSyncComponents, DocSyncOptions, DocSyncStats, PeerLiveness } from './doc-sync-options.js';
 import { PeerMessageGuard, type DroppedCounts } from './peer-message-guard.js';
@@ -100,6 +100,8 @@ export class DocSync {
   private stopListeningToLocalChanges: (() => void) | undefined;
   /** The `changes` of local events pushed before they were durable: not pushed again once they are. */
   private readonly pushedEarly = new WeakSet<readonly Uint8Array[]>();
+  /** The heads of pushes marked `reachedAll` that are being taken in, by document. */
+  private readonly reachedAllHeads = new Map<DocumentId, readonly string[]>();
   private running = false;
 
   constructor(options: DocSyncOptions, components: DocSyncComponents) {
@@ -262,7 +264,7 @@ export class DocSync {
     if (!this.running || !this.pusher.pushable(event, this.options.pushMaxBytes)) return;
     const { shared, peers, audienceOnly } = this.recipients(event);
     if (peers.length === 0) return;
-    this.pusher.push(event, shared, peers, audienceOnly);
+    this.pusher.push(event, shared, peers, this.marks(shared, peers, audienceOnly));
     this.pushedEarly.add(event.changes);
   };
 
@@ -270,10 +272,11 @@ export class DocSync {
     if (!this.running) return;
     if (event.origin === 'local') this.awayWrites.changed(event.docId);
     if (this.pushedEarly.has(event.changes)) return;
+    if (event.origin === 'remote' && this.reachedAllWith(event)) return;
     const { shared, peers, audienceOnly } = this.recipients(event);
     if (peers.length === 0) return;
     if (this.pusher.pushable(event, this.options.pushMaxBytes)) {
-      this.pusher.push(event, shared, peers, audienceOnly);
+      this.pusher.push(event, shared, peers, this.marks(shared, peers, audienceOnly));
       return;
     }
     for (const peer of peers) {
@@ -288,6 +291,31 @@ export class DocSync {
       else this.sender.markDirty(peer, event.docId);
     }
   };
+
+  /** A push to its audience alone is passed on by it; one to all the others says so. */
+  private marks(shared: SharedWith, peers: readonly PeerIdString[], audienceOnly: boolean): PushMarks {
+    return audienceOnly ? { relay: true } : { reachedAll: this.reachesAll(shared, peers) };
+  }
+
+  /** Whether `peers` (and `also`) are every site other than this one that shares a document. */
+  private reachesAll(shared: SharedWith, peers: readonly PeerIdString[], also?: PeerIdString): boolean {
+    if (shared === 'all') return false;
+    const reached = new Set(peers);
+    for (const member of shared) {
+      if (member !== this.transport.peerId && member !== also && !reached.has(member)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether a received change leaves us with exactly what a peer pushed to every site sharing the
+   * document (`reachedAll`): that peer sends each of them those changes or its digest, so they
+   * learn nothing from our announce. With more than it sent, or less, we announce as before.
+   */
+  private reachedAllWith(event: DocumentChangedEvent): boolean {
+    const heads = this.reachedAllHeads.get(event.docId);
+    return heads !== undefined && sameHeads(heads, event.heads);
+  }
 
   /**
    * The connected peers that hear of `event` now: its audience alone when one is connected
@@ -510,18 +538,26 @@ export class DocSync {
     const direct = via === 'direct' || this.isConnected(from);
     // Known before applying: the store announces the change (and we would sync it back) first.
     if (direct) this.sessions.setKnownHeads(from, message.doc, message.heads);
+    const reachedAll = message.reachedAll === true && direct;
+    if (reachedAll) this.reachedAllHeads.set(message.doc, message.heads);
+    const forgetReachedAll = (): void => {
+      if (this.reachedAllHeads.get(message.doc) === message.heads) this.reachedAllHeads.delete(message.doc);
+    };
     let applied;
     try {
       // Creates the document when absent: a new replicant reaches its sites in one one-way delay.
       applied = await this.documents.acceptChanges(message.doc, message.changes);
     } catch (error) {
+      forgetReachedAll();
       this.guard.malformed(from, errorMessage(error), 'push', message.doc);
       return undefined;
     }
+    // The store announces the write before `written` settles: the heads are read by then.
+    if (reachedAll) applied.written.then(forgetReachedAll, forgetReachedAll);
     this.counters.pushesReceived += 1;
     const onWritten = async (): Promise<void> => {
       // Sent to us alone, for the others too: they get it with our next digest (doc-push.ts).
-      if (message.relay === true && direct && this.running) this.pusher.relay(this.relayTargets(from, message.doc), message.doc, message.changes);
+      if (message.relay === true && direct && this.running) this.relay(from, message);
       // A later push of the document from this peer, applied in the same batch, replaced these
       // heads: its own turn compares ours with them (ours now include its changes too).
       if (direct && this.sessions.knownHeads(from, message.doc) === message.heads) await this.afterPush(from, message, epoch);
@@ -595,9 +631,11 @@ export class DocSync {
     this.sender.markDirty(peer, entry.doc);
   }
 
-  /** The connected peers, other than `from`, that share `doc`. */
-  private relayTargets(from: PeerIdString, doc: DocumentId): PeerIdString[] {
-    return this.transport.connectedPeers().filter((peer) => peer !== from && this.allowed(doc, peer));
+  /** Passes `message` on to the connected peers, other than `from`, that share its document. */
+  private relay(from: PeerIdString, message: PushMessage): void {
+    const shared = sharingOf(this.options.sharedWith, message.doc, this.logger);
+    const targets = this.transport.connectedPeers().filter((peer) => peer !== from && (shared === 'all' || shared.has(peer)));
+    this.pusher.relay(targets, message.doc, message.changes, this.reachesAll(shared, targets, from));
   }
 
   private sharedDocuments(peer: PeerIdString): DocumentId[] {

@@ -28,9 +28,14 @@ describe('sync channel messages', () => {
     expect(decodeSyncChannelMessage(encode({ type: 'heads', v: 1, docs: [], end: 'yes' })).ok).toBe(false);
   });
 
-  it('marks a push to pass on, and only with true', () => {
+  it('marks a push to pass on, or as sent to every site of its document, and only with true', () => {
     const push = { type: 'push' as const, v: 1 as const, doc: asDocumentId('res/a'), heads: ['aa'.repeat(32)], changes: [new Uint8Array([1, 2])] };
-    for (const message of [push, { ...push, relay: true as const }]) expect(decodePushMessage(encodePushMessage(message))).toEqual({ ok: true, value: message });
-    for (const relay of [false, 1, 'yes']) expect(decodePushMessage(encode({ ...push, relay })).ok).toBe(false);
+    for (const message of [push, { ...push, relay: true as const }, { ...push, reachedAll: true as const }]) {
+      expect(decodePushMessage(encodePushMessage(message))).toEqual({ ok: true, value: message });
+    }
+    for (const value of [false, 1, 'yes']) {
+      expect(decodePushMessage(encode({ ...push, relay: value })).ok).toBe(false);
+      expect(decodePushMessage(encode({ ...push, reachedAll: value })).ok).toBe(false);
+    }
   });
 });

@@ -118,6 +118,12 @@ export interface PushMessage {
    * peers that share the document, with its next digest. Absent on everything passed on.
    */
   readonly relay?: true;
+  /**
+   * The sender sends these changes, or a digest of the document, to every other site that shares
+   * the document (it is connected to all of them): the receiver need not announce them to those
+   * sites itself (DocSync.onDocumentChanged).
+   */
+  readonly reachedAll?: true;
 }
 
 export function encodeSyncChannelMessage(message: SyncChannelMessage): Uint8Array {
@@ -242,5 +248,7 @@ export function decodePushMessage(bytes: Uint8Array): DecodeResult<PushMessage> 
   if (!changes.every(isBytes)) return malformed('bad change');
   const relay = field(record.value, 'relay');
   if (relay !== undefined && relay !== true) return malformed('bad relay');
-  return decoded({ type: 'push', v: 1, doc, heads, changes, ...(relay === true ? { relay } : {}) });
+  const reachedAll = field(record.value, 'reachedAll');
+  if (reachedAll !== undefined && reachedAll !== true) return malformed('bad reachedAll');
+  return decoded({ type: 'push', v: 1, doc, heads, changes, ...(relay === true ? { relay } : {}), ...(reachedAll === true ? { reachedAll } : {}) });
 }
