@@ -106,8 +106,9 @@ describe('DocSync limits', () => {
     });
     await settle(clock, 200);
     expect(await b.store.read(doc('res/1'))).toMatchObject({ v: 1 });
+    // b's summary shows it behind: a's digest answers it, and b pulls.
     b.sync.start();
-    await settle(clock, 200);
+    await settle(clock, 1_200);
     expect(await b.store.read(doc('res/1'))).toMatchObject({ v: 2 });
   });
 });

@@ -15,7 +15,7 @@ import {
   syncChannel,
   type SyncChannelMessage,
 } from './sync-messages.js';
-import { connect, doc, settle, siteAt as site, sitesStoppedAfterEach, watchReceived, type Received, type TestSite } from './testing/sync-sites.js';
+import { connect, doc, settle, siteAt as site, sitePeerId, sitesStoppedAfterEach, watchReceived, type Received, type TestSite } from './testing/sync-sites.js';
 import type { ManualClock } from './testing/manual-clock.js';
 import { suppressedWarningsMessage } from './warning-limiter.js';
 
@@ -393,6 +393,28 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(betweenMembers.count).toBe(0);
   });
 
+  it('leaves its own status to the writer that passes it on, though the writer\'s relay went out before it had it', async () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const slowFromD = { canConnect: () => true, decide: (from: string, to: string) => ({ type: 'deliver' as const, delayMs: from === sitePeerId('d') && to === sitePeerId('a') ? 1_500 : 1 }) };
+    const { clock, sites } = await setup(names, { scopes: new Map([['res/1', names]]), linkPolicy: slowFromD });
+    const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
+    for (const [from, to] of [[a, b], [a, c], [a, d], [b, c], [b, d], [c, d]] as const) await connect(from, to);
+    await settle(clock, 2_000);
+    const betweenMembers = countMessagesAmong([b, c, d]);
+    await a.store.create(doc('res/1'), { desired: 1 });
+    await settle(clock, 50);
+    // d's status reaches a after a passed on b's and c's (its digest, 1 s after the write).
+    await Promise.all([b, c, d].map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
+      draft[`status:${member.name}`] = 'applied';
+    }, { audience: [a.peerId] })));
+    await settle(clock, 1_200);
+    expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
+    expect(await b.store.read(doc('res/1'))).not.toHaveProperty('status:d');
+    await settle(clock, 3_000);
+    for (const member of [b, c, d]) expect(member.store.heads(doc('res/1'))).toEqual(a.store.heads(doc('res/1')));
+    expect(betweenMembers.count).toBe(0);
+  });
+
   it('has the members announce a write to a member its writer cannot reach, which then gets it and every status', async () => {
     const names = ['a', 'b', 'c', 'd'];
     const { clock, sites } = await setup(names, { scopes: new Map([['res/1', names]]) });
@@ -409,6 +431,64 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     await settle(clock, 3_000);
     for (const member of [a, b, c]) expect(member.store.heads(doc('res/1'))).toEqual(d.store.heads(doc('res/1')));
     expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
+  });
+
+  it('starts no sync on heads showing the peer behind, by concurrent changes or older ones: the side that lacks pulls', async () => {
+    const { clock, sites } = await setup(['a', 'b']);
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await settle(clock, 50);
+    await a.store.create(doc('res/1'), { v: 1 });
+    await settle(clock, 2_000);
+    const first = b.store.heads(doc('res/1')) ?? [];
+    // Concurrent changes: a's heads are both, b's own change is one of them.
+    await Promise.all([a, b].map((one) => one.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+      d[one.name] = 1;
+    })));
+    const own = b.store.heads(doc('res/1')) ?? [];
+    await settle(clock, 2_000);
+    expect(a.store.heads(doc('res/1'))).toHaveLength(2);
+    // Digests, and an anti-entropy summary, b sent before a's changes reached it (late, as under load): a is past them.
+    for (const heads of [own, first]) {
+      await b.transport.send(a.peerId, syncChannel, encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [{ doc: doc('res/1'), heads }] }));
+    }
+    await b.transport.send(a.peerId, syncChannel, encodeSyncChannelMessage({ type: 'heads', v: 1, docs: [{ doc: doc('res/1'), heads: first }], end: true }));
+    await settle(clock, 2_000);
+    expect(a.sync.stats().syncMessagesSent + b.sync.stats().syncMessagesSent).toBe(0);
+    expect(await b.store.read(doc('res/1'))).toEqual({ v: 1, a: 1, b: 1 });
+  });
+
+  it('repairs, by its periodic digest, a change whose push and digest were lost, and leaves documents in flux out of it', async () => {
+    let cut = false;
+    const { clock, sites } = await setup(['a', 'b'], {
+      options: { antiEntropyIntervalMs: 10_000 },
+      linkPolicy: { canConnect: () => true, decide: (from) => (cut && from === sitePeerId('a') ? { type: 'drop' } : { type: 'deliver', delayMs: 1 }) },
+    });
+    const [a, b] = [site(sites, 0), site(sites, 1)];
+    await connect(a, b);
+    await a.store.create(doc('res/1'), { v: 1 });
+    await a.store.create(doc('res/2'), { v: 1 });
+    await settle(clock, 2_000);
+    const received = watchReceived(b.transport);
+    cut = true;
+    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
+      d['v'] = 2;
+    });
+    await settle(clock, 2_000);
+    cut = false;
+    expect(await b.store.read(doc('res/1'))).toEqual({ v: 1 });
+    // res/2 changes a second before the round: it is being pushed and digested, and stays out.
+    await settle(clock, 5_000);
+    await a.store.change(doc('res/2'), (d: Record<string, unknown>) => {
+      d['v'] = 2;
+    });
+    const before = received.payloads.length;
+    await settle(clock, 2_000);
+    const round = syncMessages({ ...received, payloads: received.payloads.slice(before) }).flatMap((message) => (message.type === 'heads' ? message.docs.map((entry) => entry.doc) : []));
+    expect(round).toContain('res/1');
+    expect(await b.store.read(doc('res/1'))).toEqual({ v: 2 });
+    expect(await b.store.read(doc('res/2'))).toEqual({ v: 2 });
+    expect(round.filter((id) => id === 'res/2')).toHaveLength(1); // the digest after its push, not the round
   });
 
   it('recovers a lost push through the heads digest', async () => {

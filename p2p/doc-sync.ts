@@ -6,8 +6,9 @@
  *   broadcast topic for a document shared with all (doc-push.ts);
  * - the Automerge sync protocol in coalesced direct messages on the `sync` channel (the messages
  *   of many documents batched in one), and heads summaries (sync-sender.ts);
- * - anti-entropy: on every connection (a heal) and every `antiEntropyIntervalMs`, each side sends
- *   the heads of the documents it shares with the other; the receiver syncs those that differ;
+ * - anti-entropy: on every connection (a heal) each side sends the heads of every document it
+ *   shares with the other (a complete summary), and every `antiEntropyIntervalMs` those of the
+ *   documents that did not change lately; the side that lacks something syncs;
  * - scope safety: nothing about a document (changes, sync messages, heads, its id) goes to a peer
  *   outside `sharedWith(doc)`; a peer that pushes, syncs or announces a document it is not part
  *   of is refused, counted, logged within limits, and its message dropped (peer-message-guard.ts);
@@ -68,6 +69,10 @@ const stopGraceMs = 2_000;
 const maxAwayDocuments = 10_000;
 /** Longest absence after which a returning peer gets only the summary. */
 const maxAwayMs = 60 * 60_000;
+/** The periodic anti-entropy leaves out documents changed within this many digest delays. */
+const quietDigests = 5;
+/** Documents whose last local change waits for its audience to pass it on (DocSync.awaitingRelay). */
+const maxAwaitingRelay = 10_000;
 
 /** Keeps the documents shared with connected peers in sync. */
 export class DocSync {
@@ -100,8 +105,16 @@ export class DocSync {
   private stopListeningToLocalChanges: (() => void) | undefined;
   /** The `changes` of local events pushed before they were durable: not pushed again once they are. */
   private readonly pushedEarly = new WeakSet<readonly Uint8Array[]>();
-  /** The heads of pushes marked `reachedAll` that are being taken in, by document. */
-  private readonly reachedAllHeads = new Map<DocumentId, readonly string[]>();
+  /** Pushes marked `reachedAll` that are being taken in: their sender and heads, by document. */
+  private readonly reachedAll = new Map<DocumentId, { readonly from: PeerIdString; readonly heads: readonly string[] }>();
+  /**
+   * Our last change of a document that went to its audience alone, for it to pass on: its hash
+   * (the document's one head after it) and that audience, until a `reachedAll` push from it
+   * includes the change.
+   */
+  /** When each document changed last, for those that changed lately (periodicAntiEntropy). */
+  private readonly lastChangedAt = new Map<DocumentId, number>();
+  private readonly awaitingRelay = new Map<DocumentId, { readonly head: string; readonly by: ReadonlySet<PeerIdString> }>();
   private running = false;
 
   constructor(options: DocSyncOptions, components: DocSyncComponents) {
@@ -167,7 +180,7 @@ export class DocSync {
     this.liveness?.on('peer:down', this.onPeerDisconnect);
     this.stopListeningToDocuments = this.documents.onChange(this.onDocumentChanged);
     this.stopListeningToLocalChanges = this.documents.onLocalChangeApplied(this.onLocalChangeApplied);
-    this.antiEntropyTimer = this.clock.setInterval(() => this.antiEntropy(), this.options.antiEntropyIntervalMs);
+    this.antiEntropyTimer = this.clock.setInterval(() => this.periodicAntiEntropy(), this.options.antiEntropyIntervalMs);
     this.antiEntropy();
   }
 
@@ -232,6 +245,28 @@ export class DocSync {
     for (const peer of this.transport.connectedPeers()) this.heal(peer);
   }
 
+  /**
+   * The periodic round: the heads of every shared document that has not changed lately, as a
+   * digest, not a complete summary. A document that changed within `quietMs` is still being
+   * pushed, relayed and digested, and comparing it mid-flight started sync sessions on both
+   * sides for changes already under way (every site's round fell on writes with many sites);
+   * the next round covers it. The peer pulls what it lacks, as after any digest; a peer behind
+   * us pulls at our next round, or at our next change's digest. Whole connections heal with
+   * complete summaries (`heal`).
+   */
+  private periodicAntiEntropy(): void {
+    const changedSince = this.clock.now() - this.options.digestDelayMs * quietDigests;
+    for (const [doc, at] of this.lastChangedAt) {
+      if (at > changedSince) break;
+      this.lastChangedAt.delete(doc);
+    }
+    for (const peer of this.transport.connectedPeers()) {
+      if (this.healing.has(peer)) continue;
+      const docs = this.sharedDocuments(peer).filter((doc) => !this.lastChangedAt.has(doc));
+      if (docs.length > 0) void this.queue.run(peer, () => this.sender.sendHeads(peer, docs));
+    }
+  }
+
   /** A snapshot of the counters. */
   stats(): DocSyncStats {
     return { ...this.counters, ...this.guard.dropped() };
@@ -264,19 +299,22 @@ export class DocSync {
     if (!this.running || !this.pusher.pushable(event, this.options.pushMaxBytes)) return;
     const { shared, peers, audienceOnly } = this.recipients(event);
     if (peers.length === 0) return;
-    this.pusher.push(event, shared, peers, this.marks(shared, peers, audienceOnly));
+    this.pushLocal(event, shared, peers, audienceOnly);
     this.pushedEarly.add(event.changes);
   };
 
   private readonly onDocumentChanged = (event: DocumentChangedEvent): void => {
     if (!this.running) return;
+    // Oldest first (periodicAntiEntropy prunes from the front).
+    this.lastChangedAt.delete(event.docId);
+    this.lastChangedAt.set(event.docId, this.clock.now());
     if (event.origin === 'local') this.awayWrites.changed(event.docId);
     if (this.pushedEarly.has(event.changes)) return;
     if (event.origin === 'remote' && this.reachedAllWith(event)) return;
     const { shared, peers, audienceOnly } = this.recipients(event);
     if (peers.length === 0) return;
     if (this.pusher.pushable(event, this.options.pushMaxBytes)) {
-      this.pusher.push(event, shared, peers, this.marks(shared, peers, audienceOnly));
+      this.pushLocal(event, shared, peers, audienceOnly);
       return;
     }
     for (const peer of peers) {
@@ -293,8 +331,15 @@ export class DocSync {
   };
 
   /** A push to its audience alone is passed on by it; one to all the others says so. */
-  private marks(shared: SharedWith, peers: readonly PeerIdString[], audienceOnly: boolean): PushMarks {
-    return audienceOnly ? { relay: true } : { reachedAll: this.reachesAll(shared, peers) };
+  private pushLocal(event: DocumentChangedEvent, shared: SharedWith, peers: readonly PeerIdString[], audienceOnly: boolean): void {
+    const marks: PushMarks = audienceOnly ? { relay: true } : { reachedAll: this.reachesAll(shared, peers) };
+    this.pusher.push(event, shared, peers, marks);
+    const head = event.heads[0];
+    if (!audienceOnly || event.heads.length !== 1 || head === undefined) return;
+    // Oldest first: past the bound, the oldest is forgotten (we then announce that document once).
+    this.awaitingRelay.delete(event.docId);
+    this.awaitingRelay.set(event.docId, { head, by: new Set(peers) });
+    if (this.awaitingRelay.size > maxAwaitingRelay) this.awaitingRelay.delete(this.awaitingRelay.keys().next().value as DocumentId);
   }
 
   /** Whether `peers` (and `also`) are every site other than this one that shares a document. */
@@ -308,13 +353,18 @@ export class DocSync {
   }
 
   /**
-   * Whether a received change leaves us with exactly what a peer pushed to every site sharing the
-   * document (`reachedAll`): that peer sends each of them those changes or its digest, so they
-   * learn nothing from our announce. With more than it sent, or less, we announce as before.
+   * Whether a received change leaves us with what a peer pushed to every site sharing the
+   * document (`reachedAll`), and at most our own last change, which that peer passes on to them
+   * (it was its audience): the peer sends each of them those changes or its digest, so they learn
+   * nothing from our announce. With anything else, or less, we announce as before.
    */
   private reachedAllWith(event: DocumentChangedEvent): boolean {
-    const heads = this.reachedAllHeads.get(event.docId);
-    return heads !== undefined && sameHeads(heads, event.heads);
+    const pushed = this.reachedAll.get(event.docId);
+    if (pushed === undefined) return false;
+    const own = this.awaitingRelay.get(event.docId);
+    if (own !== undefined && pushed.heads.includes(own.head)) this.awaitingRelay.delete(event.docId);
+    const ours = own !== undefined && own.by.has(pushed.from) ? own.head : undefined;
+    return event.heads.every((head) => head === ours || pushed.heads.includes(head));
   }
 
   /**
@@ -497,6 +547,7 @@ export class DocSync {
     this.sender.forgetPeer(event.peer);
     this.pusher.forgetPeer(event.peer);
     this.lastHealAt.delete(event.peer);
+    for (const [doc, own] of this.awaitingRelay) if (own.by.has(event.peer)) this.awaitingRelay.delete(doc);
     if (!this.queue.busy(event.peer)) this.onPeerIdle(event.peer);
   };
 
@@ -539,9 +590,9 @@ export class DocSync {
     // Known before applying: the store announces the change (and we would sync it back) first.
     if (direct) this.sessions.setKnownHeads(from, message.doc, message.heads);
     const reachedAll = message.reachedAll === true && direct;
-    if (reachedAll) this.reachedAllHeads.set(message.doc, message.heads);
+    if (reachedAll) this.reachedAll.set(message.doc, { from, heads: message.heads });
     const forgetReachedAll = (): void => {
-      if (this.reachedAllHeads.get(message.doc) === message.heads) this.reachedAllHeads.delete(message.doc);
+      if (this.reachedAll.get(message.doc)?.heads === message.heads) this.reachedAll.delete(message.doc);
     };
     let applied;
     try {
@@ -600,6 +651,7 @@ export class DocSync {
     for (const entry of message.docs) {
       named?.add(entry.doc);
       if (!this.allowed(entry.doc, from)) this.guard.refuse(from, entry.doc, 'heads');
+      else if (await this.behindUs(entry)) this.peerBehind(from, entry, complete);
       else this.noteHeads(from, entry, complete);
     }
     this.sender.heldBy(from, message.docs.map((entry) => entry.doc));
@@ -611,6 +663,35 @@ export class DocSync {
     this.summaries.delete(from);
     const lacking = this.sharedDocuments(from).filter((doc) => !named.has(doc));
     if (lacking.length > 0) await this.sender.sendDocuments(from, lacking, true);
+  }
+
+  /**
+   * Heads that show the peer behind us start no sync from here: the side that lacks pulls, once
+   * it sees heads it lacks. A digest needs nothing more: whatever we hold beyond its heads reaches
+   * the peer, or is announced to it in a digest, by us or by the site that pushed it to every
+   * member (`reachedAll`). A summary may come from a peer that dropped our messages (a restart of
+   * its sync, a full backlog): our next digest names the document to it. Sessions started from
+   * both sides of one difference were most of a write's sync messages at 20 sites: members'
+   * digests crossed the writer's relay, and anti-entropy summaries fell on writes under way,
+   * which the relay and the digests settle within a second anyway.
+   */
+  private peerBehind(peer: PeerIdString, entry: HeadsEntry, summary: boolean): void {
+    this.sessions.setKnownHeads(peer, entry.doc, entry.heads);
+    if (summary) this.pusher.announce(peer, entry.doc);
+  }
+
+  /** Whether we hold every change the peer's `entry` names, and more. */
+  private async behindUs(entry: HeadsEntry): Promise<boolean> {
+    const local = this.documents.heads(entry.doc);
+    if (local === undefined || entry.heads.length === 0 || sameHeads(local, entry.heads)) return false;
+    // Concurrent changes, such as replica statuses: the peer's heads are among ours.
+    if (entry.heads.every((head) => local.includes(head))) return true;
+    try {
+      return !(await this.documents.lacks(entry.doc, entry.heads));
+    } catch (error) {
+      this.logger.debug({ doc: entry.doc, err: errorMessage(error) }, 'could not compare digest heads');
+      return false;
+    }
   }
 
   /** Records what `peer` has of a document, and syncs it when that differs from ours. */
