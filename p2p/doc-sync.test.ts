@@ -15,7 +15,7 @@ import {
   syncChannel,
   type SyncChannelMessage,
 } from './sync-messages.js';
-import { connect, doc, settle, siteAt as site, sitePeerId, sitesStoppedAfterEach, watchReceived, type Received, type TestSite } from './testing/sync-sites.js';
+import { connect, doc, settle, siteAt as site, sitePeerId, sitesStoppedAfterEach, watchReceived, type Received, type TestSite, type TestSitesInit } from './testing/sync-sites.js';
 import type { ManualClock } from './testing/manual-clock.js';
 import { suppressedWarningsMessage } from './warning-limiter.js';
 
@@ -70,6 +70,23 @@ function countMessagesAmong(sites: readonly TestSite[]): Counter {
     });
   }
   return counter;
+}
+
+/** Sites a, b, c and d sharing `res/1` (a replicant's scope), connected pair by pair as `links` says. */
+async function scopeOfFour(links: ReadonlyArray<readonly [number, number]>, extra: Partial<TestSitesInit> = {}): Promise<{ clock: ManualClock; sites: TestSite[] }> {
+  const names = ['a', 'b', 'c', 'd'];
+  const made = await setup(names, { scopes: new Map([['res/1', names]]), ...extra });
+  for (const [from, to] of links) await connect(site(made.sites, from), site(made.sites, to));
+  return made;
+}
+
+const everyPairOfFour = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]] as const;
+
+/** Each member answers the writer's write with a status for the writer alone (its audience). */
+async function statusesFor(writer: TestSite, members: readonly TestSite[]): Promise<void> {
+  await Promise.all(members.map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
+    draft[`status:${member.name}`] = 'applied';
+  }, { audience: [writer.peerId] })));
 }
 
 describe('DocSync over MemoryTransport with the DocumentStore', () => {
@@ -375,17 +392,13 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
   });
 
   it('sends a write and its statuses to every member from the writer alone: the members send each other nothing', async () => {
-    const names = ['a', 'b', 'c', 'd'];
-    const { clock, sites } = await setup(names, { scopes: new Map([['res/1', names]]) });
+    const { clock, sites } = await scopeOfFour(everyPairOfFour);
     const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
-    for (const [from, to] of [[a, b], [a, c], [a, d], [b, c], [b, d], [c, d]] as const) await connect(from, to);
     await settle(clock, 50);
     const betweenMembers = countMessagesAmong([b, c, d]);
     await a.store.create(doc('res/1'), { desired: 1 });
     await settle(clock, 50);
-    await Promise.all([b, c, d].map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
-      draft[`status:${member.name}`] = 'applied';
-    }, { audience: [a.peerId] })));
+    await statusesFor(a, [b, c, d]);
     await settle(clock, 3_000);
     for (const member of [b, c, d]) expect(member.store.heads(doc('res/1'))).toEqual(a.store.heads(doc('res/1')));
     expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
@@ -394,19 +407,15 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
   });
 
   it('leaves its own status to the writer that passes it on, though the writer\'s relay went out before it had it', async () => {
-    const names = ['a', 'b', 'c', 'd'];
     const slowFromD = { canConnect: () => true, decide: (from: string, to: string) => ({ type: 'deliver' as const, delayMs: from === sitePeerId('d') && to === sitePeerId('a') ? 1_500 : 1 }) };
-    const { clock, sites } = await setup(names, { scopes: new Map([['res/1', names]]), linkPolicy: slowFromD });
+    const { clock, sites } = await scopeOfFour(everyPairOfFour, { linkPolicy: slowFromD });
     const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
-    for (const [from, to] of [[a, b], [a, c], [a, d], [b, c], [b, d], [c, d]] as const) await connect(from, to);
     await settle(clock, 2_000);
     const betweenMembers = countMessagesAmong([b, c, d]);
     await a.store.create(doc('res/1'), { desired: 1 });
     await settle(clock, 50);
     // d's status reaches a after a passed on b's and c's (its digest, 1 s after the write).
-    await Promise.all([b, c, d].map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
-      draft[`status:${member.name}`] = 'applied';
-    }, { audience: [a.peerId] })));
+    await statusesFor(a, [b, c, d]);
     await settle(clock, 1_200);
     expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });
     expect(await b.store.read(doc('res/1'))).not.toHaveProperty('status:d');
@@ -416,18 +425,14 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
   });
 
   it('has the members announce a write to a member its writer cannot reach, which then gets it and every status', async () => {
-    const names = ['a', 'b', 'c', 'd'];
-    const { clock, sites } = await setup(names, { scopes: new Map([['res/1', names]]) });
-    const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
     // a and d are not connected.
-    for (const [from, to] of [[a, b], [a, c], [b, c], [b, d], [c, d]] as const) await connect(from, to);
+    const { clock, sites } = await scopeOfFour([[0, 1], [0, 2], [1, 2], [1, 3], [2, 3]]);
+    const [a, b, c, d] = [site(sites, 0), site(sites, 1), site(sites, 2), site(sites, 3)];
     await settle(clock, 50);
     await a.store.create(doc('res/1'), { desired: 1 });
     await settle(clock, 2_000);
     expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1 });
-    await Promise.all([b, c, d].map((member) => member.store.change(doc('res/1'), (draft: Record<string, unknown>) => {
-      draft[`status:${member.name}`] = 'applied';
-    }, { audience: [a.peerId] })));
+    await statusesFor(a, [b, c, d]);
     await settle(clock, 3_000);
     for (const member of [a, b, c]) expect(member.store.heads(doc('res/1'))).toEqual(d.store.heads(doc('res/1')));
     expect(await d.store.read(doc('res/1'))).toEqual({ desired: 1, 'status:b': 'applied', 'status:c': 'applied', 'status:d': 'applied' });

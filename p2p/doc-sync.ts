@@ -107,13 +107,13 @@ export class DocSync {
   private readonly pushedEarly = new WeakSet<readonly Uint8Array[]>();
   /** Pushes marked `reachedAll` that are being taken in: their sender and heads, by document. */
   private readonly reachedAll = new Map<DocumentId, { readonly from: PeerIdString; readonly heads: readonly string[] }>();
+  /** When each document changed last, for those that changed lately (periodicAntiEntropy). */
+  private readonly lastChangedAt = new Map<DocumentId, number>();
   /**
    * Our last change of a document that went to its audience alone, for it to pass on: its hash
    * (the document's one head after it) and that audience, until a `reachedAll` push from it
    * includes the change.
    */
-  /** When each document changed last, for those that changed lately (periodicAntiEntropy). */
-  private readonly lastChangedAt = new Map<DocumentId, number>();
   private readonly awaitingRelay = new Map<DocumentId, { readonly head: string; readonly by: ReadonlySet<PeerIdString> }>();
   private running = false;
 
@@ -214,6 +214,7 @@ export class DocSync {
     }
     this.sessions.clear();
     this.lastHealAt.clear();
+    this.awaitingRelay.clear();
     this.guard.stop();
   }
 
@@ -247,12 +248,12 @@ export class DocSync {
 
   /**
    * The periodic round: the heads of every shared document that has not changed lately, as a
-   * digest, not a complete summary. A document that changed within `quietMs` is still being
-   * pushed, relayed and digested, and comparing it mid-flight started sync sessions on both
-   * sides for changes already under way (every site's round fell on writes with many sites);
-   * the next round covers it. The peer pulls what it lacks, as after any digest; a peer behind
-   * us pulls at our next round, or at our next change's digest. Whole connections heal with
-   * complete summaries (`heal`).
+   * digest, not a complete summary. A document changed within `quietDigests` digest delays is
+   * still being pushed, relayed and digested, and comparing it mid-flight started sync sessions
+   * on both sides for changes already under way (every site's round fell on writes with many
+   * sites); the next round covers it. The peer pulls what it lacks, as after any digest; a peer
+   * behind us pulls at our next round, or at our next change's digest. Whole connections heal
+   * with complete summaries (`heal`).
    */
   private periodicAntiEntropy(): void {
     const changedSince = this.clock.now() - this.options.digestDelayMs * quietDigests;
@@ -689,7 +690,7 @@ export class DocSync {
     try {
       return !(await this.documents.lacks(entry.doc, entry.heads));
     } catch (error) {
-      this.logger.debug({ doc: entry.doc, err: errorMessage(error) }, 'could not compare digest heads');
+      this.logger.debug({ doc: entry.doc, err: errorMessage(error) }, 'could not compare received heads');
       return false;
     }
   }
