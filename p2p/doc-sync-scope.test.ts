@@ -59,6 +59,8 @@ describe('DocSync pushes and scope', () => {
     a.sync.antiEntropy();
     b.sync.antiEntropy();
     await settle(clock, 500);
+    // And a periodic anti-entropy round (every 30 s).
+    await settle(clock, 30_000);
     expect(overheard.topics).toEqual(new Set([broadcastTopic]));
     expect(mentions(overheard, 'res/public')).toBe(true);
     expect(c.store.has(doc('res/public'))).toBe(true);

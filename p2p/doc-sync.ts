@@ -261,11 +261,15 @@ export class DocSync {
       if (at > changedSince) break;
       this.lastChangedAt.delete(doc);
     }
-    for (const peer of this.transport.connectedPeers()) {
-      if (this.healing.has(peer)) continue;
-      const docs = this.sharedDocuments(peer).filter((doc) => !this.lastChangedAt.has(doc));
-      if (docs.length > 0) void this.queue.run(peer, () => this.sender.sendHeads(peer, docs));
+    const byPeer = new Map<PeerIdString, DocumentId[]>();
+    for (const peer of this.transport.connectedPeers()) if (!this.healing.has(peer)) byPeer.set(peer, []);
+    // One share-policy answer per document, not one per document and peer.
+    for (const doc of this.documents.ids()) {
+      if (this.lastChangedAt.has(doc)) continue;
+      const shared = sharingOf(this.options.sharedWith, doc, this.logger);
+      for (const [peer, docs] of byPeer) if (shared === 'all' || shared.has(peer)) docs.push(doc);
     }
+    for (const [peer, docs] of byPeer) if (docs.length > 0) void this.queue.run(peer, () => this.sender.sendHeads(peer, docs));
   }
 
   /** A snapshot of the counters. */
