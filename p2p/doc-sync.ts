@@ -36,7 +36,7 @@ import {
   type PushMessage,
   type SyncMessage,
 } from './sync-messages.js';
-import { isSharedWith, sharingOf, type SharedWith } from './share-policy.js';
+import { includesPeer, isSharedWith, sharingOf, type SharedWith } from './share-policy.js';
 import { SyncSender } from './sync-sender.js';
 import { SyncSessions } from './sync-sessions.js';
 import type { Transport, TransportEvents } from './transport.js';
@@ -267,7 +267,7 @@ export class DocSync {
     for (const doc of this.documents.ids()) {
       if (this.lastChangedAt.has(doc)) continue;
       const shared = sharingOf(this.options.sharedWith, doc, this.logger);
-      for (const [peer, docs] of byPeer) if (shared === 'all' || shared.has(peer)) docs.push(doc);
+      for (const [peer, docs] of byPeer) if (includesPeer(shared, peer)) docs.push(doc);
     }
     for (const [peer, docs] of byPeer) if (docs.length > 0) void this.queue.run(peer, () => this.sender.sendHeads(peer, docs));
   }
@@ -378,7 +378,7 @@ export class DocSync {
    */
   private recipients(event: DocumentChangedEvent): { shared: SharedWith; peers: PeerIdString[]; audienceOnly: boolean } {
     const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
-    const sharing = this.transport.connectedPeers().filter((peer) => shared === 'all' || shared.has(peer));
+    const sharing = this.transport.connectedPeers().filter((peer) => includesPeer(shared, peer));
     const audience = event.audience;
     const first = audience === undefined ? [] : sharing.filter((peer) => audience.has(peer));
     const audienceOnly = first.length > 0 && first.length < sharing.length;
@@ -467,7 +467,7 @@ export class DocSync {
     // Only documents every site may see travel on the broadcast topic. A restricted one there was
     // published by a buggy or hostile site and reached whoever subscribed: refuse it even from a
     // site of its scope, so such a leak never works.
-    const ok = via === 'broadcast' ? shared === 'all' : shared === 'all' || shared.has(from);
+    const ok = via === 'broadcast' ? shared === 'all' : includesPeer(shared, from);
     if (!ok) {
       this.guard.refuse(from, message.doc, via);
       return;
@@ -720,7 +720,7 @@ export class DocSync {
   /** Passes `message` on to the connected peers, other than `from`, that share its document. */
   private relay(from: PeerIdString, message: PushMessage): void {
     const shared = sharingOf(this.options.sharedWith, message.doc, this.logger);
-    const targets = this.transport.connectedPeers().filter((peer) => peer !== from && (shared === 'all' || shared.has(peer)));
+    const targets = this.transport.connectedPeers().filter((peer) => peer !== from && includesPeer(shared, peer));
     this.pusher.relay(targets, message.doc, message.changes, this.reachesAll(shared, targets, from));
   }
 

@@ -28,8 +28,12 @@ export function sharingOf(policy: SharePolicy, doc: DocumentId, logger: Logger):
   }
 }
 
+/** Whether `peer` is among `shared`. */
+export function includesPeer(shared: SharedWith, peer: PeerIdString): boolean {
+  return shared === 'all' || shared.has(peer);
+}
+
 /** Asks `policy` whether `peer` shares `doc` (fail closed, as `sharingOf`). */
 export function isSharedWith(policy: SharePolicy, doc: DocumentId, peer: PeerIdString, logger: Logger): boolean {
-  const shared = sharingOf(policy, doc, logger);
-  return shared === 'all' || shared.has(peer);
+  return includesPeer(sharingOf(policy, doc, logger), peer);
 }
