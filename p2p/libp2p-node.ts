@@ -43,6 +43,16 @@ function gater(allowPeer: ((peer: PeerIdString) => boolean) | undefined): Connec
   };
 }
 
+/**
+ * What a new stream may receive before its first window update. Yamux starts at 256 KiB and
+ * doubles per round trip while data flows: at an edge link's 100 ms round trip a fresh stream
+ * carries ~2.5 MB/s at first, and a heal, which sends megabytes of whole documents right after a
+ * reconnection, waited on that (heal bench, K = 1000: documents converged in 1.4–1.5 s, 1.0–1.15 s
+ * with 2 to 4 MiB). 4 MiB is a stream's read buffer limit (@libp2p/utils), so a peer still cannot
+ * overfill it; Cheops reads its streams as messages arrive, and bounds what waits (doc-sync.ts).
+ */
+const initialStreamWindowBytes = 4 * 1024 * 1024;
+
 /** Creates (without starting) the libp2p node. */
 export async function createCheopsLibp2p(init: CheopsLibp2pInit): Promise<CheopsLibp2p> {
   const node = await createLibp2p({
@@ -55,7 +65,7 @@ export async function createCheopsLibp2p(init: CheopsLibp2pInit): Promise<Cheops
     // Corked: noise writes each message as two buffers, and @libp2p/tcp each buffer on its own.
     transports: [corkedWrites(tcp())],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ streamOptions: { initialStreamWindowSize: initialStreamWindowBytes } })],
     connectionGater: gater(init.allowPeer),
     // Off: heartbeats (p2p/heartbeat.ts) close a connection that stops answering. The monitor
     // opened a new ping stream on every connection every 10 s, a third of an idle site's CPU.
