@@ -176,4 +176,28 @@ describe('Libp2pTransport on the wire', () => {
       await Promise.all([sender.stop(), receiver.stop()]);
     }
   });
+
+  it('carries megabytes on a new stream in one one-way delay, without waiting for window updates', { timeout: 30_000 }, async () => {
+    const [sender, receiver] = await Promise.all([startTransport(), startTransport()]);
+    const received = record(receiver);
+    const targetPort = Number(/\/tcp\/(\d+)/.exec(bareAddress(receiver))?.[1]);
+    const oneWayMs = 250;
+    const proxy = await countingProxy(targetPort, oneWayMs);
+    try {
+      await sender.dial(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${receiver.peerId}`);
+      await sender.send(receiver.peerId, 'first', new Uint8Array(1));
+      await vi.waitFor(() => expect(received.messages).toHaveLength(1), { timeout: 20_000 });
+      // A heal sends whole documents like these right after a reconnection, on a new stream.
+      const messages = 8;
+      const start = performance.now();
+      for (let index = 0; index < messages; index += 1) void sender.send(receiver.peerId, 'bulk', new Uint8Array(256 * 1024));
+      await vi.waitFor(() => expect(received.messages).toHaveLength(1 + messages), { timeout: 20_000, interval: 5 });
+      // 2 MiB: with yamux's default 256 KiB first window, the rest waits for window updates, a
+      // round trip each (the window doubles per update): over 2 s here.
+      expect(performance.now() - start).toBeLessThan(3 * oneWayMs);
+    } finally {
+      proxy.close();
+      await Promise.all([sender.stop(), receiver.stop()]);
+    }
+  });
 });
