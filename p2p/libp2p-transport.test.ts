@@ -126,6 +126,33 @@ async function countingProxy(targetPort: number, delayMs = 0): Promise<{ port: n
   };
 }
 
+type LinkedTransport = Awaited<ReturnType<typeof startTransport>>;
+
+/**
+ * Runs `body` with two transports linked through a proxy that delays each direction by
+ * `oneWayMs`, connected, and one message (channel `first`) already across: its stream is open.
+ * Long enough that a loaded machine's scheduling (~200 ms seen while CI shared it) stays far from
+ * the margins the tests draw (one or two one-way delays against three or more).
+ */
+async function overSlowLink(
+  body: (link: { sender: LinkedTransport; receiver: LinkedTransport; received: ReturnType<typeof record>; oneWayMs: number }) => Promise<void>,
+  oneWayMs = 250,
+): Promise<void> {
+  const [sender, receiver] = await Promise.all([startTransport(), startTransport()]);
+  const received = record(receiver);
+  const targetPort = Number(/\/tcp\/(\d+)/.exec(bareAddress(receiver))?.[1]);
+  const proxy = await countingProxy(targetPort, oneWayMs);
+  try {
+    await sender.dial(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${receiver.peerId}`);
+    await sender.send(receiver.peerId, 'first', new Uint8Array(1));
+    await vi.waitFor(() => expect(received.messages).toHaveLength(1), { timeout: 20_000 });
+    await body({ sender, receiver, received, oneWayMs });
+  } finally {
+    proxy.close();
+    await Promise.all([sender.stop(), receiver.stop()]);
+  }
+}
+
 describe('Libp2pTransport on the wire', () => {
   it('sends nothing back for each small message received (yamux window updates come at half the window)', async () => {
     const [sender, receiver] = await Promise.all([startTransport(), startTransport()]);
@@ -155,38 +182,17 @@ describe('Libp2pTransport on the wire', () => {
   });
 
   it('sends the first message of a new stream with its protocol name, without waiting a round trip', { timeout: 30_000 }, async () => {
-    const [sender, receiver] = await Promise.all([startTransport(), startTransport()]);
-    const received = record(receiver);
-    const targetPort = Number(/\/tcp\/(\d+)/.exec(bareAddress(receiver))?.[1]);
-    // Long enough that a loaded machine's scheduling (~200 ms seen while CI shared it) stays far
-    // from the margin between the two outcomes (one way against three).
-    const oneWayMs = 250;
-    const proxy = await countingProxy(targetPort, oneWayMs);
-    try {
-      await sender.dial(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${receiver.peerId}`);
-      await sender.send(receiver.peerId, 'first', new Uint8Array(1));
-      await vi.waitFor(() => expect(received.messages).toHaveLength(1), { timeout: 20_000 });
+    await overSlowLink(async ({ sender, receiver, received, oneWayMs }) => {
       const start = performance.now();
       await sender.send(receiver.peerId, 'second', new Uint8Array(1)); // another channel: a new stream
       await vi.waitFor(() => expect(received.messages).toHaveLength(2), { timeout: 20_000, interval: 5 });
       // One way is 250 ms; waiting for multistream-select's answer first would make it 750.
       expect(performance.now() - start).toBeLessThan(2 * oneWayMs);
-    } finally {
-      proxy.close();
-      await Promise.all([sender.stop(), receiver.stop()]);
-    }
+    });
   });
 
   it('carries megabytes on a new stream in one one-way delay, without waiting for window updates', { timeout: 30_000 }, async () => {
-    const [sender, receiver] = await Promise.all([startTransport(), startTransport()]);
-    const received = record(receiver);
-    const targetPort = Number(/\/tcp\/(\d+)/.exec(bareAddress(receiver))?.[1]);
-    const oneWayMs = 250;
-    const proxy = await countingProxy(targetPort, oneWayMs);
-    try {
-      await sender.dial(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${receiver.peerId}`);
-      await sender.send(receiver.peerId, 'first', new Uint8Array(1));
-      await vi.waitFor(() => expect(received.messages).toHaveLength(1), { timeout: 20_000 });
+    await overSlowLink(async ({ sender, receiver, received, oneWayMs }) => {
       // A heal sends whole documents like these right after a reconnection, on a new stream.
       const messages = 8;
       const start = performance.now();
@@ -195,9 +201,6 @@ describe('Libp2pTransport on the wire', () => {
       // 2 MiB: with yamux's default 256 KiB first window, the rest waits for window updates, a
       // round trip each (the window doubles per update): over 2 s here.
       expect(performance.now() - start).toBeLessThan(3 * oneWayMs);
-    } finally {
-      proxy.close();
-      await Promise.all([sender.stop(), receiver.stop()]);
-    }
+    });
   });
 });
