@@ -2,7 +2,7 @@
  * The front's Prometheus metrics, registered on the node's own Registry (never prom-client's
  * global one: tests and the simulator run several nodes in one process).
  */
-import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { BatchedHistogram } from './batched-histogram.js';
 
 /**
@@ -58,12 +58,29 @@ function methodIndex(method: string): number {
   }
 }
 
+let processRegistry: Registry | undefined;
+
 /**
- * Registers the front's metrics and prom-client's default process metrics on `registry`, all
- * prefixed `cheops_`. Call once per registry (prom-client refuses a name registered twice).
+ * prom-client's default metrics (CPU, memory, event loop lag, GC), prefixed `cheops_`, in one
+ * registry per process: they describe the process, not a site. Each registration starts an
+ * event-loop monitor and a GC observer that nothing ever stops, and they kept the registry they
+ * were given, with every metric of its site and what those read: a simulator swarm, which runs
+ * hundreds of sites in one process, kept every site it had run (~2 MB each; its seeds ran 10x
+ * slower after 600).
+ */
+export function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'cheops_' });
+  }
+  return processRegistry;
+}
+
+/**
+ * Registers the front's metrics on `registry`, prefixed `cheops_`. Call once per registry
+ * (prom-client refuses a name registered twice). `/metrics` serves them with processMetrics().
  */
 export function createFrontMetrics(registry: Registry): FrontMetrics {
-  collectDefaultMetrics({ register: registry, prefix: 'cheops_' });
   // The hot path only bumps plain numbers; prom-client's labelled updates (a label hash each) run
   // at scrape time in `collect()`. Measured in the front, they cost more per request than the
   // rest of its bookkeeping together. Counts are keyed by one number: kind, method and status.

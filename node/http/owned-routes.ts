@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
 import { CheopsError, ErrorCode, errorMessage, type Logger } from '../../core/index.js';
 import { errorResponse } from './errors.js';
+import { processMetrics } from './metrics.js';
 
 /** The node's own readiness: `true`, or a state with the reason it is not ready. */
 export type Readiness = boolean | { readonly ready: boolean; readonly reason?: string };
@@ -49,7 +50,8 @@ export function createOwnedRoutes(deps: OwnedRoutesDeps): Hono {
     return c.text(`not ready${state.reason === undefined ? '' : `: ${state.reason}`}`, 503);
   });
   app.get('/metrics', async (c) => {
-    const text = await deps.registry.metrics();
+    // The site's metrics, then the process's (one registry per process, metrics.ts).
+    const text = (await deps.registry.metrics()) + (await processMetrics().metrics());
     return c.body(text, 200, { 'content-type': deps.registry.contentType });
   });
   if (deps.admin !== undefined) app.route(adminPrefix, adminApp(deps.admin));
