@@ -81,6 +81,9 @@ export function processMetrics(): Registry {
  * (prom-client refuses a name registered twice). `/metrics` serves them with processMetrics().
  */
 export function createFrontMetrics(registry: Registry): FrontMetrics {
+  // Made as the first site starts, not at the first scrape: the CPU counters count from their
+  // registration.
+  processMetrics();
   // The hot path only bumps plain numbers; prom-client's labelled updates (a label hash each) run
   // at scrape time in `collect()`. Measured in the front, they cost more per request than the
   // rest of its bookkeeping together. Counts are keyed by one number: kind, method and status.
