@@ -89,6 +89,13 @@ async function statusesFor(writer: TestSite, members: readonly TestSite[]): Prom
   }, { audience: [writer.peerId] })));
 }
 
+/** Sets `v` in `site`'s document `id`, a change of its own. */
+async function setV(site: TestSite, id: string, v: number): Promise<void> {
+  await site.store.change(doc(id), (draft: Record<string, unknown>) => {
+    draft['v'] = v;
+  });
+}
+
 describe('DocSync over MemoryTransport with the DocumentStore', () => {
   it('replicates a small change by one push, without the sync protocol', async () => {
     const { clock, sites } = await setup(['a', 'b']);
@@ -346,9 +353,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
       { fields: { peer: b.peerId, suppressed: garbage.length * 3 - 10 } },
     ]);
     expect(a.logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
-    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
-      d['v'] = 2;
-    });
+    await setV(a, 'res/1', 2);
     await settle(clock);
     expect(await b.store.read(doc('res/1'))).toEqual({ v: 2 });
   });
@@ -476,17 +481,13 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     await settle(clock, 2_000);
     const received = watchReceived(b.transport);
     cut = true;
-    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
-      d['v'] = 2;
-    });
+    await setV(a, 'res/1', 2);
     await settle(clock, 2_000);
     cut = false;
     expect(await b.store.read(doc('res/1'))).toEqual({ v: 1 });
     // res/2 changes a second before the round: it is being pushed and digested, and stays out.
     await settle(clock, 5_000);
-    await a.store.change(doc('res/2'), (d: Record<string, unknown>) => {
-      d['v'] = 2;
-    });
+    await setV(a, 'res/2', 2);
     const before = received.payloads.length;
     await settle(clock, 2_000);
     const round = syncMessages({ ...received, payloads: received.payloads.slice(before) }).flatMap((message) => (message.type === 'heads' ? message.docs.map((entry) => entry.doc) : []));
@@ -511,9 +512,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     await settle(clock, 100);
     expect(a.sync.stats().syncMessagesSent).toBeGreaterThan(0);
     dropGossip = true;
-    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
-      d['v'] = 2;
-    });
+    await setV(a, 'res/1', 2);
     await settle(clock, 100);
     dropGossip = false;
     expect(await b.store.read(doc('res/1'))).toMatchObject({ v: 1 });
@@ -534,9 +533,7 @@ describe('DocSync over MemoryTransport with the DocumentStore', () => {
     expect(await b.store.read(doc('res/1'))).toEqual({ v: 1 });
     await a.transport.hangUp(b.peerId);
     expect(counter.count).toBe(1);
-    await a.store.change(doc('res/1'), (d: Record<string, unknown>) => {
-      d['v'] = 2;
-    });
+    await setV(a, 'res/1', 2);
     await connect(a, b);
     await settle(clock);
     expect(await b.store.read(doc('res/1'))).toEqual({ v: 2 });

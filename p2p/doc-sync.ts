@@ -378,7 +378,7 @@ export class DocSync {
    */
   private recipients(event: DocumentChangedEvent): { shared: SharedWith; peers: PeerIdString[]; audienceOnly: boolean } {
     const shared = sharingOf(this.options.sharedWith, event.docId, this.logger);
-    const sharing = this.transport.connectedPeers().filter((peer) => includesPeer(shared, peer));
+    const sharing = this.connectedSharing(shared);
     const audience = event.audience;
     const first = audience === undefined ? [] : sharing.filter((peer) => audience.has(peer));
     const audienceOnly = first.length > 0 && first.length < sharing.length;
@@ -720,8 +720,13 @@ export class DocSync {
   /** Passes `message` on to the connected peers, other than `from`, that share its document. */
   private relay(from: PeerIdString, message: PushMessage): void {
     const shared = sharingOf(this.options.sharedWith, message.doc, this.logger);
-    const targets = this.transport.connectedPeers().filter((peer) => peer !== from && includesPeer(shared, peer));
+    const targets = this.connectedSharing(shared).filter((peer) => peer !== from);
     this.pusher.relay(targets, message.doc, message.changes, this.reachesAll(shared, targets, from));
+  }
+
+  /** The connected peers among `shared`. */
+  private connectedSharing(shared: SharedWith): PeerIdString[] {
+    return this.transport.connectedPeers().filter((peer) => includesPeer(shared, peer));
   }
 
   private sharedDocuments(peer: PeerIdString): DocumentId[] {
