@@ -25,14 +25,21 @@ function setup(held: readonly Replicant[], refused: ReadonlySet<DocumentId> = ne
   const storage = new MemoryStorage();
   const index = new KeyIndex(storage, silentLogger);
   const reads: DocumentId[] = [];
+  const mirrored: DocumentId[] = [];
+  const read = (docId: DocumentId): Promise<ReplicantRead> => {
+    reads.push(docId);
+    const found = held.find((candidate) => candidate.docId === docId);
+    return Promise.resolve(found === undefined ? { kind: 'absent' } : { kind: 'ok', replicant: found, ignored: [], content: {} });
+  };
   const replicants = {
-    read: (docId: DocumentId): Promise<ReplicantRead> => {
-      reads.push(docId);
-      const found = held.find((candidate) => candidate.docId === docId);
-      return Promise.resolve(found === undefined ? { kind: 'absent' } : { kind: 'ok', replicant: found, ignored: [], content: {} });
+    read,
+    mirror: (docId: DocumentId, when: 'always' | 'ifCurrent'): Promise<ReplicantRead> => {
+      expect(when).toBe('ifCurrent');
+      mirrored.push(docId);
+      return read(docId);
     },
   };
-  return { storage, index, reads, deps: { self: site2, index, replicants, refused } };
+  return { storage, index, reads, mirrored, deps: { self: site2, index, replicants, refused } };
 }
 
 describe('indexOnArrival', () => {
@@ -57,13 +64,25 @@ describe('indexOnArrival', () => {
     expect(index.size).toBe(0);
   });
 
-  it('does not read a replicant the index knows already', async () => {
+  it('does not read a replicant the index knows and whose replica here was not current', async () => {
     const purple = replicant('purple', ['Site1', 'Site2']);
-    const { index, reads, deps } = setup([purple]);
+    const { index, reads, mirrored, deps } = setup([purple]);
+    await indexOnArrival(deps, purple.docId, purple.metaId);
+    await indexOnArrival(deps, purple.docId, purple.metaId);
+    expect(reads).toEqual([purple.docId]);
+    expect(mirrored).toEqual([]);
+    expect(index.byMetaId(purple.metaId)?.currentAt).toBeUndefined();
+  });
+
+  it('mirrors a change to a replicant whose replica here was current, unless a write through the front is under way', async () => {
+    const purple = replicant('purple', ['Site1', 'Site2']);
+    const { index, mirrored, deps } = setup([purple]);
     await indexOnArrival(deps, purple.docId, purple.metaId);
     await index.put({ ...index.byMetaId(purple.metaId)!, currentAt: ['aa'] });
     await indexOnArrival(deps, purple.docId, purple.metaId);
-    expect(reads).toEqual([purple.docId]);
-    expect(index.byMetaId(purple.metaId)?.currentAt).toEqual(['aa']);
+    expect(mirrored).toEqual([purple.docId]);
+    await index.markLocalWrite(purple.metaId, true);
+    await indexOnArrival(deps, purple.docId, purple.metaId);
+    expect(mirrored).toEqual([purple.docId]);
   });
 });

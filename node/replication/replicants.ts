@@ -8,6 +8,7 @@ import type { DocumentId, MetaId, PeerIdString, ResourceKey, SiteName } from '..
 import type { DocumentStore } from '../../crdt/document-store.js';
 import type { StorageOperation } from '../../crdt/storage.js';
 import { decodeReplicant } from '../../crdt/replicant-decode.js';
+import { sameHeads } from '../../crdt/document-layout.js';
 import {
   draftDesired,
   initReplicant,
@@ -210,12 +211,19 @@ export class Replicants {
     await Promise.all([...this.pendingCreates.values()]);
   }
 
-  /** Writes this site's replica entry; `audience`: the peers it goes to first (DocumentStore's ChangeOptions). */
+  /**
+   * Writes this site's replica entry; `audience`: the peers it goes to first (DocumentStore's
+   * ChangeOptions). Then mirrors the document in the index while it is still loaded: the pass this
+   * change schedules finds the replica current at the new heads and stops there. It used to read
+   * the document again, at the back of the queue: in a heal, after ~1,000 other documents had
+   * pushed it out of memory, so every replica cost a second load.
+   */
   async recordReplica(docId: DocumentId, entry: ReplicaEntry, audience?: readonly PeerIdString[]): Promise<void> {
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeReplica(draft, this.deps.self, entry), {
       message: `replica ${this.deps.self} ${entry.status}`,
       ...(audience === undefined ? {} : { audience }),
     });
+    await this.mirror(docId, 'always');
   }
 
   /**
@@ -234,25 +242,39 @@ export class Replicants {
   }
 
   /**
-   * Reads a document just written and mirrors it in the index. When this site's replica is
-   * current in it (its own write: the application has the object), the entry says so at the
-   * document's heads, and the pass the write schedules stops there (reconcile-pass.ts) instead of
-   * reading the document again to find the same.
+   * Reads a document just written and mirrors it in the index (see `mirror`): a write through the
+   * front leaves this site's replica current, so the pass the write schedules stops at once.
    */
   private async refresh(docId: DocumentId): Promise<Replicant> {
+    const read = await this.mirror(docId, 'always');
+    if (read.kind !== 'ok') throw new Error(`replicant ${docId} unreadable right after a write: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
+    return read.replicant;
+  }
+
+  /**
+   * Reads `docId` and mirrors it in the index. When this site's replica is current in it, with
+   * nothing a pass would still do (log ignored entries, record conflicts), the entry says so at the
+   * document's heads, and a pass at those heads stops there (reconcile-pass.ts) instead of reading
+   * the document again to find the same. `ifCurrent` leaves the index alone otherwise: the pass
+   * the change scheduled writes it.
+   */
+  async mirror(docId: DocumentId, when: 'always' | 'ifCurrent'): Promise<ReplicantRead> {
     const { documents, index, self } = this.deps;
     // Heads first: a change landing during the read makes them older than what is read, never newer.
     const heads = documents.heads(docId);
     const read = await this.read(docId);
-    if (read.kind !== 'ok') throw new Error(`replicant ${docId} unreadable right after a write: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
+    if (read.kind !== 'ok') return read;
     const { replicant } = read;
+    // A change landed during the read: the entry would be for heads nobody read, and an older read
+    // must not overwrite what a pass wrote meanwhile. Left to the pass that change scheduled.
+    const unchanged = heads !== undefined && sameHeads(heads, documents.heads(docId) ?? []);
+    const current = unchanged && replicaCurrent(replicant, self) && read.ignored.length === 0 && unrecordedConflicts(read.content).length === 0;
+    if (!current && when === 'ifCurrent') return read;
     const entry = entryOf(replicant, index.byMetaId(replicant.metaId));
-    // Anything a pass would still do (log ignored entries, record conflicts) leaves it to the pass.
-    const current = heads !== undefined && replicaCurrent(replicant, self) && read.ignored.length === 0 && unrecordedConflicts(read.content).length === 0;
     // Not awaited: the index is a cache of the document, which is stored already; the answer
     // must not wait for a second write.
     void index.put(current ? { ...entry, currentAt: heads } : entry);
-    return replicant;
+    return read;
   }
 
   private desire(draft: ReplicantDraft, write: LocalWrite, at: number): { revision: string; generation: number } {
