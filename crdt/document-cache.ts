@@ -149,6 +149,8 @@ export class DocumentCache {
   private readonly options: DocumentCacheOptions;
   /** Insertion order is recency order: touching a document moves it to the end. */
   private readonly loaded = new Map<DocumentId, LoadedDocument>();
+  /** Loaded documents their user expects no work on soon (`cool`): unloaded before the others. */
+  private readonly cold = new Set<DocumentId>();
   private readonly loading = new Map<DocumentId, Loading>();
   private currentActor: string;
 
@@ -234,6 +236,18 @@ export class DocumentCache {
     }
   }
 
+  /**
+   * Says that nothing is expected of `docId` soon (its work is settled), so that the cap unloads it
+   * before documents used less recently but still awaited. Least recently used alone, the cap
+   * evicts a document received and waiting for its turn with its user (in a heal, ~1,000 of them
+   * in a queue) for one just finished with. Using it again warms it.
+   */
+  cool(docId: DocumentId): void {
+    if (!this.loaded.has(docId)) return;
+    this.cold.add(docId);
+    this.trim();
+  }
+
   release(entry: LoadedDocument): void {
     entry.pins -= 1;
     if (entry.evicted) this.freeIfUnused(entry);
@@ -244,13 +258,21 @@ export class DocumentCache {
   evict(entry: LoadedDocument): void {
     if (entry.evicted) return;
     entry.evicted = true;
-    if (this.loaded.get(entry.docId) === entry) this.loaded.delete(entry.docId);
+    if (this.loaded.get(entry.docId) === entry) {
+      this.loaded.delete(entry.docId);
+      this.cold.delete(entry.docId);
+    }
     this.freeIfUnused(entry);
   }
 
-  /** Unloads idle documents, least recently used first, until at most the cap are loaded. */
+  /** Unloads idle documents, cold ones first, then least recently used first, until at most the cap are loaded. */
   trim(): void {
     if (this.loaded.size <= this.options.maxLoaded) return;
+    for (const docId of this.cold) {
+      if (this.loaded.size <= this.options.maxLoaded) return;
+      const entry = this.loaded.get(docId);
+      if (entry !== undefined && entry.pins === 0 && entry.isIdle()) this.evict(entry);
+    }
     for (const entry of this.loaded.values()) {
       if (this.loaded.size <= this.options.maxLoaded) return;
       if (entry.pins === 0 && entry.isIdle()) this.evict(entry);
@@ -263,6 +285,7 @@ export class DocumentCache {
   }
 
   private touch(entry: LoadedDocument): void {
+    this.cold.delete(entry.docId);
     this.loaded.delete(entry.docId);
     this.loaded.set(entry.docId, entry);
   }

@@ -267,6 +267,25 @@ describe('DocumentStore: persistence', () => {
     await store.close();
   });
 
+  it('unloads a document said to be cool before those used less recently, until it is used again', async () => {
+    const store = await openStore(new MemoryStorage(), 1, { maxLoadedDocuments: 2 });
+    const [a, b, c, d] = ['res/a', 'res/b', 'res/c', 'res/d'].map(asDocumentId);
+    await store.create(a, { n: 1 });
+    await store.create(b, { n: 2 });
+    store.cool(b);
+    await store.create(c, { n: 3 });
+    // Least recently used alone would have unloaded a.
+    expect([store.isLoaded(a), store.isLoaded(b), store.isLoaded(c)]).toEqual([true, false, true]);
+    store.cool(a);
+    expect(await store.read(a)).toEqual({ n: 1 });
+    await store.create(d, { n: 4 });
+    // Read again since: warm, and c is the least recently used.
+    expect([store.isLoaded(a), store.isLoaded(c), store.isLoaded(d)]).toEqual([true, false, true]);
+    store.cool(asDocumentId('res/unknown'));
+    expect(store.loadedCount).toBe(2);
+    await store.close();
+  });
+
   it('writes changes made in the same tick in one batch, then tells listeners and waiters', async () => {
     const counting = new CountingStorage(new MemoryStorage());
     const store = await openStore(counting);

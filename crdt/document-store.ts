@@ -154,6 +154,15 @@ export class DocumentStore implements SyncableDocuments {
     return this.cacheOrThrow().peek(docId) !== undefined;
   }
 
+  /**
+   * Tells the store nothing is expected of `docId` soon: above the cap of loaded documents, it is
+   * unloaded before those merely used less recently (DocumentCache.cool). A hint; any use warms it.
+   */
+  cool(docId: DocumentId): void {
+    this.ensureOpen();
+    this.cacheOrThrow().cool(docId);
+  }
+
   /** Documents loaded in memory now. */
   get loadedCount(): number {
     this.ensureOpen();

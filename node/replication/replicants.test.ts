@@ -2,8 +2,8 @@
  * Replicants keeps the key index in step with what it writes and reads: a replica found current at
  * some heads is marked so, and a pass at those heads stops without reading the document again.
  */
-import { describe, expect, it } from 'vitest';
-import { asSiteName, type SiteName } from '../../core/ids.js';
+import { describe, expect, it, vi } from 'vitest';
+import { asSiteName, type DocumentId, type SiteName } from '../../core/ids.js';
 import { silentLogger } from '../../core/logger.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
@@ -20,6 +20,8 @@ interface Side {
   readonly documents: DocumentStore;
   readonly index: KeyIndex;
   readonly replicants: Replicants;
+  /** The documents said to be cool (DocumentStore.cool). */
+  readonly cooled: DocumentId[];
 }
 
 async function side(self: SiteName, seed: number): Promise<Side> {
@@ -27,7 +29,13 @@ async function side(self: SiteName, seed: number): Promise<Side> {
   const documents = await openStore(storage, seed);
   const index = new KeyIndex(storage, silentLogger);
   const replicants = new Replicants({ documents, index, clock: new ManualClock(), random: seededRandom(seed), logger: silentLogger, self, refused: new Set() });
-  return { documents, index, replicants };
+  const cooled: DocumentId[] = [];
+  const cool = documents.cool.bind(documents);
+  vi.spyOn(documents, 'cool').mockImplementation((docId) => {
+    cooled.push(docId);
+    cool(docId);
+  });
+  return { documents, index, replicants, cooled };
 }
 
 function write(on: Side, image: string): Promise<LocalWriteResult> {
@@ -56,12 +64,15 @@ describe('Replicants and the key index', () => {
     const { two, written } = await replicated(applied);
     const { docId, metaId } = written.replicant;
     expect(two.index.byMetaId(metaId)).toMatchObject({ currentAt: two.documents.heads(docId), statuses: { Site1: 'applied', Site2: 'applied' } });
+    // Settled everywhere: the first to go when the cap of loaded documents is reached.
+    expect(two.cooled).toEqual([docId]);
   });
 
   it('does not mark a replica it records pending current', async () => {
     const { two, written } = await replicated((done) => ({ ...applied(done), status: ReplicaStatus.Pending, error: 'application down' }));
     expect(two.index.byMetaId(written.replicant.metaId)?.currentAt).toBeUndefined();
     expect(two.index.byMetaId(written.replicant.metaId)?.statuses).toEqual({ Site1: 'applied', Site2: 'pending' });
+    expect(two.cooled).toEqual([]);
   });
 
   it('mirrors a peer status on a replica current here at the new heads, and leaves a new desired state to the pass', async () => {
@@ -72,6 +83,7 @@ describe('Replicants and the key index', () => {
     await one.replicants.mirror(docId, 'ifCurrent');
     expect(one.index.byMetaId(metaId)).toMatchObject({ currentAt: one.documents.heads(docId), statuses: { Site1: 'applied', Site2: 'applied' } });
     expect(one.index.byMetaId(metaId)?.currentAt).not.toEqual(before?.currentAt);
+    expect(one.cooled).toEqual([docId]);
 
     const marked = one.index.byMetaId(metaId);
     await write(two, 'httpd');
@@ -80,5 +92,6 @@ describe('Replicants and the key index', () => {
     expect(read.kind === 'ok' && read.replicant.desired.site).toBe(site2);
     // Site1's replica is behind the new desired state: the index is left as it was, for the pass.
     expect(one.index.byMetaId(metaId)).toBe(marked);
+    expect(one.cooled).toEqual([docId]);
   });
 });

@@ -96,7 +96,7 @@ export interface LocalWriteResult {
 
 /** What `Replicants` needs. */
 export interface ReplicantsDeps {
-  readonly documents: Pick<DocumentStore, 'read' | 'change' | 'delete' | 'has' | 'heads'>;
+  readonly documents: Pick<DocumentStore, 'read' | 'change' | 'delete' | 'has' | 'heads' | 'cool'>;
   readonly index: KeyIndex;
   readonly clock: Clock;
   readonly random: Random;
@@ -274,6 +274,9 @@ export class Replicants {
     // Not awaited: the index is a cache of the document, which is stored already; the answer
     // must not wait for a second write.
     void index.put(current ? { ...entry, currentAt: heads } : entry);
+    // Every replica current: no site has anything left to do, nor to tell, until the next write.
+    // Above the cap of loaded documents it goes first, before documents still awaiting a pass.
+    if (current && replicant.meta.sites.every((site) => replicaCurrent(replicant, site))) documents.cool(docId);
     return read;
   }
 
