@@ -269,7 +269,7 @@ describe('DocumentStore: persistence', () => {
 
   it('unloads a document said to be cool before those used less recently, until it is used again', async () => {
     const store = await openStore(new MemoryStorage(), 1, { maxLoadedDocuments: 2 });
-    const [a, b, c, d] = ['res/a', 'res/b', 'res/c', 'res/d'].map(asDocumentId);
+    const [a, b, c, d] = [asDocumentId('res/a'), asDocumentId('res/b'), asDocumentId('res/c'), asDocumentId('res/d')];
     await store.create(a, { n: 1 });
     await store.create(b, { n: 2 });
     store.cool(b);
