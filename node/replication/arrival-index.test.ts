@@ -39,7 +39,7 @@ function setup(held: readonly Replicant[], refused: ReadonlySet<DocumentId> = ne
       return read(docId);
     },
   };
-  return { storage, index, reads, mirrored, deps: { self: site2, index, replicants, refused } };
+  return { storage, index, reads, mirrored, deps: { self: site2, index, replicants, refused, passWaiting: () => true } };
 }
 
 describe('indexOnArrival', () => {
@@ -84,5 +84,14 @@ describe('indexOnArrival', () => {
     await index.markLocalWrite(purple.metaId, true);
     await indexOnArrival(deps, purple.docId, purple.metaId);
     expect(mirrored).toEqual([purple.docId]);
+  });
+
+  it('leaves a change to a current replica to its pass when that pass has just started', async () => {
+    const purple = replicant('purple', ['Site1', 'Site2']);
+    const { index, mirrored, deps } = setup([purple]);
+    await indexOnArrival(deps, purple.docId, purple.metaId);
+    await index.put({ ...index.byMetaId(purple.metaId)!, currentAt: ['aa'] });
+    await indexOnArrival({ ...deps, passWaiting: () => false }, purple.docId, purple.metaId);
+    expect(mirrored).toEqual([]);
   });
 });

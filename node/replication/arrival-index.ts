@@ -6,10 +6,11 @@
  * anti-entropy to make up for. The entry is kept in memory only (`reserve`); the pass stores it.
  *
  * A change to a replicant whose replica here was current (most often another site's replica
- * entry, its status) is mirrored at once too, while the document is still loaded: when the
- * replica is still current, the index says so at the new heads and the pass stops there. The pass
- * would find the same, but from the back of the queue: in a heal, behind ~1,000 passes that push
- * the document out of memory, so each of those changes cost a second load.
+ * entry, its status) is mirrored at once too, while the document is still loaded, when its pass
+ * waits behind others: if the replica is still current, the index says so at the new heads and
+ * the pass stops there. The pass would find the same, but from the back of the queue: in a heal,
+ * behind ~1,000 passes that push the document out of memory, so each of those changes cost a
+ * second load. A pass that has just started reads the document anyway: nothing to do here.
  */
 import type { DocumentId, MetaId, SiteName } from '../../core/ids.js';
 import { entryOf, type KeyIndex } from './key-index.js';
@@ -21,6 +22,8 @@ export interface ArrivalIndexDeps {
   readonly replicants: Pick<Replicants, 'read' | 'mirror'>;
   /** Documents dropped here: never indexed again. */
   readonly refused: ReadonlySet<DocumentId>;
+  /** Whether the pass this change scheduled waits behind others (Reconciler.isWaiting). */
+  readonly passWaiting: (docId: DocumentId) => boolean;
 }
 
 /**
@@ -31,8 +34,9 @@ export async function indexOnArrival(deps: ArrivalIndexDeps, docId: DocumentId, 
   if (deps.refused.has(docId)) return;
   const known = deps.index.byMetaId(metaId);
   if (known !== undefined) {
-    // Not current before this change, or a write through the front under way: the pass's to judge.
-    if (known.currentAt !== undefined && known.localWritePending !== true) await deps.replicants.mirror(docId, 'ifCurrent');
+    // Not current before this change, a write through the front under way, or the pass already
+    // running: the pass's to judge.
+    if (known.currentAt !== undefined && known.localWritePending !== true && deps.passWaiting(docId)) await deps.replicants.mirror(docId, 'ifCurrent');
     return;
   }
   const read = await deps.replicants.read(docId);

@@ -9,6 +9,7 @@
 import { Registry } from 'prom-client';
 import { errorMessage, type Clock, type Logger, type Random } from '../../core/index.js';
 import type { DocumentId, SiteName } from '../../core/ids.js';
+import { sameHeads } from '../../crdt/document-layout.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import { metaIdOfDocId, replicantDocId } from '../../crdt/replicant.js';
 import type { Storage } from '../../crdt/storage.js';
@@ -85,7 +86,7 @@ export class ReplicationEngine {
     const replicants = new Replicants({
       documents: components.documents, index, clock: components.clock, random: components.random.fork('replication'), logger, self: site, refused: this.refused,
     });
-    this.arrival = { self: site, index, replicants, refused: this.refused };
+    this.arrival = { self: site, index, replicants, refused: this.refused, passWaiting: (docId) => this.reconciler.isWaiting(docId) };
     const metrics = createReplicationMetrics(components.registry ?? new Registry(), () => index.entries());
     const locks = new KeyLocks();
     this.ctx = {
@@ -181,6 +182,3 @@ export class ReplicationEngine {
   }
 }
 
-function sameHeads(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().every((head, index) => head === [...b].sort()[index]);
-}

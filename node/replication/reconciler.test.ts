@@ -50,6 +50,21 @@ describe('Reconciler', () => {
     expect(runs).toEqual([docA, docA]);
   });
 
+  it('says whether a document\'s next pass waits behind others', async () => {
+    const { reconciler, release } = setup([], 1);
+    reconciler.start();
+    reconciler.schedule(docA);
+    reconciler.schedule(docB);
+    // a runs at once; b is queued behind it.
+    expect([reconciler.isWaiting(docA), reconciler.isWaiting(docB)]).toEqual([false, true]);
+    reconciler.schedule(docA);
+    // Triggered while it runs: it passes again, after b.
+    expect(reconciler.isWaiting(docA)).toBe(true);
+    release();
+    await reconciler.idle();
+    expect([reconciler.isWaiting(docA), reconciler.isWaiting(docB)]).toEqual([false, false]);
+  });
+
   it('bounds the passes running at once', async () => {
     const { reconciler, runs, release } = setup([], 1);
     reconciler.start();

@@ -103,6 +103,15 @@ export class Reconciler {
     this.pump();
   }
 
+  /**
+   * Whether `docId`'s next pass waits behind others: queued, or due again after the one under way
+   * (which queues it at the back). False when its pass has just started, or nothing is scheduled.
+   */
+  isWaiting(docId: DocumentId): boolean {
+    const state = this.states.get(docId);
+    return state !== undefined && (state.queued || state.dirty);
+  }
+
   /** Documents waiting for a retry (metrics, tests). */
   retrying(): number {
     let count = 0;
