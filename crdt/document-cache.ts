@@ -26,6 +26,8 @@ export interface PendingWork {
   readonly audience: Set<string>;
   /** A local change pending has no audience: the event goes to everyone. */
   toEveryone: boolean;
+  /** A local change pending is not a background one (ChangeOptions.background): nor is the event. */
+  foreground: boolean;
   readonly waiters: Deferred<readonly string[]>[];
 }
 

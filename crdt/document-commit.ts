@@ -17,6 +17,16 @@ import { deleteOperations, planWrite, type WritePlan } from './document-layout.j
 import type { DocumentChangedEvent } from './documents.js';
 import type { Storage, StorageOperation } from './storage.js';
 
+/** How a local change is written and announced (DocumentStore's ChangeOptions says more). */
+export interface LocalChangeOptions {
+  /** Other storage operations written in the same batch: durable exactly when the change is. */
+  readonly alongside?: readonly StorageOperation[];
+  /** The peers the change is for first. */
+  readonly audience?: readonly string[];
+  /** Document sync may hold the change back while the site is busy. */
+  readonly background?: boolean;
+}
+
 export interface GroupCommitOptions {
   readonly storage: Storage;
   readonly logger: Logger;
@@ -60,25 +70,19 @@ export class GroupCommit {
   /**
    * Records a change to `entry` (already applied in memory) and resolves with the heads written
    * once it is durable. `local` is the change made here, `remote` the changes received; either
-   * may be absent (a change that modified nothing still waits for the earlier ones). `alongside`
-   * goes into the same storage batch: durable exactly when the change is. `audience`: see
-   * ChangeOptions.
+   * may be absent (a change that modified nothing still waits for the earlier ones). `options`
+   * are the local change's (see ChangeOptions).
    */
-  enqueue(
-    entry: LoadedDocument,
-    local: Uint8Array | undefined,
-    remote: readonly Uint8Array[],
-    alongside: readonly StorageOperation[] = [],
-    audience?: readonly string[],
-  ): Promise<readonly string[]> {
-    const work = (entry.pending ??= { local: [], remote: [], alongside: [], audience: new Set(), toEveryone: false, waiters: [] });
+  enqueue(entry: LoadedDocument, local: Uint8Array | undefined, remote: readonly Uint8Array[], options: LocalChangeOptions = {}): Promise<readonly string[]> {
+    const work = (entry.pending ??= { local: [], remote: [], alongside: [], audience: new Set(), toEveryone: false, foreground: false, waiters: [] });
     if (local !== undefined) {
       work.local.push(local);
-      if (audience === undefined) work.toEveryone = true;
-      else for (const peer of audience) work.audience.add(peer);
+      if (options.audience === undefined) work.toEveryone = true;
+      else for (const peer of options.audience) work.audience.add(peer);
+      if (options.background !== true) work.foreground = true;
     }
     work.remote.push(...remote);
-    work.alongside.push(...alongside);
+    if (options.alongside !== undefined) work.alongside.push(...options.alongside);
     const waiter = new Deferred<readonly string[]>();
     work.waiters.push(waiter);
     this.dirty.add(entry);
@@ -205,7 +209,7 @@ export class GroupCommit {
 
 function localEvent(docId: DocumentId, heads: readonly string[], work: PendingWork): DocumentChangedEvent {
   const audience = work.toEveryone || work.audience.size === 0 ? undefined : work.audience;
-  return { docId, heads, changes: work.local, origin: 'local', ...(audience === undefined ? {} : { audience }) };
+  return { docId, heads, changes: work.local, origin: 'local', ...(audience === undefined ? {} : { audience }), ...(work.foreground ? {} : { background: true }) };
 }
 
 function asStorageError(error: unknown): CheopsError {

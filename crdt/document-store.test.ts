@@ -347,6 +347,28 @@ describe('DocumentStore: persistence', () => {
     await store.close();
   });
 
+  it('marks an event background only when every local change in it was made in the background', async () => {
+    const store = await openStore(new MemoryStorage());
+    await store.create(docA, { n: 0 });
+    await store.create(docB, { n: 0 });
+    const applied: DocumentChangedEvent[] = [];
+    const written: DocumentChangedEvent[] = [];
+    store.onLocalChangeApplied((event) => applied.push(event));
+    store.onChange((event) => written.push(event));
+    const bump = (doc: { n: number }): void => void (doc.n += 1);
+    // Same tick, same batch: a's two background changes make one background event; b's mix does not.
+    await Promise.all([
+      store.change(docA, bump, { background: true }),
+      store.change(docA, bump, { background: true }),
+      store.change(docB, bump, { background: true }),
+      store.change(docB, bump),
+    ]);
+    for (const events of [applied, written]) {
+      expect(events.map((event) => [event.docId, event.changes.length, event.background === true])).toEqual([[docA, 2, true], [docB, 2, false]]);
+    }
+    await store.close();
+  });
+
   it('makes new changes under a new actor once a failed write lost local changes that may have left', async () => {
     const counting = new CountingStorage(new MemoryStorage());
     const store = await openStore(counting);

@@ -24,7 +24,7 @@ import { isDocumentId, type DocumentId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
 import { DocumentCache, freeDocument, Wait, type LoadedDocument } from './document-cache.js';
-import { GroupCommit } from './document-commit.js';
+import { GroupCommit, type LocalChangeOptions } from './document-commit.js';
 import { RemoteInput } from './remote-input.js';
 import { decodeIndexRecord, indexPrefix, sameHeads } from './document-layout.js';
 import type { AppliedInput, DocumentChangedEvent, DocumentListener, SyncableDocuments, SyncState } from './documents.js';
@@ -70,6 +70,14 @@ export interface ChangeOptions {
    * be applied by every member, a cost that grows with the square of the members.
    */
   readonly audience?: readonly string[];
+  /**
+   * Nothing waits on this change at the other sites: document sync may hold it back while this
+   * site has more urgent work (p2p/background-hold.ts). For a replica's status written by a
+   * reconcile pass, which no site needs in order to act, but which each receiving site pays for
+   * (apply, write, index) while its own passes wait: in a heal, the statuses of the K replicas
+   * made by each side crossed the link and were applied one by one beside the applications.
+   */
+  readonly background?: boolean;
 }
 
 const defaultMaxLoadedDocuments = 1_000;
@@ -207,7 +215,7 @@ export class DocumentStore implements SyncableDocuments {
           throw new CheopsError(ErrorCode.DocumentNotFound, `no document ${docId}`, { details: { docId } });
         }
         const next = Automerge.change<T>(entry.doc as Automerge.Doc<T>, this.changeOptions(options), change);
-        return this.recordLocal(entry, next, options.alongside, options.audience);
+        return this.recordLocal(entry, next, options);
       }),
     );
   }
@@ -367,17 +375,12 @@ export class DocumentStore implements SyncableDocuments {
     this.remote = new RemoteInput({ cache: this.cache, commit: this.commit, logger: this.logger });
   }
 
-  private recordLocal(
-    entry: LoadedDocument,
-    next: Automerge.Doc<unknown>,
-    alongside: readonly StorageOperation[] = [],
-    audience?: readonly string[],
-  ): Promise<readonly string[]> {
+  private recordLocal(entry: LoadedDocument, next: Automerge.Doc<unknown>, options: LocalChangeOptions = {}): Promise<readonly string[]> {
     const changed = next !== entry.doc;
     entry.doc = next;
     entry.exists = true;
     const change = changed ? Automerge.getLastLocalChange(next) : undefined;
-    return this.commitOrThrow().enqueue(entry, change, [], alongside, audience);
+    return this.commitOrThrow().enqueue(entry, change, [], options);
   }
 
   private changeOptions(options: { readonly message?: string }): Automerge.ChangeOptions<unknown> {

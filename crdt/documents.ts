@@ -27,6 +27,11 @@ export interface DocumentChangedEvent {
    * that must hear of them now. The others may learn them later, from those peers.
    */
   readonly audience?: ReadonlySet<string>;
+  /**
+   * Local changes only, when each was made in the background (ChangeOptions.background): document
+   * sync may hold them back while the site has more urgent work.
+   */
+  readonly background?: boolean;
 }
 
 /** Remote input applied in memory. */

@@ -9,6 +9,7 @@ import { CheopsError, ErrorCode, errorMessage, type Clock, type Logger, type Ran
 import { DocumentStore } from '../crdt/document-store.js';
 import { SiteDirectory, siteDirectoryId, type SiteEntry } from '../crdt/site-directory.js';
 import type { Storage } from '../crdt/storage.js';
+import type { BackgroundGate } from '../p2p/background-hold.js';
 import { createDocSync, type DocSync } from '../p2p/doc-sync.js';
 import { createHeartbeats, type Heartbeats } from '../p2p/heartbeat.js';
 import { createRedialer, type Redialer } from '../p2p/redialer.js';
@@ -119,7 +120,10 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     const replication = await openReplication(config, app, { components, documents, sites, registry, logger, syncBusy });
     if (replication !== undefined) stack.push({ name: 'replication', stop: () => replication.stop() });
 
-    const mesh = startMesh(config, { transport, documents, components, logger, sharePolicy: sharePolicyOf(replication?.engine) });
+    const mesh = startMesh(config, {
+      transport, documents, components, logger, sharePolicy: sharePolicyOf(replication?.engine),
+      ...(replication === undefined ? {} : { background: replication.engine.backgroundGate }),
+    });
     late.heartbeats = mesh.heartbeats;
     late.docSync = mesh.docSync;
     stack.push({ name: 'mesh', stop: () => mesh.stop() });
@@ -194,11 +198,13 @@ interface MeshDeps {
   readonly components: SiteComponents;
   readonly logger: Logger;
   readonly sharePolicy: SharePolicy;
+  /** Replica statuses wait while the reconciler has a backlog (p2p/background-hold.ts). */
+  readonly background?: BackgroundGate;
 }
 
 /** Heartbeats, redials and document sync, all on the Transport port. */
 function startMesh(config: NodeConfig, deps: MeshDeps): Mesh {
-  const { transport, documents, components, logger, sharePolicy } = deps;
+  const { transport, documents, components, logger, sharePolicy, background } = deps;
   const heartbeats = createHeartbeats(
     { intervalMs: config.heartbeatIntervalMs, downAfterMs: config.peerDownAfterMs },
     { transport, clock: components.clock, logger },
@@ -209,7 +215,7 @@ function startMesh(config: NodeConfig, deps: MeshDeps): Mesh {
   );
   const docSync = createDocSync(
     { sharedWith: sharePolicy, antiEntropyIntervalMs: config.antiEntropyIntervalMs },
-    { transport, documents, clock: components.clock, logger, liveness: heartbeats },
+    { transport, documents, clock: components.clock, logger, liveness: heartbeats, ...(background === undefined ? {} : { background }) },
   );
   heartbeats.start();
   docSync.start();

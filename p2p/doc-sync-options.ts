@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { PeerIdString } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { SyncableDocuments } from '../crdt/documents.js';
+import type { BackgroundGate } from './background-hold.js';
 import type { DroppedCounts } from './peer-message-guard.js';
 import type { SharePolicy } from './share-policy.js';
 import type { Transport } from './transport.js';
@@ -33,6 +34,8 @@ export interface DocSyncOptions {
   readonly maxPushesInFlight?: number;
   /** Limits of the warnings a peer's bad messages can cause (see PeerWarningLimiter). */
   readonly warnings?: WarningLimiterOptions;
+  /** Longest a background change is held while the site is busy; default 5,000 ms (background-hold.ts). */
+  readonly backgroundHoldMaxMs?: number;
 }
 
 /** Peer liveness as heartbeats see it (Heartbeats fits). */
@@ -52,6 +55,8 @@ export interface DocSyncComponents {
    * disconnects do so in any case.
    */
   readonly liveness?: PeerLiveness;
+  /** When given, background changes wait while it is busy (background-hold.ts); else they go at once. */
+  readonly background?: BackgroundGate;
 }
 
 /** Counters for metrics and tests. Each counts every message, logged or not. */

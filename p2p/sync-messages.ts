@@ -3,7 +3,8 @@
  * Direct messages on the `sync` channel: `sync` (one Automerge sync message for one document),
  * `syncs` (several of those in one message), `heads` (a summary of heads per document, for
  * anti-entropy), `want` (documents a summary named that the sender holds none of) and `docs`
- * (the answer: those documents whole, as their changes). A `push` (the encoded changes of
+ * (the answer: those documents whole, as their changes; also the changes a site held back while
+ * busy). A `push` (the encoded changes of
  * one small local change) travels as a direct message on the `push` channel when the document is
  * shared with a set of peers, and as gossip on the broadcast topic when it is shared with all.
  */
@@ -96,7 +97,10 @@ export interface WantMessage {
   readonly docs: readonly DocumentId[];
 }
 
-/** Whole documents, as the changes the sender has stored, each taken in as a push. */
+/**
+ * Changes of several documents, each item taken in as a push: whole documents, as the changes the
+ * sender has stored (the answer to a `want`), or the background changes it held (background-hold.ts).
+ */
 export interface DocumentsMessage {
   readonly type: 'docs';
   readonly v: 1;

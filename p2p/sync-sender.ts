@@ -12,7 +12,7 @@ import type { Clock, Timer } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { DocumentId, PeerIdString } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { SyncableDocuments } from '../crdt/documents.js';
+import type { DocumentChangedEvent, SyncableDocuments } from '../crdt/documents.js';
 import type { KeyedQueue } from './keyed-queue.js';
 import { PeerDocumentSet } from './peer-doc-set.js';
 import {
@@ -176,6 +176,34 @@ export class SyncSender {
           this.c.logger.debug({ peer, documents: allowed.length, err: errorMessage(error) }, 'documents not sent');
           return;
         }
+      }
+    }
+  }
+
+  /**
+   * Sends `peer` local changes it has not heard of (background changes held back: background-hold.ts),
+   * several documents to a `docs` message, each taken in there as a push. They cost no document
+   * load here, unlike a sync message each. A document whose changes do not fit one message is
+   * synced instead.
+   */
+  async sendChanges(peer: PeerIdString, changed: readonly DocumentChangedEvent[]): Promise<void> {
+    const items: WholeDocument[] = [];
+    for (const { docId: doc, heads, changes } of changed) {
+      const bytes = doc.length + changes.reduce((sum, change) => sum + change.length, 0);
+      if (changes.length > maxPushChanges || bytes > maxBatchBytes) this.markDirty(peer, doc);
+      else items.push({ doc, heads, changes, bytes });
+    }
+    for (const batch of batchesOf(items)) {
+      if (!this.c.isRunning()) return;
+      // Scope safety: asked again right before anything leaves.
+      const allowed = batch.filter((item) => this.c.allowed(item.doc, peer));
+      if (allowed.length === 0) continue;
+      try {
+        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'docs', v: 1, items: allowed }));
+      } catch (error) {
+        // The changes are stored: the peer's next heal (each connection starts with one) syncs them.
+        this.c.logger.debug({ peer, documents: allowed.length, err: errorMessage(error) }, 'held changes not sent');
+        return;
       }
     }
   }

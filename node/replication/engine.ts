@@ -14,6 +14,7 @@ import type { DocumentStore } from '../../crdt/document-store.js';
 import { metaIdOfDocId, replicantDocId } from '../../crdt/replicant.js';
 import type { Storage } from '../../crdt/storage.js';
 import type { ReplicationGlue } from '../../glue/types.js';
+import type { BackgroundGate } from '../../p2p/background-hold.js';
 import type { SharedWith } from '../../p2p/share-policy.js';
 import type { AdminHandler, InterceptFilter, Interceptor } from '../http/index.js';
 import type { LocalApp } from '../local-app.js';
@@ -71,6 +72,11 @@ export class ReplicationEngine {
   readonly wants: InterceptFilter;
   /** Who may hold a document: the scope's sites for `res/…`; undefined for other documents. */
   readonly sharePolicy: (docId: DocumentId) => SharedWith | undefined;
+  /**
+   * Busy while the reconciler works through a backlog (a heal): replica statuses, written in the
+   * background, wait until it is over (document sync's BackgroundGate).
+   */
+  readonly backgroundGate: BackgroundGate;
   private readonly ctx: EngineContext;
   private readonly reconciler: Reconciler;
   private readonly refused = new Set<DocumentId>();
@@ -104,6 +110,7 @@ export class ReplicationEngine {
       logger,
       ...(components.yieldTo === undefined ? {} : { yieldTo: components.yieldTo }),
     });
+    this.backgroundGate = { busy: () => this.reconciler.inBacklog(), onIdle: (listener) => this.reconciler.onBacklogEnded(listener) };
     this.interceptor = replicationInterceptor(this.ctx);
     this.wants = replicationWants(this.ctx);
     this.sharePolicy = replicantSharePolicy({ index, documents: components.documents, sites: components.sites, refused: this.refused });

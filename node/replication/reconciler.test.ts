@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { asDocumentId } from '../../core/ids.js';
 import { silentLogger } from '../../core/logger.js';
-import { ManualClock } from '../../p2p/testing/manual-clock.js';
+import { flushMicrotasks, ManualClock } from '../../p2p/testing/manual-clock.js';
 import { seededRandom } from '../../crdt/test-helpers.js';
-import { maxYieldMs, Reconciler, type PassResult } from './reconciler.js';
+import { backlogSettleMs, maxYieldMs, Reconciler, type PassResult } from './reconciler.js';
 
 const docA = asDocumentId('res/a');
 const docB = asDocumentId('res/b');
@@ -133,5 +133,59 @@ describe('Reconciler giving way', () => {
     await clock.advance(200);
     expect(runs).toEqual([docA, docB]);
     await reconciler.stop();
+  });
+
+  it('is in a backlog from a pass that waits for a slot until nothing has run or waited for backlogSettleMs', async () => {
+    const clock = new ManualClock();
+    const finishes: Array<() => void> = [];
+    const reconciler = new Reconciler(
+      { concurrency: 1, retryBaseMs: 1_000, retryMaxMs: 60_000 },
+      {
+        pass: () => new Promise<PassResult>((resolve) => finishes.push(() => resolve('done'))),
+        clock,
+        random: seededRandom(1),
+        logger: silentLogger,
+      },
+    );
+    let ended = 0;
+    reconciler.onBacklogEnded(() => {
+      ended += 1;
+    });
+    const finishNext = async (): Promise<void> => {
+      finishes.shift()?.();
+      await flushMicrotasks();
+    };
+    reconciler.start();
+    reconciler.schedule(docA);
+    // A pass that runs at once is no backlog: an everyday write.
+    expect(reconciler.inBacklog()).toBe(false);
+    await finishNext();
+    await clock.advance(backlogSettleMs * 2);
+    expect([reconciler.inBacklog(), ended]).toEqual([false, 0]);
+
+    reconciler.schedule(docA);
+    reconciler.schedule(docB);
+    expect(reconciler.inBacklog()).toBe(true);
+    await finishNext();
+    await finishNext();
+    await reconciler.idle();
+    await clock.advance(backlogSettleMs - 10);
+    expect(reconciler.inBacklog()).toBe(true);
+    // Work within the settle time (a heal's next batch of documents) keeps the backlog going.
+    reconciler.schedule(docA);
+    await finishNext();
+    await clock.advance(backlogSettleMs - 10);
+    expect([reconciler.inBacklog(), ended]).toEqual([true, 0]);
+    await clock.advance(10);
+    expect([reconciler.inBacklog(), ended]).toEqual([false, 1]);
+
+    // Stopping ends a backlog too.
+    reconciler.schedule(docA);
+    reconciler.schedule(docB);
+    expect(reconciler.inBacklog()).toBe(true);
+    const stopped = reconciler.stop();
+    expect([reconciler.inBacklog(), ended]).toEqual([false, 2]);
+    await finishNext();
+    await stopped;
   });
 });

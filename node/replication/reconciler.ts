@@ -42,6 +42,11 @@ export interface ReconcilerDeps {
 export const maxYieldMs = 2_000;
 /** How often a waiting reconciler looks again. */
 const yieldCheckMs = 20;
+/**
+ * How long the reconciler stays idle before a backlog is over (`inBacklog`). A heal hands it
+ * documents in batches, as they arrive: between two, the queue may empty for a few milliseconds.
+ */
+export const backlogSettleMs = 250;
 
 interface DocumentState {
   queued: boolean;
@@ -60,6 +65,10 @@ export class Reconciler {
   private active = 0;
   private running = false;
   private idleWaiters: Array<() => void> = [];
+  /** A pass had to wait for a slot, and the reconciler has not been idle `backlogSettleMs` since. */
+  private backlogged = false;
+  private settleTimer: Timer | undefined;
+  private readonly backlogEndedListeners = new Set<() => void>();
   /** Since when passes have been waiting for more urgent work, if they are. */
   private yieldingSince: number | undefined;
   private yieldTimer: Timer | undefined;
@@ -85,6 +94,7 @@ export class Reconciler {
       state.retry = undefined;
     }
     this.waiting.length = 0;
+    this.endBacklog();
     await this.idle();
   }
 
@@ -112,6 +122,23 @@ export class Reconciler {
     return state !== undefined && (state.queued || state.dirty);
   }
 
+  /**
+   * Whether the reconciler is working through a backlog (as in a heal): from the moment a pass has
+   * to wait for a slot (or for more urgent work) until nothing has run or waited for
+   * `backlogSettleMs`.
+   */
+  inBacklog(): boolean {
+    return this.backlogged;
+  }
+
+  /** Calls `listener` each time a backlog is over (or the reconciler stops); returns the unsubscribe. */
+  onBacklogEnded(listener: () => void): () => void {
+    this.backlogEndedListeners.add(listener);
+    return () => {
+      this.backlogEndedListeners.delete(listener);
+    };
+  }
+
   /** Documents waiting for a retry (metrics, tests). */
   retrying(): number {
     let count = 0;
@@ -135,16 +162,22 @@ export class Reconciler {
   }
 
   private pump(): void {
-    if (this.mustYield()) return;
+    if (this.mustYield()) {
+      this.backlogged = true;
+      return;
+    }
     while (this.running && this.active < this.options.concurrency) {
       const docId = this.waiting.shift();
       if (docId === undefined) break;
       this.run(docId);
     }
+    if (this.waiting.length > 0) this.backlogged = true;
     this.notifyIdle();
   }
 
   private run(docId: DocumentId): void {
+    this.settleTimer?.cancel();
+    this.settleTimer = undefined;
     const state = this.stateOf(docId);
     state.queued = false;
     state.running = true;
@@ -200,8 +233,22 @@ export class Reconciler {
 
   private notifyIdle(): void {
     if (this.active !== 0 || (this.waiting.length !== 0 && this.running)) return;
+    if (this.backlogged) {
+      this.settleTimer ??= this.deps.clock.setTimeout(() => {
+        this.settleTimer = undefined;
+        this.endBacklog();
+      }, backlogSettleMs);
+    }
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  private endBacklog(): void {
+    this.settleTimer?.cancel();
+    this.settleTimer = undefined;
+    if (!this.backlogged) return;
+    this.backlogged = false;
+    for (const listener of [...this.backlogEndedListeners]) listener();
   }
 }

@@ -68,6 +68,23 @@ describe('Replicants and the key index', () => {
     expect(two.cooled).toEqual([docId]);
   });
 
+  it('writes a replica entry in the background (no site waits on it to act), a write of the desired state not', async () => {
+    const one = await side(site1, 1);
+    const two = await side(site2, 2);
+    const backgroundOf = (on: Side): boolean[] => {
+      const seen: boolean[] = [];
+      on.documents.onChange((event) => {
+        if (event.origin === 'local') seen.push(event.background === true);
+      });
+      return seen;
+    };
+    const [atOne, atTwo] = [backgroundOf(one), backgroundOf(two)];
+    const written = await write(one, 'nginx');
+    await syncDocuments(one.documents, two.documents, written.replicant.docId);
+    await two.replicants.recordReplica(written.replicant.docId, applied(written));
+    expect([atOne, atTwo]).toEqual([[false], [true]]);
+  });
+
   it('does not mark a replica it records pending current', async () => {
     const { two, written } = await replicated((done) => ({ ...applied(done), status: ReplicaStatus.Pending, error: 'application down' }));
     expect(two.index.byMetaId(written.replicant.metaId)?.currentAt).toBeUndefined();

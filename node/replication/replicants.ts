@@ -221,6 +221,7 @@ export class Replicants {
   async recordReplica(docId: DocumentId, entry: ReplicaEntry, audience?: readonly PeerIdString[]): Promise<void> {
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeReplica(draft, this.deps.self, entry), {
       message: `replica ${this.deps.self} ${entry.status}`,
+      background: true,
       ...(audience === undefined ? {} : { audience }),
     });
     await this.mirror(docId, 'always');

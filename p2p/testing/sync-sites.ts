@@ -11,6 +11,7 @@ import { systemRandom } from '../../core/system.js';
 import { DocumentStore } from '../../crdt/document-store.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
 import type { Storage } from '../../crdt/storage.js';
+import type { BackgroundGate } from '../background-hold.js';
 import { createDocSync, type DocSync, type DocSyncOptions } from '../doc-sync.js';
 import { MemoryNetwork, type LinkPolicy } from '../memory-network.js';
 import { createMemoryTransport, type MemoryTransport } from '../memory-transport.js';
@@ -40,6 +41,8 @@ export interface TestSitesInit {
   readonly options?: Omit<DocSyncOptions, 'sharedWith'>;
   /** The storage of each site's document store (default: a new MemoryStorage). */
   readonly storage?: (name: string) => Storage;
+  /** Each site's BackgroundGate, if any (background-hold.ts). */
+  readonly background?: (name: string) => BackgroundGate | undefined;
 }
 
 export function sitePeerId(name: string): PeerIdString {
@@ -71,7 +74,8 @@ export async function makeSites(init: TestSitesInit): Promise<{ network: MemoryN
     });
     await store.open();
     await transport.start();
-    const sync = createDocSync({ ...init.options, sharedWith }, { transport, documents: store, clock: init.clock, logger });
+    const background = init.background?.(name);
+    const sync = createDocSync({ ...init.options, sharedWith }, { transport, documents: store, clock: init.clock, logger, ...(background === undefined ? {} : { background }) });
     sync.start();
     sites.push({ name, peerId: sitePeerId(name), transport, store, sync, logger });
   }
