@@ -49,8 +49,14 @@ export class ReplicationCluster {
       sites.push({ name, node, kubectl: await kubectlFor(node.url) });
     }
     const cluster = new ReplicationCluster(dataRoot, sites, mesh);
-    await Promise.all(sites.map((site) => site.node.ready()));
-    for (const site of sites) await cluster.waitUp(site.name, siteNames);
+    try {
+      await Promise.all(sites.map((site) => site.node.ready()));
+      for (const site of sites) await cluster.waitUp(site.name, siteNames);
+    } catch (error) {
+      // The sites that did start would outlive the test run (and load the machine for the next).
+      await cluster.stop().catch(() => undefined);
+      throw error;
+    }
     return cluster;
   }
 
