@@ -5,7 +5,7 @@
 import { Level } from 'level';
 import { CheopsError, ErrorCode, errorMessage } from '../core/errors.js';
 import { decodeKey, encodeKey, prefixRange } from './key-codec.js';
-import type { Storage, StorageEntry, StorageKey, StorageOperation } from './storage.js';
+import type { BatchOptions, Storage, StorageEntry, StorageKey, StorageOperation } from './storage.js';
 
 export interface LevelStorageInit {
   /** The directory of the database; created when missing. */
@@ -69,14 +69,16 @@ export class LevelStorage implements Storage {
     return this.run('delete', () => this.db.del(encodeKey(key), { sync: this.sync }));
   }
 
-  batch(operations: readonly StorageOperation[]): Promise<void> {
+  batch(operations: readonly StorageOperation[], options: BatchOptions = {}): Promise<void> {
+    // One log for every write: a later synced write makes an unsynced one before it durable too.
+    const sync = this.sync && options.sync !== false;
     return this.run('batch', () => {
       const encoded = operations.map((operation) =>
         operation.type === 'put'
           ? { type: 'put' as const, key: encodeKey(operation.key), value: operation.value }
           : { type: 'del' as const, key: encodeKey(operation.key) },
       );
-      return this.db.batch(encoded, { sync: this.sync });
+      return this.db.batch(encoded, { sync });
     });
   }
 

@@ -10,7 +10,7 @@ import { uuidFromBytes, type Random } from '../core/random.js';
 import { silentLogger } from '../core/logger.js';
 import { DocumentStore, type DocumentStoreInit } from './document-store.js';
 import type { SyncableDocuments } from './documents.js';
-import type { Storage, StorageEntry, StorageKey, StorageOperation } from './storage.js';
+import type { BatchOptions, Storage, StorageEntry, StorageKey, StorageOperation } from './storage.js';
 
 /** What a promise rejected with, or undefined when it resolved. */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -79,6 +79,8 @@ export function seededRandom(seed: number): Random {
 /** Counts what passes through to `inner`; `hold()` keeps batches waiting, `failNext()` fails some. */
 export class CountingStorage implements Storage {
   batches: StorageOperation[][] = [];
+  /** Whether each of `batches` was asked to be synced (BatchOptions.sync). */
+  synced: boolean[] = [];
   lists: StorageKey[] = [];
   gets: StorageKey[] = [];
   private failures = 0;
@@ -89,6 +91,7 @@ export class CountingStorage implements Storage {
 
   reset(): void {
     this.batches = [];
+    this.synced = [];
     this.lists = [];
     this.gets = [];
   }
@@ -123,14 +126,15 @@ export class CountingStorage implements Storage {
     return this.batch([{ type: 'del', key }]);
   }
 
-  async batch(operations: readonly StorageOperation[]): Promise<void> {
+  async batch(operations: readonly StorageOperation[], options: BatchOptions = {}): Promise<void> {
     this.batches.push([...operations]);
+    this.synced.push(options.sync !== false);
     if (this.gate !== undefined) await this.gate;
     if (this.failures > 0) {
       this.failures -= 1;
       throw new Error('simulated I/O error');
     }
-    await this.inner.batch(operations);
+    await this.inner.batch(operations, options);
   }
 
   list(prefix: StorageKey): Promise<StorageEntry[]> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { asMetaId, asSiteName, type ResourceKey } from '../../core/ids.js';
 import { silentLogger } from '../../core/logger.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
+import { CountingStorage } from '../../crdt/test-helpers.js';
 import { metaIdOf } from '../../crdt/replicant.js';
 import { KeyIndex, type IndexEntry } from './key-index.js';
 
@@ -90,6 +91,18 @@ describe('KeyIndex', () => {
     expect(reloaded.size).toBe(19);
     expect(reloaded.byMetaId(metaIdOf(keys[0]!, 0))?.deleted).toBe(false);
     expect(reloaded.byMetaId(metaIdOf(keys[1]!, 0))?.deleted).toBe(true);
+  });
+
+  it('writes its entries unsynced (a cache of the documents), but the mark of a write through the front synced', async () => {
+    const storage = new CountingStorage(new MemoryStorage());
+    const index = new KeyIndex(storage, silentLogger);
+    await index.put(entry(0, false));
+    await index.update(metaIdOf(key, 0), { currentAt: ['aa'] });
+    // The mark must be on disk before the application sees the write; clearing it need not be.
+    await index.markLocalWrite(metaIdOf(key, 0), true);
+    await index.markLocalWrite(metaIdOf(key, 0), false);
+    await index.remove(metaIdOf(key, 0));
+    expect(storage.synced).toEqual([false, false, true, false, false]);
   });
 });
 

@@ -5,7 +5,10 @@
  * under `['replicant-key', metaId]`, so start-up reads this, not every document.
  *
  * It is a cache of the documents: losing an entry (a crash between a document write and the index
- * write) costs one reconcile pass at start-up, which rebuilds it.
+ * write) costs one reconcile pass at start-up, which rebuilds it. So its writes are not synced
+ * (BatchOptions.sync), but for the mark of a write through the front (`localWritePending`), which
+ * must be on disk before the application sees the write: in a heal each replica made an index
+ * write of its own, and every one was an fsync beside the documents' and the application's.
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
@@ -237,15 +240,17 @@ export class KeyIndex {
   private async writeBatch(): Promise<void> {
     this.nextBatch = undefined;
     const operations: StorageOperation[] = [];
+    let marksWrite = false;
     for (const metaId of this.queued) {
       this.writing.add(metaId);
       // The latest state when the batch is written: intermediate versions are skipped.
       const entry = this.byMeta.get(metaId);
+      if (entry?.localWritePending === true) marksWrite = true;
       operations.push(entry === undefined ? { type: 'del', key: storageKey(metaId) } : { type: 'put', key: storageKey(metaId), value: encodeEntry(entry) });
     }
     this.queued.clear();
     try {
-      await this.storage.batch(operations);
+      await this.storage.batch(operations, { sync: marksWrite });
     } catch (error) {
       this.logger.warn({ entries: operations.length, error: errorMessage(error) }, 'replicant index write failed');
     } finally {
