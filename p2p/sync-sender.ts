@@ -161,22 +161,11 @@ export class SyncSender {
           if (this.c.documents.has(doc)) this.markDirty(peer, doc);
           return;
         }
-        const bytes = doc.length + whole.changes.reduce((sum, change) => sum + change.length, 0);
-        if (whole.changes.length > maxPushChanges || bytes > maxBatchBytes) this.markDirty(peer, doc);
-        else items.push({ doc, heads: whole.heads, changes: whole.changes, bytes });
+        const item = this.itemFor(peer, doc, whole.heads, whole.changes);
+        if (item !== undefined) items.push(item);
       });
-      for (const batch of batchesOf(items)) {
-        // Scope safety: asked again right before anything leaves.
-        const allowed = batch.filter((item) => this.c.allowed(item.doc, peer));
-        if (allowed.length === 0) continue;
-        try {
-          await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'docs', v: 1, items: allowed }));
-        } catch (error) {
-          // Nothing kept depends on it: the next anti-entropy asks again.
-          this.c.logger.debug({ peer, documents: allowed.length, err: errorMessage(error) }, 'documents not sent');
-          return;
-        }
-      }
+      // Nothing kept depends on a send that failed: the next anti-entropy asks again.
+      if (!(await this.sendItems(peer, items, 'documents not sent'))) return;
     }
   }
 
@@ -188,24 +177,37 @@ export class SyncSender {
    */
   async sendChanges(peer: PeerIdString, changed: readonly DocumentChangedEvent[]): Promise<void> {
     const items: WholeDocument[] = [];
-    for (const { docId: doc, heads, changes } of changed) {
-      const bytes = doc.length + changes.reduce((sum, change) => sum + change.length, 0);
-      if (changes.length > maxPushChanges || bytes > maxBatchBytes) this.markDirty(peer, doc);
-      else items.push({ doc, heads, changes, bytes });
+    for (const { docId, heads, changes } of changed) {
+      const item = this.itemFor(peer, docId, heads, changes);
+      if (item !== undefined) items.push(item);
     }
+    // The changes are stored: if a send fails, the peer's next heal (each connection starts with one) syncs them.
+    await this.sendItems(peer, items, 'held changes not sent');
+  }
+
+  /** An item of a `docs` message, or undefined when it does not fit one (the document is synced instead). */
+  private itemFor(peer: PeerIdString, doc: DocumentId, heads: readonly string[], changes: readonly Uint8Array[]): WholeDocument | undefined {
+    const bytes = doc.length + changes.reduce((sum, change) => sum + change.length, 0);
+    if (changes.length <= maxPushChanges && bytes <= maxBatchBytes) return { doc, heads, changes, bytes };
+    this.markDirty(peer, doc);
+    return undefined;
+  }
+
+  /** Sends `items` in `docs` messages of at most maxBatchBytes; false when a send failed (the rest is dropped). */
+  private async sendItems(peer: PeerIdString, items: readonly WholeDocument[], failure: string): Promise<boolean> {
     for (const batch of batchesOf(items)) {
-      if (!this.c.isRunning()) return;
+      if (!this.c.isRunning()) return false;
       // Scope safety: asked again right before anything leaves.
       const allowed = batch.filter((item) => this.c.allowed(item.doc, peer));
       if (allowed.length === 0) continue;
       try {
         await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'docs', v: 1, items: allowed }));
       } catch (error) {
-        // The changes are stored: the peer's next heal (each connection starts with one) syncs them.
-        this.c.logger.debug({ peer, documents: allowed.length, err: errorMessage(error) }, 'held changes not sent');
-        return;
+        this.c.logger.debug({ peer, documents: allowed.length, err: errorMessage(error) }, failure);
+        return false;
       }
     }
+    return true;
   }
 
   /** `peer` named `docs` in a summary: it holds them, whatever we sent it whole. */
