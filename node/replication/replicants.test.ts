@@ -85,6 +85,18 @@ describe('Replicants and the key index', () => {
     expect([atOne, atTwo]).toEqual([[false], [true]]);
   });
 
+  it('decodes a document once: read again unchanged, it gives the same replicant; changed, the new one', async () => {
+    const { two, written } = await replicated(applied);
+    const { docId } = written.replicant;
+    const first = await two.replicants.read(docId);
+    const again = await two.replicants.read(docId);
+    expect(first.kind === 'ok' && again.kind === 'ok' && again.replicant === first.replicant).toBe(true);
+    await two.replicants.recordReplica(docId, { ...applied(written), localId: 'uid-3' });
+    const changed = await two.replicants.read(docId);
+    expect(changed.kind === 'ok' && changed.replicant !== (first.kind === 'ok' ? first.replicant : undefined)).toBe(true);
+    expect(changed.kind === 'ok' ? changed.replicant.replicas['Site2']?.localId : undefined).toBe('uid-3');
+  });
+
   it('does not mark a replica it records pending current', async () => {
     const { two, written } = await replicated((done) => ({ ...applied(done), status: ReplicaStatus.Pending, error: 'application down' }));
     expect(two.index.byMetaId(written.replicant.metaId)?.currentAt).toBeUndefined();
