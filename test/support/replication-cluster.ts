@@ -29,7 +29,22 @@ export class ReplicationCluster {
     readonly mesh: RelayMesh,
   ) {}
 
+  /**
+   * Starts the cluster, again on other ports when a site found one of its ports taken: they are
+   * drawn free at random, and another test file running meanwhile may bind one first (seen once:
+   * EADDRINUSE on a site's HTTP port).
+   */
   static async start(): Promise<ReplicationCluster> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await ReplicationCluster.startOnce();
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(): Promise<ReplicationCluster> {
     const dataRoot = await mkdtemp(join(tmpdir(), 'cheops-replication-'));
     const ports = await allocateSites(siteNames.length);
     // Site i dials each later site j through relay i-j; the connection then carries both ways.
