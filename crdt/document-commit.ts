@@ -17,13 +17,27 @@ import { deleteOperations, planWrite, type WritePlan } from './document-layout.j
 import type { DocumentChangedEvent } from './documents.js';
 import type { Storage, StorageOperation } from './storage.js';
 
-/** How a local change is written and announced (DocumentStore's ChangeOptions says more). */
+/** How a local change is written and announced (part of DocumentStore's ChangeOptions). */
 export interface LocalChangeOptions {
-  /** Other storage operations written in the same batch: durable exactly when the change is. */
+  /**
+   * Storage operations (outside the documents' keys) written in the same batch as the change, so
+   * they are durable exactly when it is: one fsync, and no crash can separate them.
+   */
   readonly alongside?: readonly StorageOperation[];
-  /** The peers the change is for first. */
+  /**
+   * The peers (ids) this change is for, first: document sync pushes it to them only, and the
+   * others learn it from them (their digests). For changes only some peers act on, such as a
+   * replica's status, which the writer waits for: pushed to every member, each such change would
+   * be applied by every member, a cost that grows with the square of the members.
+   */
   readonly audience?: readonly string[];
-  /** Document sync may hold the change back while the site is busy. */
+  /**
+   * Nothing waits on this change at the other sites: document sync may hold it back while this
+   * site has more urgent work (p2p/background-hold.ts). For a replica's status written by a
+   * reconcile pass, which no site needs in order to act, but which each receiving site pays for
+   * (apply, write, index) while its own passes wait: in a heal, the statuses of the K replicas
+   * made by each side crossed the link and were applied one by one beside the applications.
+   */
   readonly background?: boolean;
 }
 

@@ -28,7 +28,7 @@ import { GroupCommit, type LocalChangeOptions } from './document-commit.js';
 import { RemoteInput } from './remote-input.js';
 import { decodeIndexRecord, indexPrefix, sameHeads } from './document-layout.js';
 import type { AppliedInput, DocumentChangedEvent, DocumentListener, SyncableDocuments, SyncState } from './documents.js';
-import type { Storage, StorageOperation } from './storage.js';
+import type { Storage } from './storage.js';
 
 export interface DocumentStoreComponents {
   readonly storage: Storage;
@@ -53,31 +53,12 @@ export interface DocumentStoreInit {
   readonly compactAfterChunks?: number;
 }
 
-export interface ChangeOptions {
+/** A change's options: its message, whether it may create the document, and how it is written and announced. */
+export interface ChangeOptions extends LocalChangeOptions {
   /** Recorded in the change (Automerge's change message). */
   readonly message?: string;
   /** Start from an empty document when `docId` is absent, instead of CHEOPS_DOCUMENT_NOT_FOUND. */
   readonly create?: boolean;
-  /**
-   * Storage operations (outside the documents' keys) written in the same batch as the change, so
-   * they are durable exactly when it is: one fsync, and no crash can separate them.
-   */
-  readonly alongside?: readonly StorageOperation[];
-  /**
-   * The peers (ids) this change is for, first: document sync pushes it to them only, and the
-   * others learn it from them (their digests). For changes only some peers act on, such as a
-   * replica's status, which the writer waits for: pushed to every member, each such change would
-   * be applied by every member, a cost that grows with the square of the members.
-   */
-  readonly audience?: readonly string[];
-  /**
-   * Nothing waits on this change at the other sites: document sync may hold it back while this
-   * site has more urgent work (p2p/background-hold.ts). For a replica's status written by a
-   * reconcile pass, which no site needs in order to act, but which each receiving site pays for
-   * (apply, write, index) while its own passes wait: in a heal, the statuses of the K replicas
-   * made by each side crossed the link and were applied one by one beside the applications.
-   */
-  readonly background?: boolean;
 }
 
 const defaultMaxLoadedDocuments = 1_000;

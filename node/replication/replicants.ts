@@ -277,8 +277,8 @@ export class Replicants {
     const read = await this.read(docId);
     if (read.kind !== 'ok') return read;
     const { replicant } = read;
-    // A change landed during the read: the entry would be for heads nobody read, and an older read
-    // must not overwrite what a pass wrote meanwhile. Left to the pass that change scheduled.
+    // A change landed during the read: no `currentAt` for heads nobody read (and, `ifCurrent`, no
+    // write at all); the pass that change scheduled writes the entry as it finds it.
     const unchanged = heads !== undefined && sameHeads(heads, documents.heads(docId) ?? []);
     const current = unchanged && replicaCurrent(replicant, self) && read.ignored.length === 0 && unrecordedConflicts(read.content).length === 0;
     if (!current && when === 'ifCurrent') return read;
