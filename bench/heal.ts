@@ -39,7 +39,7 @@ import { replicantDocPrefix } from '../crdt/replicant.js';
 import type { ExpectedHeadsStatus } from '../node/expected-heads.js';
 import { defaultReconcileConcurrency as reconcilerConcurrency } from '../node/replication/engine.js';
 import { admin, closeClients, createPod, PodWatch, replicationState, wallMs } from './stack-client.js';
-import { machine, progressFor, quickMode, startBenchDeployment, type BenchDeployment, type Progress } from './stack-deployment.js';
+import { machine, progressFor, quickMode, sampleSites, startBenchDeployment, type BenchDeployment, type Progress } from './stack-deployment.js';
 import { fixed, formatTable, kibibytes, sleep, until, verdict, type Summary, type Verdict } from './stack-report.js';
 import { replicantChangeSizes, type ChangeSizes } from './store-reader.js';
 
@@ -80,6 +80,18 @@ export interface HealRun {
   readonly applicationFloorMs: number;
   /** The application floor plus the documents' target. */
   readonly applicationTargetMs: number;
+  /**
+   * CPU milliseconds both sites' processes used from the reconnection to the last pod seen (the
+   * applications' work included: the stand-in runs in each site's process), and the same during
+   * the floor's creates, when this process also spent `floorClientCpuMs` making the calls the
+   * reconcilers make in a heal. Their difference, per replica, is what Cheops adds on the cores
+   * the sites share; `applicationMachineShare`: the share of the machine's cores the sites and
+   * this process kept busy over the application phase (1 = every core, all the time).
+   */
+  readonly applicationCpuMs: number;
+  readonly floorCpuMs: number;
+  readonly floorClientCpuMs: number;
+  readonly applicationMachineShare: number;
   readonly applicationVerdict: Verdict;
   /** Heal → every replica recorded applied (polled). */
   readonly totalMs: number;
@@ -136,12 +148,14 @@ async function measureHeal(k: number, conditions: LinkConditions, limits: { rtt:
     const seenUp = until(async () => (await seesUp(site1!.url, ['Site2'])) && (await seesUp(site2!.url, ['Site1'])), 60_000, 'both sides see the other up', 100);
     const reconnectMs = await until(() => Promise.resolve((relay.stats().lastConnectedAtMs ?? 0) > healAt), 60_000, 'reconnection', 5);
     const reconnectedAt = relay.stats().lastConnectedAtMs ?? healAt + reconnectMs;
+    const cpuAtReconnect = await cpuNow(bench);
     const documentsAt = documentsConverged(bench);
     const fromOtherSide = [podNames('s2', k), podNames('s1', k)];
     // Settling (every replica entry recorded) comes after the pods, and is polled only from then:
     // each poll scrapes both sites' /metrics, a few milliseconds of their CPU, which the
     // application phase would otherwise pay five times a second.
     await Promise.all(watches.map((watch, index) => watch.waitFor(fromOtherSide[index]!, 600_000)));
+    const cpuAtPods = await cpuNow(bench);
     const settleFrom = wallMs();
     const totalMs = settleFrom - healAt + (await until(() => applicationConverged(bench, k), 600_000, `K=${k} application convergence`, 200));
     const podsAt = Math.max(...watches.flatMap((watch, index) => fromOtherSide[index]!.map((name) => watch.appearedAt(name) ?? Number.NaN)));
@@ -153,7 +167,8 @@ async function measureHeal(k: number, conditions: LinkConditions, limits: { rtt:
     const after = relay.stats();
     await checkApplications(bench, 2 * k);
     await until(() => sameHeads(bench), 60_000, 'identical heads on both sites', 200);
-    const applicationFloorMs = await directCreates(bench, k);
+    const floor = await directCreates(bench, k);
+    const applicationFloorMs = floor.elapsedMs;
 
     // Stopped before reading its store: LevelDB locks it while the site runs.
     await bench.deployment.stop();
@@ -165,15 +180,19 @@ async function measureHeal(k: number, conditions: LinkConditions, limits: { rtt:
     const applicationMs = podsAt - reconnectedAt;
     const settledMs = totalMs - reconnectMs;
     const applicationTargetMs = applicationFloorMs + documentsTargetMs;
+    const applicationCpuMs = cpuAtPods.sitesMs - cpuAtReconnect.sitesMs;
     const run: HealRun = {
       k, reconnectMs, upMs, firstDocumentMs, documentsMs, documentsTargetMs, rawTransferMs, documentsVerdict: verdict(documentsMs <= documentsTargetMs),
       applicationMs, settledMs, applicationFloorMs, applicationTargetMs, applicationVerdict: verdict(applicationMs <= applicationTargetMs),
+      applicationCpuMs, floorCpuMs: floor.sitesCpuMs, floorClientCpuMs: floor.clientCpuMs,
+      applicationMachineShare: (applicationCpuMs + cpuAtPods.benchMs - cpuAtReconnect.benchMs) / ((cpuAtPods.at - cpuAtReconnect.at) * (await machine()).cpus),
       totalMs, afterUpMs: totalMs - upMs, bytesForward, bytesBackward, changes,
       bytesVerdict: verdict(bytesForward + bytesBackward <= 2 * changes.changeBytes),
     };
     progress(
       `K=${k}: documents ${fixed(documentsMs, 0)} ms after reconnecting (target ${fixed(documentsTargetMs, 0)} ms: ${run.documentsVerdict}), ` +
-        `application ${fixed(applicationMs, 0)} ms (floor ${fixed(applicationFloorMs, 0)}, target ${fixed(applicationTargetMs, 0)} ms: ${run.applicationVerdict}; settled ${fixed(settledMs, 0)} ms), ` +
+        `application ${fixed(applicationMs, 0)} ms (floor ${fixed(applicationFloorMs, 0)}, target ${fixed(applicationTargetMs, 0)} ms: ${run.applicationVerdict}; settled ${fixed(settledMs, 0)} ms; ` +
+        `sites' CPU ${fixed(applicationCpuMs / (2 * k), 2)} ms per replica against ${fixed(floor.sitesCpuMs / (2 * k), 2)} per create in the floor, ${fixed(run.applicationMachineShare * 100, 0)}% of the cores busy), ` +
         `${kibibytes(bytesForward + bytesBackward)} KiB for ${kibibytes(changes.changeBytes)} KiB of changes (${run.bytesVerdict})`,
     );
     return run;
@@ -233,14 +252,23 @@ async function sameHeads(bench: BenchDeployment): Promise<boolean> {
   return others.every((docs) => canonical(docs) === canonical(first));
 }
 
+/** CPU used so far by the sites' processes and by this one (the client, the relays), in ms, and when. */
+async function cpuNow(bench: BenchDeployment): Promise<{ sitesMs: number; benchMs: number; at: number }> {
+  const samples = await sampleSites(bench.sites);
+  const own = process.cpuUsage();
+  return { sitesMs: samples.reduce((sum, sample) => sum + sample.cpuMs, 0), benchMs: (own.user + own.system) / 1000, at: performance.now() };
+}
+
 /**
  * The application's own floor: K unscoped creates on each site at once, straight through the
- * passthrough to the stand-in, `reconcilerConcurrency` at a time (as the reconciler runs them).
+ * passthrough to the stand-in, `reconcilerConcurrency` at a time (as the reconciler runs them),
+ * with the CPU the sites and this process (the client) used meanwhile.
  */
-async function directCreates(bench: BenchDeployment, k: number): Promise<number> {
-  const start = performance.now();
+async function directCreates(bench: BenchDeployment, k: number): Promise<{ elapsedMs: number; sitesCpuMs: number; clientCpuMs: number }> {
+  const before = await cpuNow(bench);
   await Promise.all(bench.sites.map((site) => writeMany(site.url, `floor-${site.name.toLowerCase()}`, k, reconcilerConcurrency, null)));
-  return performance.now() - start;
+  const after = await cpuNow(bench);
+  return { elapsedMs: after.at - before.at, sitesCpuMs: after.sitesMs - before.sitesMs, clientCpuMs: after.benchMs - before.benchMs };
 }
 
 const healScope = '{Site1 & Site2}';
@@ -276,12 +304,14 @@ async function checkApplications(bench: BenchDeployment, expected: number): Prom
 export function formatHealTable(result: HealResult): string {
   const header = [
     'K/side', 'reconnect ms', 'up ms', 'first doc ms', 'documents ms', 'target ms', 'raw TCP ms', 'documents', 'application ms', 'app floor ms', 'target ms', 'application', 'settled ms',
+    'CPU ms/replica', 'floor CPU ms/create', 'cores busy',
     'KiB →', 'KiB ←', 'changes KiB', 'saved KiB', 'bytes/changes', 'bytes',
   ];
   const rows = result.runs.map((run) => [
     String(run.k), fixed(run.reconnectMs, 0), fixed(run.upMs, 0),
     fixed(run.firstDocumentMs, 0), fixed(run.documentsMs, 0), fixed(run.documentsTargetMs, 0), fixed(run.rawTransferMs, 0), run.documentsVerdict,
     fixed(run.applicationMs, 0), fixed(run.applicationFloorMs, 0), fixed(run.applicationTargetMs, 0), run.applicationVerdict, fixed(run.settledMs, 0),
+    fixed(run.applicationCpuMs / (2 * run.k), 2), `${fixed(run.floorCpuMs / (2 * run.k), 2)} + ${fixed(run.floorClientCpuMs / (2 * run.k), 2)}`, `${fixed(run.applicationMachineShare * 100, 0)}%`,
     kibibytes(run.bytesForward), kibibytes(run.bytesBackward), kibibytes(run.changes.changeBytes), kibibytes(run.changes.savedBytes),
     fixed((run.bytesForward + run.bytesBackward) / run.changes.changeBytes, 2), run.bytesVerdict,
   ]);
@@ -295,6 +325,8 @@ export function formatHealTable(result: HealResult): string {
     'application: reconnect → every pod the other side created exists in each site\'s application (seen in a watch of its pods, opened before the heal)',
     'settled: reconnect → every replicant on both sites, every replica recorded applied (cheops_replicants, cheops_replicas_pending, polled every 200 ms; then checked in both applications, and identical heads on both sites)',
     `app floor: K unscoped creates on each site at once, straight to its application (${reconcilerConcurrency} at a time, as the reconciler), in this run; application target: app floor + documents target`,
+    'CPU ms/replica: both sites\' processes (Cheops and the stand-in in each), reconnection → last pod seen, / 2K; floor CPU ms/create: the same during the floor\'s 2K creates, + this process (the client making the calls a reconciler makes in a heal)',
+    'cores busy: the sites\' and this process\'s CPU over the application phase / (its wall time × the machine\'s cores): near 100%, the phase is bound by CPU, and what Cheops adds per replica adds to it',
     'KiB →/←: through the relay (Site1→Site2, Site2→Site1) from the heal to the application\'s convergence, noise and yamux framing and heartbeats included',
     'changes: every Automerge change of the 2K documents, each encoded alone (getAllChanges, from the stopped Site1 store); saved: their compressed save(); bytes target ≤ 2× changes',
   ]);
