@@ -81,6 +81,8 @@ export interface GlueReadCall {
  */
 export interface GlueOtherCall {
   readonly kind: 'other';
+  /** The service the path names, when it names one (a list, a watch, a subresource): a read's scope binds per service. */
+  readonly service?: string;
 }
 
 /** What glue makes of an intercepted request. */

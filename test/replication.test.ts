@@ -94,6 +94,14 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(await item('Site3', 'far')).toBeUndefined();
   });
 
+  it('a read scoped to other sites is answered by one of them: a pod Site3 does not hold, a secret shared from Site2', async () => {
+    expect(await cluster.ok('Site3', ['get', 'pod', 'far', '-o', 'name'], { scope: both })).toBe('pod/far\n');
+    expect(await cluster.ok('Site2', ['create', 'secret', 'generic', 'token', '--from-literal=key=from-site2'])).toBe('secret/token created\n');
+    const shared = await cluster.ok('Site1', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}'], { scope: '{pods: Site1, secrets: Site2}' });
+    expect(Buffer.from(shared, 'base64').toString()).toBe('from-site2');
+    expect((await cluster.kubectl('Site1', ['get', 'secret', 'token'])).code).not.toBe(0);
+  });
+
   it('replicates protobuf creates (kubectl create namespace, configmap) and manifests applied with the annotation', async () => {
     expect(await cluster.ok('Site1', ['create', 'namespace', 'teams'], { scope: both })).toBe('namespace/teams created\n');
     expect(await cluster.ok('Site1', ['create', 'configmap', 'settings', '--from-literal=level=debug'], { scope: both })).toBe('configmap/settings created\n');

@@ -23,6 +23,11 @@ describe('the Kubernetes replication glue', () => {
       expect(request(method, path, query).kind, `${method} ${path}?${query}`).toBe('other');
     }
     expect(glue.isDryRunBody({ dryRun: ['All'] })).toBe(true);
+    // What it leaves alone still names its service, for a read's scope to bind: lists, watches, subresources.
+    expect(request('GET', '/api/v1/namespaces/default/secrets', 'watch=true')).toEqual({ kind: 'other', service: 'secrets' });
+    expect(request('GET', '/api/v1/namespaces/default/pods/purple/log')).toEqual({ kind: 'other', service: 'pods' });
+    expect(request('GET', '/apis/cert-manager.io/v1/certificates')).toEqual({ kind: 'other', service: 'certificates.cert-manager.io' });
+    expect(request('GET', '/version')).toEqual({ kind: 'other' });
   });
 
   it('names a created object by the path it was created on', () => {

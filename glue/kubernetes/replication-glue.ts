@@ -17,14 +17,15 @@ const writeVerbs = { create: 'create', update: 'update', patch: 'patch', delete:
 const deleteOptions: JsonObject = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' };
 
 function classifyResource(call: KubernetesResourceCall): GlueCall {
-  // A subresource (status, scale, log, exec) is the site's own business, and a dry run changes nothing.
-  if (call.subresource !== undefined || call.dryRun) return { kind: 'other' };
   const service = kubernetesServiceName(call.group, call.resource);
+  const other = { kind: 'other', service } as const;
+  // A subresource (status, scale, log, exec) is the site's own business, and a dry run changes nothing.
+  if (call.subresource !== undefined || call.dryRun) return other;
   const key = resourceKeyOfCall(call);
-  if (call.verb === 'get') return key === undefined ? { kind: 'other' } : { kind: 'read', service, key };
-  if (!(call.verb in writeVerbs)) return { kind: 'other' };
+  if (call.verb === 'get') return key === undefined ? other : { kind: 'read', service, key };
+  if (!(call.verb in writeVerbs)) return other;
   const op = writeVerbs[call.verb as keyof typeof writeVerbs];
-  if (op !== 'create' && key === undefined) return { kind: 'other' };
+  if (op !== 'create' && key === undefined) return other;
   return {
     kind: 'write',
     op,

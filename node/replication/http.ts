@@ -1,7 +1,8 @@
 /**
  * HTTP plumbing of the replication engine: the Cheops headers, requests built from an intercepted
- * call, and answers relayed back to the client. Everything here is buffered: replication reads
- * the bodies it acts on, so there is nothing left to stream.
+ * call, and answers relayed back to the client. Everything here is buffered (replication reads
+ * the bodies it acts on, so there is nothing left to stream), but another site's answer to a read
+ * (`relayStream`).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { CheopsError, ErrorCode } from '../../core/index.js';
@@ -58,18 +59,35 @@ export function answerJson(answer: BufferedAnswer): unknown {
   }
 }
 
-/** `answer` as a web Response for the client, with `extra` headers appended. */
-export function relay(answer: BufferedAnswer, extra: ReadonlyArray<readonly [string, string]> = []): Response {
+/** The headers of an answer to relay, with `extra` appended. */
+function relayedHeaders(answer: Headers, extra: ReadonlyArray<readonly [string, string]>): Headers {
   const headers = new Headers();
-  answer.headers.forEach((value, name) => {
+  answer.forEach((value, name) => {
     if (!droppedResponseHeaders.has(name) && name !== 'set-cookie') headers.append(name, value);
   });
-  for (const cookie of answer.headers.getSetCookie()) headers.append('set-cookie', cookie);
+  for (const cookie of answer.getSetCookie()) headers.append('set-cookie', cookie);
   for (const [name, value] of extra) headers.append(name, value);
+  return headers;
+}
+
+/** `answer` as a web Response for the client, with `extra` headers appended. */
+export function relay(answer: BufferedAnswer, extra: ReadonlyArray<readonly [string, string]> = []): Response {
+  const headers = relayedHeaders(answer.headers, extra);
   const empty = answer.status === 204 || answer.status === 304 || answer.body.length === 0;
   // Its length known, the front sends the answer in one piece rather than chunked.
   if (!empty) headers.set('content-length', String(answer.body.length));
   return wholeResponse(empty ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });
+}
+
+/**
+ * Another site's answer as a web Response for the client, its body streamed as it comes (a watch
+ * never ends), with `extra` headers appended. The exception to "everything here is buffered".
+ */
+export function relayStream(answer: Response, extra: ReadonlyArray<readonly [string, string]> = []): Response {
+  const headers = relayedHeaders(answer.headers, extra);
+  const bodiless = answer.status === 204 || answer.status === 205 || answer.status === 304;
+  if (bodiless) void answer.body?.cancel().catch(() => undefined);
+  return new Response(bodiless ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });
 }
 
 /** A `Warning` header value (RFC 7234 §5.5, code 299: a persistent warning), as kubectl prints it. */

@@ -2,6 +2,8 @@
  * The replication engine's hook in the front (node/http's Interceptor): it decides, for every
  * request the front does not own, whether replication takes it (docs/REPLICATION.md §2):
  *
+ * - a read (a get, a list, a watch) whose scope leaves this site out goes to a site of it
+ *   (read-forward.ts);
  * - reads of a resource with unreported conflicts get their warnings; other reads, lists and
  *   watches pass through (synchronously, no promise);
  * - a write with a scope (header, path prefix or manifest annotation) is resolved: this site only
@@ -20,6 +22,7 @@ import type { EngineContext } from './context.js';
 import { forwardWrite } from './forward.js';
 import { parseWait, relay, warning } from './http.js';
 import type { IndexEntry } from './key-index.js';
+import { forwardRead, readElsewhere } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
 import { bodyFormat, readWriteBody, type WriteBody } from './request-body.js';
 import { knownSitesOf } from './sites.js';
@@ -39,6 +42,9 @@ function header(value: string | string[] | undefined): string | undefined {
 export function replicationInterceptor(ctx: EngineContext): Interceptor {
   return (call) => {
     const classified = ctx.glue.classify({ method: call.method, path: call.path, query: call.query, contentType: header(call.headers['content-type']) });
+    const elsewhere = readElsewhere(ctx, call, classified);
+    if (elsewhere instanceof CheopsError) return Promise.reject(elsewhere);
+    if (elsewhere !== undefined) return forwardRead(ctx, call, elsewhere);
     if (classified.kind === 'other') return undefined;
     if (classified.kind === 'read') return readWithWarnings(ctx, call, classified);
     const pathKey = classified.key;

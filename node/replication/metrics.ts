@@ -1,7 +1,7 @@
 /**
  * Replication's Prometheus metrics (docs/REPLICATION.md §6): pending replicas per site, operations
  * on the local application by outcome, the delay from a write on another site to its application
- * here, conflicts recorded, and writes taken by the write path.
+ * here, conflicts recorded, writes taken by the write path, and reads forwarded by their scope.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { IndexEntry } from './key-index.js';
@@ -16,6 +16,8 @@ export interface ReplicationMetrics {
   readonly conflicts: Counter;
   /** Writes through this site's front: `op` create|update|patch|delete, `result` replicated|rejected|forwarded|local. */
   readonly writes: Counter<'op' | 'result'>;
+  /** Reads whose scope sent them to another site, by the site that answered. */
+  readonly forwardedReads: Counter<'site'>;
 }
 
 /** Creates the metrics on `registry`; `entries` is read when scraped. */
@@ -76,6 +78,12 @@ export function createReplicationMetrics(registry: Registry, entries: () => read
       name: 'cheops_replicated_writes_total',
       help: 'writes on replicated or scoped resources through this front, by operation and result',
       labelNames: ['op', 'result'],
+      registers: [registry],
+    }),
+    forwardedReads: new Counter({
+      name: 'cheops_forwarded_reads_total',
+      help: 'reads through this front whose scope sent them to another site, by the site that answered',
+      labelNames: ['site'],
       registers: [registry],
     }),
   };

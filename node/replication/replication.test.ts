@@ -371,6 +371,78 @@ describe('request checks', () => {
     expect(await uidOn(site2, 'here')).toBeUndefined();
   });
 
+  it('reads from the site a read\'s scope names, and here when the scope includes this site', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site1.request('POST', pods, { body: pod('mine') })).status).toBe(201);
+    expect((await site2.request('POST', pods, { body: pod('theirs') })).status).toBe(201);
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { a: 'b' } };
+    expect((await site2.request('POST', '/api/v1/namespaces/default/secrets', { body: secret })).status).toBe(201);
+    const names = async (response: Response): Promise<string[]> =>
+      ((await response.json()) as { items: Array<{ metadata: { name: string } }> }).items.map((item) => item.metadata.name);
+
+    const one = await site1.request('GET', `${pods}/theirs`, { scope: '{Site2}' });
+    expect(one.status).toBe(200);
+    expect(one.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    expect(((await one.json()) as { metadata: { name: string } }).metadata.name).toBe('theirs');
+    const list = await site1.request('GET', pods, { scope: '{Site2}' });
+    expect(await names(list)).toEqual(['theirs']);
+    // Bound per service: the secret comes from Site2, a pod (no binding) from here.
+    const shared = await site1.request('GET', '/api/v1/namespaces/default/secrets/token', { scope: '{pods: Site1, secrets: Site2}' });
+    expect(shared.status).toBe(200);
+    expect(shared.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    const here = await site1.request('GET', pods, { scope: '{secrets: Site2}' });
+    expect(here.headers.get('x-cheops-forwarded-to')).toBeNull();
+    expect(await names(here)).toEqual(['mine']);
+    // This site is in the scope: answered here, without asking anyone.
+    const member = await site1.request('GET', pods, { scope: both });
+    expect(member.headers.get('x-cheops-forwarded-to')).toBeNull();
+    expect(await names(member)).toEqual(['mine']);
+    // Forwarded here by another site: answered here, never sent on (views of who is up differ).
+    const forwardedHere = await site1.request('GET', pods, { scope: '{Site2}', headers: { 'x-cheops-forwarded-from': 'Site3' } });
+    expect(forwardedHere.headers.get('x-cheops-forwarded-to')).toBeNull();
+    expect(await names(forwardedHere)).toEqual(['mine']);
+    // The API's own description is this site's.
+    const discovery = await site1.request('GET', '/api/v1', { scope: '{Site2}' });
+    expect(discovery.status).toBe(200);
+    expect(discovery.headers.get('x-cheops-forwarded-to')).toBeNull();
+    // A site nobody knows is the user's mistake, as for a write.
+    const unknown = await site1.request('GET', pods, { scope: '{Site9}' });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { message: string }).message).toContain('Site9');
+  });
+
+  it('streams a watch from the site its scope names', async () => {
+    const [site1, site2] = await threeSites();
+    const watch = await site1.request('GET', `${pods}?watch=true`, { scope: '{Site2}' });
+    expect(watch.status).toBe(200);
+    expect(watch.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    const reader = (watch.body as ReadableStream<Uint8Array>).getReader();
+    expect((await site2.request('POST', pods, { body: pod('watched') })).status).toBe(201);
+    let seen = '';
+    while (!seen.includes('"watched"')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    expect(seen).toContain('"ADDED"');
+    await reader.cancel();
+  });
+
+  it('reads from the next site of the scope when one does not answer, and says so when none does', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site2.request('POST', pods, { body: pod('there') })).status).toBe(201);
+    const route = mesh!.route.bind(mesh);
+    // Site3 seen up, but its front does not answer.
+    mesh!.route = (request) => (new URL(request.url).hostname === 'site3.test' ? Promise.reject(new TypeError('fetch failed: other side closed')) : route(request));
+    const read = await site1.request('GET', `${pods}/there`, { scope: '{Site3 & Site2}' });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    await mesh!.partition('Site2');
+    const none = await site1.request('GET', `${pods}/there`, { scope: '{Site3 & Site2}' });
+    expect(none.status).toBe(503);
+    expect(((await none.json()) as { message: string }).message).toMatch(/Site3: .*other side closed.*Site2: /);
+  });
+
   it('answers a scoped create before storing its replicant, and a crash in between loses nothing', async () => {
     const [site1, site2] = await threeSites();
     const answered = await site1.request('POST', pods, { body: pod('quick', { v: '1' }), scope: both });

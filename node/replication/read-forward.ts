@@ -1,0 +1,85 @@
+/**
+ * Reads whose scope sends them to another site (DESIGN.md §7, sharing): a GET or HEAD whose
+ * scope, for the service it reads, leaves this site out (`kubectl get secret s --scope
+ * '{secrets: Site2}'` on Site1, `kubectl get pods --scope '{Site2}'`) goes to a site of that
+ * scope, and the answer streams back as it comes (a watch, a log follow), with
+ * `X-Cheops-Forwarded-To`. A read whose scope includes this site is answered here: a replica here
+ * is the resource, and a local read never waits on another site. Discovery (the API's own
+ * description) is always answered here.
+ *
+ * Unlike a write (forward.ts), a read that failed at one site may go to the next: reading twice
+ * changes nothing. A read that was forwarded here is answered here, whatever this site makes of
+ * its scope: the sender's and this site's views of who is up may differ, and a read must not go
+ * round in circles.
+ */
+import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
+import type { SiteName } from '../../core/ids.js';
+import type { GlueCall } from '../../glue/types.js';
+import { resolveScope } from '../../scope/index.js';
+import type { FrontCall } from '../http/index.js';
+import type { EngineContext } from './context.js';
+import { CheopsHeader, relayStream, requestHeaders, warning } from './http.js';
+import { knownSitesOf } from './sites.js';
+
+/** Where a read goes instead of this site: the sites of its scope, in scope order. */
+export interface ReadElsewhere {
+  readonly sites: readonly SiteName[];
+  readonly scope: string;
+  readonly warnings: readonly string[];
+}
+
+const readMethods = new Set(['GET', 'HEAD']);
+
+/**
+ * The sites a scoped read must go to, or undefined when this site answers it (no scope, not a
+ * read, discovery, a scope that includes this site, a read forwarded here), or the error to answer:
+ * CHEOPS_SCOPE_UNKNOWN_SITE when the scope names a site nobody knows, as for a write.
+ */
+export function readElsewhere(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadElsewhere | CheopsError | undefined {
+  if (call.scope === undefined || !readMethods.has(call.method)) return undefined;
+  if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || ctx.glue.isScopeFree(call.method, call.path)) return undefined;
+  // A path that names no service is read where no per-service binding applies: by the scope's default.
+  const resolved = resolveScope(call.scope.scope, classified.kind === 'other' ? (classified.service ?? '') : classified.service, knownSitesOf(ctx.sites));
+  if (!resolved.ok) return resolved.error;
+  const { resolution } = resolved;
+  // Local, or a replication or a cross group this site belongs to: answered here.
+  if (resolution.sites.includes(ctx.self)) return undefined;
+  return { sites: resolution.sites, scope: call.scope.text, warnings: resolution.warnings };
+}
+
+/** Sites up first, each list in scope order. */
+function readOrder(ctx: EngineContext, sites: readonly SiteName[]): SiteName[] {
+  return [...sites.filter((site) => ctx.sites.isUp(site)), ...sites.filter((site) => !ctx.sites.isUp(site))];
+}
+
+/** Sends the read to the first site of `target` that answers and streams its answer back; CHEOPS_SITE_UNREACHABLE when none does. */
+export async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElsewhere): Promise<Response> {
+  const failures: string[] = [];
+  for (const site of readOrder(ctx, target.sites)) {
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) {
+      failures.push(`${site}: its HTTP address is not known yet`);
+      continue;
+    }
+    const headers = requestHeaders(call.headers);
+    headers.set(CheopsHeader.Scope, target.scope);
+    headers.set(CheopsHeader.ForwardedFrom, ctx.self);
+    let answer: Response;
+    try {
+      answer = await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal: call.signal }));
+    } catch (error) {
+      if (call.signal.aborted) throw error;
+      failures.push(`${site}: ${errorMessage(error)}`);
+      ctx.logger.info({ site, url: call.url, error: errorMessage(error) }, 'scoped read not answered by a site of its scope; trying the next');
+      continue;
+    }
+    ctx.metrics.forwardedReads.inc({ site });
+    ctx.logger.debug({ site, method: call.method, url: call.url, status: answer.status }, 'read forwarded to a site of its scope');
+    return relayStream(answer, [[CheopsHeader.ForwardedTo, site], ...target.warnings.map(warning)]);
+  }
+  throw new CheopsError(
+    ErrorCode.SiteUnreachable,
+    `the scope ${target.scope} reads from ${target.sites.join(', ')}, not from this site (${ctx.self}), and none of them answered: ${failures.join('; ')}`,
+    { details: { sites: target.sites, failures } },
+  );
+}
