@@ -46,6 +46,8 @@ export const ErrorCode = {
   DocumentNotFound: 'CHEOPS_DOCUMENT_NOT_FOUND',
   /** A document to create is already in the store. */
   DocumentExists: 'CHEOPS_DOCUMENT_EXISTS',
+  /** A scope asks for a collaboration this Cheops does not implement (cross, `%`): nothing was done. */
+  CollaborationUnsupported: 'CHEOPS_COLLABORATION_UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -120,7 +120,7 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect((await cluster.kubectl('Site3', ['get', 'namespace', 'teams'])).code).not.toBe(0);
   });
 
-  it('bad input: a malformed scope, an unknown site, a local refusal, a remote refusal', async () => {
+  it('bad input: a malformed scope, an unknown site, a cross scope, a local refusal, a remote refusal', async () => {
     // kubectl reads discovery through the /scope/ prefix first, and shows no message for a refused
     // discovery: the path carrier is checked over plain HTTP, the annotation carrier with kubectl.
     const prefixed = await cluster.request('Site1', 'POST', `/scope/${encodeURIComponent('{Site1 &}')}/api/v1/namespaces/default/pods`, {
@@ -136,6 +136,11 @@ describe('replication across three real sites, with the real kubectl', () => {
     const unknown = await cluster.kubectl('Site1', ['run', 'bad', '--image=nginx'], { scope: '{Site1 & Site9}' });
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('known sites: Site1, Site2, Site3');
+    // A cross scope, not built: refused with what to do instead, nothing written.
+    const cross = await cluster.kubectl('Site1', ['create', 'namespace', 'spread'], { scope: '{Site1 % Site2}' });
+    expect(cross.code).not.toBe(0);
+    expect(cross.stderr).toMatch(/NotImplemented.*nothing was written.*\{Site1 & Site2\}/);
+    expect((await cluster.kubectl('Site1', ['get', 'namespace', 'spread'])).code).not.toBe(0);
     // The application refuses (no containers): its own error comes back, nothing is replicated.
     const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'empty', annotations: { 'cheops.io/scope': both } }, spec: { containers: [] } });
     const refused = await cluster.kubectl('Site1', ['create', '--validate=false', '-f', '-'], { input: manifest });

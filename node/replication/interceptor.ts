@@ -3,12 +3,12 @@
  * request the front does not own, whether replication takes it (docs/REPLICATION.md §2):
  *
  * - a read (a get, a list, a watch) whose scope leaves this site out goes to a site of it
- *   (read-forward.ts);
+ *   (read-forward.ts); a cross scope is read here, with a warning;
  * - reads of a resource with unreported conflicts get their warnings; other reads, lists and
  *   watches pass through (synchronously, no promise);
  * - a write with a scope (header, path prefix or manifest annotation) is resolved: this site only
  *   → the local application; a replication including this site → the write path; a scope leaving
- *   this site out → forwarded to a member;
+ *   this site out → forwarded to a member; a cross scope → refused (501: not built, nothing done);
  * - a write without a scope on a resource with a live replicant is a replicated write with the
  *   replicant's own scope; any other write goes to the local application as it came.
  */
@@ -22,7 +22,7 @@ import type { EngineContext } from './context.js';
 import { forwardWrite } from './forward.js';
 import { parseWait, relay, warning } from './http.js';
 import type { IndexEntry } from './key-index.js';
-import { forwardRead, readElsewhere } from './read-forward.js';
+import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
 import { bodyFormat, readWriteBody, type WriteBody } from './request-body.js';
 import { knownSitesOf } from './sites.js';
@@ -42,9 +42,9 @@ function header(value: string | string[] | undefined): string | undefined {
 export function replicationInterceptor(ctx: EngineContext): Interceptor {
   return (call) => {
     const classified = ctx.glue.classify({ method: call.method, path: call.path, query: call.query, contentType: header(call.headers['content-type']) });
-    const elsewhere = readElsewhere(ctx, call, classified);
-    if (elsewhere instanceof CheopsError) return Promise.reject(elsewhere);
-    if (elsewhere !== undefined) return forwardRead(ctx, call, elsewhere);
+    const route = routeRead(ctx, call, classified);
+    if (route instanceof CheopsError) return Promise.reject(route);
+    if (route !== undefined) return answerRead(ctx, call, route);
     if (classified.kind === 'other') return undefined;
     if (classified.kind === 'read') return readWithWarnings(ctx, call, classified);
     const pathKey = classified.key;
@@ -120,9 +120,14 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
       }
       return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
     }
-    default:
-      // Cross and other collaborations are not replication's: the write stays on this site.
-      return { kind: 'local', warnings };
+    case 'cross':
+      // Doing it on this site alone would leave an object the user did not ask for.
+      throw new CheopsError(
+        ErrorCode.CollaborationUnsupported,
+        `the scope ${scope.text} spreads ${write.service} over ${resolution.sites.join(', ')} (cross), which this Cheops does not implement yet; nothing was written. ` +
+          `To have it on each of those sites, replicate it: {${resolution.sites.join(' & ')}}`,
+        { details: { scope: scope.text, sites: resolution.sites } },
+      );
   }
 }
 

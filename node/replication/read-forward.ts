@@ -10,7 +10,8 @@
  * Unlike a write (forward.ts), a read that failed at one site may go to the next: reading twice
  * changes nothing. A read that was forwarded here is answered here, whatever this site makes of
  * its scope: the sender's and this site's views of who is up may differ, and a read must not go
- * round in circles.
+ * round in circles. A cross scope that includes this site is read here, with a warning that the
+ * other members' objects are not in the answer (the cross listing is not built yet).
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -23,28 +24,62 @@ import { knownSitesOf } from './sites.js';
 
 /** Where a read goes instead of this site: the sites of its scope, in scope order. */
 export interface ReadElsewhere {
+  readonly kind: 'elsewhere';
   readonly sites: readonly SiteName[];
   readonly scope: string;
   readonly warnings: readonly string[];
 }
 
+/**
+ * A read answered here although its scope asks for more: a cross scope (`{Site1 % Site2}`) that
+ * includes this site asks for every member's objects, merged, which is not built yet. The answer
+ * says so in a `Warning` rather than pass for the whole.
+ */
+export interface ReadHereOnly {
+  readonly kind: 'here-only';
+  readonly warning: string;
+}
+
 const readMethods = new Set(['GET', 'HEAD']);
 
 /**
- * The sites a scoped read must go to, or undefined when this site answers it (no scope, not a
- * read, discovery, a scope that includes this site, a read forwarded here), or the error to answer:
- * CHEOPS_SCOPE_UNKNOWN_SITE when the scope names a site nobody knows, as for a write.
+ * Where a scoped read is answered: by other sites, here with a warning, or undefined when this
+ * site answers it as any read (no scope, not a read, discovery, a scope that includes this site, a
+ * read forwarded here); or the error to answer: CHEOPS_SCOPE_UNKNOWN_SITE when the scope names a
+ * site nobody knows, as for a write.
  */
-export function readElsewhere(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadElsewhere | CheopsError | undefined {
+export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadElsewhere | ReadHereOnly | CheopsError | undefined {
   if (call.scope === undefined || !readMethods.has(call.method)) return undefined;
   if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || ctx.glue.isScopeFree(call.method, call.path)) return undefined;
   // A path that names no service is read where no per-service binding applies: by the scope's default.
-  const resolved = resolveScope(call.scope.scope, classified.kind === 'other' ? (classified.service ?? '') : classified.service, knownSitesOf(ctx.sites));
+  const service = classified.kind === 'other' ? (classified.service ?? '') : classified.service;
+  const resolved = resolveScope(call.scope.scope, service, knownSitesOf(ctx.sites));
   if (!resolved.ok) return resolved.error;
   const { resolution } = resolved;
-  // Local, or a replication or a cross group this site belongs to: answered here.
-  if (resolution.sites.includes(ctx.self)) return undefined;
-  return { sites: resolution.sites, scope: call.scope.text, warnings: resolution.warnings };
+  if (!resolution.sites.includes(ctx.self)) return { kind: 'elsewhere', sites: resolution.sites, scope: call.scope.text, warnings: resolution.warnings };
+  if (resolution.targetCollaboration !== 'cross') return undefined;
+  return {
+    kind: 'here-only',
+    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); reading across those sites is not implemented yet: this answer is ${ctx.self}'s only`,
+  };
+}
+
+/** Answers a routed read: from another site, or from here with its warning. */
+export function answerRead(ctx: EngineContext, call: FrontCall, route: ReadElsewhere | ReadHereOnly): Promise<Response> {
+  return route.kind === 'elsewhere' ? forwardRead(ctx, call, route) : readHere(ctx, call, route.warning);
+}
+
+/** The local application's answer to the read, streamed, with `note` as a `Warning`. */
+async function readHere(ctx: EngineContext, call: FrontCall, note: string): Promise<Response> {
+  const request = new Request(`http://local-application${call.url}`, { method: call.method, headers: requestHeaders(call.headers), signal: call.signal });
+  let answer: Response;
+  try {
+    answer = await ctx.localApp.fetch(request);
+  } catch (error) {
+    if (call.signal.aborted) throw error;
+    throw new CheopsError(ErrorCode.AppUnreachable, `the local application is unreachable: ${errorMessage(error)}`, { cause: error });
+  }
+  return relayStream(answer, [warning(note)]);
 }
 
 /** Sites up first, each list in scope order. */
@@ -53,7 +88,7 @@ function readOrder(ctx: EngineContext, sites: readonly SiteName[]): SiteName[] {
 }
 
 /** Sends the read to the first site of `target` that answers and streams its answer back; CHEOPS_SITE_UNREACHABLE when none does. */
-export async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElsewhere): Promise<Response> {
+async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElsewhere): Promise<Response> {
   const failures: string[] = [];
   for (const site of readOrder(ctx, target.sites)) {
     const base = ctx.sites.httpOf(site);

@@ -411,6 +411,24 @@ describe('request checks', () => {
     expect(((await unknown.json()) as { message: string }).message).toContain('Site9');
   });
 
+  it('refuses a cross write, which is not built, writing nothing; a cross read is this site\'s, and says so', async () => {
+    const [site1, site2] = await threeSites();
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spread' } };
+    const refused = await site1.request('POST', '/api/v1/namespaces', { body: namespace, scope: '{Site1 % Site2}' });
+    expect(refused.status).toBe(501);
+    const status = (await refused.json()) as { kind: string; reason: string; message: string };
+    expect(status).toMatchObject({ kind: 'Status', reason: 'NotImplemented' });
+    expect(status.message).toContain('nothing was written');
+    expect(status.message).toContain('{Site1 & Site2}');
+    expect((await site1.local('/api/v1/namespaces/spread')).status).toBe(404);
+    expect((await site2.local('/api/v1/namespaces/spread')).status).toBe(404);
+    expect((await site1.request('POST', pods, { body: pod('local-one') })).status).toBe(201);
+    const read = await site1.request('GET', pods, { scope: '{Site1 % Site2}' });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('warning')).toContain("this answer is Site1's only");
+    expect(((await read.json()) as { items: unknown[] }).items).toHaveLength(1);
+  });
+
   it('streams a watch from the site its scope names', async () => {
     const [site1, site2] = await threeSites();
     const watch = await site1.request('GET', `${pods}?watch=true`, { scope: '{Site2}' });
