@@ -33,9 +33,17 @@ function neverDelivered(error: unknown): boolean {
 }
 
 /** Members up first, each list in scope order; this site never. */
-function forwardOrder(ctx: EngineContext, sites: readonly SiteName[]): SiteName[] {
+export function forwardOrder(ctx: EngineContext, sites: readonly SiteName[]): SiteName[] {
   const others = sites.filter((site) => site !== ctx.self);
   return [...others.filter((site) => ctx.sites.isUp(site)), ...others.filter((site) => !ctx.sites.isUp(site))];
+}
+
+/** The headers of `call` sent on to another site of its scope: the scope, and where it comes from. */
+export function forwardedHeaders(ctx: EngineContext, call: FrontCall, scope: string, keepCheops: readonly string[] = []): Headers {
+  const headers = requestHeaders(call.headers, keepCheops);
+  headers.set(CheopsHeader.Scope, scope);
+  headers.set(CheopsHeader.ForwardedFrom, ctx.self);
+  return headers;
 }
 
 /** Forwards a write to a member of its scope and relays the answer; CHEOPS_SITE_UNREACHABLE when none can take it. */
@@ -60,9 +68,7 @@ export async function forwardWrite(
       failures.push(`${site}: its HTTP address is not known yet`);
       continue;
     }
-    const headers = requestHeaders(call.headers, keptHeaders);
-    headers.set(CheopsHeader.Scope, target.scope);
-    headers.set(CheopsHeader.ForwardedFrom, ctx.self);
+    const headers = forwardedHeaders(ctx, call, target.scope, keptHeaders);
     if (body?.contentType !== undefined) headers.set('content-type', body.contentType);
     const hasBody = body !== undefined && body.bytes.length > 0;
     const request = new Request(new URL(call.url, base), { method: call.method, headers, body: hasBody ? body.bytes : null, signal: call.signal });

@@ -19,6 +19,7 @@ import type { GlueCall } from '../../glue/types.js';
 import { resolveScope } from '../../scope/index.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { forwardedHeaders, forwardOrder } from './forward.js';
 import { CheopsHeader, relayStream, requestHeaders, warning } from './http.js';
 import { knownSitesOf } from './sites.js';
 
@@ -82,23 +83,16 @@ async function readHere(ctx: EngineContext, call: FrontCall, note: string): Prom
   return relayStream(answer, [warning(note)]);
 }
 
-/** Sites up first, each list in scope order. */
-function readOrder(ctx: EngineContext, sites: readonly SiteName[]): SiteName[] {
-  return [...sites.filter((site) => ctx.sites.isUp(site)), ...sites.filter((site) => !ctx.sites.isUp(site))];
-}
-
 /** Sends the read to the first site of `target` that answers and streams its answer back; CHEOPS_SITE_UNREACHABLE when none does. */
 async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElsewhere): Promise<Response> {
   const failures: string[] = [];
-  for (const site of readOrder(ctx, target.sites)) {
+  for (const site of forwardOrder(ctx, target.sites)) {
     const base = ctx.sites.httpOf(site);
     if (base === undefined) {
       failures.push(`${site}: its HTTP address is not known yet`);
       continue;
     }
-    const headers = requestHeaders(call.headers);
-    headers.set(CheopsHeader.Scope, target.scope);
-    headers.set(CheopsHeader.ForwardedFrom, ctx.self);
+    const headers = forwardedHeaders(ctx, call, target.scope);
     let answer: Response;
     try {
       answer = await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal: call.signal }));
