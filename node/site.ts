@@ -154,7 +154,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       clock: components.clock,
       ready: () => true,
       admin,
-      ...(replication === undefined ? {} : { interceptor: replication.engine.interceptor, wants: replication.engine.wants }),
+      ...(replication === undefined ? {} : { interceptor: replication.engine.interceptor, wants: replication.engine.wants, upgradeCheck: replication.engine.upgradeCheck }),
       ...(glue === undefined ? {} : { scopeFree: (method: string, path: string) => glue.isScopeFree(method, path) }),
     });
     stack.push({ name: 'front', stop: () => front.close() });

@@ -13,13 +13,13 @@ import type { LocalApp } from '../local-app.js';
 import { createAppPassthrough } from './app-passthrough.js';
 import { createRawFront } from './fast/raw-front.js';
 import { createFetchEntry } from './fetch-entry.js';
-import type { InterceptFilter, Interceptor } from './interceptor.js';
+import type { InterceptFilter, Interceptor, RequestScope } from './interceptor.js';
 import { createFrontMetrics } from './metrics.js';
 import { createOwnedRoutes, type AdminRoutes, type ReadinessCheck } from './owned-routes.js';
 import { createPassthrough, type Passthrough, type PassthroughOptions } from './passthrough.js';
-import type { ScopeFreeFilter } from './request-scope.js';
+import { resolveScope as resolveRequestScope, type ScopeFreeFilter } from './request-scope.js';
 import { RequestRouter } from './router.js';
-import { readScopeCarrier, scopeHeader } from './scope-carrier.js';
+import { scopeHeader } from './scope-carrier.js';
 import { createUpgradeTunnel, refuseUpgrade } from './upgrade.js';
 
 /** What the front needs from its node. */
@@ -56,6 +56,12 @@ export interface FrontDeps {
    * ignored rather than refused, so that the client shows the 400 on the call that matters.
    */
   readonly scopeFree?: ScopeFreeFilter;
+  /**
+   * Consulted for an upgrade (exec, attach, port-forward) that carries a scope: the tunnel reaches
+   * this site's application only, so an error it returns refuses the upgrade (a scope naming other
+   * sites) instead of running it here. Without it, a scope on an upgrade is only removed.
+   */
+  readonly upgradeCheck?: (method: string, url: string, scope: RequestScope) => CheopsError | undefined;
 }
 
 /** Limits on client connections of the raw path; every field has a default. */
@@ -143,8 +149,19 @@ export function createFront(deps: FrontDeps, options: FrontOptions = {}): Front 
       refuseUpgrade(socket, new CheopsError(ErrorCode.AppUnreachable, 'upgrades (exec, attach, port-forward) need the local application over HTTP'));
       return;
     }
-    const carried = readScopeCarrier(req.url ?? '/', req.headers[scopeHeader]);
-    tunnel.open(req, socket, head, carried.ok ? carried.value.url : (req.url ?? '/'));
+    const method = req.method ?? 'GET';
+    const scoped = resolveRequestScope(method, req.url ?? '/', req.headers[scopeHeader], logger, deps.scopeFree);
+    if (!scoped.ok) {
+      refuseUpgrade(socket, scoped.error);
+      return;
+    }
+    const refusal = scoped.scope === undefined ? undefined : deps.upgradeCheck?.(method, scoped.url, scoped.scope);
+    if (refusal !== undefined) {
+      logger.info({ method, url: scoped.url, scope: scoped.scope?.text, error: refusal.message }, 'upgrade refused: its scope leaves this site out');
+      refuseUpgrade(socket, refusal);
+      return;
+    }
+    tunnel.open(req, socket, head, scoped.url);
   };
   const raw = createRawFront(
     {

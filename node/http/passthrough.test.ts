@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { CheopsError, ErrorCode } from '../../core/index.js';
 import { frontOverEcho, readBody, send, serverKinds, startFront, startUpstream } from './test-support.js';
 
 const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
@@ -376,6 +377,39 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
         req.end();
       });
       expect(reply).toEqual({ seenUrl: '/api/v1/namespaces/default/pods/p/exec?command=sh', echo: 'echo:ls\n' });
+    });
+
+    it('refuses an upgrade whose scope the check refuses, or whose scope is malformed, before reaching the application', async () => {
+      let upgrades = 0;
+      const counted = (): void => void (upgrades += 1);
+      bench.upstream.server.on('upgrade', counted);
+      const checked: string[] = [];
+      const front = await startFront(bench.upstream.url, {
+        upgradeCheck: (method, url, scope) => {
+          checked.push(`${method} ${url} ${scope.text}`);
+          return new CheopsError(ErrorCode.CollaborationUnsupported, `not here: ${scope.text}`);
+        },
+      }, { server: kind });
+      try {
+        const url = new URL(front.url);
+        const upgrade = (path: string): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+          const req = request({ host: url.hostname, port: url.port, path, headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' } });
+          req.on('response', (res) => void readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, body: body.toString() })));
+          req.on('upgrade', () => reject(new Error('upgraded')));
+          req.on('error', reject);
+          req.end();
+        });
+        const refused = await upgrade('/scope/%7BSite2%7D/api/v1/namespaces/default/pods/p/exec?command=sh');
+        expect(refused.status).toBe(501);
+        expect(JSON.parse(refused.body)).toMatchObject({ kind: 'Status', reason: 'NotImplemented', message: 'not here: {Site2}' });
+        expect(checked).toEqual(['GET /api/v1/namespaces/default/pods/p/exec?command=sh {Site2}']);
+        const malformed = await upgrade('/scope/%7BSite2%20%26%7D/api/v1/namespaces/default/pods/p/exec');
+        expect(malformed.status).toBe(400);
+        expect(upgrades).toBe(0);
+      } finally {
+        await front.close();
+        bench.upstream.server.off('upgrade', counted);
+      }
     });
   });
 });

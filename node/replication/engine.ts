@@ -7,7 +7,7 @@
  * once it runs (the reconciler resumes from the stored documents), `stop()` after the front stops.
  */
 import { Registry } from 'prom-client';
-import { errorMessage, type Clock, type Logger, type Random } from '../../core/index.js';
+import { errorMessage, type CheopsError, type Clock, type Logger, type Random } from '../../core/index.js';
 import type { DocumentId, SiteName } from '../../core/ids.js';
 import { sameHeads } from '../../crdt/document-layout.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
@@ -16,7 +16,7 @@ import type { Storage } from '../../crdt/storage.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { BackgroundGate } from '../../p2p/background-hold.js';
 import type { SharedWith } from '../../p2p/share-policy.js';
-import type { AdminHandler, InterceptFilter, Interceptor } from '../http/index.js';
+import type { AdminHandler, InterceptFilter, Interceptor, RequestScope } from '../http/index.js';
 import type { LocalApp } from '../local-app.js';
 import { replicantAdminRoutes } from './admin.js';
 import { Applier } from './applier.js';
@@ -33,6 +33,7 @@ import { Reconciler } from './reconciler.js';
 import { Replicants } from './replicants.js';
 import { replicantSharePolicy } from './share-policy.js';
 import { replicationWants } from './wants.js';
+import { upgradeRefusal } from './read-forward.js';
 import type { SitesPort } from './sites.js';
 
 /** The ports and components the engine runs on (production or simulated). */
@@ -70,6 +71,8 @@ export class ReplicationEngine {
   readonly interceptor: Interceptor;
   /** Which unscoped requests the interceptor wants to see (the front's `wants`). */
   readonly wants: InterceptFilter;
+  /** The front's `upgradeCheck`: an exec or port-forward whose scope leaves this site out is refused. */
+  readonly upgradeCheck: (method: string, url: string, scope: RequestScope) => CheopsError | undefined;
   /** Who may hold a document: the scope's sites for `res/…`; undefined for other documents. */
   readonly sharePolicy: (docId: DocumentId) => SharedWith | undefined;
   /**
@@ -113,6 +116,7 @@ export class ReplicationEngine {
     this.backgroundGate = { busy: () => this.reconciler.inBacklog(), onIdle: (listener) => this.reconciler.onBacklogEnded(listener) };
     this.interceptor = replicationInterceptor(this.ctx);
     this.wants = replicationWants(this.ctx);
+    this.upgradeCheck = (method, url, scope) => upgradeRefusal(this.ctx, method, url, scope);
     this.sharePolicy = replicantSharePolicy({ index, documents: components.documents, sites: components.sites, refused: this.refused });
   }
 

@@ -17,7 +17,7 @@ import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
 import type { GlueCall } from '../../glue/types.js';
 import { resolveScope } from '../../scope/index.js';
-import type { FrontCall } from '../http/index.js';
+import type { FrontCall, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, forwardOrder } from './forward.js';
 import { CheopsHeader, relayStream, requestHeaders, warning } from './http.js';
@@ -63,6 +63,29 @@ export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueC
     kind: 'here-only',
     warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); reading across those sites is not implemented yet: this answer is ${ctx.self}'s only`,
   };
+}
+
+/**
+ * The front's check of an upgrade (exec, attach, port-forward) carrying a scope: its tunnel
+ * reaches this site's application only, so a scope that leaves this site out is refused
+ * (CHEOPS_COLLABORATION_UNSUPPORTED, naming the site to run it against) rather than run here on
+ * an object of the same name. Undefined: tunnel it here.
+ */
+export function upgradeRefusal(ctx: EngineContext, method: string, url: string, scope: RequestScope): CheopsError | undefined {
+  const mark = url.indexOf('?');
+  const path = mark === -1 ? url : url.slice(0, mark);
+  const classified = ctx.glue.classify({ method, path, query: mark === -1 ? '' : url.slice(mark + 1), contentType: undefined });
+  const service = classified.kind === 'other' ? (classified.service ?? '') : classified.service;
+  const resolved = resolveScope(scope.scope, service, knownSitesOf(ctx.sites));
+  if (!resolved.ok) return resolved.error;
+  const { sites } = resolved.resolution;
+  if (sites.includes(ctx.self)) return undefined;
+  return new CheopsError(
+    ErrorCode.CollaborationUnsupported,
+    `exec, attach and port-forward reach the application of the site they are sent to only, and the scope ${scope.text} leaves ${ctx.self} out: ` +
+      `send it to ${sites.join(' or ')} directly (kubectl --context ${sites[0] ?? ''})`,
+    { details: { scope: scope.text, sites } },
+  );
 }
 
 /** Answers a routed read: from another site, or from here with its warning. */

@@ -13,6 +13,8 @@ import { metaIdOf, replicantDocId } from '../../crdt/replicant.js';
 import type { JsonObject } from '../../glue/json.js';
 import { CreateIntents } from './create-intents.js';
 import { eventually, TestMesh, type TestSite } from './test-sites.js';
+import { parseScope } from '../../scope/index.js';
+import type { RequestScope } from '../http/index.js';
 
 const pods = '/api/v1/namespaces/default/pods';
 const both = '{Site1 & Site2}';
@@ -427,6 +429,23 @@ describe('request checks', () => {
     expect(read.status).toBe(200);
     expect(read.headers.get('warning')).toContain("this answer is Site1's only");
     expect(((await read.json()) as { items: unknown[] }).items).toHaveLength(1);
+  });
+
+  it('refuses an exec or port-forward whose scope leaves this site out: its tunnel reaches this site only', async () => {
+    const [site1] = await threeSites();
+    const scope = (text: string): RequestScope => {
+      const parsed = parseScope(text);
+      if (!parsed.ok) throw parsed.error;
+      return { text, scope: parsed.scope, carrier: 'path' };
+    };
+    const exec = '/api/v1/namespaces/default/pods/p/exec?command=sh';
+    const refused = site1.engine.upgradeCheck('GET', exec, scope('{Site2}'));
+    expect(refused?.code).toBe('CHEOPS_COLLABORATION_UNSUPPORTED');
+    expect(refused?.message).toContain('kubectl --context Site2');
+    expect(site1.engine.upgradeCheck('GET', exec, scope(both))).toBeUndefined();
+    // Bound per service: pods are not bound to Site2 here.
+    expect(site1.engine.upgradeCheck('GET', exec, scope('{secrets: Site2}'))).toBeUndefined();
+    expect(site1.engine.upgradeCheck('GET', exec, scope('{Site9}'))?.code).toBe('CHEOPS_SCOPE_UNKNOWN_SITE');
   });
 
   it('streams a watch from the site its scope names', async () => {
