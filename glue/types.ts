@@ -2,7 +2,7 @@
  * What every application's glue tells the node, whatever the application (Kubernetes, OpenStack).
  * The node stays generic by speaking only these types; each `glue/<app>/` fills them in.
  */
-import type { ResourceKey } from '../core/ids.js';
+import type { ResourceKey, SiteName } from '../core/ids.js';
 import type { JsonObject } from './json.js';
 
 /**
@@ -83,6 +83,14 @@ export interface GlueOtherCall {
   readonly kind: 'other';
   /** The service the path names, when it names one (a list, a watch, a subresource): a read's scope binds per service. */
   readonly service?: string;
+  /** A list of a collection (not a watch): the lists of several sites can be merged into one (`mergeLists`). */
+  readonly list?: true;
+}
+
+/** One site's answer to a list, read as JSON. */
+export interface SiteList {
+  readonly site: SiteName;
+  readonly body: unknown;
 }
 
 /** What glue makes of an intercepted request. */
@@ -137,4 +145,11 @@ export interface ReplicationGlue {
   takeScope(body: unknown): TakenScope<unknown>;
   /** The message of an error answer, for replica errors and logs. */
   errorMessage(status: number, body: unknown): string;
+  /** A list's target (path and query) asking for the whole list: the pages of several sites cannot be merged. */
+  wholeList(target: string): string;
+  /**
+   * The lists of several sites as one, each object shown with its site where the format allows
+   * (a column of a table); undefined when they cannot be merged (different kinds, not lists).
+   */
+  mergeLists(lists: readonly SiteList[]): JsonObject | undefined;
 }

@@ -94,12 +94,19 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(await item('Site3', 'far')).toBeUndefined();
   });
 
-  it('a read scoped to other sites is answered by one of them: a pod Site3 does not hold, a secret shared from Site2', async () => {
+  it('a read scoped to other sites is answered by one of them (a pod Site3 does not hold, a secret shared from Site2), a cross one by every member', async () => {
     expect(await cluster.ok('Site3', ['get', 'pod', 'far', '-o', 'name'], { scope: both })).toBe('pod/far\n');
     expect(await cluster.ok('Site2', ['create', 'secret', 'generic', 'token', '--from-literal=key=from-site2'])).toBe('secret/token created\n');
     const shared = await cluster.ok('Site1', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}'], { scope: '{pods: Site1, secrets: Site2}' });
     expect(Buffer.from(shared, 'base64').toString()).toBe('from-site2');
     expect((await cluster.kubectl('Site1', ['get', 'secret', 'token'])).code).not.toBe(0);
+    // A cross scope's read lists every member's objects, with a SITE column.
+    expect(await cluster.ok('Site3', ['run', 'third', '--image=nginx'])).toBe('pod/third created\n');
+    const listed = await cluster.ok('Site1', ['get', 'pods'], { scope: '{Site1 % Site3}' });
+    expect(listed).toMatch(/^SITE\s+NAME\s+READY/);
+    expect(listed).toMatch(/\nSite1\s+purple\s/);
+    expect(listed).toMatch(/\nSite3\s+third\s/);
+    expect(await cluster.ok('Site1', ['get', 'pod', 'third', '-o', 'name'], { scope: '{Site1 % Site3}' })).toBe('pod/third\n');
   });
 
   it('replicates protobuf creates (kubectl create namespace, configmap) and manifests applied with the annotation', async () => {

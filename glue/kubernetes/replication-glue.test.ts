@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { asSiteName } from '../../core/ids.js';
 import { kubernetesReplicationGlue as glue } from './replication-glue.js';
 
 const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
@@ -26,8 +27,33 @@ describe('the Kubernetes replication glue', () => {
     // What it leaves alone still names its service, for a read's scope to bind: lists, watches, subresources.
     expect(request('GET', '/api/v1/namespaces/default/secrets', 'watch=true')).toEqual({ kind: 'other', service: 'secrets' });
     expect(request('GET', '/api/v1/namespaces/default/pods/purple/log')).toEqual({ kind: 'other', service: 'pods' });
-    expect(request('GET', '/apis/cert-manager.io/v1/certificates')).toEqual({ kind: 'other', service: 'certificates.cert-manager.io' });
+    expect(request('GET', '/apis/cert-manager.io/v1/certificates')).toEqual({ kind: 'other', service: 'certificates.cert-manager.io', list: true });
     expect(request('GET', '/version')).toEqual({ kind: 'other' });
+  });
+
+  it('merges the lists of several sites: a SITE column in tables, items one after the other, whole lists asked for', () => {
+    expect(glue.wholeList('/api/v1/pods?limit=500&labelSelector=a%3Db&continue=x')).toBe('/api/v1/pods?labelSelector=a%3Db');
+    expect(glue.wholeList('/api/v1/pods?limit=500')).toBe('/api/v1/pods');
+    expect(glue.wholeList('/api/v1/pods')).toBe('/api/v1/pods');
+    expect(request('GET', '/api/v1/namespaces/default/pods', 'limit=500')).toEqual({ kind: 'other', service: 'pods', list: true });
+    const site1 = asSiteName('Site1');
+    const site2 = asSiteName('Site2');
+    const table = (names: string[], columns = [{ name: 'Name' }]): unknown => ({
+      kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: '7', continue: 'c' }, columnDefinitions: columns, rows: names.map((name) => ({ cells: [name] })),
+    });
+    expect(glue.mergeLists([{ site: site1, body: table(['a']) }, { site: site2, body: table(['b', 'c']) }])).toMatchObject({
+      kind: 'Table', metadata: {}, columnDefinitions: [{ name: 'Site' }, { name: 'Name' }], rows: [{ cells: ['Site1', 'a'] }, { cells: ['Site2', 'b'] }, { cells: ['Site2', 'c'] }],
+    });
+    // Rows without headers (a later page) have no column to take the site.
+    expect(glue.mergeLists([{ site: site1, body: table(['a'], []) }])).toMatchObject({ rows: [{ cells: ['a'] }] });
+    const list = (names: string[]): unknown => ({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '9' }, items: names.map((name) => ({ metadata: { name } })) });
+    expect(glue.mergeLists([{ site: site1, body: list(['a']) }, { site: site2, body: list(['b']) }])).toEqual({
+      kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: 'a' } }, { metadata: { name: 'b' } }],
+    });
+    // Different kinds, or not lists: not merged.
+    expect(glue.mergeLists([{ site: site1, body: list(['a']) }, { site: site2, body: table(['b']) }])).toBeUndefined();
+    expect(glue.mergeLists([{ site: site1, body: { kind: 'Pod', apiVersion: 'v1' } }])).toBeUndefined();
+    expect(glue.mergeLists([{ site: site1, body: 'garbage' }])).toBeUndefined();
   });
 
   it('names a created object by the path it was created on', () => {

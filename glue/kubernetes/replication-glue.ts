@@ -9,6 +9,7 @@ import type { KubernetesResourceCall } from './call.js';
 import { classifyKubernetesRequest, deleteOptionsDryRun, isValidPathSegmentName } from './classify.js';
 import { isOwnedChild } from './dependencies.js';
 import { mergeSiteLocalFields, stripSiteLocalFields, takeScopeAnnotation } from './local-fields.js';
+import { mergeKubernetesLists, wholeListTarget } from './list-merge.js';
 import { kubernetesApp, kubernetesServiceName, objectName, resourceKeyOfCall, splitApiVersion } from './resource-key.js';
 
 const writeVerbs = { create: 'create', update: 'update', patch: 'patch', delete: 'delete' } as const;
@@ -23,6 +24,7 @@ function classifyResource(call: KubernetesResourceCall): GlueCall {
   if (call.subresource !== undefined || call.dryRun) return other;
   const key = resourceKeyOfCall(call);
   if (call.verb === 'get') return key === undefined ? other : { kind: 'read', service, key };
+  if (call.verb === 'list') return { ...other, list: true };
   if (!(call.verb in writeVerbs)) return other;
   const op = writeVerbs[call.verb as keyof typeof writeVerbs];
   if (op !== 'create' && key === undefined) return other;
@@ -90,6 +92,10 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
     });
     return call.kind === 'resource' ? classifyResource(call) : { kind: 'other' };
   },
+
+  wholeList: wholeListTarget,
+
+  mergeLists: mergeKubernetesLists,
 
   isScopeFree(method: string, path: string): boolean {
     if (method !== 'GET' && method !== 'HEAD') return false;

@@ -10,8 +10,9 @@
  * Unlike a write (forward.ts), a read that failed at one site may go to the next: reading twice
  * changes nothing. A read that was forwarded here is answered here, whatever this site makes of
  * its scope: the sender's and this site's views of who is up may differ, and a read must not go
- * round in circles. A cross scope that includes this site is read here, with a warning that the
- * other members' objects are not in the answer (the cross listing is not built yet).
+ * round in circles. A read under a cross scope that includes this site is answered from every
+ * member (cross-read.ts), but for a watch, read here with a warning that the other members'
+ * objects are not in it.
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -19,6 +20,7 @@ import type { GlueCall } from '../../glue/types.js';
 import { resolveScope } from '../../scope/index.js';
 import type { FrontCall, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { crossGet, crossList, type CrossRead } from './cross-read.js';
 import { forwardedHeaders, forwardOrder } from './forward.js';
 import { CheopsHeader, relayStream, requestHeaders, warning } from './http.js';
 import { knownSitesOf } from './sites.js';
@@ -31,15 +33,22 @@ export interface ReadElsewhere {
   readonly warnings: readonly string[];
 }
 
+/** A read under a cross scope that includes this site: a list (merged) or one object (cross-read.ts). */
+export interface ReadAcross extends CrossRead {
+  readonly kind: 'cross-list' | 'cross-get';
+}
+
 /**
- * A read answered here although its scope asks for more: a cross scope (`{Site1 % Site2}`) that
- * includes this site asks for every member's objects, merged, which is not built yet. The answer
- * says so in a `Warning` rather than pass for the whole.
+ * A read answered here although its scope asks for more: a watch (or a subresource) under a cross
+ * scope would need every member's stream, merged, which is not built. The answer says so in a
+ * `Warning` rather than pass for the whole.
  */
 export interface ReadHereOnly {
   readonly kind: 'here-only';
   readonly warning: string;
 }
+
+export type ReadRoute = ReadElsewhere | ReadAcross | ReadHereOnly;
 
 const readMethods = new Set(['GET', 'HEAD']);
 
@@ -49,7 +58,7 @@ const readMethods = new Set(['GET', 'HEAD']);
  * read forwarded here); or the error to answer: CHEOPS_SCOPE_UNKNOWN_SITE when the scope names a
  * site nobody knows, as for a write.
  */
-export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadElsewhere | ReadHereOnly | CheopsError | undefined {
+export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadRoute | CheopsError | undefined {
   if (call.scope === undefined || !readMethods.has(call.method)) return undefined;
   if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || ctx.glue.isScopeFree(call.method, call.path)) return undefined;
   // A path that names no service is read where no per-service binding applies: by the scope's default.
@@ -59,9 +68,12 @@ export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueC
   const { resolution } = resolved;
   if (!resolution.sites.includes(ctx.self)) return { kind: 'elsewhere', sites: resolution.sites, scope: call.scope.text, warnings: resolution.warnings };
   if (resolution.targetCollaboration !== 'cross') return undefined;
+  const across = { sites: resolution.sites, scope: call.scope.text };
+  if (classified.kind === 'other' && classified.list === true) return { kind: 'cross-list', ...across };
+  if (classified.kind === 'read') return { kind: 'cross-get', ...across };
   return {
     kind: 'here-only',
-    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); reading across those sites is not implemented yet: this answer is ${ctx.self}'s only`,
+    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); a watch across those sites is not implemented yet: this answer is ${ctx.self}'s only`,
   };
 }
 
@@ -88,9 +100,18 @@ export function upgradeRefusal(ctx: EngineContext, method: string, url: string, 
   );
 }
 
-/** Answers a routed read: from another site, or from here with its warning. */
-export function answerRead(ctx: EngineContext, call: FrontCall, route: ReadElsewhere | ReadHereOnly): Promise<Response> {
-  return route.kind === 'elsewhere' ? forwardRead(ctx, call, route) : readHere(ctx, call, route.warning);
+/** Answers a routed read: from another site, from every member, or from here with its warning. */
+export function answerRead(ctx: EngineContext, call: FrontCall, route: ReadRoute): Promise<Response> {
+  switch (route.kind) {
+    case 'elsewhere':
+      return forwardRead(ctx, call, route);
+    case 'cross-list':
+      return crossList(ctx, call, route);
+    case 'cross-get':
+      return crossGet(ctx, call, route);
+    case 'here-only':
+      return readHere(ctx, call, route.warning);
+  }
 }
 
 /** The local application's answer to the read, streamed, with `note` as a `Warning`. */

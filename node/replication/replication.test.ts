@@ -413,7 +413,7 @@ describe('request checks', () => {
     expect(((await unknown.json()) as { message: string }).message).toContain('Site9');
   });
 
-  it('refuses a cross write, which is not built, writing nothing; a cross read is this site\'s, and says so', async () => {
+  it('refuses a cross write, which is not built, writing nothing', async () => {
     const [site1, site2] = await threeSites();
     const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spread' } };
     const refused = await site1.request('POST', '/api/v1/namespaces', { body: namespace, scope: '{Site1 % Site2}' });
@@ -424,11 +424,41 @@ describe('request checks', () => {
     expect(status.message).toContain('{Site1 & Site2}');
     expect((await site1.local('/api/v1/namespaces/spread')).status).toBe(404);
     expect((await site2.local('/api/v1/namespaces/spread')).status).toBe(404);
-    expect((await site1.request('POST', pods, { body: pod('local-one') })).status).toBe(201);
-    const read = await site1.request('GET', pods, { scope: '{Site1 % Site2}' });
-    expect(read.status).toBe(200);
-    expect(read.headers.get('warning')).toContain("this answer is Site1's only");
-    expect(((await read.json()) as { items: unknown[] }).items).toHaveLength(1);
+  });
+
+  it('reads across the members of a cross scope: lists merged with a SITE column, an object wherever it lives', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const cross = '{Site1 % Site2}';
+    expect((await site1.request('POST', pods, { body: pod('near') })).status).toBe(201);
+    expect((await site2.request('POST', pods, { body: pod('far') })).status).toBe(201);
+    expect((await site3.request('POST', pods, { body: pod('outside') })).status).toBe(201);
+    const list = await site1.request('GET', `${pods}?limit=1`, { scope: cross });
+    expect(list.status).toBe(200);
+    const merged = (await list.json()) as { kind: string; items: Array<{ metadata: { name: string } }>; metadata: Record<string, unknown> };
+    expect(merged.kind).toBe('PodList');
+    // Whole lists (the sites' pages cannot be merged), Site1's items first.
+    expect(merged.items.map((item) => item.metadata.name)).toEqual(['near', 'far']);
+    expect(merged.metadata).toEqual({});
+    const table = await site1.request('GET', pods, { scope: cross, headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
+    const rows = (await table.json()) as { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
+    expect(rows.columnDefinitions.map((column) => column.name).slice(0, 2)).toEqual(['Site', 'Name']);
+    expect(rows.rows.map((row) => row.cells.slice(0, 2))).toEqual([['Site1', 'near'], ['Site2', 'far']]);
+    // One object: here when this site holds it, else from the member that does.
+    const far = await site1.request('GET', `${pods}/far`, { scope: cross });
+    expect(far.status).toBe(200);
+    expect(far.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    expect((await site1.request('GET', `${pods}/near`, { scope: cross })).headers.get('x-cheops-forwarded-to')).toBeNull();
+    expect((await site1.request('GET', `${pods}/outside`, { scope: cross })).status).toBe(404);
+    // A watch across the members is not built: this site's, and it says so.
+    const watch = await site1.request('GET', `${pods}?watch=true`, { scope: cross });
+    expect(watch.headers.get('warning')).toContain("this answer is Site1's only");
+    await watch.body?.cancel();
+    // A member cut off: what is reachable, with a warning naming it, at once.
+    await mesh!.partition('Site2');
+    const partial = await site1.request('GET', pods, { scope: cross });
+    expect(partial.status).toBe(200);
+    expect(partial.headers.get('warning')).toContain('Site2 is unreachable');
+    expect(((await partial.json()) as { items: unknown[] }).items).toHaveLength(1);
   });
 
   it('refuses an exec or port-forward whose scope leaves this site out: its tunnel reaches this site only', async () => {

@@ -1,0 +1,87 @@
+/**
+ * Reads under a cross scope (`{Site1 % Site2}`, DESIGN.md §7: one resource spread over the
+ * sites) that includes this site. A list asks every member at once, this site's application and
+ * the others' fronts, and answers their lists merged by the glue (`kubectl get` shows a SITE
+ * column), with a `Warning` for each member left out: one seen down is not waited for (local
+ * first), one that fails is named with its error. A read of one object is answered by this site
+ * when it holds it, else by the first other member that does (`X-Cheops-Forwarded-To`).
+ */
+import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
+import type { SiteName } from '../../core/ids.js';
+import type { SiteList } from '../../glue/types.js';
+import type { FrontCall } from '../http/index.js';
+import { readAnswer, type LocalAnswer } from '../local-app.js';
+import type { EngineContext } from './context.js';
+import { forwardedHeaders, forwardOrder } from './forward.js';
+import { answerJson, CheopsHeader, relay, requestHeaders, warning } from './http.js';
+
+/** A cross read: the members of its scope (this site among them), in scope order. */
+export interface CrossRead {
+  readonly sites: readonly SiteName[];
+  readonly scope: string;
+}
+
+/** What one member answered, or why it did not. */
+type MemberAnswer = { readonly site: SiteName; readonly answer: LocalAnswer } | { readonly site: SiteName; readonly failure: string };
+
+/** Asks `site` for `target`: this site's application, or another site's front (which answers from its own). */
+async function ask(ctx: EngineContext, call: FrontCall, site: SiteName, target: string, scope: string): Promise<MemberAnswer> {
+  try {
+    if (site === ctx.self) {
+      const request = new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal: call.signal });
+      return { site, answer: await readAnswer(await ctx.localApp.fetch(request)) };
+    }
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
+    const request = new Request(new URL(target, base), { method: call.method, headers: forwardedHeaders(ctx, call, scope), signal: call.signal });
+    return { site, answer: await readAnswer(await ctx.remote(request)) };
+  } catch (error) {
+    return { site, failure: errorMessage(error) };
+  }
+}
+
+/** Every member's list, merged; the members left out named in warnings. */
+export async function crossList(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
+  const target = ctx.glue.wholeList(call.url);
+  const asked = read.sites.filter((site) => site === ctx.self || ctx.sites.isUp(site));
+  const notes = read.sites.filter((site) => !asked.includes(site)).map((site) => `${site} is unreachable: its objects are not in this list`);
+  const answers = await Promise.all(asked.map((site) => ask(ctx, call, site, target, read.scope)));
+  const lists: SiteList[] = [];
+  for (const member of answers) {
+    if ('failure' in member) notes.push(`${member.site} did not answer (${member.failure}): its objects are not in this list`);
+    else if (member.answer.status !== 200) notes.push(`${member.site} answered ${member.answer.status}: its objects are not in this list`);
+    else lists.push({ site: member.site, body: answerJson(member.answer) });
+  }
+  const here = answers.find((member) => member.site === ctx.self);
+  const local = here !== undefined && 'answer' in here ? here.answer : undefined;
+  const merged = lists.length === 0 ? undefined : ctx.glue.mergeLists(lists);
+  if (merged === undefined) {
+    // Nothing to merge (every member failed, or answers of different kinds): this site's own answer, as it is.
+    if (local === undefined) throw new CheopsError(ErrorCode.SiteUnreachable, `no member of ${read.scope} answered: ${notes.join('; ')}`, { details: { sites: read.sites } });
+    const why = lists.length === 0 ? [] : [`the lists of ${lists.map((list) => list.site).join(', ')} could not be merged: this answer is ${ctx.self}'s only`];
+    return relay(local, [...notes, ...why].map(warning));
+  }
+  const body = new TextEncoder().encode(JSON.stringify(merged));
+  const headers = new Headers({ 'content-type': 'application/json' });
+  return relay({ status: 200, statusText: 'OK', headers, body }, notes.map(warning));
+}
+
+/** One object: this site's when it holds it, else the first other member's that does. */
+export async function crossGet(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
+  const here = await ask(ctx, call, ctx.self, call.url, read.scope);
+  if ('answer' in here && here.answer.status !== 404) return relay(here.answer);
+  const notes: string[] = [];
+  for (const site of forwardOrder(ctx, read.sites)) {
+    if (!ctx.sites.isUp(site)) {
+      notes.push(`${site} is unreachable: the object may live there`);
+      continue;
+    }
+    const member = await ask(ctx, call, site, call.url, read.scope);
+    if ('failure' in member) notes.push(`${site} did not answer (${member.failure}): the object may live there`);
+    else if (member.answer.status !== 404) return relay(member.answer, [[CheopsHeader.ForwardedTo, site], ...notes.map(warning)]);
+  }
+  if ('answer' in here) return relay(here.answer, notes.map(warning));
+  throw new CheopsError(ErrorCode.AppUnreachable, `the local application did not answer (${here.failure}), and no other member of ${read.scope} holds the object`, {
+    details: { sites: read.sites },
+  });
+}
