@@ -46,7 +46,7 @@ export const ErrorCode = {
   DocumentNotFound: 'CHEOPS_DOCUMENT_NOT_FOUND',
   /** A document to create is already in the store. */
   DocumentExists: 'CHEOPS_DOCUMENT_EXISTS',
-  /** A scope asks for what this Cheops does not implement (cross, `%`; an exec on another site): nothing was done. */
+  /** A scope asks for a collaboration this Cheops does not implement (a cross write, `%`): nothing was done. */
   CollaborationUnsupported: 'CHEOPS_COLLABORATION_UNSUPPORTED',
 } as const;
 

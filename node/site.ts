@@ -154,7 +154,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       clock: components.clock,
       ready: () => true,
       admin,
-      ...(replication === undefined ? {} : { interceptor: replication.engine.interceptor, wants: replication.engine.wants, upgradeCheck: replication.engine.upgradeCheck }),
+      ...(replication === undefined ? {} : { interceptor: replication.engine.interceptor, wants: replication.engine.wants, upgradeRoute: replication.engine.upgradeRoute }),
       ...(glue === undefined ? {} : { scopeFree: (method: string, path: string) => glue.isScopeFree(method, path) }),
     });
     stack.push({ name: 'front', stop: () => front.close() });

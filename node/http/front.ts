@@ -3,7 +3,7 @@
  * tunnel, the node:http router that sorts requests between them (router.ts), the raw path that
  * forwards plain passthrough without node:http (fast/), and the in-process entry (`fetch`).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
@@ -20,7 +20,7 @@ import { createPassthrough, type Passthrough, type PassthroughOptions } from './
 import { resolveScope as resolveRequestScope, type ScopeFreeFilter } from './request-scope.js';
 import { RequestRouter } from './router.js';
 import { scopeHeader } from './scope-carrier.js';
-import { createUpgradeTunnel, refuseUpgrade } from './upgrade.js';
+import { createUpgradeTunnel, refuseUpgrade, type UpgradeElsewhere } from './upgrade.js';
 
 /** What the front needs from its node. */
 export interface FrontDeps {
@@ -57,11 +57,11 @@ export interface FrontDeps {
    */
   readonly scopeFree?: ScopeFreeFilter;
   /**
-   * Consulted for an upgrade (exec, attach, port-forward) that carries a scope: the tunnel reaches
-   * this site's application only, so an error it returns refuses the upgrade (a scope naming other
-   * sites) instead of running it here. Without it, a scope on an upgrade is only removed.
+   * Consulted for an upgrade (exec, attach, port-forward) that carries a scope: undefined tunnels it
+   * to the local application; an `UpgradeElsewhere` to another site's front (whose application
+   * runs it); an error refuses it. Without it, a scope on an upgrade is only removed.
    */
-  readonly upgradeCheck?: (method: string, url: string, scope: RequestScope) => CheopsError | undefined;
+  readonly upgradeRoute?: (method: string, url: string, scope: RequestScope, headers: IncomingHttpHeaders) => CheopsError | UpgradeElsewhere | undefined;
 }
 
 /** Limits on client connections of the raw path; every field has a default. */
@@ -155,13 +155,13 @@ export function createFront(deps: FrontDeps, options: FrontOptions = {}): Front 
       refuseUpgrade(socket, scoped.error);
       return;
     }
-    const refusal = scoped.scope === undefined ? undefined : deps.upgradeCheck?.(method, scoped.url, scoped.scope);
-    if (refusal !== undefined) {
-      logger.info({ method, url: scoped.url, scope: scoped.scope?.text, error: refusal.message }, 'upgrade refused: its scope leaves this site out');
-      refuseUpgrade(socket, refusal);
+    const route = scoped.scope === undefined ? undefined : deps.upgradeRoute?.(method, scoped.url, scoped.scope, req.headers);
+    if (route instanceof CheopsError) {
+      logger.info({ method, url: scoped.url, scope: scoped.scope?.text, error: route.message }, 'upgrade refused');
+      refuseUpgrade(socket, route);
       return;
     }
-    tunnel.open(req, socket, head, scoped.url);
+    tunnel.open(req, socket, head, scoped.url, route);
   };
   const raw = createRawFront(
     {

@@ -27,6 +27,7 @@ export {
 } from './errors.js';
 export type { AdminHandler, AdminRoutes, Readiness, ReadinessCheck } from './owned-routes.js';
 export type { PassthroughOptions, UpstreamTlsOptions } from './passthrough.js';
+export type { UpgradeElsewhere } from './upgrade.js';
 export type { RequestKind } from './metrics.js';
 export { readScopeCarrier, scopeHeader, type ScopeCarrierKind, type ScopeSource } from './scope-carrier.js';
 export type { ScopeFreeFilter } from './request-scope.js';

@@ -379,35 +379,50 @@ describe.each(serverKinds)('passthrough, %s server', (kind) => {
       expect(reply).toEqual({ seenUrl: '/api/v1/namespaces/default/pods/p/exec?command=sh', echo: 'echo:ls\n' });
     });
 
-    it('refuses an upgrade whose scope the check refuses, or whose scope is malformed, before reaching the application', async () => {
-      let upgrades = 0;
-      const counted = (): void => void (upgrades += 1);
+    it('tunnels an upgrade to the other site its route names, refuses one the route refuses or with a malformed scope', async () => {
+      let localUpgrades = 0;
+      const counted = (): void => void (localUpgrades += 1);
       bench.upstream.server.on('upgrade', counted);
-      const checked: string[] = [];
+      // Stands for another site's front: shows the head it got, then echoes.
+      const other = await startUpstream();
+      other.server.on('upgrade', (req, socket) => {
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${req.headers.upgrade}\r\nX-Seen: ${req.url} ${String(req.headers['x-cheops-scope'])} ${String(req.headers['x-cheops-forwarded-from'])}\r\n\r\n`);
+        socket.on('data', (data: Buffer) => socket.write(Buffer.concat([Buffer.from('there:'), data])));
+        socket.on('end', () => socket.end());
+      });
       const front = await startFront(bench.upstream.url, {
-        upgradeCheck: (method, url, scope) => {
-          checked.push(`${method} ${url} ${scope.text}`);
-          return new CheopsError(ErrorCode.CollaborationUnsupported, `not here: ${scope.text}`);
-        },
+        upgradeRoute: (_method, _url, scope) =>
+          scope.text === '{Site9}'
+            ? new CheopsError(ErrorCode.ScopeUnknownSite, 'no Site9')
+            : { upstream: other.url, headers: [['x-cheops-scope', scope.text], ['x-cheops-forwarded-from', 'Site1']] },
       }, { server: kind });
       try {
         const url = new URL(front.url);
-        const upgrade = (path: string): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+        const upgrade = (path: string): Promise<{ status: number; seen?: string; reply: string }> => new Promise((resolve, reject) => {
           const req = request({ host: url.hostname, port: url.port, path, headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' } });
-          req.on('response', (res) => void readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, body: body.toString() })));
-          req.on('upgrade', () => reject(new Error('upgraded')));
+          req.on('response', (res) => void readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, reply: body.toString() })));
+          req.on('upgrade', (res, socket) => {
+            socket.once('data', (data: Buffer) => {
+              resolve({ status: 101, seen: String(res.headers['x-seen']), reply: data.toString() });
+              socket.destroy();
+            });
+            socket.write('ls\n');
+          });
           req.on('error', reject);
           req.end();
         });
-        const refused = await upgrade('/scope/%7BSite2%7D/api/v1/namespaces/default/pods/p/exec?command=sh');
-        expect(refused.status).toBe(501);
-        expect(JSON.parse(refused.body)).toMatchObject({ kind: 'Status', reason: 'NotImplemented', message: 'not here: {Site2}' });
-        expect(checked).toEqual(['GET /api/v1/namespaces/default/pods/p/exec?command=sh {Site2}']);
+        expect(await upgrade('/scope/%7BSite2%7D/api/v1/namespaces/default/pods/p/exec?command=sh')).toEqual({
+          status: 101, seen: '/api/v1/namespaces/default/pods/p/exec?command=sh {Site2} Site1', reply: 'there:ls\n',
+        });
+        const refused = await upgrade('/scope/%7BSite9%7D/api/v1/namespaces/default/pods/p/exec');
+        expect(refused.status).toBe(400);
+        expect(JSON.parse(refused.reply)).toMatchObject({ kind: 'Status', message: 'no Site9' });
         const malformed = await upgrade('/scope/%7BSite2%20%26%7D/api/v1/namespaces/default/pods/p/exec');
         expect(malformed.status).toBe(400);
-        expect(upgrades).toBe(0);
+        expect(localUpgrades).toBe(0);
       } finally {
         await front.close();
+        await other.close();
         bench.upstream.server.off('upgrade', counted);
       }
     });

@@ -16,7 +16,8 @@ import type { Storage } from '../../crdt/storage.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { BackgroundGate } from '../../p2p/background-hold.js';
 import type { SharedWith } from '../../p2p/share-policy.js';
-import type { AdminHandler, InterceptFilter, Interceptor, RequestScope } from '../http/index.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AdminHandler, InterceptFilter, Interceptor, RequestScope, UpgradeElsewhere } from '../http/index.js';
 import type { LocalApp } from '../local-app.js';
 import { replicantAdminRoutes } from './admin.js';
 import { Applier } from './applier.js';
@@ -33,7 +34,7 @@ import { Reconciler } from './reconciler.js';
 import { Replicants } from './replicants.js';
 import { replicantSharePolicy } from './share-policy.js';
 import { replicationWants } from './wants.js';
-import { upgradeRefusal } from './read-forward.js';
+import { upgradeRoute } from './read-forward.js';
 import type { SitesPort } from './sites.js';
 
 /** The ports and components the engine runs on (production or simulated). */
@@ -71,8 +72,8 @@ export class ReplicationEngine {
   readonly interceptor: Interceptor;
   /** Which unscoped requests the interceptor wants to see (the front's `wants`). */
   readonly wants: InterceptFilter;
-  /** The front's `upgradeCheck`: an exec or port-forward whose scope leaves this site out is refused. */
-  readonly upgradeCheck: (method: string, url: string, scope: RequestScope) => CheopsError | undefined;
+  /** The front's `upgradeRoute`: an exec or port-forward whose scope names other sites goes to one of them. */
+  readonly upgradeRoute: (method: string, url: string, scope: RequestScope, headers: IncomingHttpHeaders) => CheopsError | UpgradeElsewhere | undefined;
   /** Who may hold a document: the scope's sites for `res/…`; undefined for other documents. */
   readonly sharePolicy: (docId: DocumentId) => SharedWith | undefined;
   /**
@@ -116,7 +117,7 @@ export class ReplicationEngine {
     this.backgroundGate = { busy: () => this.reconciler.inBacklog(), onIdle: (listener) => this.reconciler.onBacklogEnded(listener) };
     this.interceptor = replicationInterceptor(this.ctx);
     this.wants = replicationWants(this.ctx);
-    this.upgradeCheck = (method, url, scope) => upgradeRefusal(this.ctx, method, url, scope);
+    this.upgradeRoute = (method, url, scope, headers) => upgradeRoute(this.ctx, method, url, scope, headers);
     this.sharePolicy = replicantSharePolicy({ index, documents: components.documents, sites: components.sites, refused: this.refused });
   }
 

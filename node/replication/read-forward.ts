@@ -18,7 +18,8 @@ import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
 import type { GlueCall } from '../../glue/types.js';
 import { resolveScope } from '../../scope/index.js';
-import type { FrontCall, RequestScope } from '../http/index.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FrontCall, RequestScope, UpgradeElsewhere } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { crossGet, crossList, type CrossRead } from './cross-read.js';
 import { forwardedHeaders, forwardOrder } from './forward.js';
@@ -78,12 +79,14 @@ export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueC
 }
 
 /**
- * The front's check of an upgrade (exec, attach, port-forward) carrying a scope: its tunnel
- * reaches this site's application only, so a scope that leaves this site out is refused
- * (CHEOPS_COLLABORATION_UNSUPPORTED, naming the site to run it against) rather than run here on
- * an object of the same name. Undefined: tunnel it here.
+ * The front's route for an upgrade (exec, attach, port-forward) carrying a scope: undefined to
+ * tunnel it to this site's application (a scope that includes this site, or an upgrade forwarded
+ * here); else a tunnel to the front of the first site of its scope seen up, which runs it on its
+ * own application (`kubectl exec blue --scope '{Site2}'` through Site1 runs in Site2's blue).
+ * CHEOPS_SITE_UNREACHABLE when no site of it has a known address.
  */
-export function upgradeRefusal(ctx: EngineContext, method: string, url: string, scope: RequestScope): CheopsError | undefined {
+export function upgradeRoute(ctx: EngineContext, method: string, url: string, scope: RequestScope, headers: IncomingHttpHeaders): CheopsError | UpgradeElsewhere | undefined {
+  if (headers[CheopsHeader.ForwardedFrom] !== undefined) return undefined;
   const mark = url.indexOf('?');
   const path = mark === -1 ? url : url.slice(0, mark);
   const classified = ctx.glue.classify({ method, path, query: mark === -1 ? '' : url.slice(mark + 1), contentType: undefined });
@@ -92,12 +95,13 @@ export function upgradeRefusal(ctx: EngineContext, method: string, url: string, 
   if (!resolved.ok) return resolved.error;
   const { sites } = resolved.resolution;
   if (sites.includes(ctx.self)) return undefined;
-  return new CheopsError(
-    ErrorCode.CollaborationUnsupported,
-    `exec, attach and port-forward reach the application of the site they are sent to only, and the scope ${scope.text} leaves ${ctx.self} out: ` +
-      `send it to ${sites.join(' or ')} directly (kubectl --context ${sites[0] ?? ''})`,
-    { details: { scope: scope.text, sites } },
-  );
+  for (const site of forwardOrder(ctx, sites)) {
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) continue;
+    ctx.logger.debug({ site, method, url }, 'upgrade tunnelled to a site of its scope');
+    return { upstream: base, headers: [[CheopsHeader.Scope, scope.text], [CheopsHeader.ForwardedFrom, ctx.self]] };
+  }
+  return new CheopsError(ErrorCode.SiteUnreachable, `the scope ${scope.text} runs this on ${sites.join(', ')}, and no address of theirs is known yet`, { details: { sites } });
 }
 
 /** Answers a routed read: from another site, from every member, or from here with its warning. */

@@ -461,7 +461,7 @@ describe('request checks', () => {
     expect(((await partial.json()) as { items: unknown[] }).items).toHaveLength(1);
   });
 
-  it('refuses an exec or port-forward whose scope leaves this site out: its tunnel reaches this site only', async () => {
+  it('sends an exec or port-forward whose scope leaves this site out to the front of a site of it', async () => {
     const [site1] = await threeSites();
     const scope = (text: string): RequestScope => {
       const parsed = parseScope(text);
@@ -469,13 +469,18 @@ describe('request checks', () => {
       return { text, scope: parsed.scope, carrier: 'path' };
     };
     const exec = '/api/v1/namespaces/default/pods/p/exec?command=sh';
-    const refused = site1.engine.upgradeCheck('GET', exec, scope('{Site2}'));
-    expect(refused?.code).toBe('CHEOPS_COLLABORATION_UNSUPPORTED');
-    expect(refused?.message).toContain('kubectl --context Site2');
-    expect(site1.engine.upgradeCheck('GET', exec, scope(both))).toBeUndefined();
-    // Bound per service: pods are not bound to Site2 here.
-    expect(site1.engine.upgradeCheck('GET', exec, scope('{secrets: Site2}'))).toBeUndefined();
-    expect(site1.engine.upgradeCheck('GET', exec, scope('{Site9}'))?.code).toBe('CHEOPS_SCOPE_UNKNOWN_SITE');
+    expect(site1.engine.upgradeRoute('GET', exec, scope('{Site2}'), {})).toEqual({
+      upstream: 'http://site2.test', headers: [['x-cheops-scope', '{Site2}'], ['x-cheops-forwarded-from', 'Site1']],
+    });
+    // The first site of the scope seen up.
+    await mesh!.partition('Site2');
+    expect(site1.engine.upgradeRoute('GET', exec, scope('{Site2 & Site3}'), {})).toMatchObject({ upstream: 'http://site3.test' });
+    // Here: a scope with this site in it, pods not bound to another site, or an upgrade forwarded here.
+    expect(site1.engine.upgradeRoute('GET', exec, scope(both), {})).toBeUndefined();
+    expect(site1.engine.upgradeRoute('GET', exec, scope('{secrets: Site2}'), {})).toBeUndefined();
+    expect(site1.engine.upgradeRoute('GET', exec, scope('{Site3}'), { 'x-cheops-forwarded-from': 'Site3' })).toBeUndefined();
+    const unknown = site1.engine.upgradeRoute('GET', exec, scope('{Site9}'), {});
+    expect(unknown instanceof Error ? unknown.code : unknown).toBe('CHEOPS_SCOPE_UNKNOWN_SITE');
   });
 
   it('streams a watch from the site its scope names', async () => {
