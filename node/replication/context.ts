@@ -29,6 +29,13 @@ export interface ReplicationOptions {
   readonly defaultWaitMs?: number;
   /** The longest `X-Cheops-Wait-Timeout` accepted; default 5 min. */
   readonly maxWaitMs?: number;
+  /**
+   * How long a read sent to another site waits for it: for its answer to begin (then the next site
+   * of the scope is asked), or, under a cross scope, for its whole list (then the list is answered
+   * without it, and says so); default 5 s. A site cut off a moment ago is still seen up for a few
+   * seconds, and its connection may hang rather than fail.
+   */
+  readonly remoteReadTimeoutMs?: number;
 }
 
 /** The options with their defaults filled in. */

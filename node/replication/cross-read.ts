@@ -24,19 +24,32 @@ export interface CrossRead {
 /** What one member answered, or why it did not. */
 type MemberAnswer = { readonly site: SiteName; readonly answer: LocalAnswer } | { readonly site: SiteName; readonly failure: string };
 
-/** Asks `site` for `target`: this site's application, or another site's front (which answers from its own). */
+/**
+ * Asks `site` for `target`: this site's application, or another site's front (which answers from
+ * its own) within `remoteReadTimeoutMs`.
+ */
 async function ask(ctx: EngineContext, call: FrontCall, site: SiteName, target: string, scope: string): Promise<MemberAnswer> {
-  try {
-    if (site === ctx.self) {
+  if (site === ctx.self) {
+    try {
       const request = new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal: call.signal });
       return { site, answer: await readAnswer(await ctx.localApp.fetch(request)) };
+    } catch (error) {
+      return { site, failure: errorMessage(error) };
     }
-    const base = ctx.sites.httpOf(site);
-    if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
-    const request = new Request(new URL(target, base), { method: call.method, headers: forwardedHeaders(ctx, call, scope), signal: call.signal });
+  }
+  const base = ctx.sites.httpOf(site);
+  if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
+  const deadline = new AbortController();
+  const timeoutMs = ctx.options.remoteReadTimeoutMs;
+  const timer = ctx.clock.setTimeout(() => deadline.abort(), timeoutMs);
+  try {
+    const signal = AbortSignal.any([call.signal, deadline.signal]);
+    const request = new Request(new URL(target, base), { method: call.method, headers: forwardedHeaders(ctx, call, scope), signal });
     return { site, answer: await readAnswer(await ctx.remote(request)) };
   } catch (error) {
-    return { site, failure: errorMessage(error) };
+    return { site, failure: deadline.signal.aborted ? `no answer within ${timeoutMs} ms` : errorMessage(error) };
+  } finally {
+    timer.cancel();
   }
 }
 

@@ -64,6 +64,7 @@ const defaults: ResolvedReplicationOptions = {
   retryMaxMs: 60_000,
   defaultWaitMs: 30_000,
   maxWaitMs: 300_000,
+  remoteReadTimeoutMs: 5_000,
 };
 
 /** The replication engine of one site; see the file comment for its life cycle. */

@@ -141,14 +141,21 @@ async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElse
       continue;
     }
     const headers = forwardedHeaders(ctx, call, target.scope);
+    // A deadline for the answer to begin only: a watch's body never ends.
+    const deadline = new AbortController();
+    const timer = ctx.clock.setTimeout(() => deadline.abort(), ctx.options.remoteReadTimeoutMs);
     let answer: Response;
     try {
-      answer = await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal: call.signal }));
+      const signal = AbortSignal.any([call.signal, deadline.signal]);
+      answer = await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }));
     } catch (error) {
       if (call.signal.aborted) throw error;
-      failures.push(`${site}: ${errorMessage(error)}`);
-      ctx.logger.info({ site, url: call.url, error: errorMessage(error) }, 'scoped read not answered by a site of its scope; trying the next');
+      const why = deadline.signal.aborted ? `no answer within ${ctx.options.remoteReadTimeoutMs} ms` : errorMessage(error);
+      failures.push(`${site}: ${why}`);
+      ctx.logger.info({ site, url: call.url, error: why }, 'scoped read not answered by a site of its scope; trying the next');
       continue;
+    } finally {
+      timer.cancel();
     }
     ctx.metrics.forwardedReads.inc({ site });
     ctx.logger.debug({ site, method: call.method, url: call.url, status: answer.status }, 'read forwarded to a site of its scope');

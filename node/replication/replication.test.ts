@@ -45,7 +45,7 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
       };
       return { localApp: inProcessLocalApp(fetch), idle: () => standin.idle(), close: () => standin.close() };
     },
-    options: { retryBaseMs: 20, retryMaxMs: 200 },
+    options: { retryBaseMs: 20, retryMaxMs: 200, remoteReadTimeoutMs: 300 },
   });
   return [mesh.site('Site1'), mesh.site('Site2'), mesh.site('Site3')];
 }
@@ -453,6 +453,16 @@ describe('request checks', () => {
     const watch = await site1.request('GET', `${pods}?watch=true`, { scope: cross });
     expect(watch.headers.get('warning')).toContain("this answer is Site1's only");
     await watch.body?.cancel();
+    // A member seen up whose front never answers: left out after the deadline, and named.
+    const route = mesh!.route.bind(mesh);
+    mesh!.route = (request) =>
+      new URL(request.url).hostname === 'site2.test'
+        ? new Promise((_resolve, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))))
+        : route(request);
+    const slow = await site1.request('GET', pods, { scope: cross });
+    expect(slow.headers.get('warning')).toContain('Site2 did not answer (no answer within 300 ms)');
+    expect(((await slow.json()) as { items: unknown[] }).items).toHaveLength(1);
+    mesh!.route = route;
     // A member cut off: what is reachable, with a warning naming it, at once.
     await mesh!.partition('Site2');
     const partial = await site1.request('GET', pods, { scope: cross });
@@ -504,7 +514,15 @@ describe('request checks', () => {
     const [site1, site2] = await threeSites();
     expect((await site2.request('POST', pods, { body: pod('there') })).status).toBe(201);
     const route = mesh!.route.bind(mesh);
-    // Site3 seen up, but its front does not answer.
+    // Site3 seen up, but its front never answers: Site2 is asked once the deadline passes.
+    mesh!.route = (request) =>
+      new URL(request.url).hostname === 'site3.test'
+        ? new Promise((_resolve, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))))
+        : route(request);
+    const late = await site1.request('GET', `${pods}/there`, { scope: '{Site3 & Site2}' });
+    expect(late.status).toBe(200);
+    expect(late.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    // Site3's front fails at once.
     mesh!.route = (request) => (new URL(request.url).hostname === 'site3.test' ? Promise.reject(new TypeError('fetch failed: other side closed')) : route(request));
     const read = await site1.request('GET', `${pods}/there`, { scope: '{Site3 & Site2}' });
     expect(read.status).toBe(200);
