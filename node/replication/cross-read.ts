@@ -12,7 +12,7 @@ import type { SiteList } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import { readAnswer, type LocalAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
-import { forwardedHeaders, forwardOrder } from './forward.js';
+import { forwardedHeaders, forwardOrder, withinReadDeadline } from './forward.js';
 import { answerJson, CheopsHeader, relay, requestHeaders, warning } from './http.js';
 
 /** A cross read: the members of its scope (this site among them), in scope order. */
@@ -39,17 +39,14 @@ async function ask(ctx: EngineContext, call: FrontCall, site: SiteName, target: 
   }
   const base = ctx.sites.httpOf(site);
   if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
-  const deadline = new AbortController();
-  const timeoutMs = ctx.options.remoteReadTimeoutMs;
-  const timer = ctx.clock.setTimeout(() => deadline.abort(), timeoutMs);
+  const headers = forwardedHeaders(ctx, call, scope);
   try {
-    const signal = AbortSignal.any([call.signal, deadline.signal]);
-    const request = new Request(new URL(target, base), { method: call.method, headers: forwardedHeaders(ctx, call, scope), signal });
-    return { site, answer: await readAnswer(await ctx.remote(request)) };
+    const answer = await withinReadDeadline(ctx, call.signal, async (signal) =>
+      readAnswer(await ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal }))),
+    );
+    return { site, answer };
   } catch (error) {
-    return { site, failure: deadline.signal.aborted ? `no answer within ${timeoutMs} ms` : errorMessage(error) };
-  } finally {
-    timer.cancel();
+    return { site, failure: errorMessage(error) };
   }
 }
 

@@ -38,6 +38,32 @@ export function forwardOrder(ctx: EngineContext, sites: readonly SiteName[]): Si
   return [...others.filter((site) => ctx.sites.isUp(site)), ...others.filter((site) => !ctx.sites.isUp(site))];
 }
 
+/** The members to send to, in `forwardOrder`, with their fronts' base URLs; one with no address yet is noted in `failures`. */
+export function* membersToTry(ctx: EngineContext, sites: readonly SiteName[], failures: string[]): Generator<{ readonly site: SiteName; readonly base: string }> {
+  for (const site of forwardOrder(ctx, sites)) {
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) failures.push(`${site}: its HTTP address is not known yet`);
+    else yield { site, base };
+  }
+}
+
+/**
+ * Runs `work` (a read from another site) under `outer` and the read deadline
+ * (`remoteReadTimeoutMs`); past it, fails with an error saying so.
+ */
+export async function withinReadDeadline<T>(ctx: EngineContext, outer: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController();
+  const timer = ctx.clock.setTimeout(() => deadline.abort(), ctx.options.remoteReadTimeoutMs);
+  try {
+    return await work(AbortSignal.any([outer, deadline.signal]));
+  } catch (error) {
+    if (deadline.signal.aborted && !outer.aborted) throw new Error(`no answer within ${ctx.options.remoteReadTimeoutMs} ms`, { cause: error });
+    throw error;
+  } finally {
+    timer.cancel();
+  }
+}
+
 /** The headers of `call` sent on to another site of its scope: the scope, and where it comes from. */
 export function forwardedHeaders(ctx: EngineContext, call: FrontCall, scope: string, keepCheops: readonly string[] = []): Headers {
   const headers = requestHeaders(call.headers, keepCheops);
@@ -62,12 +88,7 @@ export async function forwardWrite(
     });
   }
   const failures: string[] = [];
-  for (const site of forwardOrder(ctx, target.sites)) {
-    const base = ctx.sites.httpOf(site);
-    if (base === undefined) {
-      failures.push(`${site}: its HTTP address is not known yet`);
-      continue;
-    }
+  for (const { site, base } of membersToTry(ctx, target.sites, failures)) {
     const headers = forwardedHeaders(ctx, call, target.scope, keptHeaders);
     if (body?.contentType !== undefined) headers.set('content-type', body.contentType);
     const hasBody = body !== undefined && body.bytes.length > 0;

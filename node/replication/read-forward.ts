@@ -22,7 +22,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FrontCall, RequestScope, UpgradeElsewhere } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { crossGet, crossList, type CrossRead } from './cross-read.js';
-import { forwardedHeaders, forwardOrder } from './forward.js';
+import { forwardedHeaders, membersToTry, withinReadDeadline } from './forward.js';
 import { CheopsHeader, relayStream, requestHeaders, warning } from './http.js';
 import { knownSitesOf } from './sites.js';
 
@@ -95,13 +95,12 @@ export function upgradeRoute(ctx: EngineContext, method: string, url: string, sc
   if (!resolved.ok) return resolved.error;
   const { sites } = resolved.resolution;
   if (sites.includes(ctx.self)) return undefined;
-  for (const site of forwardOrder(ctx, sites)) {
-    const base = ctx.sites.httpOf(site);
-    if (base === undefined) continue;
+  const failures: string[] = [];
+  for (const { site, base } of membersToTry(ctx, sites, failures)) {
     ctx.logger.debug({ site, method, url }, 'upgrade tunnelled to a site of its scope');
     return { upstream: base, headers: [[CheopsHeader.Scope, scope.text], [CheopsHeader.ForwardedFrom, ctx.self]] };
   }
-  return new CheopsError(ErrorCode.SiteUnreachable, `the scope ${scope.text} runs this on ${sites.join(', ')}, and no address of theirs is known yet`, { details: { sites } });
+  return new CheopsError(ErrorCode.SiteUnreachable, `the scope ${scope.text} runs this on ${sites.join(', ')}: ${failures.join('; ')}`, { details: { sites } });
 }
 
 /** Answers a routed read: from another site, from every member, or from here with its warning. */
@@ -134,28 +133,17 @@ async function readHere(ctx: EngineContext, call: FrontCall, note: string): Prom
 /** Sends the read to the first site of `target` that answers and streams its answer back; CHEOPS_SITE_UNREACHABLE when none does. */
 async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElsewhere): Promise<Response> {
   const failures: string[] = [];
-  for (const site of forwardOrder(ctx, target.sites)) {
-    const base = ctx.sites.httpOf(site);
-    if (base === undefined) {
-      failures.push(`${site}: its HTTP address is not known yet`);
-      continue;
-    }
+  for (const { site, base } of membersToTry(ctx, target.sites, failures)) {
     const headers = forwardedHeaders(ctx, call, target.scope);
-    // A deadline for the answer to begin only: a watch's body never ends.
-    const deadline = new AbortController();
-    const timer = ctx.clock.setTimeout(() => deadline.abort(), ctx.options.remoteReadTimeoutMs);
     let answer: Response;
     try {
-      const signal = AbortSignal.any([call.signal, deadline.signal]);
-      answer = await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }));
+      // The deadline is for the answer to begin only: a watch's body never ends.
+      answer = await withinReadDeadline(ctx, call.signal, (signal) => ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal })));
     } catch (error) {
       if (call.signal.aborted) throw error;
-      const why = deadline.signal.aborted ? `no answer within ${ctx.options.remoteReadTimeoutMs} ms` : errorMessage(error);
-      failures.push(`${site}: ${why}`);
-      ctx.logger.info({ site, url: call.url, error: why }, 'scoped read not answered by a site of its scope; trying the next');
+      failures.push(`${site}: ${errorMessage(error)}`);
+      ctx.logger.info({ site, url: call.url, error: errorMessage(error) }, 'scoped read not answered by a site of its scope; trying the next');
       continue;
-    } finally {
-      timer.cancel();
     }
     ctx.metrics.forwardedReads.inc({ site });
     ctx.logger.debug({ site, method: call.method, url: call.url, status: answer.status }, 'read forwarded to a site of its scope');
