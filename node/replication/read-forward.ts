@@ -53,6 +53,11 @@ export type ReadRoute = ReadElsewhere | ReadAcross | ReadHereOnly;
 
 const readMethods = new Set(['GET', 'HEAD']);
 
+/** The service a call names, `''` for a path that names none (read where no per-service binding applies: by the scope's default). */
+function serviceOf(classified: GlueCall): string {
+  return classified.kind === 'other' ? (classified.service ?? '') : classified.service;
+}
+
 /**
  * Where a scoped read is answered: by other sites, here with a warning, or undefined when this
  * site answers it as any read (no scope, not a read, discovery, a scope that includes this site, a
@@ -62,8 +67,7 @@ const readMethods = new Set(['GET', 'HEAD']);
 export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadRoute | CheopsError | undefined {
   if (call.scope === undefined || !readMethods.has(call.method)) return undefined;
   if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || ctx.glue.isScopeFree(call.method, call.path)) return undefined;
-  // A path that names no service is read where no per-service binding applies: by the scope's default.
-  const service = classified.kind === 'other' ? (classified.service ?? '') : classified.service;
+  const service = serviceOf(classified);
   const resolved = resolveScope(call.scope.scope, service, knownSitesOf(ctx.sites));
   if (!resolved.ok) return resolved.error;
   const { resolution } = resolved;
@@ -74,7 +78,7 @@ export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueC
   if (classified.kind === 'read') return { kind: 'cross-get', ...across };
   return {
     kind: 'here-only',
-    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); a watch across those sites is not implemented yet: this answer is ${ctx.self}'s only`,
+    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); a watch or a subresource is not read across those sites yet: this answer is ${ctx.self}'s only`,
   };
 }
 
@@ -90,7 +94,7 @@ export function upgradeRoute(ctx: EngineContext, method: string, url: string, sc
   const mark = url.indexOf('?');
   const path = mark === -1 ? url : url.slice(0, mark);
   const classified = ctx.glue.classify({ method, path, query: mark === -1 ? '' : url.slice(mark + 1), contentType: undefined });
-  const service = classified.kind === 'other' ? (classified.service ?? '') : classified.service;
+  const service = serviceOf(classified);
   const resolved = resolveScope(scope.scope, service, knownSitesOf(ctx.sites));
   if (!resolved.ok) return resolved.error;
   const { sites } = resolved.resolution;
