@@ -83,8 +83,10 @@ export interface GlueOtherCall {
   readonly kind: 'other';
   /** The service the path names, when it names one (a list, a watch, a subresource): a read's scope binds per service. */
   readonly service?: string;
-  /** A list of a collection (not a watch): the lists of several sites can be merged into one (`mergeLists`). */
+  /** A list of a collection: the lists of several sites can be merged into one (`mergeLists`). */
   readonly list?: true;
+  /** A watch of a collection: the watches of several sites can be merged into one (`watchEvent`). */
+  readonly watch?: true;
 }
 
 /** One site's answer to a list, read as JSON. */
@@ -145,11 +147,20 @@ export interface ReplicationGlue {
   takeScope(body: unknown): TakenScope<unknown>;
   /** The message of an error answer, for replica errors and logs. */
   errorMessage(status: number, body: unknown): string;
-  /** A list's target (path and query) asking for the whole list: the pages of several sites cannot be merged. */
-  wholeList(target: string): string;
+  /**
+   * What to ask `site` for a list or a watch (path and query) of several sites: the whole list
+   * (the sites' pages cannot be merged), from `site`'s own version where `target` names a merged one.
+   */
+  memberTarget(target: string, site: SiteName): string;
   /**
    * The lists of several sites as one, each object shown with its site where the format allows
-   * (a column of a table); undefined when they cannot be merged (different kinds, not lists).
+   * (a column of a table), with one version naming each site's; undefined when they cannot be
+   * merged (different kinds, not lists).
    */
   mergeLists(lists: readonly SiteList[]): JsonObject | undefined;
+  /**
+   * One event of `site`'s watch in a watch of several sites (`headersSent`: the client has had a
+   * table's column definitions already), and whether it carries them now; undefined to leave it out.
+   */
+  watchEvent(site: SiteName, event: unknown, headersSent: boolean): { readonly event: JsonObject; readonly headers: boolean } | undefined;
 }

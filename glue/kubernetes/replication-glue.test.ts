@@ -25,35 +25,52 @@ describe('the Kubernetes replication glue', () => {
     }
     expect(glue.isDryRunBody({ dryRun: ['All'] })).toBe(true);
     // What it leaves alone still names its service, for a read's scope to bind: lists, watches, subresources.
-    expect(request('GET', '/api/v1/namespaces/default/secrets', 'watch=true')).toEqual({ kind: 'other', service: 'secrets' });
+    expect(request('GET', '/api/v1/namespaces/default/secrets', 'watch=true')).toEqual({ kind: 'other', service: 'secrets', watch: true });
     expect(request('GET', '/api/v1/namespaces/default/pods/purple/log')).toEqual({ kind: 'other', service: 'pods' });
     expect(request('GET', '/apis/cert-manager.io/v1/certificates')).toEqual({ kind: 'other', service: 'certificates.cert-manager.io', list: true });
     expect(request('GET', '/version')).toEqual({ kind: 'other' });
   });
 
-  it('merges the lists of several sites: a SITE column in tables, items one after the other, whole lists asked for', () => {
-    expect(glue.wholeList('/api/v1/pods?limit=500&labelSelector=a%3Db&continue=x')).toBe('/api/v1/pods?labelSelector=a%3Db');
-    expect(glue.wholeList('/api/v1/pods?limit=500')).toBe('/api/v1/pods');
-    expect(glue.wholeList('/api/v1/pods')).toBe('/api/v1/pods');
-    expect(request('GET', '/api/v1/namespaces/default/pods', 'limit=500')).toEqual({ kind: 'other', service: 'pods', list: true });
+  it('merges the lists and watches of several sites: a SITE column in tables, items one after the other, one version for all', () => {
     const site1 = asSiteName('Site1');
     const site2 = asSiteName('Site2');
-    const table = (names: string[], columns = [{ name: 'Name' }]): unknown => ({
-      kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: '7', continue: 'c' }, columnDefinitions: columns, rows: names.map((name) => ({ cells: [name] })),
+    expect(request('GET', '/api/v1/namespaces/default/pods', 'limit=500')).toEqual({ kind: 'other', service: 'pods', list: true });
+    expect(request('GET', '/api/v1/namespaces/default/pods', 'watch=1')).toEqual({ kind: 'other', service: 'pods', watch: true });
+    // Whole lists: the sites' pages cannot be merged.
+    expect(glue.memberTarget('/api/v1/pods?limit=500&labelSelector=a%3Db&continue=x', site1)).toBe('/api/v1/pods?labelSelector=a%3Db');
+    expect(glue.memberTarget('/api/v1/pods?limit=500', site1)).toBe('/api/v1/pods');
+    const table = (names: string[], version: string, columns = [{ name: 'Name' }]): unknown => ({
+      kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: version, continue: 'c' }, columnDefinitions: columns, rows: names.map((name) => ({ cells: [name] })),
     });
-    expect(glue.mergeLists([{ site: site1, body: table(['a']) }, { site: site2, body: table(['b', 'c']) }])).toMatchObject({
-      kind: 'Table', metadata: {}, columnDefinitions: [{ name: 'Site' }, { name: 'Name' }], rows: [{ cells: ['Site1', 'a'] }, { cells: ['Site2', 'b'] }, { cells: ['Site2', 'c'] }],
+    const merged = glue.mergeLists([{ site: site1, body: table(['a'], '7') }, { site: site2, body: table(['b', 'c'], '40') }]);
+    expect(merged).toMatchObject({
+      kind: 'Table', columnDefinitions: [{ name: 'Site' }, { name: 'Name' }], rows: [{ cells: ['Site1', 'a'] }, { cells: ['Site2', 'b'] }, { cells: ['Site2', 'c'] }],
     });
-    // Rows without headers (a later page) have no column to take the site.
-    expect(glue.mergeLists([{ site: site1, body: table(['a'], []) }])).toMatchObject({ rows: [{ cells: ['a'] }] });
-    const list = (names: string[]): unknown => ({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '9' }, items: names.map((name) => ({ metadata: { name } })) });
+    // One version naming each site's: a watch from it asks each site from its own.
+    const version = String((merged?.metadata as { resourceVersion: string }).resourceVersion);
+    expect(glue.memberTarget(`/api/v1/pods?watch=1&resourceVersion=${version}`, site1)).toBe('/api/v1/pods?watch=1&resourceVersion=7');
+    expect(glue.memberTarget(`/api/v1/pods?watch=1&resourceVersion=${version}`, site2)).toBe('/api/v1/pods?watch=1&resourceVersion=40');
+    // A version the merge did not make is no site's; 0 (any) stays.
+    expect(glue.memberTarget('/api/v1/pods?watch=1&resourceVersion=7', site1)).toBe('/api/v1/pods?watch=1');
+    expect(glue.memberTarget('/api/v1/pods?resourceVersion=0', site1)).toBe('/api/v1/pods?resourceVersion=0');
+    const list = (names: string[], version = ''): unknown => ({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: version }, items: names.map((name) => ({ metadata: { name } })) });
     expect(glue.mergeLists([{ site: site1, body: list(['a']) }, { site: site2, body: list(['b']) }])).toEqual({
       kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: 'a' } }, { metadata: { name: 'b' } }],
     });
     // Different kinds, or not lists: not merged.
-    expect(glue.mergeLists([{ site: site1, body: list(['a']) }, { site: site2, body: table(['b']) }])).toBeUndefined();
+    expect(glue.mergeLists([{ site: site1, body: list(['a']) }, { site: site2, body: table(['b'], '1') }])).toBeUndefined();
     expect(glue.mergeLists([{ site: site1, body: { kind: 'Pod', apiVersion: 'v1' } }])).toBeUndefined();
     expect(glue.mergeLists([{ site: site1, body: 'garbage' }])).toBeUndefined();
+    // A watch: the site's cell in every row, the columns on the first event the client gets only, no bookmarks.
+    const event = (columns: unknown[]): unknown => ({ type: 'ADDED', object: { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: {}, columnDefinitions: columns, rows: [{ cells: ['a'] }] } });
+    expect(glue.watchEvent(site2, event([{ name: 'Name' }]), false)).toMatchObject({
+      headers: true, event: { type: 'ADDED', object: { columnDefinitions: [{ name: 'Site' }, { name: 'Name' }], rows: [{ cells: ['Site2', 'a'] }] } },
+    });
+    expect(glue.watchEvent(site1, event([{ name: 'Name' }]), true)).toMatchObject({ headers: false, event: { object: { columnDefinitions: [], rows: [{ cells: ['Site1', 'a'] }] } } });
+    expect(glue.watchEvent(site1, { type: 'BOOKMARK', object: { kind: 'Pod', metadata: { resourceVersion: '9' } } }, true)).toBeUndefined();
+    const plain = { type: 'MODIFIED', object: { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'a' } } };
+    expect(glue.watchEvent(site1, plain, false)).toEqual({ event: plain, headers: false });
+    expect(glue.watchEvent(site1, undefined, false)).toBeUndefined();
   });
 
   it('names a created object by the path it was created on', () => {

@@ -9,7 +9,7 @@ import type { KubernetesResourceCall } from './call.js';
 import { classifyKubernetesRequest, deleteOptionsDryRun, isValidPathSegmentName } from './classify.js';
 import { isOwnedChild } from './dependencies.js';
 import { mergeSiteLocalFields, stripSiteLocalFields, takeScopeAnnotation } from './local-fields.js';
-import { mergeKubernetesLists, wholeListTarget } from './list-merge.js';
+import { memberTarget, memberWatchEvent, mergeKubernetesLists } from './list-merge.js';
 import { kubernetesApp, kubernetesServiceName, objectName, resourceKeyOfCall, splitApiVersion } from './resource-key.js';
 
 const writeVerbs = { create: 'create', update: 'update', patch: 'patch', delete: 'delete' } as const;
@@ -25,6 +25,7 @@ function classifyResource(call: KubernetesResourceCall): GlueCall {
   const key = resourceKeyOfCall(call);
   if (call.verb === 'get') return key === undefined ? other : { kind: 'read', service, key };
   if (call.verb === 'list') return { ...other, list: true };
+  if (call.verb === 'watch') return { ...other, watch: true };
   if (!(call.verb in writeVerbs)) return other;
   const op = writeVerbs[call.verb as keyof typeof writeVerbs];
   if (op !== 'create' && key === undefined) return other;
@@ -93,9 +94,11 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
     return call.kind === 'resource' ? classifyResource(call) : { kind: 'other' };
   },
 
-  wholeList: wholeListTarget,
+  memberTarget,
 
   mergeLists: mergeKubernetesLists,
+
+  watchEvent: memberWatchEvent,
 
   isScopeFree(method: string, path: string): boolean {
     if (method !== 'GET' && method !== 'HEAD') return false;

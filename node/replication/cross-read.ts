@@ -3,8 +3,9 @@
  * sites) that includes this site. A list asks every member at once, this site's application and
  * the others' fronts, and answers their lists merged by the glue (`kubectl get` shows a SITE
  * column), with a `Warning` for each member left out: one seen down is not waited for (local
- * first), one that fails is named with its error. A read of one object is answered by this site
- * when it holds it, else by the first other member that does (`X-Cheops-Forwarded-To`).
+ * first), one that fails is named with its error. A watch streams every member's events as
+ * one. A read of one object is answered by this site when it holds it, else by the first other
+ * member that does (`X-Cheops-Forwarded-To`).
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -52,10 +53,9 @@ async function ask(ctx: EngineContext, call: FrontCall, site: SiteName, target: 
 
 /** Every member's list, merged; the members left out named in warnings. */
 export async function crossList(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
-  const target = ctx.glue.wholeList(call.url);
   const asked = read.sites.filter((site) => site === ctx.self || ctx.sites.isUp(site));
   const notes = read.sites.filter((site) => !asked.includes(site)).map((site) => `${site} is unreachable: its objects are not in this list`);
-  const answers = await Promise.all(asked.map((site) => ask(ctx, call, site, target, read.scope)));
+  const answers = await Promise.all(asked.map((site) => ask(ctx, call, site, ctx.glue.memberTarget(call.url, site), read.scope)));
   const lists: SiteList[] = [];
   for (const member of answers) {
     if ('failure' in member) notes.push(`${member.site} did not answer (${member.failure}): its objects are not in this list`);
@@ -74,6 +74,112 @@ export async function crossList(ctx: EngineContext, call: FrontCall, read: Cross
   const body = new TextEncoder().encode(JSON.stringify(merged));
   const headers = new Headers({ 'content-type': 'application/json' });
   return relay({ status: 200, statusText: 'OK', headers, body }, notes.map(warning));
+}
+
+/** A member's watch as it opened: its answer (a stream), or why it did not open. */
+type OpenedWatch = { readonly site: SiteName; readonly response: Response } | { readonly site: SiteName; readonly failure: string };
+
+async function openWatch(ctx: EngineContext, call: FrontCall, site: SiteName, scope: string, signal: AbortSignal): Promise<OpenedWatch> {
+  const target = ctx.glue.memberTarget(call.url, site);
+  try {
+    if (site === ctx.self) {
+      return { site, response: await ctx.localApp.fetch(new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal })) };
+    }
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
+    const headers = forwardedHeaders(ctx, call, scope);
+    // The deadline is for the answer to begin only: a watch's body never ends.
+    return { site, response: await withinReadDeadline(ctx, signal, (inner) => ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal: inner }))) };
+  } catch (error) {
+    return { site, failure: errorMessage(error) };
+  }
+}
+
+/**
+ * Every member's watch as one stream: each member's events as they come, through the glue
+ * (`watchEvent`: the site's cell in a table's rows, the columns once; bookmarks left out). A
+ * member seen down is not watched, and one whose watch does not open is left out, each named in
+ * a `Warning`. The stream ends when any member's does (a timeout, a site gone), as a watch
+ * whose server closed it: the client lists and watches again (kubectl and client-go do).
+ */
+export async function crossWatch(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
+  const asked = read.sites.filter((site) => site === ctx.self || ctx.sites.isUp(site));
+  const notes = read.sites.filter((site) => !asked.includes(site)).map((site) => `${site} is unreachable: its objects are not in this watch`);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([call.signal, stop.signal]);
+  const opened = await Promise.all(asked.map((site) => openWatch(ctx, call, site, read.scope, signal)));
+  const watches: Array<{ readonly site: SiteName; readonly response: Response }> = [];
+  for (const member of opened) {
+    if ('failure' in member) notes.push(`${member.site} did not answer (${member.failure}): its objects are not in this watch`);
+    else watches.push(member);
+  }
+  // A member that refused (an expired version, a bad selector) answers for all: the client must hear it.
+  const refusal = watches.find((member) => member.response.status !== 200);
+  if (refusal !== undefined || watches.length === 0) {
+    stop.abort();
+    for (const member of watches) if (member !== refusal) void member.response.body?.cancel().catch(() => undefined);
+    if (refusal === undefined) throw new CheopsError(ErrorCode.SiteUnreachable, `no member of ${read.scope} could be watched: ${notes.join('; ')}`, { details: { sites: read.sites } });
+    return relay(await readAnswer(refusal.response), notes.map(warning));
+  }
+  const encoder = new TextEncoder();
+  let headersSent = false;
+  let ended = false;
+  const readers = watches.map((member) => ({ site: member.site, reader: (member.response.body as ReadableStream<Uint8Array>).getReader() }));
+  const endAll = (): void => {
+    if (ended) return;
+    ended = true;
+    stop.abort();
+    for (const { reader } of readers) void reader.cancel().catch(() => undefined);
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const { site, reader } of readers) {
+        void (async () => {
+          const decoder = new TextDecoder();
+          let pending = '';
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done || ended) break;
+              pending += decoder.decode(value, { stream: true });
+              let newline = pending.indexOf('\n');
+              while (newline !== -1) {
+                const line = pending.slice(0, newline).trim();
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+                if (line === '' || ended) continue;
+                const passed = ctx.glue.watchEvent(site, parseLine(line), headersSent);
+                if (passed === undefined) continue;
+                headersSent ||= passed.headers;
+                controller.enqueue(encoder.encode(`${JSON.stringify(passed.event)}\n`));
+              }
+            }
+          } catch (error) {
+            if (!ended) ctx.logger.info({ site, url: call.url, error: errorMessage(error) }, 'a member\'s watch failed; ending the cross watch');
+          }
+          if (!ended) {
+            endAll();
+            controller.close();
+          }
+        })();
+      }
+    },
+    cancel() {
+      endAll();
+    },
+  });
+  const headers = new Headers({ 'content-type': watches[0]?.response.headers.get('content-type') ?? 'application/json' });
+  for (const note of notes) headers.append(...warning(note));
+  return new Response(body, { status: 200, headers });
+}
+
+/** A watch event's line as JSON, or undefined when it is not JSON (the glue leaves it out). */
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One object: this site's when it holds it, else the first other member's that does. */

@@ -11,8 +11,7 @@
  * changes nothing. A read that was forwarded here is answered here, whatever this site makes of
  * its scope: the sender's and this site's views of who is up may differ, and a read must not go
  * round in circles. A read under a cross scope that includes this site is answered from every
- * member (cross-read.ts), but for a watch, read here with a warning that the other members'
- * objects are not in it.
+ * member (cross-read.ts), but for a subresource, read here with a warning that it is this site's.
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -21,7 +20,7 @@ import { resolveScope } from '../../scope/index.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FrontCall, RequestScope, UpgradeElsewhere } from '../http/index.js';
 import type { EngineContext } from './context.js';
-import { crossGet, crossList, type CrossRead } from './cross-read.js';
+import { crossGet, crossList, crossWatch, type CrossRead } from './cross-read.js';
 import { forwardedHeaders, membersToTry, withinReadDeadline } from './forward.js';
 import { CheopsHeader, relayStream, requestHeaders, warning } from './http.js';
 import { knownSitesOf } from './sites.js';
@@ -34,15 +33,15 @@ export interface ReadElsewhere {
   readonly warnings: readonly string[];
 }
 
-/** A read under a cross scope that includes this site: a list (merged) or one object (cross-read.ts). */
+/** A read under a cross scope that includes this site: a list or a watch (merged), or one object (cross-read.ts). */
 export interface ReadAcross extends CrossRead {
-  readonly kind: 'cross-list' | 'cross-get';
+  readonly kind: 'cross-list' | 'cross-watch' | 'cross-get';
 }
 
 /**
- * A read answered here although its scope asks for more: a watch (or a subresource) under a cross
- * scope would need every member's stream, merged, which is not built. The answer says so in a
- * `Warning` rather than pass for the whole.
+ * A read answered here although its scope asks for more: a subresource (a log, a status) under a
+ * cross scope, which is not read across the members yet. The answer says so in a `Warning`
+ * rather than pass for the whole.
  */
 export interface ReadHereOnly {
   readonly kind: 'here-only';
@@ -75,10 +74,11 @@ export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueC
   if (resolution.targetCollaboration !== 'cross') return undefined;
   const across = { sites: resolution.sites, scope: call.scope.text };
   if (classified.kind === 'other' && classified.list === true) return { kind: 'cross-list', ...across };
+  if (classified.kind === 'other' && classified.watch === true) return { kind: 'cross-watch', ...across };
   if (classified.kind === 'read') return { kind: 'cross-get', ...across };
   return {
     kind: 'here-only',
-    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); a watch or a subresource is not read across those sites yet: this answer is ${ctx.self}'s only`,
+    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); a subresource is not read across those sites yet: this answer is ${ctx.self}'s only`,
   };
 }
 
@@ -114,6 +114,8 @@ export function answerRead(ctx: EngineContext, call: FrontCall, route: ReadRoute
       return forwardRead(ctx, call, route);
     case 'cross-list':
       return crossList(ctx, call, route);
+    case 'cross-watch':
+      return crossWatch(ctx, call, route);
     case 'cross-get':
       return crossGet(ctx, call, route);
     case 'here-only':

@@ -438,7 +438,7 @@ describe('request checks', () => {
     expect(merged.kind).toBe('PodList');
     // Whole lists (the sites' pages cannot be merged), Site1's items first.
     expect(merged.items.map((item) => item.metadata.name)).toEqual(['near', 'far']);
-    expect(merged.metadata).toEqual({});
+    expect(String(merged.metadata.resourceVersion)).toMatch(/^cheops\./);
     const table = await site1.request('GET', pods, { scope: cross, headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
     const rows = (await table.json()) as { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
     expect(rows.columnDefinitions.map((column) => column.name).slice(0, 2)).toEqual(['Site', 'Name']);
@@ -449,10 +449,33 @@ describe('request checks', () => {
     expect(far.headers.get('x-cheops-forwarded-to')).toBe('Site2');
     expect((await site1.request('GET', `${pods}/near`, { scope: cross })).headers.get('x-cheops-forwarded-to')).toBeNull();
     expect((await site1.request('GET', `${pods}/outside`, { scope: cross })).status).toBe(404);
-    // A watch across the members is not built: this site's, and it says so.
-    const watch = await site1.request('GET', `${pods}?watch=true`, { scope: cross });
-    expect(watch.headers.get('warning')).toContain("this answer is Site1's only");
-    await watch.body?.cancel();
+    // A watch from the merged list's version: each member's new events, once, with their site.
+    const watch = await site1.request('GET', `${pods}?watch=true&resourceVersion=${String(merged.metadata.resourceVersion)}`, {
+      scope: cross, headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+    });
+    expect(watch.status).toBe(200);
+    const reader = (watch.body as ReadableStream<Uint8Array>).getReader();
+    expect((await site2.request('POST', pods, { body: pod('later2') })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: pod('later1') })).status).toBe(201);
+    const seen: string[] = [];
+    let text = '';
+    let headers: unknown;
+    while (seen.length < 2) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      const lines = text.split('\n');
+      text = lines.pop() ?? '';
+      for (const line of lines.filter((one) => one !== '')) {
+        const event = JSON.parse(line) as { type: string; object: { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> } };
+        headers ??= event.object.columnDefinitions.map((column) => column.name).slice(0, 2);
+        if (event.type === 'ADDED') seen.push(event.object.rows.map((row) => `${String(row.cells[0])}/${String(row.cells[1])}`).join());
+      }
+    }
+    await reader.cancel();
+    // Nothing from before the list's version again; each new pod once, with its site.
+    expect(seen.sort()).toEqual(['Site1/later1', 'Site2/later2']);
+    expect(headers).toEqual(['Site', 'Name']);
     // A member seen up whose front never answers: left out after the deadline, and named.
     const route = mesh!.route.bind(mesh);
     mesh!.route = (request) =>
@@ -460,15 +483,16 @@ describe('request checks', () => {
         ? new Promise((_resolve, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))))
         : route(request);
     const slow = await site1.request('GET', pods, { scope: cross });
+    // Site1's near and later1.
     expect(slow.headers.get('warning')).toContain('Site2 did not answer (no answer within 300 ms)');
-    expect(((await slow.json()) as { items: unknown[] }).items).toHaveLength(1);
+    expect(((await slow.json()) as { items: unknown[] }).items).toHaveLength(2);
     mesh!.route = route;
     // A member cut off: what is reachable, with a warning naming it, at once.
     await mesh!.partition('Site2');
     const partial = await site1.request('GET', pods, { scope: cross });
     expect(partial.status).toBe(200);
     expect(partial.headers.get('warning')).toContain('Site2 is unreachable');
-    expect(((await partial.json()) as { items: unknown[] }).items).toHaveLength(1);
+    expect(((await partial.json()) as { items: unknown[] }).items).toHaveLength(2);
   });
 
   it('sends an exec or port-forward whose scope leaves this site out to the front of a site of it', async () => {
