@@ -4,8 +4,8 @@
  * the others' fronts, and answers their lists merged by the glue (`kubectl get` shows a SITE
  * column), with a `Warning` for each member left out: one seen down is not waited for (local
  * first), one that fails is named with its error. A watch streams every member's events as
- * one. A read of one object is answered by this site when it holds it, else by the first other
- * member that does (`X-Cheops-Forwarded-To`).
+ * one. A read of one object (or of its log, or another subresource) is answered by this site
+ * when it holds the object, else by the first other member that does (`X-Cheops-Forwarded-To`).
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -14,7 +14,7 @@ import type { FrontCall } from '../http/index.js';
 import { readAnswer, type LocalAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, forwardOrder, withinReadDeadline } from './forward.js';
-import { answerJson, CheopsHeader, relay, requestHeaders, warning } from './http.js';
+import { answerJson, CheopsHeader, relay, relayStream, requestHeaders, warning } from './http.js';
 
 /** A cross read: the members of its scope (this site among them), in scope order. */
 export interface CrossRead {
@@ -76,10 +76,11 @@ export async function crossList(ctx: EngineContext, call: FrontCall, read: Cross
   return relay({ status: 200, statusText: 'OK', headers, body }, notes.map(warning));
 }
 
-/** A member's watch as it opened: its answer (a stream), or why it did not open. */
-type OpenedWatch = { readonly site: SiteName; readonly response: Response } | { readonly site: SiteName; readonly failure: string };
+/** A member's answer as it began (its body a stream: a watch, a log follow), or why it did not. */
+type OpenedAnswer = { readonly site: SiteName; readonly response: Response } | { readonly site: SiteName; readonly failure: string };
 
-async function openWatch(ctx: EngineContext, call: FrontCall, site: SiteName, scope: string, signal: AbortSignal): Promise<OpenedWatch> {
+/** Opens the read on `site` (its own target, see the glue's `memberTarget`); the deadline is for the answer to begin only. */
+async function openMember(ctx: EngineContext, call: FrontCall, site: SiteName, scope: string, signal: AbortSignal): Promise<OpenedAnswer> {
   const target = ctx.glue.memberTarget(call.url, site);
   try {
     if (site === ctx.self) {
@@ -88,7 +89,6 @@ async function openWatch(ctx: EngineContext, call: FrontCall, site: SiteName, sc
     const base = ctx.sites.httpOf(site);
     if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
     const headers = forwardedHeaders(ctx, call, scope);
-    // The deadline is for the answer to begin only: a watch's body never ends.
     return { site, response: await withinReadDeadline(ctx, signal, (inner) => ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal: inner }))) };
   } catch (error) {
     return { site, failure: errorMessage(error) };
@@ -107,7 +107,7 @@ export async function crossWatch(ctx: EngineContext, call: FrontCall, read: Cros
   const notes = read.sites.filter((site) => !asked.includes(site)).map((site) => `${site} is unreachable: its objects are not in this watch`);
   const stop = new AbortController();
   const signal = AbortSignal.any([call.signal, stop.signal]);
-  const opened = await Promise.all(asked.map((site) => openWatch(ctx, call, site, read.scope, signal)));
+  const opened = await Promise.all(asked.map((site) => openMember(ctx, call, site, read.scope, signal)));
   const watches: Array<{ readonly site: SiteName; readonly response: Response }> = [];
   for (const member of opened) {
     if ('failure' in member) notes.push(`${member.site} did not answer (${member.failure}): its objects are not in this watch`);
@@ -182,22 +182,28 @@ function parseLine(line: string): unknown {
   }
 }
 
-/** One object: this site's when it holds it, else the first other member's that does. */
+/**
+ * One object, or a subresource of one (a log, followed or not): this site's answer when it holds
+ * the object, else the first other member's that does, streamed as it comes.
+ */
 export async function crossGet(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
-  const here = await ask(ctx, call, ctx.self, call.url, read.scope);
-  if ('answer' in here && here.answer.status !== 404) return relay(here.answer);
+  const here = await openMember(ctx, call, ctx.self, read.scope, call.signal);
+  if ('response' in here && here.response.status !== 404) return relayStream(here.response);
+  // Small, and the answer if no member holds the object.
+  const notFound = 'response' in here ? await readAnswer(here.response) : undefined;
   const notes: string[] = [];
   for (const site of forwardOrder(ctx, read.sites)) {
     if (!ctx.sites.isUp(site)) {
       notes.push(`${site} is unreachable: the object may live there`);
       continue;
     }
-    const member = await ask(ctx, call, site, call.url, read.scope);
+    const member = await openMember(ctx, call, site, read.scope, call.signal);
     if ('failure' in member) notes.push(`${site} did not answer (${member.failure}): the object may live there`);
-    else if (member.answer.status !== 404) return relay(member.answer, [[CheopsHeader.ForwardedTo, site], ...notes.map(warning)]);
+    else if (member.response.status !== 404) return relayStream(member.response, [[CheopsHeader.ForwardedTo, site], ...notes.map(warning)]);
+    else void member.response.body?.cancel().catch(() => undefined);
   }
-  if ('answer' in here) return relay(here.answer, notes.map(warning));
-  throw new CheopsError(ErrorCode.AppUnreachable, `the local application did not answer (${here.failure}), and no other member of ${read.scope} holds the object`, {
+  if (notFound !== undefined) return relay(notFound, notes.map(warning));
+  throw new CheopsError(ErrorCode.AppUnreachable, `the local application did not answer (${'failure' in here ? here.failure : ''}), and no other member of ${read.scope} holds the object`, {
     details: { sites: read.sites },
   });
 }

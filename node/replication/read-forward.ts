@@ -11,7 +11,7 @@
  * changes nothing. A read that was forwarded here is answered here, whatever this site makes of
  * its scope: the sender's and this site's views of who is up may differ, and a read must not go
  * round in circles. A read under a cross scope that includes this site is answered from every
- * member (cross-read.ts), but for a subresource, read here with a warning that it is this site's.
+ * member (cross-read.ts).
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -22,7 +22,7 @@ import type { FrontCall, RequestScope, UpgradeElsewhere } from '../http/index.js
 import type { EngineContext } from './context.js';
 import { crossGet, crossList, crossWatch, type CrossRead } from './cross-read.js';
 import { forwardedHeaders, membersToTry, withinReadDeadline } from './forward.js';
-import { CheopsHeader, relayStream, requestHeaders, warning } from './http.js';
+import { CheopsHeader, relayStream, warning } from './http.js';
 import { knownSitesOf } from './sites.js';
 
 /** Where a read goes instead of this site: the sites of its scope, in scope order. */
@@ -33,22 +33,12 @@ export interface ReadElsewhere {
   readonly warnings: readonly string[];
 }
 
-/** A read under a cross scope that includes this site: a list or a watch (merged), or one object (cross-read.ts). */
+/** A read under a cross scope that includes this site: a list or a watch (merged), or one object or its subresource (cross-read.ts). */
 export interface ReadAcross extends CrossRead {
   readonly kind: 'cross-list' | 'cross-watch' | 'cross-get';
 }
 
-/**
- * A read answered here although its scope asks for more: a subresource (a log, a status) under a
- * cross scope, which is not read across the members yet. The answer says so in a `Warning`
- * rather than pass for the whole.
- */
-export interface ReadHereOnly {
-  readonly kind: 'here-only';
-  readonly warning: string;
-}
-
-export type ReadRoute = ReadElsewhere | ReadAcross | ReadHereOnly;
+export type ReadRoute = ReadElsewhere | ReadAcross;
 
 const readMethods = new Set(['GET', 'HEAD']);
 
@@ -58,7 +48,7 @@ function serviceOf(classified: GlueCall): string {
 }
 
 /**
- * Where a scoped read is answered: by other sites, here with a warning, or undefined when this
+ * Where a scoped read is answered: by other sites, by every member, or undefined when this
  * site answers it as any read (no scope, not a read, discovery, a scope that includes this site, a
  * read forwarded here); or the error to answer: CHEOPS_SCOPE_UNKNOWN_SITE when the scope names a
  * site nobody knows, as for a write.
@@ -75,11 +65,7 @@ export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueC
   const across = { sites: resolution.sites, scope: call.scope.text };
   if (classified.kind === 'other' && classified.list === true) return { kind: 'cross-list', ...across };
   if (classified.kind === 'other' && classified.watch === true) return { kind: 'cross-watch', ...across };
-  if (classified.kind === 'read') return { kind: 'cross-get', ...across };
-  return {
-    kind: 'here-only',
-    warning: `the scope ${call.scope.text} spreads ${service} over ${resolution.sites.join(', ')} (cross); a subresource is not read across those sites yet: this answer is ${ctx.self}'s only`,
-  };
+  return { kind: 'cross-get', ...across };
 }
 
 /**
@@ -107,7 +93,7 @@ export function upgradeRoute(ctx: EngineContext, method: string, url: string, sc
   return new CheopsError(ErrorCode.SiteUnreachable, `the scope ${scope.text} runs this on ${sites.join(', ')}: ${failures.join('; ')}`, { details: { sites } });
 }
 
-/** Answers a routed read: from another site, from every member, or from here with its warning. */
+/** Answers a routed read: from another site, or from every member. */
 export function answerRead(ctx: EngineContext, call: FrontCall, route: ReadRoute): Promise<Response> {
   switch (route.kind) {
     case 'elsewhere':
@@ -118,22 +104,7 @@ export function answerRead(ctx: EngineContext, call: FrontCall, route: ReadRoute
       return crossWatch(ctx, call, route);
     case 'cross-get':
       return crossGet(ctx, call, route);
-    case 'here-only':
-      return readHere(ctx, call, route.warning);
   }
-}
-
-/** The local application's answer to the read, streamed, with `note` as a `Warning`. */
-async function readHere(ctx: EngineContext, call: FrontCall, note: string): Promise<Response> {
-  const request = new Request(`http://local-application${call.url}`, { method: call.method, headers: requestHeaders(call.headers), signal: call.signal });
-  let answer: Response;
-  try {
-    answer = await ctx.localApp.fetch(request);
-  } catch (error) {
-    if (call.signal.aborted) throw error;
-    throw new CheopsError(ErrorCode.AppUnreachable, `the local application is unreachable: ${errorMessage(error)}`, { cause: error });
-  }
-  return relayStream(answer, [warning(note)]);
 }
 
 /** Sends the read to the first site of `target` that answers and streams its answer back; CHEOPS_SITE_UNREACHABLE when none does. */

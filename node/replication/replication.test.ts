@@ -449,6 +449,12 @@ describe('request checks', () => {
     expect(far.headers.get('x-cheops-forwarded-to')).toBe('Site2');
     expect((await site1.request('GET', `${pods}/near`, { scope: cross })).headers.get('x-cheops-forwarded-to')).toBeNull();
     expect((await site1.request('GET', `${pods}/outside`, { scope: cross })).status).toBe(404);
+    // A subresource (kubectl logs) of the object, wherever it lives.
+    const log = await site1.request('GET', `${pods}/far/log`, { scope: cross });
+    expect(log.status).toBe(200);
+    expect(log.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    expect((await site1.request('GET', `${pods}/near/log`, { scope: cross })).headers.get('x-cheops-forwarded-to')).toBeNull();
+    expect((await site1.request('GET', `${pods}/outside/log`, { scope: cross })).status).toBe(404);
     // A watch from the merged list's version: each member's new events, once, with their site.
     const watch = await site1.request('GET', `${pods}?watch=true&resourceVersion=${String(merged.metadata.resourceVersion)}`, {
       scope: cross, headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
