@@ -46,8 +46,8 @@ export const ErrorCode = {
   DocumentNotFound: 'CHEOPS_DOCUMENT_NOT_FOUND',
   /** A document to create is already in the store. */
   DocumentExists: 'CHEOPS_DOCUMENT_EXISTS',
-  /** A scope asks for a collaboration this Cheops does not implement (a cross write, `%`): nothing was done. */
-  CollaborationUnsupported: 'CHEOPS_COLLABORATION_UNSUPPORTED',
+  /** A create under a cross scope names an object another site of the scope holds (each name lives on one site). */
+  NameTakenElsewhere: 'CHEOPS_NAME_TAKEN_ELSEWHERE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

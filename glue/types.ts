@@ -148,6 +148,11 @@ export interface ReplicationGlue {
   /** The message of an error answer, for replica errors and logs. */
   errorMessage(status: number, body: unknown): string;
   /**
+   * Whether objects of `service` contain others that a cross scope spreads over its sites
+   * (Kubernetes: namespaces): such a container must exist on every site of the scope.
+   */
+  spansSites(service: string): boolean;
+  /**
    * What to ask `site` for a list or a watch (path and query) of several sites: the whole list
    * (the sites' pages cannot be merged), from `site`'s own version where `target` names a merged one.
    */

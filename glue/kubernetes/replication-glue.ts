@@ -94,6 +94,8 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
     return call.kind === 'resource' ? classifyResource(call) : { kind: 'other' };
   },
 
+  spansSites: (service: string): boolean => service === 'namespaces',
+
   memberTarget,
 
   mergeLists: mergeKubernetesLists,

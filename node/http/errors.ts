@@ -58,7 +58,7 @@ export const errorMappings: Readonly<Partial<Record<ErrorCode, Mapping>>> = {
   [ErrorCode.MessageTooLarge]: { status: 500, reason: 'InternalError' },
   [ErrorCode.DocumentNotFound]: { status: 404, reason: 'NotFound' },
   [ErrorCode.DocumentExists]: { status: 409, reason: 'AlreadyExists' },
-  [ErrorCode.CollaborationUnsupported]: { status: 501, reason: 'NotImplemented' },
+  [ErrorCode.NameTakenElsewhere]: { status: 409, reason: 'AlreadyExists' },
 };
 
 const internalError: Mapping = { status: 500, reason: 'InternalError' };

@@ -8,7 +8,8 @@
  *   watches pass through (synchronously, no promise);
  * - a write with a scope (header, path prefix or manifest annotation) is resolved: this site only
  *   → the local application; a replication including this site → the write path; a scope leaving
- *   this site out → forwarded to a member; a cross scope → refused (501: not built, nothing done);
+ *   this site out → forwarded to a member; a cross scope → the member holding the object, or a
+ *   create here once no member holds its name (cross-write.ts), a namespace replicated;
  * - a write without a scope on a resource with a live replicant is a replicated write with the
  *   replicant's own scope; any other write goes to the local application as it came.
  */
@@ -19,6 +20,7 @@ import { isJsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { crossWrite } from './cross-write.js';
 import { forwardWrite } from './forward.js';
 import { parseWait, relay, warning } from './http.js';
 import type { IndexEntry } from './key-index.js';
@@ -32,7 +34,8 @@ import { fetchLocal, localRequest, replicatedWrite } from './write-path.js';
 type WritePlan =
   | { readonly kind: 'local'; readonly warnings: readonly string[] }
   | { readonly kind: 'forward'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[] }
-  | { readonly kind: 'replicate'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly scoped: boolean };
+  | { readonly kind: 'replicate'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly scoped: boolean }
+  | { readonly kind: 'cross'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[] };
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -69,6 +72,8 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
       return sendLocal(ctx, call, body, plan.warnings);
     case 'forward':
       return forwardWrite(ctx, call, body, { ...plan, op: write.op });
+    case 'cross':
+      return crossWrite(ctx, call, write, body, key, plan);
     case 'replicate':
       if (write.op === 'create' && isJsonObject(body.parsed) && ctx.glue.isOwnedChild(body.parsed)) {
         return sendLocal(ctx, call, body, [...plan.warnings, `applied on ${ctx.self} only: an owned child is never replicated; its parent is`]);
@@ -121,13 +126,12 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
       return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
     }
     case 'cross':
-      // Doing it on this site alone would leave an object the user did not ask for.
-      throw new CheopsError(
-        ErrorCode.CollaborationUnsupported,
-        `the scope ${scope.text} spreads ${write.service} over ${resolution.sites.join(', ')} (cross), which this Cheops does not implement yet; nothing was written. ` +
-          `To have it on each of those sites, replicate it: {${resolution.sites.join(' & ')}}`,
-        { details: { scope: scope.text, sites: resolution.sites } },
-      );
+      if (!resolution.sites.includes(ctx.self)) return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
+      // Replicated already (a namespace the cross scope made): its replicant's sites stand.
+      if (live !== undefined) return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
+      // A container the sites share must exist on each of them: replicated.
+      if (ctx.glue.spansSites(write.service)) return { kind: 'replicate', sites: resolution.sites, scope: scope.text, warnings, scoped: true };
+      return { kind: 'cross', sites: resolution.sites, scope: scope.text, warnings };
   }
 }
 

@@ -413,17 +413,39 @@ describe('request checks', () => {
     expect(((await unknown.json()) as { message: string }).message).toContain('Site9');
   });
 
-  it('refuses a cross write, which is not built, writing nothing', async () => {
-    const [site1, site2] = await threeSites();
+  it('writes under a cross scope: a namespace on every member, an object on one, its name taken once, its changes where it lives', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const cross = '{Site1 % Site2}';
     const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spread' } };
-    const refused = await site1.request('POST', '/api/v1/namespaces', { body: namespace, scope: '{Site1 % Site2}' });
-    expect(refused.status).toBe(501);
-    const status = (await refused.json()) as { kind: string; reason: string; message: string };
-    expect(status).toMatchObject({ kind: 'Status', reason: 'NotImplemented' });
-    expect(status.message).toContain('nothing was written');
-    expect(status.message).toContain('{Site1 & Site2}');
-    expect((await site1.local('/api/v1/namespaces/spread')).status).toBe(404);
-    expect((await site2.local('/api/v1/namespaces/spread')).status).toBe(404);
+    expect((await site1.request('POST', '/api/v1/namespaces', { body: namespace, scope: cross })).status).toBe(201);
+    await eventually(async () => expect((await site2.local('/api/v1/namespaces/spread')).status).toBe(200));
+    expect((await site3.local('/api/v1/namespaces/spread')).status).toBe(404);
+    const spread = '/api/v1/namespaces/spread/pods';
+    expect((await site2.request('POST', spread, { body: pod('there') })).status).toBe(201);
+    // A name another member holds: 409, naming it, and nothing made here.
+    const taken = await site1.request('POST', spread, { body: pod('there'), scope: cross });
+    expect(taken.status).toBe(409);
+    expect(((await taken.json()) as { reason: string; message: string })).toMatchObject({ reason: 'AlreadyExists', message: expect.stringContaining('already exists on Site2') as unknown });
+    expect((await site1.local(`${spread}/there`)).status).toBe(404);
+    // A new name: made here only.
+    expect((await site1.request('POST', spread, { body: pod('here'), scope: cross })).status).toBe(201);
+    expect((await site1.local(`${spread}/here`)).status).toBe(200);
+    expect((await site2.local(`${spread}/here`)).status).toBe(404);
+    // A change or a delete goes where the object lives.
+    const labelled = await site1.request('PATCH', `${spread}/there`, {
+      body: { metadata: { labels: { tier: 'web' } } }, scope: cross, headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    expect(labelled.status).toBe(200);
+    expect(labelled.headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    expect(((await site2.local(`${spread}/there`)).body.metadata as { labels: Record<string, string> }).labels).toMatchObject({ tier: 'web' });
+    expect((await site1.request('DELETE', `${spread}/here`, { scope: cross })).status).toBe(200);
+    expect((await site1.request('DELETE', `${spread}/there`, { scope: cross })).headers.get('x-cheops-forwarded-to')).toBe('Site2');
+    await eventually(async () => expect((await site2.local(`${spread}/there`)).status).toBe(404));
+    // A member cut off cannot be asked: made here, with a warning.
+    await mesh!.partition('Site2');
+    const alone = await site1.request('POST', spread, { body: pod('alone'), scope: cross });
+    expect(alone.status).toBe(201);
+    expect(alone.headers.get('warning')).toContain('Site2 is unreachable: alone may exist there too');
   });
 
   it('reads across the members of a cross scope: lists merged with a SITE column, an object wherever it lives', async () => {

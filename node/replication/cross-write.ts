@@ -1,0 +1,75 @@
+/**
+ * Writes under a cross scope (`{Site1 % Site2}`, DESIGN.md §7: one resource spread over the
+ * sites) that includes this site. Each object of a cross scope lives on one member: a create
+ * makes it here, once no other member reachable holds the name (409 AlreadyExists naming the
+ * site that does; members cut off cannot be asked, and a `Warning` says so); a change or a delete
+ * goes to the member that holds the object (here first). A container the sites share (a
+ * namespace, glue's `spansSites`) is not cross at all: it is replicated to every member (the
+ * interceptor's plan), so that each can hold objects in it.
+ *
+ * Not built: telling the claims of one name made on both sides of a partition apart after the
+ * heal (DESIGN.md §7); each side keeps its object.
+ */
+import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
+import type { GlueWriteCall } from '../../glue/types.js';
+import type { FrontCall } from '../http/index.js';
+import { readAnswer } from '../local-app.js';
+import type { EngineContext } from './context.js';
+import { forwardedHeaders, forwardOrder, forwardWrite, withinReadDeadline } from './forward.js';
+import { CheopsHeader, relay, warning } from './http.js';
+import type { WriteBody } from './request-body.js';
+import { fetchLocal, localRequest } from './write-path.js';
+
+/** A write under a cross scope: its members (this site among them), in scope order. */
+export interface CrossWrite {
+  readonly sites: readonly SiteName[];
+  readonly scope: string;
+  readonly warnings: readonly string[];
+}
+
+/** Whether `site` holds the object at `path` (this site: its application); a failure to ask is a string. */
+async function holds(ctx: EngineContext, call: FrontCall, site: SiteName, path: string, scope: string): Promise<boolean | string> {
+  try {
+    if (site === ctx.self) return (await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) })).status === 200;
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) return 'its HTTP address is not known yet';
+    const headers = forwardedHeaders(ctx, call, scope);
+    headers.set('accept', 'application/json');
+    const answer = await withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }))));
+    return answer.status === 200;
+  } catch (error) {
+    return errorMessage(error);
+  }
+}
+
+/** Runs a write under a cross scope; see the module's comment. */
+export async function crossWrite(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, key: ResourceKey | undefined, target: CrossWrite): Promise<Response> {
+  const notes = [...target.warnings];
+  // Sent here by the member that found the object here: apply it, whatever this site makes of its scope.
+  if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || key === undefined) {
+    if (key === undefined) notes.push(`the object's name is not known before it is made (not JSON): it was not looked for on the other sites of ${target.scope}`);
+    return sendHere(ctx, call, body, notes);
+  }
+  // The object's own path: a create names it in the collection it posts to; any other write is sent to it.
+  const path = write.op === 'create' ? `${call.path}/${encodeURIComponent(key.name)}` : call.path;
+  if (write.op !== 'create' && (await holds(ctx, call, ctx.self, path, target.scope)) !== false) return sendHere(ctx, call, body, notes);
+  for (const site of forwardOrder(ctx, target.sites)) {
+    if (!ctx.sites.isUp(site)) {
+      notes.push(`${site} is unreachable: ${key.name} may ${write.op === 'create' ? 'exist there too' : 'live there'}`);
+      continue;
+    }
+    const found = await holds(ctx, call, site, path, target.scope);
+    if (typeof found === 'string') notes.push(`${site} did not answer (${found}): ${key.name} may ${write.op === 'create' ? 'exist there too' : 'live there'}`);
+    else if (found && write.op === 'create') {
+      throw new CheopsError(ErrorCode.NameTakenElsewhere, `${key.service} "${key.name}" already exists on ${site} (the scope ${target.scope} spreads ${key.service} over its sites: each name lives on one)`, {
+        details: { site, name: key.name, kind: key.service },
+      });
+    } else if (found) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op });
+  }
+  return sendHere(ctx, call, body, notes);
+}
+
+async function sendHere(ctx: EngineContext, call: FrontCall, body: WriteBody, notes: readonly string[]): Promise<Response> {
+  return relay(await fetchLocal(ctx, localRequest(call, body)), notes.map(warning));
+}
