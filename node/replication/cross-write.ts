@@ -17,9 +17,9 @@ import type { FrontCall } from '../http/index.js';
 import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, forwardOrder, forwardWrite, withinReadDeadline } from './forward.js';
-import { CheopsHeader, relay, warning } from './http.js';
+import { CheopsHeader } from './http.js';
 import type { WriteBody } from './request-body.js';
-import { fetchLocal, localRequest } from './write-path.js';
+import { fetchLocal, sendLocal } from './write-path.js';
 
 /** A write under a cross scope: its members (this site among them), in scope order. */
 export interface CrossWrite {
@@ -49,27 +49,25 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
   // Sent here by the member that found the object here: apply it, whatever this site makes of its scope.
   if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || key === undefined) {
     if (key === undefined) notes.push(`the object's name is not known before it is made (not JSON): it was not looked for on the other sites of ${target.scope}`);
-    return sendHere(ctx, call, body, notes);
+    return sendLocal(ctx, call, body, notes);
   }
   // The object's own path: a create names it in the collection it posts to; any other write is sent to it.
   const path = write.op === 'create' ? `${call.path}/${encodeURIComponent(key.name)}` : call.path;
-  if (write.op !== 'create' && (await holds(ctx, call, ctx.self, path, target.scope)) !== false) return sendHere(ctx, call, body, notes);
-  for (const site of forwardOrder(ctx, target.sites)) {
-    if (!ctx.sites.isUp(site)) {
-      notes.push(`${site} is unreachable: ${key.name} may ${write.op === 'create' ? 'exist there too' : 'live there'}`);
-      continue;
-    }
-    const found = await holds(ctx, call, site, path, target.scope);
-    if (typeof found === 'string') notes.push(`${site} did not answer (${found}): ${key.name} may ${write.op === 'create' ? 'exist there too' : 'live there'}`);
-    else if (found && write.op === 'create') {
+  if (write.op !== 'create' && (await holds(ctx, call, ctx.self, path, target.scope)) !== false) return sendLocal(ctx, call, body, notes);
+  const maybe = write.op === 'create' ? 'exist there too' : 'live there';
+  const others = forwardOrder(ctx, target.sites);
+  const up = others.filter((site) => ctx.sites.isUp(site));
+  for (const site of others.filter((other) => !up.includes(other))) notes.push(`${site} is unreachable: ${key.name} may ${maybe}`);
+  // Every member asked at once: one round trip, not one per member.
+  const answers = await Promise.all(up.map((site) => holds(ctx, call, site, path, target.scope)));
+  for (const [index, site] of up.entries()) {
+    const found = answers[index];
+    if (typeof found === 'string') notes.push(`${site} did not answer (${found}): ${key.name} may ${maybe}`);
+    else if (found === true && write.op === 'create') {
       throw new CheopsError(ErrorCode.NameTakenElsewhere, `${key.service} "${key.name}" already exists on ${site} (the scope ${target.scope} spreads ${key.service} over its sites: each name lives on one)`, {
         details: { site, name: key.name, kind: key.service },
       });
-    } else if (found) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op });
+    } else if (found === true) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op });
   }
-  return sendHere(ctx, call, body, notes);
-}
-
-async function sendHere(ctx: EngineContext, call: FrontCall, body: WriteBody, notes: readonly string[]): Promise<Response> {
-  return relay(await fetchLocal(ctx, localRequest(call, body)), notes.map(warning));
+  return sendLocal(ctx, call, body, notes);
 }

@@ -22,13 +22,13 @@ import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { crossWrite } from './cross-write.js';
 import { forwardWrite } from './forward.js';
-import { parseWait, relay, warning } from './http.js';
+import { parseWait } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
-import { bodyFormat, readWriteBody, type WriteBody } from './request-body.js';
+import { bodyFormat, readWriteBody } from './request-body.js';
 import { knownSitesOf } from './sites.js';
-import { fetchLocal, localRequest, replicatedWrite } from './write-path.js';
+import { replicatedWrite, sendLocal } from './write-path.js';
 
 /** Where a write runs. */
 type WritePlan =
@@ -141,10 +141,4 @@ function sameSites(a: readonly SiteName[], b: readonly SiteName[]): boolean {
 
 function describe(key: ResourceKey): string {
   return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
-}
-
-/** The write, as it came (less any scope annotation), to the local application only. */
-async function sendLocal(ctx: EngineContext, call: FrontCall, body: WriteBody, warnings: readonly string[]): Promise<Response> {
-  const answer = await fetchLocal(ctx, localRequest(call, body));
-  return relay(answer, warnings.map(warning));
 }

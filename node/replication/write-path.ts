@@ -31,6 +31,11 @@ import type { LocalWriteResult } from './replicants.js';
 import type { WriteBody } from './request-body.js';
 import { waitForAll } from './wait.js';
 
+/** The write, as it came (less any scope annotation), to the local application only, with `warnings`. */
+export async function sendLocal(ctx: EngineContext, call: FrontCall, body: WriteBody, warnings: readonly string[]): Promise<Response> {
+  return relay(await fetchLocal(ctx, localRequest(call, body)), warnings.map(warning));
+}
+
 /** A write this site applies and replicates. */
 export interface ReplicatedWrite {
   readonly call: FrontCall;
