@@ -87,6 +87,8 @@ export interface GlueOtherCall {
   readonly list?: true;
   /** A watch of a collection: the watches of several sites can be merged into one (`watchEvent`). */
   readonly watch?: true;
+  /** The container (namespace) the path is in, if any. */
+  readonly namespace?: string;
 }
 
 /** One site's answer to a list, read as JSON. */
@@ -152,6 +154,8 @@ export interface ReplicationGlue {
    * (Kubernetes: namespaces): such a container must exist on every site of the scope.
    */
   spansSites(service: string): boolean;
+  /** The key of the container named `name` (Kubernetes: the namespace). */
+  containerKey(name: string): ResourceKey;
   /**
    * What to ask `site` for a list or a watch (path and query) of several sites: the whole list
    * (the sites' pages cannot be merged), from `site`'s own version where `target` names a merged one.

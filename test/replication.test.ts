@@ -109,7 +109,7 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(await cluster.ok('Site1', ['get', 'pod', 'third', '-o', 'name'], { scope: '{Site1 % Site3}' })).toBe('pod/third\n');
   });
 
-  it('a cross scope: a namespace on both sites, a pod in it on one, its name taken once, listed from either', async () => {
+  it('a cross scope: a namespace on both sites, a pod in it on one, its name taken once, listed from either, with or without --scope', async () => {
     const cross = '{Site1 % Site3}';
     expect(await cluster.ok('Site1', ['create', 'namespace', 'spread'], { scope: cross })).toBe('namespace/spread created\n');
     await eventually(async () => expect(await cluster.ok('Site3', ['get', 'namespace', 'spread', '-o', 'name'])).toBe('namespace/spread\n'));
@@ -124,6 +124,12 @@ describe('replication across three real sites, with the real kubectl', () => {
     // A change made from Site1 reaches the pod on Site3.
     expect(await cluster.ok('Site1', ['label', 'pod', 'blue', '-n', 'spread', 'tier=web'], { scope: cross })).toBe('pod/blue labeled\n');
     expect(await cluster.ok('Site3', ['get', 'pod', 'blue', '-n', 'spread', '-o', 'jsonpath={.metadata.labels.tier}'])).toBe('web');
+    // Without --scope: the namespace is cross, and plain kubectl sees one namespace from either site.
+    const plain = await cluster.ok('Site3', ['get', 'pods', '-n', 'spread']);
+    expect(plain).toMatch(/\nSite1\s+green\s/);
+    expect(plain).toMatch(/\nSite3\s+blue\s/);
+    const again = await cluster.kubectl('Site3', ['run', 'green', '-n', 'spread', '--image=nginx']);
+    expect(again.stderr).toMatch(/AlreadyExists.*already exists on Site1/);
   });
 
   it('replicates protobuf creates (kubectl create namespace, configmap) and manifests applied with the annotation', async () => {

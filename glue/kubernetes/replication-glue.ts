@@ -19,7 +19,7 @@ const deleteOptions: JsonObject = { apiVersion: 'v1', kind: 'DeleteOptions', pro
 
 function classifyResource(call: KubernetesResourceCall): GlueCall {
   const service = kubernetesServiceName(call.group, call.resource);
-  const other = { kind: 'other', service } as const;
+  const other = { kind: 'other', service, ...(call.namespace === undefined ? {} : { namespace: call.namespace }) } as const;
   // A subresource (status, scale, log, exec) is the site's own business, and a dry run changes nothing.
   if (call.subresource !== undefined || call.dryRun) return other;
   const key = resourceKeyOfCall(call);
@@ -95,6 +95,8 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
   },
 
   spansSites: (service: string): boolean => service === 'namespaces',
+
+  containerKey: (name: string): ResourceKey => ({ app: kubernetesApp, service: 'namespaces', name }),
 
   memberTarget,
 

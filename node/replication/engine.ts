@@ -93,7 +93,7 @@ export class ReplicationEngine {
   constructor(components: ReplicationComponents, init: { readonly site: SiteName } & ReplicationOptions) {
     const { site, ...options } = init;
     const logger = components.logger.child({ component: 'replication' });
-    const index = new KeyIndex(components.storage, logger);
+    const index = new KeyIndex(components.storage, logger, (key) => key.app === components.glue.app && components.glue.spansSites(key.service));
     const replicants = new Replicants({
       documents: components.documents, index, clock: components.clock, random: components.random.fork('replication'), logger, self: site, refused: this.refused,
     });

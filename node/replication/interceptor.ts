@@ -20,6 +20,7 @@ import { isJsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { forwardWrite } from './forward.js';
 import { parseWait } from './http.js';
@@ -43,8 +44,11 @@ function header(value: string | string[] | undefined): string | undefined {
 
 /** Builds the interceptor over the engine's parts. */
 export function replicationInterceptor(ctx: EngineContext): Interceptor {
-  return (call) => {
-    const classified = ctx.glue.classify({ method: call.method, path: call.path, query: call.query, contentType: header(call.headers['content-type']) });
+  return (offered) => {
+    const classified = ctx.glue.classify({ method: offered.method, path: offered.path, query: offered.query, contentType: header(offered.headers['content-type']) });
+    // Without a scope, a request in a cross namespace takes the namespace's (cross-container.ts).
+    const implied = offered.scope === undefined ? containerScope(ctx, classified) : undefined;
+    const call = implied === undefined ? offered : withScope(offered, implied);
     const route = routeRead(ctx, call, classified);
     if (route instanceof CheopsError) return Promise.reject(route);
     if (route !== undefined) return answerRead(ctx, call, route);

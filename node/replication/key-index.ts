@@ -85,10 +85,19 @@ export class KeyIndex {
   /** The last batch started. */
   private lastBatch: Promise<void> = Promise.resolve();
 
+  /** Entries of containers (glue's `spansSites`: namespaces), live or not: reads look for cross ones only while there are any. */
+  private readonly containers = new Set<MetaId>();
+
   constructor(
     private readonly storage: Storage,
     private readonly logger: Logger,
+    private readonly isContainer: (key: ResourceKey) => boolean = () => false,
   ) {}
+
+  /** Whether any container (a namespace) has an entry: else no request can be in a cross one. */
+  hasContainers(): boolean {
+    return this.containers.size > 0;
+  }
 
   /** Reads the stored entries; a malformed one is skipped (the document rebuilds it). */
   async load(): Promise<void> {
@@ -201,6 +210,7 @@ export class KeyIndex {
       this.byMeta.delete(metaId);
       this.byKey.get(keyText(entry.key))?.delete(metaId);
       this.unreported.delete(metaId);
+      this.containers.delete(metaId);
     }
     this.reserved.delete(metaId);
     return this.persist(metaId);
@@ -213,6 +223,7 @@ export class KeyIndex {
 
   private remember(entry: IndexEntry): void {
     this.byMeta.set(entry.metaId, entry);
+    if (this.isContainer(entry.key)) this.containers.add(entry.metaId);
     if (entry.conflicts.some((revision) => !entry.reported.includes(revision))) this.unreported.add(entry.metaId);
     else this.unreported.delete(entry.metaId);
     const text = keyText(entry.key);

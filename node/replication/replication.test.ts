@@ -413,7 +413,7 @@ describe('request checks', () => {
     expect(((await unknown.json()) as { message: string }).message).toContain('Site9');
   });
 
-  it('writes under a cross scope: a namespace on every member, an object on one, its name taken once, its changes where it lives', async () => {
+  it('writes under a cross scope: a namespace on every member, an object on one, its name taken once, its changes where it lives, with or without the scope', async () => {
     const [site1, site2, site3] = await threeSites();
     const cross = '{Site1 % Site2}';
     const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spread' } };
@@ -431,6 +431,13 @@ describe('request checks', () => {
     expect((await site1.request('POST', spread, { body: pod('here'), scope: cross })).status).toBe(201);
     expect((await site1.local(`${spread}/here`)).status).toBe(200);
     expect((await site2.local(`${spread}/here`)).status).toBe(404);
+    // Without a scope, a request in the cross namespace takes the namespace's: from either site, one namespace.
+    const listed = (await (await site2.request('GET', spread)).json()) as { items: Array<{ metadata: { name: string } }> };
+    expect(listed.items.map((item) => item.metadata.name).sort()).toEqual(['here', 'there']);
+    expect((await site1.request('POST', spread, { body: pod('there') })).status).toBe(409);
+    const found = await site1.request('GET', `${spread}/there`);
+    expect(found.status).toBe(200);
+    expect(found.headers.get('x-cheops-forwarded-to')).toBe('Site2');
     // A change or a delete goes where the object lives.
     const labelled = await site1.request('PATCH', `${spread}/there`, {
       body: { metadata: { labels: { tier: 'web' } } }, scope: cross, headers: { 'content-type': 'application/merge-patch+json' },

@@ -4,13 +4,23 @@ import { silentLogger } from '../../core/logger.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
 import { metaIdOf } from '../../crdt/replicant.js';
 import { kubernetesReplicationGlue } from '../../glue/kubernetes/index.js';
-import { KeyIndex } from './key-index.js';
+import { KeyIndex, type IndexEntry } from './key-index.js';
+import type { SitesPort } from './sites.js';
 import { replicationWants } from './wants.js';
+
+const testSites: SitesPort = {
+  self: asSiteName('A'),
+  names: () => [asSiteName('A'), asSiteName('B')],
+  peerIdOf: () => undefined,
+  httpOf: () => undefined,
+  isUp: () => true,
+  rttMs: () => undefined,
+};
 
 describe('the front filter of unscoped requests', () => {
   it('lets reads, lists and opaque writes on unreplicated resources keep the raw passthrough', async () => {
     const index = new KeyIndex(new MemoryStorage(), silentLogger);
-    const wants = replicationWants({ glue: kubernetesReplicationGlue, index });
+    const wants = replicationWants({ glue: kubernetesReplicationGlue, index, sites: testSites });
     const headers = (type?: string) => new Headers(type === undefined ? {} : { 'content-type': type });
     const pod = '/api/v1/namespaces/default/pods/purple';
     expect(wants('GET', pod, headers())).toBe(false);
@@ -26,5 +36,24 @@ describe('the front filter of unscoped requests', () => {
     expect(wants('GET', pod, headers())).toBe(true);
     expect(wants('GET', '/api/v1/namespaces/default/pods', headers())).toBe(false);
     expect(wants('OPTIONS', pod, headers())).toBe(false);
+  });
+
+  it("offers every request in a cross namespace, which takes the namespace's scope", async () => {
+    const index = new KeyIndex(new MemoryStorage(), silentLogger, (key) => kubernetesReplicationGlue.spansSites(key.service));
+    const wants = replicationWants({ glue: kubernetesReplicationGlue, index, sites: testSites });
+    const headers = new Headers();
+    const container = (name: string, scope: string): IndexEntry => {
+      const key = kubernetesReplicationGlue.containerKey(name);
+      return { metaId: metaIdOf(key, 0), key, incarnation: 0, scope, sites: [asSiteName('A'), asSiteName('B')], deleted: false, conflicts: [], reported: [], statuses: {} };
+    };
+    await index.put(container('replicated', '{A & B}'));
+    expect(wants('GET', '/api/v1/namespaces/replicated/pods', headers)).toBe(false);
+    await index.put(container('spread', '{A % B}'));
+    expect(wants('GET', '/api/v1/namespaces/spread/pods', headers)).toBe(true);
+    expect(wants('GET', '/api/v1/namespaces/spread/pods/blue/log', headers)).toBe(true);
+    expect(wants('DELETE', '/api/v1/namespaces/spread/pods/blue', headers)).toBe(true);
+    expect(wants('GET', '/api/v1/namespaces/default/pods', headers)).toBe(false);
+    await index.put({ ...container('spread', '{A % B}'), deleted: true });
+    expect(wants('GET', '/api/v1/namespaces/spread/pods', headers)).toBe(false);
   });
 });

@@ -2,23 +2,27 @@
  * The front's filter of unscoped requests (node/http's InterceptFilter): replication is offered
  * only what may concern it, so every other request keeps the raw passthrough. It runs on every
  * unscoped request, hence a method test first, and a path parse only for writes and, while some
- * conflict waits to be reported, reads.
+ * conflict waits to be reported or some namespace is replicated (it may be a cross one), reads.
  */
 import type { HeaderReader, InterceptFilter } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { containerScope } from './cross-container.js';
 import { bodyFormat } from './request-body.js';
 
 /** The filter; `ctx.index` is read live, so it follows the replicants as they come and go. */
-export function replicationWants(ctx: Pick<EngineContext, 'glue' | 'index'>): InterceptFilter {
+export function replicationWants(ctx: Pick<EngineContext, 'glue' | 'index' | 'sites'>): InterceptFilter {
   const classify = (method: string, path: string, headers: HeaderReader) =>
     ctx.glue.classify({ method, path, query: '', contentType: headers.get('content-type') ?? undefined });
   return (method, path, headers) => {
     switch (method) {
       case 'GET':
       case 'HEAD': {
-        if (!ctx.index.hasUnreported()) return false;
+        const containers = ctx.index.hasContainers();
+        if (!ctx.index.hasUnreported() && !containers) return false;
         const call = classify(method, path, headers);
-        return call.kind === 'read' && ctx.index.latest(call.key) !== undefined;
+        // In a cross namespace, a read spans the namespace's sites (cross-container.ts).
+        if (containers && containerScope(ctx, call) !== undefined) return true;
+        return call.kind === 'read' && ctx.index.latest(call.key) !== undefined && ctx.index.hasUnreported();
       }
       case 'POST':
       case 'PUT':
@@ -28,6 +32,7 @@ export function replicationWants(ctx: Pick<EngineContext, 'glue' | 'index'>): In
         if (method !== 'DELETE' && bodyFormat(headers.get('content-type') ?? undefined) !== 'opaque') return true;
         if (ctx.index.size === 0) return false;
         const call = classify(method, path, headers);
+        if (ctx.index.hasContainers() && containerScope(ctx, call) !== undefined) return true;
         return call.kind === 'write' && call.key !== undefined && ctx.index.live(call.key) !== undefined;
       }
       default:
