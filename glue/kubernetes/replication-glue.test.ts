@@ -25,8 +25,8 @@ describe('the Kubernetes replication glue', () => {
     }
     expect(glue.isDryRunBody({ dryRun: ['All'] })).toBe(true);
     // What it leaves alone still names its service, for a read's scope to bind: lists, watches, subresources.
-    expect(request('GET', '/api/v1/namespaces/default/secrets', 'watch=true')).toEqual({ kind: 'other', service: 'secrets', watch: true });
-    expect(request('GET', '/api/v1/namespaces/default/pods/purple/log')).toEqual({ kind: 'other', service: 'pods' });
+    expect(request('GET', '/api/v1/namespaces/default/secrets', 'watch=true')).toEqual({ kind: 'other', service: 'secrets', namespace: 'default', watch: true });
+    expect(request('GET', '/api/v1/namespaces/default/pods/purple/log')).toEqual({ kind: 'other', service: 'pods', namespace: 'default' });
     expect(request('GET', '/apis/cert-manager.io/v1/certificates')).toEqual({ kind: 'other', service: 'certificates.cert-manager.io', list: true });
     expect(request('GET', '/version')).toEqual({ kind: 'other' });
   });
@@ -34,8 +34,8 @@ describe('the Kubernetes replication glue', () => {
   it('merges the lists and watches of several sites: a SITE column in tables, items one after the other, one version for all', () => {
     const site1 = asSiteName('Site1');
     const site2 = asSiteName('Site2');
-    expect(request('GET', '/api/v1/namespaces/default/pods', 'limit=500')).toEqual({ kind: 'other', service: 'pods', list: true });
-    expect(request('GET', '/api/v1/namespaces/default/pods', 'watch=1')).toEqual({ kind: 'other', service: 'pods', watch: true });
+    expect(request('GET', '/api/v1/namespaces/default/pods', 'limit=500')).toEqual({ kind: 'other', service: 'pods', namespace: 'default', list: true });
+    expect(request('GET', '/api/v1/namespaces/default/pods', 'watch=1')).toEqual({ kind: 'other', service: 'pods', namespace: 'default', watch: true });
     // Whole lists: the sites' pages cannot be merged.
     expect(glue.memberTarget('/api/v1/pods?limit=500&labelSelector=a%3Db&continue=x', site1)).toBe('/api/v1/pods?labelSelector=a%3Db');
     expect(glue.memberTarget('/api/v1/pods?limit=500', site1)).toBe('/api/v1/pods');
