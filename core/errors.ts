@@ -48,6 +48,8 @@ export const ErrorCode = {
   DocumentExists: 'CHEOPS_DOCUMENT_EXISTS',
   /** A create under a cross scope names an object another site of the scope holds (each name lives on one site). */
   NameTakenElsewhere: 'CHEOPS_NAME_TAKEN_ELSEWHERE',
+  /** A write depends on a resource its scope takes from another site, which that site does not hold. */
+  DependencyMissing: 'CHEOPS_DEPENDENCY_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -156,6 +156,10 @@ export interface ReplicationGlue {
   spansSites(service: string): boolean;
   /** The key of the container named `name` (Kubernetes: the namespace). */
   containerKey(name: string): ResourceKey;
+  /** What `object`, written by `call`, depends on (DESIGN.md §8). */
+  dependencies(object: unknown, call: GlueWriteCall): readonly Dependency[];
+  /** The path to read the object `key` at, when the glue knows it from the key alone (Kubernetes: core resources). */
+  readPath(key: ResourceKey): string | undefined;
   /**
    * What to ask `site` for a list or a watch (path and query) of several sites: the whole list
    * (the sites' pages cannot be merged), from `site`'s own version where `target` names a merged one.

@@ -100,6 +100,15 @@ describe('replication across three real sites, with the real kubectl', () => {
     const shared = await cluster.ok('Site1', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}'], { scope: '{pods: Site1, secrets: Site2}' });
     expect(Buffer.from(shared, 'base64').toString()).toBe('from-site2');
     expect((await cluster.kubectl('Site1', ['get', 'secret', 'token'])).code).not.toBe(0);
+    // DESIGN.md §7's sharing: a pod made on Site1 with the secret Site2 holds.
+    const manifest = JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'consumer' },
+      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] },
+    });
+    const made = await cluster.kubectl('Site1', ['create', '-f', '-'], { input: manifest, scope: '{pods: Site1, secrets: Site2}' });
+    expect(made.stdout).toBe('pod/consumer created\n');
+    expect(made.stderr).toContain('secrets default/token shared from Site2');
+    expect(Buffer.from(await cluster.ok('Site1', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}']), 'base64').toString()).toBe('from-site2');
     // A cross scope's read lists every member's objects, with a SITE column.
     expect(await cluster.ok('Site3', ['run', 'third', '--image=nginx'])).toBe('pod/third created\n');
     const listed = await cluster.ok('Site1', ['get', 'pods'], { scope: '{Site1 % Site3}' });

@@ -4,10 +4,11 @@
  */
 import type { ResourceKey } from '../../core/ids.js';
 import { isJsonObject, stringIn, type JsonObject } from '../json.js';
-import type { GlueCall, GlueObjectRequest, GlueRequest, GlueWriteCall, ObjectOperation, ReplicationGlue } from '../types.js';
+import type { Dependency, GlueCall, GlueObjectRequest, GlueRequest, GlueWriteCall, ObjectOperation, ReplicationGlue } from '../types.js';
 import type { KubernetesResourceCall } from './call.js';
 import { classifyKubernetesRequest, deleteOptionsDryRun, isValidPathSegmentName } from './classify.js';
-import { isOwnedChild } from './dependencies.js';
+import { findBuiltinPlural } from './builtin-resources.js';
+import { isOwnedChild, listKubernetesDependencies } from './dependencies.js';
 import { mergeSiteLocalFields, stripSiteLocalFields, takeScopeAnnotation } from './local-fields.js';
 import { memberTarget, memberWatchEvent, mergeKubernetesLists } from './list-merge.js';
 import { kubernetesApp, kubernetesServiceName, objectName, resourceKeyOfCall, splitApiVersion } from './resource-key.js';
@@ -97,6 +98,15 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
   spansSites: (service: string): boolean => service === 'namespaces',
 
   containerKey: (name: string): ResourceKey => ({ app: kubernetesApp, service: 'namespaces', name }),
+
+  dependencies: (object: unknown, call: GlueWriteCall): readonly Dependency[] => listKubernetesDependencies(object, { service: call.service, namespace: call.namespace }),
+
+  readPath(key: ResourceKey): string | undefined {
+    // Only the core group's resources are known without a body to tell their version: v1.
+    const builtin = findBuiltinPlural(pluralOf(key.service));
+    if (builtin === undefined || builtin.group !== '' || key.service !== builtin.plural) return undefined;
+    return objectPaths(key, { apiVersion: 'v1' })?.object;
+  },
 
   memberTarget,
 

@@ -22,6 +22,7 @@ import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
+import { shareDependencies } from './share.js';
 import { forwardWrite } from './forward.js';
 import { parseWait } from './http.js';
 import type { IndexEntry } from './key-index.js';
@@ -70,7 +71,12 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
   const scope = requestScope(call.scope, body.scope);
   const key = write.key ?? (isJsonObject(body.parsed) ? ctx.glue.keyOfObject(body.parsed, write) : undefined);
   const live = key === undefined ? undefined : ctx.index.live(key);
-  const plan = planWrite(ctx, write, scope, live);
+  const planned = planWrite(ctx, write, scope, live);
+  // What the object needs from the sites its scope takes other services from comes first (share.ts).
+  const object = isJsonObject(body.parsed) ? body.parsed : undefined;
+  const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update');
+  const shared = shares ? await shareDependencies(ctx, call, write, object, scope) : [];
+  const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
   switch (plan.kind) {
     case 'local':
       return sendLocal(ctx, call, body, plan.warnings);

@@ -455,6 +455,47 @@ describe('request checks', () => {
     expect(alone.headers.get('warning')).toContain('Site2 is unreachable: alone may exist there too');
   });
 
+  it('shares what a pod needs from the site its scope takes it from: replicated between the two, kept in step', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    const secret = (data: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } });
+    expect((await site2.request('POST', secrets, { body: secret('from-site2') })).status).toBe(201);
+    const using = (name: string, secretName: string, optional = false): JsonObject => ({
+      ...pod(name),
+      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: secretName, key: 'key', ...(optional ? { optional } : {}) } } }] }] },
+    });
+    const sharing = '{pods: Site1, secrets: Site2}';
+    const created = await site1.request('POST', pods, { body: using('user', 'token'), scope: sharing });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('warning')).toContain('secrets default/token shared from Site2');
+    const data = async (site: TestSite): Promise<string | undefined> => {
+      const { status, body } = await site.local(`${secrets}/token`);
+      return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
+    };
+    expect(await data(site1)).toBe('from-site2');
+    expect(await uidOn(site1, 'user')).toBeDefined();
+    expect(await uidOn(site2, 'user')).toBeUndefined();
+    expect(await data(site3)).toBeUndefined();
+    // Kept in step: Site2's change to its secret reaches Site1's copy.
+    await eventually(async () => {
+      const changed = await site2.request('PATCH', `${secrets}/token`, { body: { stringData: { key: 'changed' } }, headers: { 'content-type': 'application/merge-patch+json' } });
+      expect(changed.headers.get('x-cheops-meta-id')).not.toBeNull();
+    });
+    await eventually(async () => expect(await data(site1)).toBe('changed'));
+    // A second pod needing it: already here, nothing fetched again.
+    const second = await site1.request('POST', pods, { body: using('again', 'token'), scope: sharing });
+    expect(second.status).toBe(201);
+    expect(second.headers.get('warning')).toBeNull();
+    // Site2 holds no such secret: refused, nothing written; optional, made with a warning.
+    const missing = await site1.request('POST', pods, { body: using('lonely', 'absent'), scope: sharing });
+    expect(missing.status).toBe(409);
+    expect(((await missing.json()) as { message: string }).message).toContain('Site2 has no such object');
+    expect(await uidOn(site1, 'lonely')).toBeUndefined();
+    const optional = await site1.request('POST', pods, { body: using('easy', 'absent', true), scope: sharing });
+    expect(optional.status).toBe(201);
+    expect(optional.headers.get('warning')).toContain('optional');
+  });
+
   it('reads across the members of a cross scope: lists merged with a SITE column, an object wherever it lives', async () => {
     const [site1, site2, site3] = await threeSites();
     const cross = '{Site1 % Site2}';

@@ -1,0 +1,110 @@
+/**
+ * Sharing (DESIGN.md §7): `kubectl create -f pod.yaml --scope '{pods: Site1, secrets: Site2}'` on
+ * Site1. Before the pod is written here, each resource it needs (a requirement or a reliance,
+ * DESIGN.md §8: its secrets, config maps…) whose service the scope binds to other sites is taken
+ * from there and replicated between that site and this one (a replicant of scope
+ * `{Site2 & Site1}`): it is here when the pod starts, and stays in step with Site2's copy
+ * afterwards (a change to either reaches the other). A dependency replicated here already is left
+ * as it is.
+ *
+ * Refused, nothing written: a dependency the owning site does not hold (409
+ * CHEOPS_DEPENDENCY_MISSING), unless the reference is optional (a warning then); one whose site
+ * cannot be reached (503), as the pod would start without it; one of the same name made here
+ * already and not shared (409: which copy the pod should use is the user's call).
+ *
+ * Not built: recording the dependencies (the admin API's view, a delete of a relied-upon
+ * resource refused), DESIGN.md §8.
+ */
+import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
+import { isJsonObject, type JsonObject } from '../../glue/json.js';
+import { DependencyKind, type GlueWriteCall } from '../../glue/types.js';
+import type { FrontCall } from '../http/index.js';
+import { readAnswer } from '../local-app.js';
+import type { EngineContext } from './context.js';
+import { forwardedHeaders, membersToTry, withinReadDeadline } from './forward.js';
+import { answerJson } from './http.js';
+import { resolveScope, type Scope } from '../../scope/index.js';
+import { knownSitesOf } from './sites.js';
+
+function describe(key: ResourceKey): string {
+  return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
+}
+
+/** The object `key` as the first reachable site of `sites` holds it: the object, undefined if it holds none, or why it could not be asked. */
+async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly SiteName[], key: ResourceKey, path: string): Promise<{ site: SiteName; object: JsonObject | undefined } | string> {
+  const failures: string[] = [];
+  for (const { site, base } of membersToTry(ctx, sites, failures)) {
+    const headers = forwardedHeaders(ctx, call, `{${site}}`);
+    headers.set('accept', 'application/json');
+    try {
+      const answer = await withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }))));
+      if (answer.status === 404) return { site, object: undefined };
+      const object = answerJson(answer);
+      if (answer.status === 200 && isJsonObject(object)) return { site, object };
+      failures.push(`${site}: it answered ${answer.status}`);
+    } catch (error) {
+      failures.push(`${site}: ${errorMessage(error)}`);
+    }
+  }
+  return failures.join('; ') || `none of ${sites.join(', ')} has a known address`;
+}
+
+/**
+ * Makes every dependency of `object` that `scope` takes from other sites present here, replicated
+ * with its site; returns what to tell the user (`Warning`s). Throws when the write must not go on.
+ */
+export async function shareDependencies(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, object: JsonObject, scope: { readonly text: string; readonly scope: Scope }): Promise<string[]> {
+  const notes: string[] = [];
+  for (const dependency of ctx.glue.dependencies(object, write)) {
+    if (dependency.kind === DependencyKind.Composition) continue;
+    const { key } = dependency;
+    const resolved = resolveScope(scope.scope, key.service, knownSitesOf(ctx.sites));
+    if (!resolved.ok) throw resolved.error;
+    const { sites } = resolved.resolution;
+    if (sites.includes(ctx.self) || ctx.index.live(key) !== undefined) continue;
+    const path = ctx.glue.readPath(key);
+    if (path === undefined) {
+      notes.push(`${describe(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope, but Cheops cannot read that kind of object by name: it was not shared`);
+      continue;
+    }
+    const found = await fetchFrom(ctx, call, sites, key, path);
+    if (typeof found === 'string') {
+      throw new CheopsError(ErrorCode.SiteUnreachable, `${describe(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope ${scope.text}, which could not be read: ${found}; nothing was written`, {
+        details: { dependency: key, sites },
+      });
+    }
+    if (found.object === undefined) {
+      if (dependency.optional) {
+        notes.push(`${describe(key)} (${dependency.via}, optional) does not exist on ${found.site}: not shared`);
+        continue;
+      }
+      throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} (${dependency.via}) is taken from ${found.site} by the scope ${scope.text}, and ${found.site} has no such object; nothing was written`, {
+        details: { dependency: key, site: found.site },
+      });
+    }
+    await replicateHere(ctx, key, found.site, ctx.glue.canonical(found.object, key));
+    notes.push(`${describe(key)} shared from ${found.site}: replicated between ${found.site} and ${ctx.self}, kept in step`);
+  }
+  return notes;
+}
+
+/** Makes `body` here and its replicant, whose sites are `owner` and this site. */
+async function replicateHere(ctx: EngineContext, key: ResourceKey, owner: SiteName, body: JsonObject): Promise<void> {
+  const create = ctx.glue.objectRequest('create', key, body);
+  if (create === undefined) throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} cannot be written here`, { details: { dependency: key } });
+  const answer = await ctx.localApp.exchange({
+    method: 'POST', path: create.path, headers: new Headers({ 'content-type': 'application/json', accept: 'application/json' }), body: new TextEncoder().encode(JSON.stringify(create.body)),
+  });
+  if (answer.status === 409) {
+    throw new CheopsError(ErrorCode.NameTakenElsewhere, `${describe(key)} exists on ${ctx.self} already, not shared from ${owner}: delete it here to use ${owner}'s, or bind the service to ${ctx.self}; nothing was written`, {
+      details: { dependency: key, site: ctx.self },
+    });
+  }
+  if (answer.status < 200 || answer.status > 299) {
+    throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} could not be made here: ${ctx.glue.errorMessage(answer.status, answerJson(answer))}`, { details: { dependency: key } });
+  }
+  const made = answerJson(answer);
+  await ctx.replicants.writeLocal({ key, op: 'upsert', scope: `{${owner} & ${ctx.self}}`, sites: [owner, ctx.self], body, localId: ctx.glue.localId(made) });
+  ctx.logger.info({ key, owner }, 'dependency shared from another site');
+}
