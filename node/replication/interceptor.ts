@@ -75,7 +75,9 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
   // What the object needs from the sites its scope takes other services from comes first (share.ts).
   const object = isJsonObject(body.parsed) ? body.parsed : undefined;
   const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update');
-  const shared = shares ? await shareDependencies(ctx, call, write, object, scope) : [];
+  // The sites the object goes to: a replicated one's (this site among them), else this site alone.
+  const consumers = planned.kind === 'replicate' ? planned.sites : [ctx.self];
+  const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers) : [];
   const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
   switch (plan.kind) {
     case 'local':

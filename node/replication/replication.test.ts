@@ -494,6 +494,16 @@ describe('request checks', () => {
     const optional = await site1.request('POST', pods, { body: using('easy', 'absent', true), scope: sharing });
     expect(optional.status).toBe(201);
     expect(optional.headers.get('warning')).toContain('optional');
+    // A replicated pod: the dependency follows it to every site it goes to.
+    const settings = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'settings' }, stringData: { key: 'v' } };
+    expect((await site2.request('POST', secrets, { body: settings })).status).toBe(201);
+    const spread = await site1.request('POST', pods, { body: using('everywhere', 'settings'), scope: '{pods: Site1 & Site3, secrets: Site2}' });
+    expect(spread.status).toBe(201);
+    expect(spread.headers.get('warning')).toContain('replicated between Site2, Site1, Site3');
+    await eventually(async () => {
+      expect(await uidOn(site3, 'everywhere')).toBeDefined();
+      expect((await site3.local(`${secrets}/settings`)).status).toBe(200);
+    });
   });
 
   it('reads across the members of a cross scope: lists merged with a SITE column, an object wherever it lives', async () => {

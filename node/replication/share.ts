@@ -2,10 +2,11 @@
  * Sharing (DESIGN.md §7): `kubectl create -f pod.yaml --scope '{pods: Site1, secrets: Site2}'` on
  * Site1. Before the pod is written here, each resource it needs (a requirement or a reliance,
  * DESIGN.md §8: its secrets, config maps…) whose service the scope binds to other sites is taken
- * from there and replicated between that site and this one (a replicant of scope
- * `{Site2 & Site1}`): it is here when the pod starts, and stays in step with Site2's copy
- * afterwards (a change to either reaches the other). A dependency replicated here already is left
- * as it is.
+ * from there and replicated between that site and the sites the pod goes to (a replicant of scope
+ * `{Site2 & Site1}`; with `{pods: Site1 & Site3, secrets: Site2}`, `{Site2 & Site1 & Site3}`: the
+ * dependency follows the replicated pod, DESIGN.md §8): it is here when the pod starts, and stays
+ * in step with Site2's copy afterwards (a change to any copy reaches the others). A dependency
+ * replicated here already is left as it is.
  *
  * Refused, nothing written: a dependency the owning site does not hold (409
  * CHEOPS_DEPENDENCY_MISSING), unless the reference is optional (a warning then); one whose site
@@ -51,10 +52,13 @@ async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly Si
 }
 
 /**
- * Makes every dependency of `object` that `scope` takes from other sites present here, replicated
- * with its site; returns what to tell the user (`Warning`s). Throws when the write must not go on.
+ * Makes every dependency of `object` that `scope` takes from other sites present here and on the
+ * other `consumers` (the sites the object itself is written to), replicated with its owner;
+ * returns what to tell the user (`Warning`s). Throws when the write must not go on.
  */
-export async function shareDependencies(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, object: JsonObject, scope: { readonly text: string; readonly scope: Scope }): Promise<string[]> {
+export async function shareDependencies(
+  ctx: EngineContext, call: FrontCall, write: GlueWriteCall, object: JsonObject, scope: { readonly text: string; readonly scope: Scope }, consumers: readonly SiteName[],
+): Promise<string[]> {
   const notes: string[] = [];
   for (const dependency of ctx.glue.dependencies(object, write)) {
     if (dependency.kind === DependencyKind.Composition) continue;
@@ -83,14 +87,16 @@ export async function shareDependencies(ctx: EngineContext, call: FrontCall, wri
         details: { dependency: key, site: found.site },
       });
     }
-    await replicateHere(ctx, key, found.site, ctx.glue.canonical(found.object, key));
-    notes.push(`${describe(key)} shared from ${found.site}: replicated between ${found.site} and ${ctx.self}, kept in step`);
+    const sharedWith = [found.site, ...consumers.filter((site) => site !== found.site)];
+    await replicateHere(ctx, key, sharedWith, ctx.glue.canonical(found.object, key));
+    notes.push(`${describe(key)} shared from ${found.site}: replicated between ${sharedWith.join(', ')}, kept in step`);
   }
   return notes;
 }
 
-/** Makes `body` here and its replicant, whose sites are `owner` and this site. */
-async function replicateHere(ctx: EngineContext, key: ResourceKey, owner: SiteName, body: JsonObject): Promise<void> {
+/** Makes `body` here and its replicant, whose sites are `sites`: the owner first, this site among the others. */
+async function replicateHere(ctx: EngineContext, key: ResourceKey, sites: readonly SiteName[], body: JsonObject): Promise<void> {
+  const owner = sites[0] ?? ctx.self;
   const create = ctx.glue.objectRequest('create', key, body);
   if (create === undefined) throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} cannot be written here`, { details: { dependency: key } });
   const answer = await ctx.localApp.exchange({
@@ -105,6 +111,6 @@ async function replicateHere(ctx: EngineContext, key: ResourceKey, owner: SiteNa
     throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} could not be made here: ${ctx.glue.errorMessage(answer.status, answerJson(answer))}`, { details: { dependency: key } });
   }
   const made = answerJson(answer);
-  await ctx.replicants.writeLocal({ key, op: 'upsert', scope: `{${owner} & ${ctx.self}}`, sites: [owner, ctx.self], body, localId: ctx.glue.localId(made) });
+  await ctx.replicants.writeLocal({ key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body, localId: ctx.glue.localId(made) });
   ctx.logger.info({ key, owner }, 'dependency shared from another site');
 }
