@@ -50,6 +50,8 @@ export const ErrorCode = {
   NameTakenElsewhere: 'CHEOPS_NAME_TAKEN_ELSEWHERE',
   /** A write depends on a resource its scope takes from another site, which that site does not hold. */
   DependencyMissing: 'CHEOPS_DEPENDENCY_MISSING',
+  /** A delete of a resource that other resources still rely on, not forced. */
+  ReliedUpon: 'CHEOPS_RELIED_UPON',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,12 +9,14 @@ import { asMetaId, isSiteName, type DocumentId, type ResourceKey, type SiteName 
 import {
   CollaborationKind,
   conflictKeyPrefix,
+  dependentKeyPrefix,
   metaIdOfDocId,
   parseRevision,
   replicaKeyPrefix,
   replicantVersion,
   ReplicaStatus,
   type ConflictEntry,
+  type DependentEntry,
   type DeletedBy,
   type DesiredState,
   type Replicant,
@@ -150,6 +152,17 @@ export function decodeReplica(value: unknown): ReplicaEntry | undefined {
   return entry;
 }
 
+/** A dependent entry, written by the site its key names (`dependent:<site>:…`). */
+function decodeDependent(field: string, value: unknown): DependentEntry | undefined {
+  const fields = jsonRecord(value);
+  const writer = site(field.slice(dependentKeyPrefix.length, field.indexOf(':', dependentKeyPrefix.length)));
+  const key = decodeKey(fields?.key);
+  const kind = text(fields?.kind);
+  const via = text(fields?.via);
+  if (fields === undefined || writer === undefined || fields.site !== writer || key === undefined || kind === undefined || via === undefined) return undefined;
+  return { site: writer, key, kind, via };
+}
+
 function decodeConflict(revisionKey: string, value: unknown): ConflictEntry | undefined {
   const fields = jsonRecord(value);
   const parsed = parseRevision(revisionKey);
@@ -177,6 +190,7 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
   const ignored: string[] = [];
   const replicas: Record<string, ReplicaEntry> = {};
   const conflicts: ConflictEntry[] = [];
+  const dependents: DependentEntry[] = [];
   for (const [field, value] of Object.entries(content)) {
     if (field.startsWith(replicaKeyPrefix)) {
       const name = site(field.slice(replicaKeyPrefix.length));
@@ -187,6 +201,10 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
       const entry = decodeConflict(field.slice(conflictKeyPrefix.length), value);
       if (entry === undefined) ignored.push(field);
       else conflicts.push(entry);
+    } else if (field.startsWith(dependentKeyPrefix)) {
+      const entry = decodeDependent(field, value);
+      if (entry === undefined) ignored.push(field);
+      else dependents.push(entry);
     }
   }
   conflicts.sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
@@ -200,6 +218,7 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
     ...(deletedBy === undefined ? {} : { deletedBy }),
     replicas,
     conflicts,
+    dependents,
   };
   return { ok: true, replicant, ignored };
 }

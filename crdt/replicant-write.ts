@@ -9,12 +9,15 @@ import type { SiteName } from '../core/ids.js';
 import { decodeDeletedBy, decodeDesired } from './replicant-decode.js';
 import {
   conflictKeyPrefix,
+  dependentKeyPrefix,
+  keyText,
   lostToDelete,
   makeRevision,
   replicaKeyPrefix,
   replicantVersion,
   type ConflictEntry,
   type DeletedBy,
+  type DependentEntry,
   type DesiredState,
   type JsonBody,
   type ReplicaEntry,
@@ -88,6 +91,11 @@ export function markDeleted(draft: ReplicantDraft, by: { readonly site: SiteName
   draft.deleted = true;
   draft.deletedBy = stored(deletedBy);
   return deletedBy;
+}
+
+/** Records a resource on `site` that depends on the replicant (only `site` itself calls this). */
+export function writeDependent(draft: ReplicantDraft, dependent: DependentEntry): void {
+  draft[`${dependentKeyPrefix}${dependent.site}:${keyText(dependent.key)}`] = stored({ site: dependent.site, key: dependent.key, kind: dependent.kind, via: dependent.via });
 }
 
 /** Writes `site`'s replica entry (only `site` itself calls this). */

@@ -35,6 +35,9 @@ export const replicaKeyPrefix = 'replica:';
 /** Root key of a recorded conflict (a losing write). */
 export const conflictKeyPrefix = 'conflict:';
 
+/** Root key of a resource that relies on this one (DESIGN.md §8), `dependent:<site>:<key>`: each site writes its own. */
+export const dependentKeyPrefix = 'dependent:';
+
 /** What a site's copy of the resource is doing. */
 export const ReplicaStatus = {
   /** Not applied yet (or a transient failure that is being retried: see `error`). */
@@ -122,6 +125,18 @@ export interface Replicant {
   readonly replicas: Readonly<Record<string, ReplicaEntry>>;
   /** Sorted by revision, so that every site lists them in the same order. */
   readonly conflicts: readonly ConflictEntry[];
+  /** Resources on the sites that rely on this one or require it (a pod using a shared secret). */
+  readonly dependents: readonly DependentEntry[];
+}
+
+/** A resource that depends on a replicant: where it lives, which it is, how (DESIGN.md §8). */
+export interface DependentEntry {
+  readonly site: SiteName;
+  readonly key: ResourceKey;
+  /** `reliance` or `requirement`. */
+  readonly kind: string;
+  /** Where in its body the reference sits, for messages. */
+  readonly via: string;
 }
 
 /** The `lostTo` of a write that lost to a delete. */

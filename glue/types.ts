@@ -160,6 +160,8 @@ export interface ReplicationGlue {
   dependencies(object: unknown, call: GlueWriteCall): readonly Dependency[];
   /** The path to read the object `key` at, when the glue knows it from the key alone (Kubernetes: core resources). */
   readPath(key: ResourceKey): string | undefined;
+  /** Whether a delete (its query, its body) insists on going through whatever relies on the object (Kubernetes: a grace period of 0). */
+  forcedDelete(query: string, body: unknown): boolean;
   /**
    * What to ask `site` for a list or a watch (path and query) of several sites: the whole list
    * (the sites' pages cannot be merged), from `site`'s own version where `target` names a merged one.

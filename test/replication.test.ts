@@ -109,6 +109,10 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(made.stdout).toBe('pod/consumer created\n');
     expect(made.stderr).toContain('secrets default/token shared from Site2');
     expect(Buffer.from(await cluster.ok('Site1', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}']), 'base64').toString()).toBe('from-site2');
+    // Site2 may not delete it while the pod on Site1 relies on it.
+    const refused = await cluster.kubectl('Site2', ['delete', 'secret', 'token']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/relied upon by pods default\/consumer on Site1/);
     // A cross scope's read lists every member's objects, with a SITE column.
     expect(await cluster.ok('Site3', ['run', 'third', '--image=nginx'])).toBe('pod/third created\n');
     const listed = await cluster.ok('Site1', ['get', 'pods'], { scope: '{Site1 % Site3}' });

@@ -101,6 +101,11 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
 
   dependencies: (object: unknown, call: GlueWriteCall): readonly Dependency[] => listKubernetesDependencies(object, { service: call.service, namespace: call.namespace }),
 
+  forcedDelete(query: string, body: unknown): boolean {
+    // `kubectl delete --force --grace-period=0` sends DeleteOptions with gracePeriodSeconds 0.
+    return new URLSearchParams(query).get('gracePeriodSeconds') === '0' || (isJsonObject(body) && body.gracePeriodSeconds === 0);
+  },
+
   readPath(key: ResourceKey): string | undefined {
     // Only the core group's resources are known without a body to tell their version: v1.
     const builtin = findBuiltinPlural(pluralOf(key.service));

@@ -60,6 +60,7 @@ export const errorMappings: Readonly<Partial<Record<ErrorCode, Mapping>>> = {
   [ErrorCode.DocumentExists]: { status: 409, reason: 'AlreadyExists' },
   [ErrorCode.NameTakenElsewhere]: { status: 409, reason: 'AlreadyExists' },
   [ErrorCode.DependencyMissing]: { status: 409, reason: 'Conflict' },
+  [ErrorCode.ReliedUpon]: { status: 409, reason: 'Conflict' },
 };
 
 const internalError: Mapping = { status: 500, reason: 'InternalError' };

@@ -22,6 +22,7 @@ describe('Cheops headers', () => {
       meta: { key: { app: 'k', service: 'pods', name: 'p' }, collaboration: 'replication', scope: '{A & B & C}', sites: ['A', 'B', 'C'].map(asSiteName), origin: asSiteName('A'), incarnation: 0, createdAt: 0 },
       desired: { revision: '2-A-00000000', generation: 2, site: asSiteName('A'), at: 0, body: {} },
       deleted: false,
+      dependents: [],
       replicas: {
         A: { status: 'applied', observedRevision: '2-A-00000000', observedGeneration: 2, updatedAt: 0 },
         B: { status: 'failed', observedRevision: '2-A-00000000', observedGeneration: 2, error: 'a "quoted"\nerror', updatedAt: 0 },
@@ -40,6 +41,7 @@ describe('Cheops headers', () => {
       meta: { key: { app: 'k', service: 'pods', name: 'p' }, collaboration: 'replication', scope: '{A & B & C}', sites, origin: asSiteName('B'), incarnation: 1, createdAt: 0 },
       desired: { revision: '1-B-00000000', generation: 1, site: asSiteName('B'), at: 0, body: {} },
       deleted: false,
+      dependents: [],
       replicas: { B: { status: 'applied', observedRevision: '1-B-00000000', observedGeneration: 1, updatedAt: 0 } },
       conflicts: [],
     };

@@ -22,6 +22,7 @@ import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
+import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
 import { forwardWrite } from './forward.js';
 import { parseWait } from './http.js';
@@ -77,7 +78,7 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
   const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update');
   // The sites the object goes to: a replicated one's (this site among them), else this site alone.
   const consumers = planned.kind === 'replicate' ? planned.sites : [ctx.self];
-  const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers) : [];
+  const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key) : [];
   const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
   switch (plan.kind) {
     case 'local':
@@ -87,6 +88,7 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
     case 'cross':
       return crossWrite(ctx, call, write, body, key, plan);
     case 'replicate':
+      if (write.op === 'delete' && live !== undefined) await refuseIfReliedUpon(ctx, call, live, body);
       if (write.op === 'create' && isJsonObject(body.parsed) && ctx.glue.isOwnedChild(body.parsed)) {
         return sendLocal(ctx, call, body, [...plan.warnings, `applied on ${ctx.self} only: an owned child is never replicated; its parent is`]);
       }

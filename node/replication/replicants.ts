@@ -15,6 +15,7 @@ import {
   markDeleted,
   recordConflicts,
   unrecordedConflicts,
+  writeDependent,
   writeDesired,
   writeReplica,
   type ReplicantDraft,
@@ -22,12 +23,14 @@ import {
 import { Deferred } from '../../crdt/deferred.js';
 import {
   CollaborationKind,
+  keyText,
   metaIdOf,
   metaIdOfDocId,
   replicaCurrent,
   replicantDocId,
   ReplicaStatus,
   type ConflictEntry,
+  type DependentEntry,
   type DesiredState,
   type JsonBody,
   type Replicant,
@@ -236,6 +239,18 @@ export class Replicants {
       ...(audience === undefined ? {} : { audience }),
     });
     await this.mirror(docId, 'always');
+  }
+
+  /**
+   * Records `dependent` (a resource on this site that relies on the replicant, DESIGN.md §8) in the
+   * replicant, for every site of it to see: a delete of the replicant is refused while it stands.
+   * Nothing is written when it is recorded already.
+   */
+  async recordDependent(docId: DocumentId, dependent: Omit<DependentEntry, 'site'>): Promise<void> {
+    const { self } = this.deps;
+    const read = await this.read(docId);
+    if (read.kind === 'ok' && read.replicant.dependents.some((entry) => entry.site === self && keyText(entry.key) === keyText(dependent.key))) return;
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeDependent(draft, { ...dependent, site: self }), { message: `dependent ${self}` });
   }
 
   /**

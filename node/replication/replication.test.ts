@@ -455,7 +455,7 @@ describe('request checks', () => {
     expect(alone.headers.get('warning')).toContain('Site2 is unreachable: alone may exist there too');
   });
 
-  it('shares what a pod needs from the site its scope takes it from: replicated between the two, kept in step', async () => {
+  it('shares what a pod needs from the site its scope takes it from: replicated, kept in step, not deleted while relied upon', async () => {
     const [site1, site2, site3] = await threeSites();
     const secrets = '/api/v1/namespaces/default/secrets';
     const secret = (data: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } });
@@ -504,6 +504,20 @@ describe('request checks', () => {
       expect(await uidOn(site3, 'everywhere')).toBeDefined();
       expect((await site3.local(`${secrets}/settings`)).status).toBe(200);
     });
+    // The relationship model: no site may delete what pods rely on while they stand.
+    const refused = await site2.request('DELETE', `${secrets}/token`);
+    expect(refused.status).toBe(409);
+    const message = ((await refused.json()) as { message: string }).message;
+    expect(message).toContain('pods default/user on Site1');
+    expect(message).toContain('pods default/again on Site1');
+    expect(await data(site2)).toBe('changed');
+    // Once they are gone (their deletes never passed through Cheops: looked for on their site), it may go, everywhere.
+    for (const name of ['user', 'again']) expect((await site1.request('DELETE', `${pods}/${name}`)).status).toBe(200);
+    await eventually(async () => expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200));
+    await eventually(async () => expect(await data(site1)).toBeUndefined());
+    // Forced, it goes although a pod still relies on it.
+    expect((await site2.request('DELETE', `${secrets}/settings`)).status).toBe(409);
+    expect((await site2.request('DELETE', `${secrets}/settings?gracePeriodSeconds=0`)).status).toBe(200);
   });
 
   it('reads across the members of a cross scope: lists merged with a SITE column, an object wherever it lives', async () => {

@@ -13,11 +13,12 @@
  * cannot be reached (503), as the pod would start without it; one of the same name made here
  * already and not shared (409: which copy the pod should use is the user's call).
  *
- * Not built: recording the dependencies (the admin API's view, a delete of a relied-upon
- * resource refused), DESIGN.md §8.
+ * The object is recorded in each dependency's replicant as a dependent (DESIGN.md §8), and a
+ * delete of the dependency is refused while it stands (reliance.ts).
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
+import { replicantDocId, type Replicant } from '../../crdt/replicant.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import { DependencyKind, type GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
@@ -58,6 +59,7 @@ async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly Si
  */
 export async function shareDependencies(
   ctx: EngineContext, call: FrontCall, write: GlueWriteCall, object: JsonObject, scope: { readonly text: string; readonly scope: Scope }, consumers: readonly SiteName[],
+  dependent: ResourceKey | undefined,
 ): Promise<string[]> {
   const notes: string[] = [];
   for (const dependency of ctx.glue.dependencies(object, write)) {
@@ -66,7 +68,13 @@ export async function shareDependencies(
     const resolved = resolveScope(scope.scope, key.service, knownSitesOf(ctx.sites));
     if (!resolved.ok) throw resolved.error;
     const { sites } = resolved.resolution;
-    if (sites.includes(ctx.self) || ctx.index.live(key) !== undefined) continue;
+    if (sites.includes(ctx.self)) continue;
+    // Shared already (by an earlier object): this one relies on it too.
+    const shared = ctx.index.live(key);
+    if (shared !== undefined) {
+      if (dependent !== undefined) await ctx.replicants.recordDependent(replicantDocId(shared.metaId), { key: dependent, kind: dependency.kind, via: dependency.via });
+      continue;
+    }
     const path = ctx.glue.readPath(key);
     if (path === undefined) {
       notes.push(`${describe(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope, but Cheops cannot read that kind of object by name: it was not shared`);
@@ -88,14 +96,15 @@ export async function shareDependencies(
       });
     }
     const sharedWith = [found.site, ...consumers.filter((site) => site !== found.site)];
-    await replicateHere(ctx, key, sharedWith, ctx.glue.canonical(found.object, key));
+    const made = await replicateHere(ctx, key, sharedWith, ctx.glue.canonical(found.object, key));
+    if (dependent !== undefined) await ctx.replicants.recordDependent(made.docId, { key: dependent, kind: dependency.kind, via: dependency.via });
     notes.push(`${describe(key)} shared from ${found.site}: replicated between ${sharedWith.join(', ')}, kept in step`);
   }
   return notes;
 }
 
 /** Makes `body` here and its replicant, whose sites are `sites`: the owner first, this site among the others. */
-async function replicateHere(ctx: EngineContext, key: ResourceKey, sites: readonly SiteName[], body: JsonObject): Promise<void> {
+async function replicateHere(ctx: EngineContext, key: ResourceKey, sites: readonly SiteName[], body: JsonObject): Promise<Replicant> {
   const owner = sites[0] ?? ctx.self;
   const create = ctx.glue.objectRequest('create', key, body);
   if (create === undefined) throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} cannot be written here`, { details: { dependency: key } });
@@ -111,6 +120,7 @@ async function replicateHere(ctx: EngineContext, key: ResourceKey, sites: readon
     throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} could not be made here: ${ctx.glue.errorMessage(answer.status, answerJson(answer))}`, { details: { dependency: key } });
   }
   const made = answerJson(answer);
-  await ctx.replicants.writeLocal({ key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body, localId: ctx.glue.localId(made) });
+  const written = await ctx.replicants.writeLocal({ key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body, localId: ctx.glue.localId(made) });
   ctx.logger.info({ key, owner }, 'dependency shared from another site');
+  return written.replicant;
 }

@@ -1,0 +1,54 @@
+/**
+ * The relationship model's guard on deletes (DESIGN.md §8): a replicant that other resources rely
+ * on or require (recorded by sharing, share.ts: a pod on Site1 using a secret shared from Site2)
+ * is not deleted, on any of its sites, while one of them still exists, unless the delete is
+ * forced (glue's `forcedDelete`: `kubectl delete --force --grace-period=0`). A recorded dependent
+ * is looked for on its site first: it may be gone without Cheops having seen it (a pod's own
+ * delete passes straight to its application). One whose site cannot be asked counts as there.
+ */
+import { CheopsError, ErrorCode } from '../../core/index.js';
+import type { ResourceKey } from '../../core/ids.js';
+import { replicantDocId, type DependentEntry } from '../../crdt/replicant.js';
+import type { FrontCall } from '../http/index.js';
+import { readAnswer } from '../local-app.js';
+import type { EngineContext } from './context.js';
+import { forwardedHeaders, withinReadDeadline } from './forward.js';
+import type { IndexEntry } from './key-index.js';
+import type { WriteBody } from './request-body.js';
+import { fetchLocal } from './write-path.js';
+
+function describe(key: ResourceKey): string {
+  return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
+}
+
+/** Whether `dependent` still exists on its site (or cannot be ruled out). */
+async function stillThere(ctx: EngineContext, call: FrontCall, dependent: DependentEntry): Promise<boolean> {
+  const path = ctx.glue.readPath(dependent.key);
+  if (path === undefined) return true;
+  const headers = new Headers({ accept: 'application/json' });
+  try {
+    if (dependent.site === ctx.self) return (await fetchLocal(ctx, { method: 'GET', path, headers })).status !== 404;
+    const base = ctx.sites.httpOf(dependent.site);
+    if (base === undefined || !ctx.sites.isUp(dependent.site)) return true;
+    const remote = forwardedHeaders(ctx, call, `{${dependent.site}}`);
+    remote.set('accept', 'application/json');
+    const answer = await withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers: remote, signal }))));
+    return answer.status !== 404;
+  } catch {
+    return true;
+  }
+}
+
+/** Throws CHEOPS_RELIED_UPON when the delete of `live` must not go on; see the module's comment. */
+export async function refuseIfReliedUpon(ctx: EngineContext, call: FrontCall, live: IndexEntry, body: WriteBody): Promise<void> {
+  if (ctx.glue.forcedDelete(call.query, body.parsed)) return;
+  const read = await ctx.replicants.read(replicantDocId(live.metaId));
+  if (read.kind !== 'ok' || read.replicant.dependents.length === 0) return;
+  const checks = await Promise.all(read.replicant.dependents.map(async (dependent) => ((await stillThere(ctx, call, dependent)) ? dependent : undefined)));
+  const standing = checks.filter((dependent): dependent is DependentEntry => dependent !== undefined);
+  if (standing.length === 0) return;
+  const who = standing.map((dependent) => `${describe(dependent.key)} on ${dependent.site} (${dependent.kind}, ${dependent.via})`).join('; ');
+  throw new CheopsError(ErrorCode.ReliedUpon, `${describe(live.key)} is relied upon by ${who}: delete those first, or force the delete (kubectl delete --force --grace-period=0)`, {
+    details: { dependents: standing.map((dependent) => ({ site: dependent.site, key: dependent.key })) },
+  });
+}
