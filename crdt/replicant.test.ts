@@ -169,20 +169,31 @@ describe('hostile replicant content', () => {
     expect(decodeReplicant(asDocumentId('res/NOT-A-META-ID'), valid()).ok).toBe(false);
   });
 
-  it('ignores malformed replica and conflict entries one by one', () => {
+  it('ignores malformed replica, conflict and dependent entries one by one', () => {
     const content = {
       ...valid(),
       'replica:Site2': new Automerge.ImmutableString('{"status":"exploded","observedGeneration":1,"updatedAt":1}'),
       'replica:../../etc': new Automerge.ImmutableString('{"status":"applied","observedGeneration":1,"updatedAt":1}'),
       'replica:Site3': new Automerge.ImmutableString('{"status":"applied","observedGeneration":1,"updatedAt":1,"error":"x"}'),
       'conflict:1-Site2-00000000': new Automerge.ImmutableString('{"revision":"1-Site9-00000000"}'),
+      // A dependent: written by the site it names, the key whole.
+      'dependent:Site3:kubernetes/pods/default/user': new Automerge.ImmutableString(
+        '{"site":"Site3","key":{"app":"kubernetes","service":"pods","namespace":"default","name":"user"},"kind":"reliance","via":"spec.containers[0].env[0]"}',
+      ),
+      'dependent:Site2:kubernetes/pods/default/spoof': new Automerge.ImmutableString('{"site":"Site3","key":{"app":"kubernetes","service":"pods","name":"spoof"},"kind":"reliance","via":"x"}'),
+      'dependent:Site2:kubernetes/pods/default/broken': new Automerge.ImmutableString('{"site":"Site2","key":{"app":"kubernetes"},"kind":"reliance","via":"x"}'),
     };
     const decoded = decode(content);
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
     expect(Object.keys(decoded.replicant.replicas)).toEqual(['Site3']);
     expect(decoded.replicant.conflicts).toEqual([]);
-    expect([...decoded.ignored].sort()).toEqual(['conflict:1-Site2-00000000', 'replica:../../etc', 'replica:Site2']);
+    expect(decoded.replicant.dependents).toEqual([
+      { site: 'Site3', key: { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'user' }, kind: 'reliance', via: 'spec.containers[0].env[0]' },
+    ]);
+    expect([...decoded.ignored].sort()).toEqual([
+      'conflict:1-Site2-00000000', 'dependent:Site2:kubernetes/pods/default/broken', 'dependent:Site2:kubernetes/pods/default/spoof', 'replica:../../etc', 'replica:Site2',
+    ]);
   });
 });
 
