@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { CheopsError, ErrorCode } from '../../core/index.js';
-import type { SiteName } from '../../core/ids.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { wholeResponse } from '../http/index.js';
 import type { LocalAnswer } from '../local-app.js';
 import { ReplicaStatus, replicaSettled, type Replicant } from '../../crdt/replicant.js';
@@ -88,6 +88,11 @@ export function relayStream(answer: Response, extra: ReadonlyArray<readonly [str
   const bodiless = answer.status === 204 || answer.status === 205 || answer.status === 304;
   if (bodiless) void answer.body?.cancel().catch(() => undefined);
   return new Response(bodiless ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });
+}
+
+/** A resource as messages name it: `pods default/purple`. */
+export function describeKey(key: ResourceKey): string {
+  return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
 }
 
 /** A `Warning` header value (RFC 7234 §5.5, code 299: a persistent warning), as kubectl prints it. */

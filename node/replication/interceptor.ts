@@ -14,7 +14,7 @@
  *   replicant's own scope; any other write goes to the local application as it came.
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
-import type { ResourceKey, SiteName } from '../../core/ids.js';
+import type { SiteName } from '../../core/ids.js';
 import { parseScope, resolveScope, type Scope } from '../../scope/index.js';
 import { isJsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
@@ -25,7 +25,7 @@ import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
 import { forwardWrite } from './forward.js';
-import { parseWait } from './http.js';
+import { describeKey, parseWait } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
@@ -135,7 +135,7 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
       if (!resolution.sites.includes(ctx.self)) return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
       if (live === undefined) return { kind: 'replicate', sites: resolution.sites, scope: scope.text, warnings, scoped: true };
       if (!sameSites(live.sites, resolution.sites)) {
-        warnings.push(`${describe(live.key)} is replicated on ${live.sites.join(', ')} (scope ${live.scope}); the scope ${scope.text} of this request does not change that`);
+        warnings.push(`${describeKey(live.key)} is replicated on ${live.sites.join(', ')} (scope ${live.scope}); the scope ${scope.text} of this request does not change that`);
       }
       return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
     }
@@ -153,6 +153,3 @@ function sameSites(a: readonly SiteName[], b: readonly SiteName[]): boolean {
   return a.length === b.length && a.every((site) => b.includes(site));
 }
 
-function describe(key: ResourceKey): string {
-  return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
-}

@@ -7,19 +7,16 @@
  * delete passes straight to its application). One whose site cannot be asked counts as there.
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
-import type { ResourceKey } from '../../core/ids.js';
 import { replicantDocId, type DependentEntry } from '../../crdt/replicant.js';
 import type { FrontCall } from '../http/index.js';
 import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, withinReadDeadline } from './forward.js';
+import { describeKey } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import type { WriteBody } from './request-body.js';
 import { fetchLocal } from './write-path.js';
 
-function describe(key: ResourceKey): string {
-  return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
-}
 
 /** Whether `dependent` still exists on its site (or cannot be ruled out). */
 async function stillThere(ctx: EngineContext, call: FrontCall, dependent: DependentEntry): Promise<boolean> {
@@ -47,8 +44,8 @@ export async function refuseIfReliedUpon(ctx: EngineContext, call: FrontCall, li
   const checks = await Promise.all(read.replicant.dependents.map(async (dependent) => ((await stillThere(ctx, call, dependent)) ? dependent : undefined)));
   const standing = checks.filter((dependent): dependent is DependentEntry => dependent !== undefined);
   if (standing.length === 0) return;
-  const who = standing.map((dependent) => `${describe(dependent.key)} on ${dependent.site} (${dependent.kind}, ${dependent.via})`).join('; ');
-  throw new CheopsError(ErrorCode.ReliedUpon, `${describe(live.key)} is relied upon by ${who}: delete those first, or force the delete (kubectl delete --force --grace-period=0)`, {
+  const who = standing.map((dependent) => `${describeKey(dependent.key)} on ${dependent.site} (${dependent.kind}, ${dependent.via})`).join('; ');
+  throw new CheopsError(ErrorCode.ReliedUpon, `${describeKey(live.key)} is relied upon by ${who}: delete those first, or force the delete (kubectl delete --force --grace-period=0)`, {
     details: { dependents: standing.map((dependent) => ({ site: dependent.site, key: dependent.key })) },
   });
 }

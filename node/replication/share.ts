@@ -25,13 +25,10 @@ import type { FrontCall } from '../http/index.js';
 import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, membersToTry, withinReadDeadline } from './forward.js';
-import { answerJson } from './http.js';
+import { answerJson, describeKey } from './http.js';
 import { resolveScope, type Scope } from '../../scope/index.js';
 import { knownSitesOf } from './sites.js';
 
-function describe(key: ResourceKey): string {
-  return `${key.service} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
-}
 
 /** The object `key` as the first reachable site of `sites` holds it: the object, undefined if it holds none, or why it could not be asked. */
 async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly SiteName[], key: ResourceKey, path: string): Promise<{ site: SiteName; object: JsonObject | undefined } | string> {
@@ -77,28 +74,28 @@ export async function shareDependencies(
     }
     const path = ctx.glue.readPath(key);
     if (path === undefined) {
-      notes.push(`${describe(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope, but Cheops cannot read that kind of object by name: it was not shared`);
+      notes.push(`${describeKey(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope, but Cheops cannot read that kind of object by name: it was not shared`);
       continue;
     }
     const found = await fetchFrom(ctx, call, sites, key, path);
     if (typeof found === 'string') {
-      throw new CheopsError(ErrorCode.SiteUnreachable, `${describe(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope ${scope.text}, which could not be read: ${found}; nothing was written`, {
+      throw new CheopsError(ErrorCode.SiteUnreachable, `${describeKey(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope ${scope.text}, which could not be read: ${found}; nothing was written`, {
         details: { dependency: key, sites },
       });
     }
     if (found.object === undefined) {
       if (dependency.optional) {
-        notes.push(`${describe(key)} (${dependency.via}, optional) does not exist on ${found.site}: not shared`);
+        notes.push(`${describeKey(key)} (${dependency.via}, optional) does not exist on ${found.site}: not shared`);
         continue;
       }
-      throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} (${dependency.via}) is taken from ${found.site} by the scope ${scope.text}, and ${found.site} has no such object; nothing was written`, {
+      throw new CheopsError(ErrorCode.DependencyMissing, `${describeKey(key)} (${dependency.via}) is taken from ${found.site} by the scope ${scope.text}, and ${found.site} has no such object; nothing was written`, {
         details: { dependency: key, site: found.site },
       });
     }
     const sharedWith = [found.site, ...consumers.filter((site) => site !== found.site)];
     const made = await replicateHere(ctx, key, sharedWith, ctx.glue.canonical(found.object, key));
     if (dependent !== undefined) await ctx.replicants.recordDependent(made.docId, { key: dependent, kind: dependency.kind, via: dependency.via });
-    notes.push(`${describe(key)} shared from ${found.site}: replicated between ${sharedWith.join(', ')}, kept in step`);
+    notes.push(`${describeKey(key)} shared from ${found.site}: replicated between ${sharedWith.join(', ')}, kept in step`);
   }
   return notes;
 }
@@ -107,17 +104,17 @@ export async function shareDependencies(
 async function replicateHere(ctx: EngineContext, key: ResourceKey, sites: readonly SiteName[], body: JsonObject): Promise<Replicant> {
   const owner = sites[0] ?? ctx.self;
   const create = ctx.glue.objectRequest('create', key, body);
-  if (create === undefined) throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} cannot be written here`, { details: { dependency: key } });
+  if (create === undefined) throw new CheopsError(ErrorCode.DependencyMissing, `${describeKey(key)} from ${owner} cannot be written here`, { details: { dependency: key } });
   const answer = await ctx.localApp.exchange({
     method: 'POST', path: create.path, headers: new Headers({ 'content-type': 'application/json', accept: 'application/json' }), body: new TextEncoder().encode(JSON.stringify(create.body)),
   });
   if (answer.status === 409) {
-    throw new CheopsError(ErrorCode.NameTakenElsewhere, `${describe(key)} exists on ${ctx.self} already, not shared from ${owner}: delete it here to use ${owner}'s, or bind the service to ${ctx.self}; nothing was written`, {
+    throw new CheopsError(ErrorCode.NameTakenElsewhere, `${describeKey(key)} exists on ${ctx.self} already, not shared from ${owner}: delete it here to use ${owner}'s, or bind the service to ${ctx.self}; nothing was written`, {
       details: { dependency: key, site: ctx.self },
     });
   }
   if (answer.status < 200 || answer.status > 299) {
-    throw new CheopsError(ErrorCode.DependencyMissing, `${describe(key)} from ${owner} could not be made here: ${ctx.glue.errorMessage(answer.status, answerJson(answer))}`, { details: { dependency: key } });
+    throw new CheopsError(ErrorCode.DependencyMissing, `${describeKey(key)} from ${owner} could not be made here: ${ctx.glue.errorMessage(answer.status, answerJson(answer))}`, { details: { dependency: key } });
   }
   const made = answerJson(answer);
   const written = await ctx.replicants.writeLocal({ key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body, localId: ctx.glue.localId(made) });
