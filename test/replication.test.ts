@@ -21,6 +21,7 @@ interface ReplicantItem {
 interface ReplicantDetail {
   replicas: Record<string, { status: string; localId?: string; error?: string }>;
   conflicts: Array<{ revision: string; site: string; lostTo: string }>;
+  dependents: Array<{ site: string; key: { service: string; name: string }; kind: string }>;
 }
 
 async function item(site: SiteName, name: string, namespace = 'default'): Promise<ReplicantItem | undefined> {
@@ -113,6 +114,10 @@ describe('replication across three real sites, with the real kubectl', () => {
     const refused = await cluster.kubectl('Site2', ['delete', 'secret', 'token']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/relied upon by pods default\/consumer on Site1/);
+    // The admin API shows who relies on it, on either site.
+    const secretReplicant = await item('Site2', 'token');
+    const detail = await cluster.admin<ReplicantDetail>('Site2', `/replicants/${secretReplicant?.metaId ?? ''}`);
+    expect(detail.dependents).toMatchObject([{ site: 'Site1', key: { service: 'pods', name: 'consumer' }, kind: 'reliance' }]);
     // A cross scope's read lists every member's objects, with a SITE column.
     expect(await cluster.ok('Site3', ['run', 'third', '--image=nginx'])).toBe('pod/third created\n');
     const listed = await cluster.ok('Site1', ['get', 'pods'], { scope: '{Site1 % Site3}' });

@@ -1,7 +1,8 @@
 /**
  * The replicant admin API (docs/REPLICATION.md §6), relative to `/cheops/v1`:
  * `GET /replicants` lists every replicant held here with each site's status, and
- * `GET /replicants/{metaId}` shows one whole: desired body, replicas, conflicts.
+ * `GET /replicants/{metaId}` shows one whole: desired body, replicas, conflicts, dependents (the
+ * resources on the sites that rely on it, recorded by sharing).
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import { isMetaId, keyText, type Replicant } from '../../crdt/replicant.js';
@@ -27,6 +28,7 @@ export function replicantSummary(replicant: Replicant): Record<string, unknown> 
     deleted: replicant.deleted,
     replicas,
     conflicts: replicant.conflicts.length,
+    dependents: replicant.dependents.length,
   };
 }
 
@@ -41,6 +43,7 @@ export function replicantDetail(replicant: Replicant): Record<string, unknown> {
     ...(replicant.deletedBy === undefined ? {} : { deletedBy: replicant.deletedBy }),
     replicas: replicant.replicas,
     conflicts: replicant.conflicts,
+    dependents: replicant.dependents,
   };
 }
 
