@@ -11,7 +11,7 @@ import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
 import type { SiteList } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
-import { readAnswer, type LocalAnswer } from '../local-app.js';
+import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, forwardOrder, withinReadDeadline } from './forward.js';
 import { answerJson, CheopsHeader, relay, relayStream, requestHeaders, warning } from './http.js';
@@ -22,40 +22,38 @@ export interface CrossRead {
   readonly scope: string;
 }
 
-/** What one member answered, or why it did not. */
-type MemberAnswer = { readonly site: SiteName; readonly answer: LocalAnswer } | { readonly site: SiteName; readonly failure: string };
+/** What one member answered (`T`: its answer read whole, or the streamed answer), or why it did not. */
+type MemberAnswer<T> = { readonly site: SiteName; readonly answer: T } | { readonly site: SiteName; readonly failure: string };
 
 /**
- * Asks `site` for `target`: this site's application, or another site's front (which answers from
- * its own) within `remoteReadTimeoutMs`.
+ * Asks `site` for the read (its own target, see the glue's `memberTarget`): this site's
+ * application, or another site's front, which answers from its own. `take` reads what is kept of
+ * the answer: all of it for a list, nothing for a stream (a watch, a log follow); for another
+ * site, the deadline (`remoteReadTimeoutMs`) covers the request and `take`.
  */
-async function ask(ctx: EngineContext, call: FrontCall, site: SiteName, target: string, scope: string): Promise<MemberAnswer> {
-  if (site === ctx.self) {
-    try {
-      const request = new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal: call.signal });
-      return { site, answer: await readAnswer(await ctx.localApp.fetch(request)) };
-    } catch (error) {
-      return { site, failure: errorMessage(error) };
-    }
-  }
-  const base = ctx.sites.httpOf(site);
-  if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
-  const headers = forwardedHeaders(ctx, call, scope);
+async function askMember<T>(ctx: EngineContext, call: FrontCall, site: SiteName, scope: string, signal: AbortSignal, take: (response: Response) => Promise<T>): Promise<MemberAnswer<T>> {
+  const target = ctx.glue.memberTarget(call.url, site);
   try {
-    const answer = await withinReadDeadline(ctx, call.signal, async (signal) =>
-      readAnswer(await ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal }))),
-    );
-    return { site, answer };
+    if (site === ctx.self) {
+      return { site, answer: await take(await ctx.localApp.fetch(new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal }))) };
+    }
+    const base = ctx.sites.httpOf(site);
+    if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
+    const headers = forwardedHeaders(ctx, call, scope);
+    return { site, answer: await withinReadDeadline(ctx, signal, async (inner) => take(await ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal: inner })))) };
   } catch (error) {
     return { site, failure: errorMessage(error) };
   }
 }
 
+const whole = readAnswer;
+const streamed = (response: Response): Promise<Response> => Promise.resolve(response);
+
 /** Every member's list, merged; the members left out named in warnings. */
 export async function crossList(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
   const asked = read.sites.filter((site) => site === ctx.self || ctx.sites.isUp(site));
   const notes = read.sites.filter((site) => !asked.includes(site)).map((site) => `${site} is unreachable: its objects are not in this list`);
-  const answers = await Promise.all(asked.map((site) => ask(ctx, call, site, ctx.glue.memberTarget(call.url, site), read.scope)));
+  const answers = await Promise.all(asked.map((site) => askMember(ctx, call, site, read.scope, call.signal, whole)));
   const lists: SiteList[] = [];
   for (const member of answers) {
     if ('failure' in member) notes.push(`${member.site} did not answer (${member.failure}): its objects are not in this list`);
@@ -76,25 +74,6 @@ export async function crossList(ctx: EngineContext, call: FrontCall, read: Cross
   return relay({ status: 200, statusText: 'OK', headers, body }, notes.map(warning));
 }
 
-/** A member's answer as it began (its body a stream: a watch, a log follow), or why it did not. */
-type OpenedAnswer = { readonly site: SiteName; readonly response: Response } | { readonly site: SiteName; readonly failure: string };
-
-/** Opens the read on `site` (its own target, see the glue's `memberTarget`); the deadline is for the answer to begin only. */
-async function openMember(ctx: EngineContext, call: FrontCall, site: SiteName, scope: string, signal: AbortSignal): Promise<OpenedAnswer> {
-  const target = ctx.glue.memberTarget(call.url, site);
-  try {
-    if (site === ctx.self) {
-      return { site, response: await ctx.localApp.fetch(new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal })) };
-    }
-    const base = ctx.sites.httpOf(site);
-    if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
-    const headers = forwardedHeaders(ctx, call, scope);
-    return { site, response: await withinReadDeadline(ctx, signal, (inner) => ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal: inner }))) };
-  } catch (error) {
-    return { site, failure: errorMessage(error) };
-  }
-}
-
 /**
  * Every member's watch as one stream: each member's events as they come, through the glue
  * (`watchEvent`: the site's cell in a table's rows, the columns once; bookmarks left out). A
@@ -107,24 +86,24 @@ export async function crossWatch(ctx: EngineContext, call: FrontCall, read: Cros
   const notes = read.sites.filter((site) => !asked.includes(site)).map((site) => `${site} is unreachable: its objects are not in this watch`);
   const stop = new AbortController();
   const signal = AbortSignal.any([call.signal, stop.signal]);
-  const opened = await Promise.all(asked.map((site) => openMember(ctx, call, site, read.scope, signal)));
-  const watches: Array<{ readonly site: SiteName; readonly response: Response }> = [];
+  const opened = await Promise.all(asked.map((site) => askMember(ctx, call, site, read.scope, signal, streamed)));
+  const watches: Array<{ readonly site: SiteName; readonly answer: Response }> = [];
   for (const member of opened) {
     if ('failure' in member) notes.push(`${member.site} did not answer (${member.failure}): its objects are not in this watch`);
     else watches.push(member);
   }
   // A member that refused (an expired version, a bad selector) answers for all: the client must hear it.
-  const refusal = watches.find((member) => member.response.status !== 200);
+  const refusal = watches.find((member) => member.answer.status !== 200);
   if (refusal !== undefined || watches.length === 0) {
     stop.abort();
-    for (const member of watches) if (member !== refusal) void member.response.body?.cancel().catch(() => undefined);
+    for (const member of watches) if (member !== refusal) void member.answer.body?.cancel().catch(() => undefined);
     if (refusal === undefined) throw new CheopsError(ErrorCode.SiteUnreachable, `no member of ${read.scope} could be watched: ${notes.join('; ')}`, { details: { sites: read.sites } });
-    return relay(await readAnswer(refusal.response), notes.map(warning));
+    return relay(await readAnswer(refusal.answer), notes.map(warning));
   }
   const encoder = new TextEncoder();
   let headersSent = false;
   let ended = false;
-  const readers = watches.map((member) => ({ site: member.site, reader: (member.response.body as ReadableStream<Uint8Array>).getReader() }));
+  const readers = watches.map((member) => ({ site: member.site, reader: (member.answer.body as ReadableStream<Uint8Array>).getReader() }));
   const endAll = (): void => {
     if (ended) return;
     ended = true;
@@ -168,7 +147,7 @@ export async function crossWatch(ctx: EngineContext, call: FrontCall, read: Cros
       endAll();
     },
   });
-  const headers = new Headers({ 'content-type': watches[0]?.response.headers.get('content-type') ?? 'application/json' });
+  const headers = new Headers({ 'content-type': watches[0]?.answer.headers.get('content-type') ?? 'application/json' });
   for (const note of notes) headers.append(...warning(note));
   return new Response(body, { status: 200, headers });
 }
@@ -187,20 +166,20 @@ function parseLine(line: string): unknown {
  * the object, else the first other member's that does, streamed as it comes.
  */
 export async function crossGet(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
-  const here = await openMember(ctx, call, ctx.self, read.scope, call.signal);
-  if ('response' in here && here.response.status !== 404) return relayStream(here.response);
+  const here = await askMember(ctx, call, ctx.self, read.scope, call.signal, streamed);
+  if ('answer' in here && here.answer.status !== 404) return relayStream(here.answer);
   // Small, and the answer if no member holds the object.
-  const notFound = 'response' in here ? await readAnswer(here.response) : undefined;
+  const notFound = 'answer' in here ? await readAnswer(here.answer) : undefined;
   const notes: string[] = [];
   for (const site of forwardOrder(ctx, read.sites)) {
     if (!ctx.sites.isUp(site)) {
       notes.push(`${site} is unreachable: the object may live there`);
       continue;
     }
-    const member = await openMember(ctx, call, site, read.scope, call.signal);
+    const member = await askMember(ctx, call, site, read.scope, call.signal, streamed);
     if ('failure' in member) notes.push(`${site} did not answer (${member.failure}): the object may live there`);
-    else if (member.response.status !== 404) return relayStream(member.response, [[CheopsHeader.ForwardedTo, site], ...notes.map(warning)]);
-    else void member.response.body?.cancel().catch(() => undefined);
+    else if (member.answer.status !== 404) return relayStream(member.answer, [[CheopsHeader.ForwardedTo, site], ...notes.map(warning)]);
+    else void member.answer.body?.cancel().catch(() => undefined);
   }
   if (notFound !== undefined) return relay(notFound, notes.map(warning));
   throw new CheopsError(ErrorCode.AppUnreachable, `the local application did not answer (${'failure' in here ? here.failure : ''}), and no other member of ${read.scope} holds the object`, {

@@ -14,12 +14,11 @@ import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
-import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
-import { forwardedHeaders, forwardOrder, forwardWrite, withinReadDeadline } from './forward.js';
+import { forwardOrder, forwardWrite, readOn } from './forward.js';
 import { CheopsHeader } from './http.js';
 import type { WriteBody } from './request-body.js';
-import { fetchLocal, sendLocal } from './write-path.js';
+import { sendLocal } from './write-path.js';
 
 /** A write under a cross scope: its members (this site among them), in scope order. */
 export interface CrossWrite {
@@ -31,13 +30,7 @@ export interface CrossWrite {
 /** Whether `site` holds the object at `path` (this site: its application); a failure to ask is a string. */
 async function holds(ctx: EngineContext, call: FrontCall, site: SiteName, path: string, scope: string): Promise<boolean | string> {
   try {
-    if (site === ctx.self) return (await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) })).status === 200;
-    const base = ctx.sites.httpOf(site);
-    if (base === undefined) return 'its HTTP address is not known yet';
-    const headers = forwardedHeaders(ctx, call, scope);
-    headers.set('accept', 'application/json');
-    const answer = await withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }))));
-    return answer.status === 200;
+    return (await readOn(ctx, call, site, path, scope)).status === 200;
   } catch (error) {
     return errorMessage(error);
   }

@@ -11,9 +11,10 @@ import type { SiteName } from '../../core/ids.js';
 import type { WriteOperation } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
-import { readAnswer } from '../local-app.js';
+import { readAnswer, type LocalAnswer } from '../local-app.js';
 import { CheopsHeader, relay, requestHeaders, warning } from './http.js';
 import type { WriteBody } from './request-body.js';
+import { fetchLocal } from './write-path.js';
 
 /** Cheops headers a forwarded request keeps: the member waits as the client asked. */
 const keptHeaders = [CheopsHeader.Wait, CheopsHeader.WaitTimeout];
@@ -62,6 +63,20 @@ export async function withinReadDeadline<T>(ctx: EngineContext, outer: AbortSign
   } finally {
     timer.cancel();
   }
+}
+
+/**
+ * A JSON read of `path` on `site`: this site's application, or another site's front (sent as
+ * forwarded, with `scope`: that front answers from its own application) within the read
+ * deadline. Throws when the site cannot be asked.
+ */
+export async function readOn(ctx: EngineContext, call: FrontCall, site: SiteName, path: string, scope: string): Promise<LocalAnswer> {
+  if (site === ctx.self) return fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
+  const base = ctx.sites.httpOf(site);
+  if (base === undefined) throw new Error('its HTTP address is not known yet');
+  const headers = forwardedHeaders(ctx, call, scope);
+  headers.set('accept', 'application/json');
+  return withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }))));
 }
 
 /** The headers of `call` sent on to another site of its scope: the scope, and where it comes from. */

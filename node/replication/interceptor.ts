@@ -3,13 +3,16 @@
  * request the front does not own, whether replication takes it (docs/REPLICATION.md §2):
  *
  * - a read (a get, a list, a watch) whose scope leaves this site out goes to a site of it
- *   (read-forward.ts); a cross scope is read here, with a warning;
+ *   (read-forward.ts); under a cross scope it spans the members (cross-read.ts); without a scope
+ *   in a cross namespace, the namespace's scope applies (cross-container.ts);
  * - reads of a resource with unreported conflicts get their warnings; other reads, lists and
  *   watches pass through (synchronously, no promise);
  * - a write with a scope (header, path prefix or manifest annotation) is resolved: this site only
  *   → the local application; a replication including this site → the write path; a scope leaving
  *   this site out → forwarded to a member; a cross scope → the member holding the object, or a
- *   create here once no member holds its name (cross-write.ts), a namespace replicated;
+ *   create here once no member holds its name (cross-write.ts), a namespace replicated; a
+ *   create or replace first shares what its scope takes from other sites (share.ts), and a
+ *   delete of what others rely on is refused (reliance.ts);
  * - a write without a scope on a resource with a live replicant is a replicated write with the
  *   replicant's own scope; any other write goes to the local application as it came.
  */

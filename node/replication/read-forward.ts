@@ -11,7 +11,8 @@
  * changes nothing. A read that was forwarded here is answered here, whatever this site makes of
  * its scope: the sender's and this site's views of who is up may differ, and a read must not go
  * round in circles. A read under a cross scope that includes this site is answered from every
- * member (cross-read.ts).
+ * member (cross-read.ts). An upgrade (exec, port-forward) follows its scope the same way
+ * (`upgradeRoute`), as a tunnel to the other site's front.
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -55,7 +56,9 @@ function serviceOf(classified: GlueCall): string {
  */
 export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadRoute | CheopsError | undefined {
   if (call.scope === undefined || !readMethods.has(call.method)) return undefined;
-  if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || ctx.glue.isScopeFree(call.method, call.path)) return undefined;
+  if (call.headers[CheopsHeader.ForwardedFrom] !== undefined) return undefined;
+  // Only a path that names no service can be the API's own description (the glue's parse, once).
+  if (classified.kind === 'other' && classified.service === undefined && ctx.glue.isScopeFree(call.method, call.path)) return undefined;
   const service = serviceOf(classified);
   const resolved = resolveScope(call.scope.scope, service, knownSitesOf(ctx.sites));
   if (!resolved.ok) return resolved.error;

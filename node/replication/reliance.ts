@@ -9,28 +9,19 @@
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import { replicantDocId, type DependentEntry } from '../../crdt/replicant.js';
 import type { FrontCall } from '../http/index.js';
-import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
-import { forwardedHeaders, withinReadDeadline } from './forward.js';
+import { readOn } from './forward.js';
 import { describeKey } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import type { WriteBody } from './request-body.js';
-import { fetchLocal } from './write-path.js';
 
 
 /** Whether `dependent` still exists on its site (or cannot be ruled out). */
 async function stillThere(ctx: EngineContext, call: FrontCall, dependent: DependentEntry): Promise<boolean> {
   const path = ctx.glue.readPath(dependent.key);
-  if (path === undefined) return true;
-  const headers = new Headers({ accept: 'application/json' });
+  if (path === undefined || (dependent.site !== ctx.self && !ctx.sites.isUp(dependent.site))) return true;
   try {
-    if (dependent.site === ctx.self) return (await fetchLocal(ctx, { method: 'GET', path, headers })).status !== 404;
-    const base = ctx.sites.httpOf(dependent.site);
-    if (base === undefined || !ctx.sites.isUp(dependent.site)) return true;
-    const remote = forwardedHeaders(ctx, call, `{${dependent.site}}`);
-    remote.set('accept', 'application/json');
-    const answer = await withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers: remote, signal }))));
-    return answer.status !== 404;
+    return (await readOn(ctx, call, dependent.site, path, `{${dependent.site}}`)).status !== 404;
   } catch {
     return true;
   }

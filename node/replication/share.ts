@@ -22,22 +22,18 @@ import { replicantDocId, type Replicant } from '../../crdt/replicant.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import { DependencyKind, type GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
-import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
-import { forwardedHeaders, membersToTry, withinReadDeadline } from './forward.js';
+import { forwardOrder, readOn } from './forward.js';
 import { answerJson, describeKey } from './http.js';
 import { resolveScope, type Scope } from '../../scope/index.js';
 import { knownSitesOf } from './sites.js';
 
-
-/** The object `key` as the first reachable site of `sites` holds it: the object, undefined if it holds none, or why it could not be asked. */
-async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly SiteName[], key: ResourceKey, path: string): Promise<{ site: SiteName; object: JsonObject | undefined } | string> {
+/** The object at `path` as the first reachable site of `sites` holds it: the object, undefined if it holds none, or why it could not be asked. */
+async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly SiteName[], path: string): Promise<{ site: SiteName; object: JsonObject | undefined } | string> {
   const failures: string[] = [];
-  for (const { site, base } of membersToTry(ctx, sites, failures)) {
-    const headers = forwardedHeaders(ctx, call, `{${site}}`);
-    headers.set('accept', 'application/json');
+  for (const site of forwardOrder(ctx, sites)) {
     try {
-      const answer = await withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }))));
+      const answer = await readOn(ctx, call, site, path, `{${site}}`);
       if (answer.status === 404) return { site, object: undefined };
       const object = answerJson(answer);
       if (answer.status === 200 && isJsonObject(object)) return { site, object };
@@ -46,7 +42,7 @@ async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly Si
       failures.push(`${site}: ${errorMessage(error)}`);
     }
   }
-  return failures.join('; ') || `none of ${sites.join(', ')} has a known address`;
+  return failures.join('; ');
 }
 
 /**
@@ -77,7 +73,7 @@ export async function shareDependencies(
       notes.push(`${describeKey(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope, but Cheops cannot read that kind of object by name: it was not shared`);
       continue;
     }
-    const found = await fetchFrom(ctx, call, sites, key, path);
+    const found = await fetchFrom(ctx, call, sites, path);
     if (typeof found === 'string') {
       throw new CheopsError(ErrorCode.SiteUnreachable, `${describeKey(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope ${scope.text}, which could not be read: ${found}; nothing was written`, {
         details: { dependency: key, sites },
