@@ -1,10 +1,12 @@
 /**
  * The checkers of a run (issue 5): convergence, no acknowledged write lost, no resurrection after
- * a delete, scope safety, and every accepted write applied within a bound after the final heal.
+ * a delete, scope safety, every accepted write applied within a bound after the final heal, and
+ * reads answered where their scope says.
  * Each is a function of the CheckContext; `runCheckers` runs them all.
  */
 import { checkAcknowledgedWrites } from './acknowledged-writes.js';
 import { checkConvergence } from './convergence.js';
+import { checkReads } from './reads.js';
 import { checkResurrection } from './resurrection.js';
 import { checkScopeSafety } from './scope-safety.js';
 import { at, resultOf, type CheckContext, type CheckerResult } from './types.js';
@@ -13,7 +15,7 @@ export { ScopeMonitor } from './scope-safety.js';
 export { readFinalState, settled } from './final-state.js';
 export { loadReplicantHistory, type ReplicantHistory, type DesiredWrite } from './replicant-history.js';
 export { checkerNames, type CheckerName, type CheckerResult, type CheckContext, type FinalState } from './types.js';
-export { checkAcknowledgedWrites, checkConvergence, checkResurrection, checkScopeSafety };
+export { checkAcknowledgedWrites, checkConvergence, checkReads, checkResurrection, checkScopeSafety };
 
 /**
  * Every accepted write applied on every site of its scope within `boundMs` of the final heal:
@@ -30,5 +32,5 @@ export function checkHealBound(ctx: CheckContext): CheckerResult {
 
 /** Runs every checker, in a fixed order. */
 export function runCheckers(ctx: CheckContext): CheckerResult[] {
-  return [checkConvergence(ctx), checkAcknowledgedWrites(ctx), checkResurrection(ctx), checkScopeSafety(ctx), checkHealBound(ctx)];
+  return [checkConvergence(ctx), checkAcknowledgedWrites(ctx), checkResurrection(ctx), checkScopeSafety(ctx), checkHealBound(ctx), checkReads(ctx)];
 }

@@ -84,6 +84,8 @@ export interface SimNode {
   readonly transport: MemoryTransport;
   readonly standin: Standin;
   readonly incarnation: number;
+  /** The front as clients reach it: the site's own, or a hook's wrapper of it. */
+  readonly fetch: (request: Request) => Promise<Response>;
 }
 
 /** The node's config as `cheops node` would resolve it, on the simulated addresses. */
@@ -118,10 +120,14 @@ export async function startSimNode(init: SimNodeInit, deps: SimNodeDeps): Promis
   const site = await startSite(
     nodeConfig(init),
     { url: undefined, kind: 'kubernetes' },
-    { clock, random, logger, storage, transport: nodeTransport, localApp, remoteFetch: deps.remoteFetch },
+    { clock, random, logger, storage, transport: nodeTransport, localApp, remoteFetch: init.hooks.remoteFetch?.(deps.remoteFetch, context) ?? deps.remoteFetch },
   );
   traceDocuments(site, deps, init.site);
-  return { site, documents: site.documents, heartbeats: site.heartbeats, docSync: site.docSync, transport, standin, incarnation: init.incarnation };
+  const front = (request: Request): Promise<Response> => site.fetch(request);
+  return {
+    site, documents: site.documents, heartbeats: site.heartbeats, docSync: site.docSync, transport, standin, incarnation: init.incarnation,
+    fetch: init.hooks.front?.(front, context) ?? front,
+  };
 }
 
 function traceDocuments(site: Site, deps: SimNodeDeps, name: SiteName): void {

@@ -164,7 +164,7 @@ export class SimSite {
     const process = this.process;
     const node = process?.node;
     if (process === undefined || node === undefined) throw new SiteDownError(this.name, 'before');
-    return Promise.race([node.site.fetch(request), process.died]);
+    return Promise.race([node.fetch(request), process.died]);
   }
 
   /** Rejects when the current process dies; undefined when down. */

@@ -1,7 +1,8 @@
 /**
  * Where a test reaches into a simulated site without touching production code: every hook wraps
- * one of the ports `startSite` is given (the local application, the store, the transport). The
- * harness calls them at each boot; a hook that returns its argument changes nothing.
+ * one of the ports `startSite` is given (the local application, the store, the transport, the way
+ * to other sites' fronts), or the site's own front as its clients reach it. The harness calls
+ * them at each boot; a hook that returns its argument changes nothing.
  *
  * This is how the checkers' own tests build a deliberately broken node (an application that
  * drops writes, a store that forgets, a transport that leaks documents): the fault sits in a
@@ -10,6 +11,7 @@
 import type { SiteName } from '../../core/ids.js';
 import type { Storage } from '../../crdt/storage.js';
 import type { LocalApp } from '../../node/local-app.js';
+import type { RemoteFetch } from '../../node/replication/context.js';
 import type { Transport } from '../../p2p/transport.js';
 import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope } from '../core/sim-clock.js';
@@ -33,4 +35,8 @@ export interface SiteHooks {
   readonly storage?: (storage: Storage, context: SiteHookContext) => Storage;
   /** The node's transport (the simulated network still sees the real one). */
   readonly transport?: (transport: Transport, context: SiteHookContext) => Transport;
+  /** How the node reaches other sites' fronts (forwarded writes and reads). */
+  readonly remoteFetch?: (remote: RemoteFetch, context: SiteHookContext) => RemoteFetch;
+  /** The site's front as the workload's clients reach it (a proxy in front of the site). */
+  readonly front?: (front: RemoteFetch, context: SiteHookContext) => RemoteFetch;
 }

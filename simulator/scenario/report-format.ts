@@ -51,6 +51,7 @@ export function formatSummary(report: ScenarioReport): string[] {
   return table([
     ['operations', `${counts.operations} (${counts.retries} retries, ${counts.skipped} skipped: site down)`],
     ['acknowledged', `${counts.acknowledged}  rejected ${counts.rejected}  unknown outcome ${counts.unknown}  forwarded ${counts.forwarded}`],
+    ['reads', `${counts.reads} (${counts.forwardedReads} answered by another site)`],
     ['replicants', `${report.replicants}  conflicts recorded ${report.conflicts}`],
     ['messages', `${network.messagesSent} direct (${kilobytes(network.bytesSent)}), ${network.gossipSent} gossip (${kilobytes(network.gossipBytes)}), ${network.messagesLost} lost, ${network.retransmits} retransmits`],
     ['http', `${http.requests} forwarded requests (${kilobytes(http.bytesSent + http.bytesReceived)}), ${http.failed} failed`],

@@ -2,7 +2,7 @@
  * One simulated run from a seed, start to verdict:
  *
  * 1. boot N sites (the whole node each, through `startSite`) and wait for the mesh;
- * 2. run the workload and the fault schedule for the duration;
+ * 2. run the workload (writes, and reads beside them) and the fault schedule for the duration;
  * 3. the final heal: every partition ends, links lose their faults, crashed sites restart;
  *    in-flight operations and the clients' retries finish;
  * 4. settle: run until every replicant is at the same heads on its scope and every replica says
@@ -23,6 +23,7 @@ import type { HttpStats } from '../network/sim-http.js';
 import type { TraceEvent } from '../core/trace.js';
 import type { HistoryCounts, OpRecord } from '../workload/history.js';
 import { buildKeySpace, type KeySpace } from '../workload/key-space.js';
+import { ReadWorkload, type ReadRecord } from '../workload/reads.js';
 import { Workload } from '../workload/workload.js';
 import { checkRun, settle } from './check-run.js';
 import { scenarioDefaults, type ScenarioOptions, type ScenarioProgress } from './scenario-options.js';
@@ -55,6 +56,7 @@ export interface ScenarioReport {
 export interface ScenarioDetails {
   readonly keys: KeySpace;
   readonly operations: readonly OpRecord[];
+  readonly reads: readonly ReadRecord[];
   readonly appWrites: readonly AppWrite[];
   readonly final: FinalState;
 }
@@ -84,6 +86,11 @@ async function runPhase(sim: Simulation, durationMs: number, progress: (fraction
   }
 }
 
+/** Reads sent beside the writes: half as many, unless the options say. */
+function readsOf(options: ScenarioOptions): number {
+  return options.reads ?? Math.round(options.operations / 2);
+}
+
 /** Runs one scenario (see the file comment). */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioReport> {
   const wallStart = performance.now();
@@ -103,15 +110,18 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     const startMs = sim.clock.elapsedMs();
     const workload = new Workload(sim, keys, sim.random.fork('workload'), { operations: options.operations, startMs, durationMs: options.durationMs });
     const faults = new FaultSchedule(sim, sim.random.fork('faults'), { kinds: options.faults, startMs, endMs: startMs + options.durationMs });
+    const reads = new ReadWorkload(sim, keys, sim.random.fork('reads'), workload.history, { reads: readsOf(options), startMs, durationMs: options.durationMs });
     workload.start();
+    reads.start();
     faults.start();
     await runPhase(sim, options.durationMs, (fraction) => report('run', fraction, sim));
 
     report('heal', 1, sim);
     await sim.perform(() => faults.end(), { timeoutMs: 120_000 });
     const healedAtMs = sim.clock.elapsedMs();
-    await sim.runUntil(() => !workload.active, { timeoutMs: 60_000 });
+    await sim.runUntil(() => !workload.active && !reads.active, { timeoutMs: 60_000 });
     workload.stop();
+    reads.stop();
 
     report('settle', 1, sim);
     const settledAtMs = await settle(sim, keys, options.maxSettleMs ?? scenarioDefaults.maxSettleMs);
@@ -141,7 +151,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       settledAfterMs: settledAtMs === undefined ? undefined : settledAtMs - healedAtMs,
       timeline: sim.trace.events(timelineKinds),
       wallMs: performance.now() - wallStart,
-      details: { keys, operations: workload.history.all, appWrites: sim.apps.writes, final },
+      details: { keys, operations: workload.history.all, reads: workload.history.reads, appWrites: sim.apps.writes, final },
     };
   } finally {
     sim.stop();

@@ -28,6 +28,8 @@ export interface ScenarioOptions {
   readonly latency: LatencyDistribution;
   /** Workload operations (retries come on top). */
   readonly operations: number;
+  /** Reads sent beside them; default half as many as the operations. */
+  readonly reads?: number;
   /** Convergence must be reached within this after the final heal; default 15 s. */
   readonly boundMs?: number;
   /** The longest settle period waited for before checking anyway; default 60 s. */

@@ -13,7 +13,8 @@ import type { History, OpRecord } from './history.js';
 import { toRequest, type KubectlCall } from './kubectl-requests.js';
 import type { WorkloadKey } from './key-space.js';
 
-interface Answer {
+/** A front's answer, its body parsed as JSON (undefined when it is not). */
+export interface Answer {
   readonly status: number;
   readonly headers: Headers;
   readonly body: unknown;
@@ -29,6 +30,23 @@ async function answerOf(pending: Promise<Response>): Promise<Answer> {
     body = undefined;
   }
   return { status: response.status, headers: response.headers, body };
+}
+
+/**
+ * Sends `request` to `site`'s front (which must be up) and reads the answer; rejects when the
+ * site dies first or no answer comes within `timeoutMs` of virtual time.
+ */
+export async function callSite(sim: Simulation, site: SiteName, request: Request, timeoutMs: number): Promise<Answer> {
+  let timer: Timer | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = sim.clock.setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  timedOut.catch(() => undefined);
+  try {
+    return await Promise.race([answerOf(sim.site(site).call(request)), timedOut]);
+  } finally {
+    timer?.cancel();
+  }
 }
 
 /** Sends operations and records them. */
@@ -51,22 +69,15 @@ export class KubectlClient {
       metaId: undefined, replicas: undefined, forwardedTo: undefined, warnings: [], answeredMarker: undefined, error: undefined,
     };
     this.history.add(op);
-    const target = this.sim.site(site);
-    if (target.state !== 'up') {
+    if (this.sim.site(site).state !== 'up') {
       op.outcome = 'skipped';
       return { op, done: Promise.resolve(op) };
     }
-    let timer: Timer | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = this.sim.clock.setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    timedOut.catch(() => undefined);
-    const done = Promise.race([answerOf(target.call(toRequest(simHttpUrl(site), call))), timedOut])
+    const done = callSite(this.sim, site, toRequest(simHttpUrl(site), call), this.timeoutMs)
       .then(
         (answer) => this.answered(op, answer),
         (error: unknown) => this.failed(op, error instanceof Error ? error.message : String(error)),
       )
-      .finally(() => timer?.cancel())
       .then(() => op);
     return { op, done };
   }

@@ -1,7 +1,8 @@
 /**
  * The history of a run as its clients saw it: every operation sent to a front, when, and what came
  * back (status, meta-ID, replicas header, warnings). This is what the checkers hold the sites to:
- * an acknowledged write must not be lost, a rejected one must not be replicated.
+ * an acknowledged write must not be lost, a rejected one must not be replicated. Reads are kept
+ * apart (reads.ts): "operations" are writes.
  *
  * Outcomes, and why each is what it is:
  * - `acknowledged`: a 2xx answer;
@@ -15,6 +16,7 @@
 import type { MetaId, SiteName } from '../../core/ids.js';
 import type { KubectlCall } from './kubectl-requests.js';
 import type { WorkloadKey } from './key-space.js';
+import type { ReadRecord } from './reads.js';
 
 export type OpOutcome = 'pending' | 'acknowledged' | 'rejected' | 'unknown' | 'skipped';
 
@@ -45,6 +47,9 @@ export interface OpRecord {
 /** Counts by outcome, for the summary. */
 export interface HistoryCounts {
   readonly operations: number;
+  /** Reads sent (reads.ts), and how many were answered by another site. */
+  readonly reads: number;
+  readonly forwardedReads: number;
   readonly acknowledged: number;
   readonly rejected: number;
   readonly unknown: number;
@@ -55,10 +60,12 @@ export interface HistoryCounts {
   readonly conflictWarnings: number;
 }
 
-/** Every operation of a run, in the order they were sent. */
+/** Every operation of a run, in the order they were sent, and every read beside them. */
 export class History {
   private readonly ops: OpRecord[] = [];
+  private readonly readRecords: ReadRecord[] = [];
   private nextId = 1;
+  private nextReadId = 1;
 
   /** A fresh operation id (`o1`, `o2`, …). */
   newId(): string {
@@ -69,6 +76,21 @@ export class History {
 
   add(record: OpRecord): void {
     this.ops.push(record);
+  }
+
+  /** A fresh read id (`r1`, `r2`, …): reads never shift the writes' ids. */
+  newReadId(): string {
+    const id = `r${this.nextReadId}`;
+    this.nextReadId += 1;
+    return id;
+  }
+
+  addRead(record: ReadRecord): void {
+    this.readRecords.push(record);
+  }
+
+  get reads(): readonly ReadRecord[] {
+    return this.readRecords;
   }
 
   get all(): readonly OpRecord[] {
@@ -93,6 +115,8 @@ export class History {
     const count = (outcome: OpOutcome): number => this.ops.filter((op) => op.outcome === outcome).length;
     return {
       operations: this.ops.length,
+      reads: this.readRecords.length,
+      forwardedReads: this.readRecords.filter((read) => read.forwardedTo !== undefined).length,
       acknowledged: count('acknowledged'),
       rejected: count('rejected'),
       unknown: count('unknown'),

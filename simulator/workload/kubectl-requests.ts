@@ -120,3 +120,21 @@ export function toRequest(base: string, kubectl: KubectlCall): Request {
   }
   return new Request(new URL(kubectl.url, base), { method: kubectl.method, headers, body: JSON.stringify(kubectl.body) });
 }
+
+/** `kubectl get <ref> -o json`, with the scope `cheops kubectl --scope` would carry. */
+export interface ReadCall {
+  readonly url: string;
+  readonly scope: string | undefined;
+}
+
+/** `kubectl get <ref> -o json [--scope …]` */
+export function getCall(ref: ObjectRef, scope: string | undefined): ReadCall {
+  return { url: objectPath(ref), scope };
+}
+
+/** The web Request of a read, sent to the front of the site whose URL is `base`. */
+export function toReadRequest(base: string, read: ReadCall): Request {
+  const headers = new Headers({ accept: 'application/json', 'user-agent': kubectlUserAgent });
+  if (read.scope !== undefined) headers.set('x-cheops-scope', read.scope);
+  return new Request(new URL(read.url, base), { headers });
+}

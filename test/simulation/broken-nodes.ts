@@ -1,7 +1,7 @@
 /**
  * Deliberately broken nodes for the checkers' tests. Each fault sits in one of the ports the node
- * is given (the local application, the store, the transport), never in production code: the node
- * runs as shipped, over a port that misbehaves. And a scripted run: a few chosen operations
+ * is given (the local application, the store, the transport, the links to other fronts) or in
+ * front of it, never in production code: the node runs as shipped, over a port that misbehaves. And a scripted run: a few chosen operations
  * through the fronts, then the final heal, the settle period and every checker.
  */
 import { asSiteName } from '../../core/ids.js';
@@ -17,6 +17,7 @@ import { KubectlClient } from '../../simulator/workload/client.js';
 import { History, type OpRecord } from '../../simulator/workload/history.js';
 import { KeySpace, workloadKey, type WorkloadKey } from '../../simulator/workload/key-space.js';
 import type { KubectlCall } from '../../simulator/workload/kubectl-requests.js';
+import { ReadClient, type ReadRecord } from '../../simulator/workload/reads.js';
 import { meshed } from './support.js';
 
 /** Requests the reconciler sends carry no user agent; the clients' do. */
@@ -155,12 +156,40 @@ export function slowApp(on: string, delayMs: number): SiteHooks {
   };
 }
 
+/** A proxy in front of `on` that drops `X-Cheops-Scope` from reads, as a proxy that strips headers it does not know would. */
+export function scopeStrippingProxy(on: string): SiteHooks {
+  return {
+    front: (front, context) =>
+      context.site !== on ? front : (request) => {
+          if (request.method !== 'GET') return front(request);
+          const headers = new Headers(request.headers);
+          headers.delete('x-cheops-scope');
+          return front(new Request(request.url, { headers }));
+      },
+  };
+}
+
+/** Links from `on` to the other sites that send a read of the object `from` to the object `to` (a proxy that mixes up paths). */
+export function misroutingLinks(on: string, from: string, to: string): SiteHooks {
+  return {
+    remoteFetch: (remote, context) =>
+      context.site !== on ? remote : (request) => {
+          const url = new URL(request.url);
+          if (request.method !== 'GET' || !url.pathname.endsWith(`/${from}`)) return remote(request);
+          url.pathname = `${url.pathname.slice(0, -from.length)}${to}`;
+          return remote(new Request(url, { headers: request.headers }));
+      },
+  };
+}
+
 /** What a script may use. */
 export interface Script {
   readonly sim: Simulation;
   readonly keys: KeySpace;
   /** Sends a call and runs the clock until it is answered. */
   readonly send: (site: string, key: WorkloadKey, build: (opId: string) => KubectlCall) => Promise<OpRecord>;
+  /** Reads a key at a site, with its scope when `scoped`, and runs the clock until it is answered. */
+  readonly read: (site: string, key: WorkloadKey, scoped: boolean) => Promise<ReadRecord>;
 }
 
 /** A configmap key on `sites`. */
@@ -184,11 +213,13 @@ export async function scriptedRun(
     const keySpace = new KeySpace(keys);
     const history = new History();
     const client = new KubectlClient(sim, history);
+    const reader = new ReadClient(sim, history);
     const monitor = new ScopeMonitor(sim, keySpace);
     await script({
       sim,
       keys: keySpace,
       send: (site, key, build) => sim.perform(() => client.send(asSiteName(site), key, build).done),
+      read: (site, key, scoped) => sim.perform(() => reader.read(asSiteName(site), key, scoped)),
     });
     sim.heal();
     for (const site of sim.sites) if (site.state === 'down') await sim.restart(site.name);

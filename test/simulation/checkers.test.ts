@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { CheckerName, CheckerResult } from '../../simulator/checkers/index.js';
 import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
 import {
-  configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, replayingApp, resurrectingApp, scriptedRun, slowApp, type Script,
+  configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, replayingApp, resurrectingApp, scopeStrippingProxy, scriptedRun,
+  slowApp, type Script,
 } from './broken-nodes.js';
 
 const shared = configMap('shared', ['Site1', 'Site2']);
@@ -31,9 +32,13 @@ describe('the checkers against broken nodes', () => {
   it('all hold on a sound node', async () => {
     const results = await scriptedRun('sound', {}, [shared], async (run) => {
       await createAndLabel(run);
+      const outside = await run.read('Site3', shared, true);
+      expect([outside.status, outside.forwardedTo]).toEqual([200, 'Site1']);
+      expect((await run.read('Site2', shared, false)).status).toBe(200);
       expect((await run.send('Site2', shared, () => deleteCall(shared.ref))).outcome).toBe('acknowledged');
     });
     expect(failing(results)).toEqual([]);
+    expect(results.get('reads')?.checked).toBe(2);
   });
 
   it('convergence fails when an application silently drops the writes replication sends it', async () => {
@@ -85,6 +90,27 @@ describe('the checkers against broken nodes', () => {
     const results = await scriptedRun('leaks', leakingTransport('Site1'), [shared], createAndLabel);
     expect(failing(results)).toContain('scope-safety');
     expect(violations(results, 'scope-safety')).toMatch(/Site3 stored res\/\S+ \(configmaps\/default\/shared #0\) outside its scope \{Site1 & Site2\}/);
+  });
+
+  it('reads fails when a site answers a read its scope leaves out from its own application', async () => {
+    const results = await scriptedRun('strips-scope', scopeStrippingProxy('Site3'), [shared], async (run) => {
+      await createAndLabel(run);
+      expect((await run.read('Site3', shared, true)).status).toBe(404);
+    });
+    expect(failing(results)).toEqual(['reads']);
+    expect(violations(results, 'reads')).toMatch(/r1 \(get configmaps\/default\/shared on Site3, scope \{Site1 & Site2\}, at \S+ s\) answered 404 by Site3 itself, outside its scope/);
+  });
+
+  it('reads fails when a forwarded read answers another object', async () => {
+    const other = configMap('other', ['Site1', 'Site2']);
+    const results = await scriptedRun('misroutes', misroutingLinks('Site3', 'shared', 'other'), [shared, other], async (run) => {
+      await createAndLabel(run);
+      expect((await run.send('Site2', other, (id) => createCall(other.ref, objectBody(other.ref, id, {}, {}), { scope }))).outcome).toBe('acknowledged');
+      await run.sim.runFor(2_000);
+      expect((await run.read('Site3', shared, true)).status).toBe(200);
+    });
+    expect(failing(results)).toEqual(['reads']);
+    expect(violations(results, 'reads')).toMatch(/r1 \(get configmaps\/default\/shared on Site3, .*\) answered another object \(default\/other\)/);
   });
 
   it('heal-bound fails when a site takes too long to apply what it received after the heal', async () => {

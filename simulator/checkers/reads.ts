@@ -1,0 +1,59 @@
+/**
+ * Reads go where their scope says, and name only what was written (DESIGN.md §7, reads.ts):
+ *
+ * - a read sent to a site its scope leaves out is answered by a site of the scope
+ *   (`X-Cheops-Forwarded-To`), or refused with a 5xx when none could be reached; it is never
+ *   answered from the site's own application;
+ * - a read sent to a member, or without a scope, is answered by the site it reached, which waits on
+ *   no other (local first);
+ * - every answer is a 200 or a 404 (but for those 5xx); a 200 holds the object asked for, made by
+ *   a write of that object the clients had sent by then (its op marker), nothing invented.
+ *
+ * Reads without an answer (the site died, the client gave up) say nothing and are not checked.
+ */
+import type { ReadRecord } from '../workload/reads.js';
+import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
+
+function describeRead(read: ReadRecord): string {
+  const scope = read.call.scope === undefined ? 'no scope' : `scope ${read.call.scope}`;
+  return `${read.id} (get ${describeRef(read.key.ref)} on ${read.site}, ${scope}, at ${at(read.issuedAtMs)})`;
+}
+
+/** What is wrong with one answered read, if anything. */
+function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | undefined): string | undefined {
+  const status = read.status ?? 0;
+  const outside = read.call.scope !== undefined && !read.key.sites.includes(read.site);
+  if (status !== 200 && status !== 404) {
+    if (outside && status >= 500) return undefined;
+    return `${describeRead(read)} answered ${status}`;
+  }
+  if (outside) {
+    if (read.forwardedTo === undefined) return `${describeRead(read)} answered ${status} by ${read.site} itself, outside its scope`;
+    if (!read.key.sites.some((site) => site === read.forwardedTo)) return `${describeRead(read)} answered ${status} by ${read.forwardedTo}, outside its scope`;
+  } else if (read.forwardedTo !== undefined) {
+    return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} was to answer it itself`;
+  }
+  if (status !== 200) return undefined;
+  const object = read.object;
+  if (object === undefined || object.name !== read.key.ref.name || object.namespace !== read.key.ref.namespace) {
+    return `${describeRead(read)} answered another object (${String(object?.namespace)}/${String(object?.name)})`;
+  }
+  if (object.marker === undefined) return `${describeRead(read)} answered an object no write of the workload made (no op marker)`;
+  const issuedAtMs = writtenBy(object.marker);
+  if (issuedAtMs === undefined) return `${describeRead(read)} answered an object marked ${object.marker}, which is no write of ${describeRef(read.key.ref)}`;
+  if (issuedAtMs > (read.answeredAtMs ?? Number.POSITIVE_INFINITY)) {
+    return `${describeRead(read)} answered the object of ${object.marker}, sent only at ${at(issuedAtMs)}`;
+  }
+  return undefined;
+}
+
+export function checkReads(ctx: CheckContext): CheckerResult {
+  const answered = ctx.history.reads.filter((read) => read.outcome === 'answered');
+  const violations: string[] = [];
+  for (const read of answered) {
+    const writes = new Map(ctx.history.of(read.key).filter((op) => op.outcome !== 'skipped').map((op) => [op.id, op.issuedAtMs]));
+    const violation = violationOf(read, (marker) => writes.get(marker));
+    if (violation !== undefined) violations.push(violation);
+  }
+  return resultOf('reads', answered.length, violations);
+}
