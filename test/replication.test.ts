@@ -95,7 +95,7 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(await item('Site3', 'far')).toBeUndefined();
   });
 
-  it('a read scoped to other sites is answered by one of them (a pod Site3 does not hold, a secret shared from Site2), a cross one by every member', async () => {
+  it('a read scoped to other sites is answered by one of them (a pod Site3 does not hold, a secret shared from Site2; a secret follows a replicated pod), a cross one by every member', async () => {
     expect(await cluster.ok('Site3', ['get', 'pod', 'far', '-o', 'name'], { scope: both })).toBe('pod/far\n');
     expect(await cluster.ok('Site2', ['create', 'secret', 'generic', 'token', '--from-literal=key=from-site2'])).toBe('secret/token created\n');
     const shared = await cluster.ok('Site1', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}'], { scope: '{pods: Site1, secrets: Site2}' });
@@ -118,6 +118,13 @@ describe('replication across three real sites, with the real kubectl', () => {
     const secretReplicant = await item('Site2', 'token');
     const detail = await cluster.admin<ReplicantDetail>('Site2', `/replicants/${secretReplicant?.metaId ?? ''}`);
     expect(detail.dependents).toMatchObject([{ site: 'Site1', key: { service: 'pods', name: 'consumer' }, kind: 'reliance' }]);
+    // DESIGN.md §8: a replicated pod's secret, held here, follows it to the pod's other sites.
+    expect(await cluster.ok('Site1', ['create', 'secret', 'generic', 'creds', '--from-literal=key=from-site1'])).toBe('secret/creds created\n');
+    const follower = manifest.replace('"consumer"', '"follower"').replace('"token"', '"creds"');
+    const followed = await cluster.kubectl('Site1', ['create', '-f', '-'], { input: follower, scope: both });
+    expect(followed.stdout).toBe('pod/follower created\n');
+    expect(followed.stderr).toContain('secrets default/creds (spec.containers[0].env[0].valueFrom.secretKeyRef) follows to Site2');
+    await eventually(async () => expect(Buffer.from(await cluster.ok('Site2', ['get', 'secret', 'creds', '-o', 'jsonpath={.data.key}']), 'base64').toString()).toBe('from-site1'));
     // A cross scope's read lists every member's objects, with a SITE column.
     expect(await cluster.ok('Site3', ['run', 'third', '--image=nginx'])).toBe('pod/third created\n');
     const listed = await cluster.ok('Site1', ['get', 'pods'], { scope: '{Site1 % Site3}' });

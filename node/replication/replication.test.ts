@@ -520,6 +520,47 @@ describe('request checks', () => {
     expect((await site2.request('DELETE', `${secrets}/settings?gracePeriodSeconds=0`)).status).toBe(200);
   });
 
+  it('replicates what a replicated pod relies on along with it, from this site\'s copy', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    expect((await site1.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    const using = (name: string, secretName: string, optional = false): JsonObject => ({
+      ...pod(name),
+      spec: { containers: [{ name: 'app', image: 'nginx', envFrom: [{ secretRef: { name: secretName, ...(optional ? { optional } : {}) } }] }] },
+    });
+    const created = await site1.request('POST', pods, { body: using('consumer', 'creds'), scope: both });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('warning')).toContain('secrets default/creds (spec.containers[0].envFrom[0].secretRef) follows to Site2: replicated between Site1, Site2');
+    await eventually(async () => {
+      expect(await uidOn(site2, 'consumer')).toBeDefined();
+      expect((await site2.local(`${secrets}/creds`)).status).toBe(200);
+    });
+    expect((await site3.local(`${secrets}/creds`)).status).toBe(404);
+    // Kept in step, and relied upon: Site2 may not delete it while the pod stands.
+    await eventually(async () => {
+      const changed = await site2.request('PATCH', `${secrets}/creds`, { body: { stringData: { key: 'v2' } }, headers: { 'content-type': 'application/merge-patch+json' } });
+      expect(changed.headers.get('x-cheops-meta-id')).not.toBeNull();
+    });
+    await eventually(async () => expect(((await site1.local(`${secrets}/creds`)).body.data as Record<string, string>).key).toBe(Buffer.from('v2').toString('base64')));
+    const refused = await site2.request('DELETE', `${secrets}/creds`);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toContain('pods default/consumer on Site1');
+    // Replicated already, on fewer sites than another pod goes to: left as it is, and said.
+    const wider = await site1.request('POST', pods, { body: using('wider', 'creds'), scope: '{Site1 & Site3}' });
+    expect(wider.status).toBe(201);
+    expect(wider.headers.get('warning')).toContain('is replicated on Site1, Site2 only (scope {Site1 & Site2}): the copies on Site3 will not find it there');
+    // Missing here: nothing follows, the pod is made (the application decides), and a warning says so unless optional.
+    const lacking = await site1.request('POST', pods, { body: using('lacking', 'absent'), scope: both });
+    expect(lacking.status).toBe(201);
+    expect(lacking.headers.get('warning')).toContain('does not exist on Site1: it does not follow to Site2');
+    const optional = await site1.request('POST', pods, { body: using('relaxed', 'absent', true), scope: both });
+    expect(optional.status).toBe(201);
+    expect(optional.headers.get('warning')).toBeNull();
+    // A pod on this site alone takes nothing anywhere.
+    const alone = await site1.request('POST', pods, { body: using('alone', 'creds'), scope: '{Site1}' });
+    expect([alone.status, alone.headers.get('warning')]).toEqual([201, null]);
+  });
+
   it('reads across the members of a cross scope: lists merged with a SITE column, an object wherever it lives', async () => {
     const [site1, site2, site3] = await threeSites();
     const cross = '{Site1 % Site2}';

@@ -6,7 +6,8 @@
  * `{Site2 & Site1}`; with `{pods: Site1 & Site3, secrets: Site2}`, `{Site2 & Site1 & Site3}`: the
  * dependency follows the replicated pod, DESIGN.md §8): it is here when the pod starts, and stays
  * in step with Site2's copy afterwards (a change to any copy reaches the others). A dependency
- * replicated here already is left as it is.
+ * replicated here already is left as it is. One the scope takes from this site follows a
+ * replicated object to its other sites, from this site's copy (followHere).
  *
  * Refused, nothing written: a dependency the owning site does not hold (409
  * CHEOPS_DEPENDENCY_MISSING), unless the reference is optional (a warning then); one whose site
@@ -17,16 +18,17 @@
  * delete of the dependency is refused while it stands (reliance.ts).
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
-import type { ResourceKey, SiteName } from '../../core/ids.js';
+import type { MetaId, ResourceKey, SiteName } from '../../core/ids.js';
 import { replicantDocId, type Replicant } from '../../crdt/replicant.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
-import { DependencyKind, type GlueWriteCall } from '../../glue/types.js';
+import { DependencyKind, type Dependency, type GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { forwardOrder, readOn } from './forward.js';
 import { answerJson, describeKey } from './http.js';
 import { resolveScope, type Scope } from '../../scope/index.js';
 import { knownSitesOf } from './sites.js';
+import { fetchLocal } from './write-path.js';
 
 /** The object at `path` as the first reachable site of `sites` holds it: the object, undefined if it holds none, or why it could not be asked. */
 async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly SiteName[], path: string): Promise<{ site: SiteName; object: JsonObject | undefined } | string> {
@@ -61,7 +63,11 @@ export async function shareDependencies(
     const resolved = resolveScope(scope.scope, key.service, knownSitesOf(ctx.sites));
     if (!resolved.ok) throw resolved.error;
     const { sites } = resolved.resolution;
-    if (sites.includes(ctx.self)) continue;
+    if (sites.includes(ctx.self)) {
+      const note = await followHere(ctx, dependency, consumers, dependent);
+      if (note !== undefined) notes.push(note);
+      continue;
+    }
     // Shared already (by an earlier object): this one relies on it too.
     const shared = ctx.index.live(key);
     if (shared !== undefined) {
@@ -94,6 +100,45 @@ export async function shareDependencies(
     notes.push(`${describeKey(key)} shared from ${found.site}: replicated between ${sharedWith.join(', ')}, kept in step`);
   }
   return notes;
+}
+
+/**
+ * A dependency the scope takes from this site: when the object also goes to other sites, the
+ * dependency follows it there (DESIGN.md §8), replicated from this site's copy (a replicant of
+ * scope `{Site1 & Site2}`), and the object is recorded as its dependent. A dependency replicated
+ * already stays as it is (a warning names the object's sites it does not reach); one this site
+ * lacks follows nowhere (a warning, unless the reference is optional: the application decides
+ * what an object without it does, here as on the other sites). Answers what to tell the user.
+ */
+async function followHere(ctx: EngineContext, dependency: Dependency, consumers: readonly SiteName[], dependent: ResourceKey | undefined): Promise<string | undefined> {
+  const { key, via } = dependency;
+  const others = consumers.filter((site) => site !== ctx.self);
+  if (others.length === 0) return undefined;
+  const recordOn = async (replicant: { readonly metaId: MetaId }): Promise<void> => {
+    if (dependent !== undefined) await ctx.replicants.recordDependent(replicantDocId(replicant.metaId), { key: dependent, kind: dependency.kind, via });
+  };
+  const described = `${describeKey(key)} (${via})`;
+  return ctx.locks.run(key, async () => {
+    const live = ctx.index.live(key);
+    if (live !== undefined) {
+      await recordOn(live);
+      const unreached = others.filter((site) => !live.sites.includes(site));
+      return unreached.length === 0 ? undefined : `${described} is replicated on ${live.sites.join(', ')} only (scope ${live.scope}): the copies on ${unreached.join(', ')} will not find it there`;
+    }
+    const path = ctx.glue.readPath(key);
+    if (path === undefined) return `${described} cannot be read by name: it does not follow to ${others.join(', ')}`;
+    const answer = await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
+    const object = answerJson(answer);
+    if (answer.status === 404) return dependency.optional ? undefined : `${described} does not exist on ${ctx.self}: it does not follow to ${others.join(', ')}`;
+    if (answer.status !== 200 || !isJsonObject(object)) return `${described} could not be read on ${ctx.self} (${answer.status}): it does not follow to ${others.join(', ')}`;
+    const sites = [ctx.self, ...others];
+    const written = await ctx.replicants.writeLocal({
+      key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),
+    });
+    await recordOn(written.replicant);
+    ctx.logger.info({ key, sites }, 'dependency replicated along with the object relying on it');
+    return `${described} follows to ${others.join(', ')}: replicated between ${sites.join(', ')}, kept in step`;
+  });
 }
 
 /** Makes `body` here and its replicant, whose sites are `sites`: the owner first, this site among the others. */
