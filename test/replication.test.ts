@@ -209,7 +209,7 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(lonely?.replicas.Site2).toEqual({ status: 'failed', observedGeneration: 1, error: 'namespaces "only1" not found' });
   });
 
-  it('partition: local writes answer at once, conflicting labels converge after the heal with a warning, nothing acknowledged is lost, a killed site catches up', async () => {
+  it('partition: local writes answer at once, a pod relying on a cut site is at risk, conflicting labels converge after the heal with a warning, nothing acknowledged is lost, a killed site catches up', async () => {
     cluster.cut('Site2');
     await cluster.waitDown('Site1', 'Site2');
     // A scoped create on the connected side answers without waiting on the cut site.
@@ -222,6 +222,10 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(during.status).toBe(201);
     expect(during.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
     expect(elapsedMs).toBeLessThan(1_000);
+    // The pod relying on Site2's secret is at risk while Site2 is cut off: its reads say so.
+    expect((await cluster.kubectl('Site1', ['get', 'pod', 'consumer'])).stderr).toMatch(
+      /Warning: pods default\/consumer relies on secrets default\/token, shared from Site2, which is unreachable/,
+    );
     // Both sides label the same pod differently; Site2 also creates a pod of its own.
     await cluster.ok('Site1', ['label', 'pod', 'purple', 'color=red']);
     await cluster.ok('Site2', ['label', 'pod', 'purple', 'color=blue']);

@@ -4,7 +4,7 @@ import { silentLogger } from '../../core/logger.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
 import { CountingStorage } from '../../crdt/test-helpers.js';
 import { metaIdOf } from '../../crdt/replicant.js';
-import { KeyIndex, type IndexEntry } from './key-index.js';
+import { dependentText, KeyIndex, type IndexEntry } from './key-index.js';
 
 const key: ResourceKey = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
 const entry = (incarnation: number, deleted: boolean): IndexEntry => ({
@@ -44,6 +44,26 @@ describe('KeyIndex', () => {
     const empty = new KeyIndex(storage, silentLogger);
     await empty.load();
     expect(empty.size).toBe(0);
+  });
+
+  it('finds what a resource relies on, after a restart too, and forgets it with the entry', async () => {
+    const storage = new MemoryStorage();
+    const index = new KeyIndex(storage, silentLogger);
+    const secret: ResourceKey = { app: 'kubernetes', service: 'secrets', namespace: 'default', name: 'token' };
+    const site1 = asSiteName('Site1');
+    expect(index.hasDependents()).toBe(false);
+    await index.put({ ...entry(0, false), key: secret, metaId: metaIdOf(secret, 0), dependents: [dependentText(site1, key)] });
+    expect(index.hasDependents()).toBe(true);
+    expect(index.dependenciesOf(site1, key).map((found) => found.key.name)).toEqual(['token']);
+    expect(index.dependenciesOf(asSiteName('Site2'), key)).toEqual([]);
+    const reloaded = new KeyIndex(storage, silentLogger);
+    await reloaded.load();
+    expect(reloaded.dependenciesOf(site1, key).map((found) => found.key.name)).toEqual(['token']);
+    // Deleted, it is relied upon no more; removed, it is forgotten.
+    await reloaded.put({ ...reloaded.byMetaId(metaIdOf(secret, 0))!, deleted: true });
+    expect(reloaded.dependenciesOf(site1, key)).toEqual([]);
+    await reloaded.remove(metaIdOf(secret, 0));
+    expect(reloaded.hasDependents()).toBe(false);
   });
 
   it('hands the write of a reserved entry to the caller, who stores it with its document', async () => {

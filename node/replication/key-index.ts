@@ -40,6 +40,13 @@ export interface IndexEntry {
    * against the document instead of trusting the entry.
    */
   readonly localWritePending?: true;
+  /** The resources recorded as relying on this one (`dependentText`); absent when none. */
+  readonly dependents?: readonly string[];
+}
+
+/** How the index names a dependent: its site and key. */
+export function dependentText(site: SiteName, key: ResourceKey): string {
+  return `${site} ${keyText(key)}`;
 }
 
 const prefix = 'replicant-key';
@@ -61,6 +68,7 @@ export function entryOf(replicant: Replicant, previous: IndexEntry | undefined):
     reported: previous?.reported ?? [],
     statuses,
     ...(previous?.localWritePending === true ? { localWritePending: true } : {}),
+    ...(replicant.dependents.length === 0 ? {} : { dependents: replicant.dependents.map((dependent) => dependentText(dependent.site, dependent.key)) }),
   };
 }
 
@@ -87,6 +95,8 @@ export class KeyIndex {
 
   /** Entries of containers (glue's `spansSites`: namespaces), live or not: reads look for cross ones only while there are any. */
   private readonly containers = new Set<MetaId>();
+  /** Dependent (`dependentText`) → the entries it relies on: reads look for them only while there are any. */
+  private readonly reliedUpon = new Map<string, Set<MetaId>>();
 
   constructor(
     private readonly storage: Storage,
@@ -113,6 +123,18 @@ export class KeyIndex {
 
   get size(): number {
     return this.byMeta.size;
+  }
+
+  /** Whether any entry records a dependent. */
+  hasDependents(): boolean {
+    return this.reliedUpon.size > 0;
+  }
+
+  /** The live entries `key` on `site` is recorded as relying on. */
+  dependenciesOf(site: SiteName, key: ResourceKey): IndexEntry[] {
+    const metaIds = this.reliedUpon.get(dependentText(site, key));
+    if (metaIds === undefined) return [];
+    return [...metaIds].map((metaId) => this.byMeta.get(metaId)).filter((entry): entry is IndexEntry => entry !== undefined && !entry.deleted);
   }
 
   /** Whether any entry has conflicts not reported here yet. */
@@ -211,6 +233,7 @@ export class KeyIndex {
       this.byKey.get(keyText(entry.key))?.delete(metaId);
       this.unreported.delete(metaId);
       this.containers.delete(metaId);
+      this.forgetDependents(entry);
     }
     this.reserved.delete(metaId);
     return this.persist(metaId);
@@ -222,6 +245,13 @@ export class KeyIndex {
   }
 
   private remember(entry: IndexEntry): void {
+    const previous = this.byMeta.get(entry.metaId);
+    if (previous?.dependents !== undefined) this.forgetDependents(previous);
+    for (const dependent of entry.dependents ?? []) {
+      const metaIds = this.reliedUpon.get(dependent) ?? new Set<MetaId>();
+      metaIds.add(entry.metaId);
+      this.reliedUpon.set(dependent, metaIds);
+    }
     this.byMeta.set(entry.metaId, entry);
     if (this.isContainer(entry.key)) this.containers.add(entry.metaId);
     if (entry.conflicts.some((revision) => !entry.reported.includes(revision))) this.unreported.add(entry.metaId);
@@ -233,6 +263,14 @@ export class KeyIndex {
       this.byKey.set(text, metaIds);
     }
     metaIds.add(entry.metaId);
+  }
+
+  private forgetDependents(entry: IndexEntry): void {
+    for (const dependent of entry.dependents ?? []) {
+      const metaIds = this.reliedUpon.get(dependent);
+      metaIds?.delete(entry.metaId);
+      if (metaIds?.size === 0) this.reliedUpon.delete(dependent);
+    }
   }
 
   /**
@@ -293,6 +331,7 @@ function parseEntry(id: string | undefined, bytes: Uint8Array): IndexEntry | und
   const conflicts = strings(fields.conflicts) ?? [];
   const reported = strings(fields.reported) ?? [];
   const currentAt = strings(fields.currentAt);
+  const dependents = strings(fields.dependents);
   const valid =
     isStoredKey(key) &&
     typeof fields.incarnation === 'number' && typeof fields.scope === 'string' && typeof fields.deleted === 'boolean' &&
@@ -311,5 +350,6 @@ function parseEntry(id: string | undefined, bytes: Uint8Array): IndexEntry | und
     reported,
     statuses,
     ...(fields.localWritePending === true ? { localWritePending: true } : {}),
+    ...(dependents === undefined || dependents.length === 0 ? {} : { dependents }),
   };
 }

@@ -486,6 +486,15 @@ describe('request checks', () => {
     const second = await site1.request('POST', pods, { body: using('again', 'token'), scope: sharing });
     expect(second.status).toBe(201);
     expect(second.headers.get('warning')).toBeNull();
+    // At risk (DESIGN.md §8): with Site2 cut off, a read of a pod relying on its secret says so.
+    await mesh!.partition('Site2');
+    await eventually(async () => {
+      const risky = await site1.request('GET', `${pods}/user`);
+      expect(risky.status).toBe(200);
+      expect(risky.headers.get('warning')).toContain('pods default/user relies on secrets default/token, shared from Site2, which is unreachable');
+    });
+    await mesh!.heal('Site2');
+    expect((await site1.request('GET', `${pods}/user`)).headers.get('warning')).toBeNull();
     // Site2 holds no such secret: refused, nothing written; optional, made with a warning.
     const missing = await site1.request('POST', pods, { body: using('lonely', 'absent'), scope: sharing });
     expect(missing.status).toBe(409);

@@ -4,7 +4,7 @@ import { silentLogger } from '../../core/logger.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
 import { metaIdOf } from '../../crdt/replicant.js';
 import { kubernetesReplicationGlue } from '../../glue/kubernetes/index.js';
-import { KeyIndex, type IndexEntry } from './key-index.js';
+import { dependentText, KeyIndex, type IndexEntry } from './key-index.js';
 import type { SitesPort } from './sites.js';
 import { replicationWants } from './wants.js';
 
@@ -55,5 +55,20 @@ describe('the front filter of unscoped requests', () => {
     expect(wants('GET', '/api/v1/namespaces/default/pods', headers)).toBe(false);
     await index.put({ ...container('spread', '{A % B}'), deleted: true });
     expect(wants('GET', '/api/v1/namespaces/spread/pods', headers)).toBe(false);
+  });
+
+  it('offers the reads of a resource that relies on a shared one (it may be at risk), and only those', async () => {
+    const index = new KeyIndex(new MemoryStorage(), silentLogger);
+    const wants = replicationWants({ glue: kubernetesReplicationGlue, index, sites: testSites });
+    const headers = new Headers();
+    const secret = { app: 'kubernetes', service: 'secrets', namespace: 'default', name: 'token' };
+    const user = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'user' };
+    await index.put({
+      metaId: metaIdOf(secret, 0), key: secret, incarnation: 0, scope: '{B & A}', sites: [asSiteName('B'), asSiteName('A')], deleted: false, conflicts: [], reported: [],
+      statuses: {}, dependents: [dependentText(asSiteName('A'), user)],
+    });
+    expect(wants('GET', '/api/v1/namespaces/default/pods/user', headers)).toBe(true);
+    expect(wants('GET', '/api/v1/namespaces/default/pods/other', headers)).toBe(false);
+    expect(wants('GET', '/api/v1/namespaces/default/pods', headers)).toBe(false);
   });
 });

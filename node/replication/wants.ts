@@ -2,7 +2,8 @@
  * The front's filter of unscoped requests (node/http's InterceptFilter): replication is offered
  * only what may concern it, so every other request keeps the raw passthrough. It runs on every
  * unscoped request, hence a method test first, and a path parse only for writes and, while some
- * conflict waits to be reported or some namespace is replicated (it may be a cross one), reads.
+ * conflict waits to be reported, some namespace is replicated (it may be a cross one) or some
+ * resource relies on a shared one, reads.
  */
 import type { HeaderReader, InterceptFilter } from '../http/index.js';
 import type { EngineContext } from './context.js';
@@ -18,11 +19,15 @@ export function replicationWants(ctx: Pick<EngineContext, 'glue' | 'index' | 'si
       case 'GET':
       case 'HEAD': {
         const containers = ctx.index.hasContainers();
-        if (!ctx.index.hasUnreported() && !containers) return false;
+        const dependents = ctx.index.hasDependents();
+        if (!ctx.index.hasUnreported() && !containers && !dependents) return false;
         const call = classify(method, path, headers);
         // In a cross namespace, a read spans the namespace's sites (cross-container.ts).
         if (containers && containerScope(ctx, call) !== undefined) return true;
-        return call.kind === 'read' && ctx.index.latest(call.key) !== undefined && ctx.index.hasUnreported();
+        if (call.kind !== 'read') return false;
+        // A resource relying on another may be at risk (read-path.ts).
+        if (dependents && ctx.index.dependenciesOf(ctx.sites.self, call.key).length > 0) return true;
+        return ctx.index.latest(call.key) !== undefined && ctx.index.hasUnreported();
       }
       case 'POST':
       case 'PUT':
