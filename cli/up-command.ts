@@ -143,6 +143,8 @@ export function describeDeployment(sites: readonly PlannedSite[], kubeconfig: st
     `  curl -s http://127.0.0.1:${sites[0]?.httpPort ?? 7001}/cheops/v1/sites`,
     `  kubectl --context ${second} get pods     # ${second} is autonomous: its own cluster`,
     '',
+    `Dashboards: ${sites.map((site) => `http://127.0.0.1:${site.httpPort}/cheops/dashboard`).join('  ')}`,
+    '',
     ...(network === undefined ? [] : describeNetwork(network, first, second, last)),
     'Press Ctrl-C to stop.',
     '',

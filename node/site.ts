@@ -19,6 +19,7 @@ import type { DocumentId, SiteName } from '../core/ids.js';
 import { kubernetesReplicationGlue } from '../glue/kubernetes/index.js';
 import type { ReplicationGlue } from '../glue/types.js';
 import type { NodeConfig } from './config.js';
+import { renderDashboard } from './dashboard.js';
 import { documentsAdminRoutes } from './documents-admin.js';
 import { ExpectedHeads } from './expected-heads.js';
 import { createFront, createFrontServer, type AdminRoutes, type Front, type FrontServer } from './http/index.js';
@@ -154,6 +155,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       clock: components.clock,
       ready: () => true,
       admin,
+      dashboard: () => renderDashboard({ self: config.site, sites: sites.list(), replicants: replication?.engine.overviews(), nowMs: components.clock.now() }),
       ...(replication === undefined ? {} : { interceptor: replication.engine.interceptor, wants: replication.engine.wants, upgradeRoute: replication.engine.upgradeRoute }),
       ...(glue === undefined ? {} : { scopeFree: (method: string, path: string) => glue.isScopeFree(method, path) }),
     });

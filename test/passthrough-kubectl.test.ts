@@ -112,6 +112,13 @@ describe('npm start (cheops up)', () => {
     expect(sites.items.map((site) => site.name)).toContain('Site1');
     // Site2 is its own cluster: Site1's deployment is not there.
     expect(results[2]!.stdout).not.toContain('web-');
+    // Each printed dashboard is its site's page.
+    const dashboards = /^Dashboards: (.*)$/m.exec(running.output())?.[1]?.split(/\s+/) ?? [];
+    expect(dashboards).toHaveLength(3);
+    for (const [index, url] of dashboards.entries()) {
+      const page = await fetch(url);
+      expect([page.status, await page.text()]).toEqual([200, expect.stringContaining(`<h1>Cheops — Site${index + 1}</h1>`)]);
+    }
 
     running.child.kill('SIGINT');
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {

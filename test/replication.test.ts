@@ -226,6 +226,10 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect((await cluster.kubectl('Site1', ['get', 'pod', 'consumer'])).stderr).toMatch(
       /Warning: pods default\/consumer relies on secrets default\/token, shared from Site2, which is unreachable/,
     );
+    // The dashboard shows Site2 down and the secret at risk.
+    const page = await (await cluster.request('Site1', 'GET', '/cheops/dashboard')).text();
+    expect(page).toMatch(/<td>Site2<\/td><td class="state-down">down<\/td>/);
+    expect(page).toMatch(/<tr class="at-risk"><td>secrets default\/token<\/td>.*<td>Site1 pods default\/consumer<\/td><td>at risk: shared from Site2, unreachable<\/td>/);
     // Both sides label the same pod differently; Site2 also creates a pod of its own.
     await cluster.ok('Site1', ['label', 'pod', 'purple', 'color=red']);
     await cluster.ok('Site2', ['label', 'pod', 'purple', 'color=blue']);

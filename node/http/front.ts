@@ -44,6 +44,8 @@ export interface FrontDeps {
   readonly ready?: ReadinessCheck;
   /** The admin API under `/cheops/v1/`. */
   readonly admin?: AdminRoutes;
+  /** The dashboard page (`/cheops/dashboard`): its HTML, made at each request. */
+  readonly dashboard?: () => string | Promise<string>;
   /** Consulted before every passthrough it `wants`; see interceptor.ts. */
   readonly interceptor?: Interceptor;
   /**
@@ -130,6 +132,7 @@ export function createFront(deps: FrontDeps, options: FrontOptions = {}): Front 
     logger,
     ...(deps.ready === undefined ? {} : { ready: deps.ready }),
     ...(deps.admin === undefined ? {} : { admin: deps.admin }),
+    ...(deps.dashboard === undefined ? {} : { dashboard: deps.dashboard }),
   });
   const tls = options.passthrough?.tls;
   const passthrough: Passthrough =

@@ -76,10 +76,10 @@ describe('owned routes, in process', () => {
   });
 
   it('recognises owned paths cheaply and exactly', () => {
-    for (const path of ['/livez', '/readyz?verbose', '/metrics', '/cheops/v1', '/cheops/v1/sites?x=1']) {
+    for (const path of ['/livez', '/readyz?verbose', '/metrics', '/cheops/v1', '/cheops/v1/sites?x=1', '/cheops/dashboard']) {
       expect(isOwnedPath(path)).toBe(true);
     }
-    for (const path of ['/livez/ping', '/api/v1/pods', '/cheops/v10', '/scope/%7BSite1%7D/livez', '/metricsx']) {
+    for (const path of ['/livez/ping', '/api/v1/pods', '/cheops/v10', '/scope/%7BSite1%7D/livez', '/metricsx', '/cheops/dashboardx']) {
       expect(isOwnedPath(path)).toBe(false);
     }
   });
@@ -94,7 +94,7 @@ describe('owned routes, over a socket', () => {
     const admin = new Hono();
     admin.get('/sites', (c) => c.json(sites));
     admin.post('/echo', async (c) => c.json({ got: await c.req.text() }));
-    front = await startFront(upstream.url, { admin, ready: () => true });
+    front = await startFront(upstream.url, { admin, ready: () => true, dashboard: () => '<!doctype html><title>Cheops — Site1</title>' });
   });
 
   afterAll(async () => {
@@ -109,6 +109,9 @@ describe('owned routes, over a socket', () => {
     expect(JSON.parse(sitesRes.body.toString())).toEqual(sites);
     const echoed = await send(front.url, { method: 'POST', path: '/cheops/v1/echo', body: 'hello' });
     expect(JSON.parse(echoed.body.toString())).toEqual({ got: 'hello' });
+    const page = await send(front.url, { path: '/cheops/dashboard' });
+    expect([page.status, page.headers['content-type'], page.headers['cache-control']]).toEqual([200, 'text/html; charset=UTF-8', 'no-store']);
+    expect(page.body.toString()).toContain('<title>Cheops — Site1</title>');
     expect(upstream.seen).toHaveLength(0);
   });
 

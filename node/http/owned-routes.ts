@@ -1,6 +1,6 @@
 /**
  * The routes the front answers itself, as a Hono app (testable with `app.request()`, no socket):
- * `/livez`, `/readyz`, `/metrics` and the admin API under `/cheops/v1/`.
+ * `/livez`, `/readyz`, `/metrics`, the admin API under `/cheops/v1/` and the dashboard page.
  */
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -34,10 +34,15 @@ export interface OwnedRoutesDeps {
   readonly logger: Logger;
   readonly ready?: ReadinessCheck;
   readonly admin?: AdminRoutes;
+  /** The dashboard page's HTML, made at each request. */
+  readonly dashboard?: () => string | Promise<string>;
 }
 
 /** The prefix of the admin API. */
 export const adminPrefix = '/cheops/v1';
+
+/** The dashboard page. */
+export const dashboardPath = '/cheops/dashboard';
 
 /** Builds the Hono app of the owned routes. */
 export function createOwnedRoutes(deps: OwnedRoutesDeps): Hono {
@@ -55,6 +60,8 @@ export function createOwnedRoutes(deps: OwnedRoutesDeps): Hono {
     return c.body(text, 200, { 'content-type': deps.registry.contentType });
   });
   if (deps.admin !== undefined) app.route(adminPrefix, adminApp(deps.admin));
+  const { dashboard } = deps;
+  if (dashboard !== undefined) app.get(dashboardPath, async (c) => c.html(await dashboard(), 200, { 'cache-control': 'no-store' }));
   app.notFound((c) =>
     errorResponse(
       new CheopsError(ErrorCode.HttpNotFound, `no Cheops route for ${c.req.method} ${c.req.path}`, {

@@ -13,7 +13,7 @@ import { failureLogLevel, writeError } from './errors.js';
 import { hasRequestBody } from './forward-headers.js';
 import { declinedAfterReading, isOffered, NodeFrontCall, type HeaderReader, type InterceptFilter, type Interceptor, type RequestScope } from './interceptor.js';
 import type { FrontMetrics, RequestKind } from './metrics.js';
-import { adminPrefix } from './owned-routes.js';
+import { adminPrefix, dashboardPath } from './owned-routes.js';
 import type { Passthrough } from './passthrough.js';
 import { pathOf, resolveScope, type ScopeFreeFilter } from './request-scope.js';
 import { scopeHeader } from './scope-carrier.js';
@@ -46,6 +46,7 @@ export function isOwnedPath(target: string): boolean {
     path === '/readyz' ||
     path === '/metrics' ||
     path === adminPrefix ||
+    path === dashboardPath ||
     path.startsWith(`${adminPrefix}/`)
   );
 }

@@ -5,9 +5,11 @@
  * resources on the sites that rely on it, recorded by sharing).
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
+import type { SiteName } from '../../core/ids.js';
 import { isMetaId, keyText, type Replicant } from '../../crdt/replicant.js';
 import type { AdminHandler } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { describeKey } from './http.js';
 
 /** One row of `GET /cheops/v1/replicants`. */
 export function replicantSummary(replicant: Replicant): Record<string, unknown> {
@@ -68,4 +70,47 @@ export function replicantAdminRoutes(ctx: EngineContext): Record<`GET /${string}
       return c.json(replicantDetail(replicant));
     },
   };
+}
+
+/** One replicant as the dashboard shows it (node/dashboard.ts), from the key index alone. */
+export interface ReplicantOverview {
+  /** `pods default/purple` */
+  readonly resource: string;
+  readonly metaId: string;
+  readonly incarnation: number;
+  readonly scope: string;
+  readonly sites: readonly SiteName[];
+  readonly deleted: boolean;
+  /** Each site's replica status as last read here. */
+  readonly statuses: Readonly<Record<string, string>>;
+  readonly conflicts: number;
+  /** The resources recorded as relying on it (`Site1 pods default/user`). */
+  readonly dependents: readonly string[];
+  /** Set when it was shared from a site now unreachable and something relies on it: that site. */
+  readonly atRiskFrom?: SiteName;
+}
+
+/** Every replicant held here, by resource, without loading a document. */
+export function replicantOverviews(ctx: EngineContext): ReplicantOverview[] {
+  return [...ctx.index.entries()]
+    .sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : keyText(a.key) > keyText(b.key) ? 1 : a.incarnation - b.incarnation))
+    .map((entry) => {
+      // The site a dependency was shared from comes first in its sites (share.ts).
+      const owner = entry.sites[0];
+      const dependents = entry.dependents ?? [];
+      const atRisk = !entry.deleted && dependents.length > 0 && owner !== undefined && owner !== ctx.self && !ctx.sites.isUp(owner);
+      return {
+        resource: describeKey(entry.key), metaId: entry.metaId, incarnation: entry.incarnation, scope: entry.scope, sites: entry.sites, deleted: entry.deleted,
+        statuses: entry.statuses, conflicts: entry.conflicts.length, dependents: dependents.map(describeDependent),
+        ...(atRisk ? { atRiskFrom: owner } : {}),
+      };
+    });
+}
+
+/** `Site1 pods default/user` from the index's `Site1 <key text>`. */
+function describeDependent(text: string): string {
+  const space = text.indexOf(' ');
+  const key = text.slice(space + 1);
+  const [service, namespace, name] = key.slice(key.indexOf(':') + 1).split('/');
+  return `${text.slice(0, space)} ${service ?? ''} ${namespace === undefined || namespace === '' ? '' : `${namespace}/`}${name ?? ''}`;
 }

@@ -19,7 +19,7 @@ import type { SharedWith } from '../../p2p/share-policy.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AdminHandler, InterceptFilter, Interceptor, RequestScope, UpgradeElsewhere } from '../http/index.js';
 import type { LocalApp } from '../local-app.js';
-import { replicantAdminRoutes } from './admin.js';
+import { replicantAdminRoutes, replicantOverviews, type ReplicantOverview } from './admin.js';
 import { Applier } from './applier.js';
 import { indexOnArrival, type ArrivalIndexDeps } from './arrival-index.js';
 import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
@@ -180,6 +180,11 @@ export class ReplicationEngine {
   /** The admin routes, relative to `/cheops/v1`. */
   adminRoutes(): Record<`GET /${string}`, AdminHandler> {
     return replicantAdminRoutes(this.ctx);
+  }
+
+  /** Every replicant held here, for the dashboard (from the key index: no document is loaded). */
+  overviews(): ReplicantOverview[] {
+    return replicantOverviews(this.ctx);
   }
 
   /** Resolves when no reconcile pass is queued or running (tests). */

@@ -4,6 +4,7 @@
  * admin routes and metrics.
  */
 export { ReplicationEngine, type ReplicationComponents } from './engine.js';
+export type { ReplicantOverview } from './admin.js';
 export type { RemoteFetch, ReplicationOptions } from './context.js';
 export { httpRemoteFetch, type HttpRemoteFetch } from './remote-fetch.js';
 export { knownSitesOf, type SitesPort } from './sites.js';
