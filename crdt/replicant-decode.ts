@@ -9,13 +9,17 @@ import { asMetaId, isSiteName, type DocumentId, type ResourceKey, type SiteName 
 import {
   CollaborationKind,
   conflictKeyPrefix,
+  claimKeyPrefix,
+  claimOrder,
   dependentKeyPrefix,
+  keyText,
   metaIdOfDocId,
   parseRevision,
   replicaKeyPrefix,
   replicantVersion,
   ReplicaStatus,
   type ConflictEntry,
+  type ClaimEntry,
   type DependentEntry,
   type DeletedBy,
   type DesiredState,
@@ -163,6 +167,17 @@ function decodeDependent(field: string, value: unknown): DependentEntry | undefi
   return { site: writer, key, kind, via };
 }
 
+/** A claim, written by the site its key names (`claim:<site>:…`). */
+function decodeClaim(field: string, value: unknown): ClaimEntry | undefined {
+  const fields = jsonRecord(value);
+  const writer = site(field.slice(claimKeyPrefix.length, field.indexOf(':', claimKeyPrefix.length)));
+  const key = decodeKey(fields?.key);
+  const at = time(fields?.at);
+  if (fields === undefined || writer === undefined || fields.site !== writer || key === undefined || at === undefined) return undefined;
+  if (field !== `${claimKeyPrefix}${writer}:${keyText(key)}`) return undefined;
+  return { site: writer, key, at };
+}
+
 function decodeConflict(revisionKey: string, value: unknown): ConflictEntry | undefined {
   const fields = jsonRecord(value);
   const parsed = parseRevision(revisionKey);
@@ -191,6 +206,7 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
   const replicas: Record<string, ReplicaEntry> = {};
   const conflicts: ConflictEntry[] = [];
   const dependents: DependentEntry[] = [];
+  const claims: ClaimEntry[] = [];
   for (const [field, value] of Object.entries(content)) {
     if (field.startsWith(replicaKeyPrefix)) {
       const name = site(field.slice(replicaKeyPrefix.length));
@@ -205,8 +221,13 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
       const entry = decodeDependent(field, value);
       if (entry === undefined) ignored.push(field);
       else dependents.push(entry);
+    } else if (field.startsWith(claimKeyPrefix)) {
+      const entry = decodeClaim(field, value);
+      if (entry === undefined) ignored.push(field);
+      else claims.push(entry);
     }
   }
+  claims.sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : keyText(a.key) > keyText(b.key) ? 1 : claimOrder(a, b)));
   conflicts.sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
   const deletedBy = content.deleted === true ? decodeDeletedBy(content.deletedBy) : undefined;
   const replicant: Replicant = {
@@ -219,6 +240,7 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
     replicas,
     conflicts,
     dependents,
+    claims,
   };
   return { ok: true, replicant, ignored };
 }

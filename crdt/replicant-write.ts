@@ -5,10 +5,11 @@
  * `replica:<site>` entry.
  */
 import * as Automerge from '@automerge/automerge';
-import type { SiteName } from '../core/ids.js';
+import type { ResourceKey, SiteName } from '../core/ids.js';
 import { decodeDeletedBy, decodeDesired } from './replicant-decode.js';
 import {
   conflictKeyPrefix,
+  claimKeyPrefix,
   dependentKeyPrefix,
   keyText,
   lostToDelete,
@@ -17,6 +18,7 @@ import {
   replicantVersion,
   type ConflictEntry,
   type DeletedBy,
+  type ClaimEntry,
   type DependentEntry,
   type DesiredState,
   type JsonBody,
@@ -96,6 +98,19 @@ export function markDeleted(draft: ReplicantDraft, by: { readonly site: SiteName
 /** Records a resource on `site` that depends on the replicant (only `site` itself calls this). */
 export function writeDependent(draft: ReplicantDraft, dependent: DependentEntry): void {
   draft[`${dependentKeyPrefix}${dependent.site}:${keyText(dependent.key)}`] = stored({ site: dependent.site, key: dependent.key, kind: dependent.kind, via: dependent.via });
+}
+
+/** Records a name `claim.site` took in the container (only that site calls this). */
+export function writeClaim(draft: ReplicantDraft, claim: ClaimEntry): void {
+  draft[`${claimKeyPrefix}${claim.site}:${keyText(claim.key)}`] = stored({ site: claim.site, key: claim.key, at: claim.at });
+}
+
+/** Forgets the name `site` took (the object there is gone); whether there was one. */
+export function dropClaim(draft: ReplicantDraft, site: SiteName, key: ResourceKey): boolean {
+  const field = `${claimKeyPrefix}${site}:${keyText(key)}`;
+  if (draft[field] === undefined) return false;
+  delete draft[field];
+  return true;
 }
 
 /** Writes `site`'s replica entry (only `site` itself calls this). */

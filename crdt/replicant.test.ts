@@ -195,6 +195,26 @@ describe('hostile replicant content', () => {
       'conflict:1-Site2-00000000', 'dependent:Site2:kubernetes/pods/default/broken', 'dependent:Site2:kubernetes/pods/default/spoof', 'replica:../../etc', 'replica:Site2',
     ]);
   });
+
+  it('decodes the claims on names in a cross container, winner first, and ignores spoofed ones', () => {
+    const twin = { app: 'kubernetes', service: 'pods', namespace: 'spread', name: 'twin' };
+    const claim = (site: string, at: number, key: object = twin): InstanceType<typeof Automerge.ImmutableString> =>
+      new Automerge.ImmutableString(JSON.stringify({ site, key, at }));
+    const decoded = decode({
+      ...valid(),
+      'claim:Site2:kubernetes:pods/spread/twin': claim('Site2', 1_000),
+      'claim:Site3:kubernetes:pods/spread/twin': claim('Site3', 1_000),
+      'claim:Site1:kubernetes:pods/spread/twin': claim('Site1', 2_000),
+      // Written for another site, or under another key than it names: ignored.
+      'claim:Site2:kubernetes:pods/spread/other': claim('Site1', 500, { ...twin, name: 'other' }),
+      'claim:Site2:kubernetes:pods/spread/third': claim('Site2', 500, { ...twin, name: 'fourth' }),
+    });
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    // The earliest first, then by site name: every site reads the same winner.
+    expect(decoded.replicant.claims.map((entry) => `${entry.site}@${entry.at}`)).toEqual(['Site2@1000', 'Site3@1000', 'Site1@2000']);
+    expect([...decoded.ignored].sort()).toEqual(['claim:Site2:kubernetes:pods/spread/other', 'claim:Site2:kubernetes:pods/spread/third']);
+  });
 });
 
 async function recordOn(store: DocumentStore): Promise<ReturnType<typeof recordConflicts>> {

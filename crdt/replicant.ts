@@ -38,6 +38,12 @@ export const conflictKeyPrefix = 'conflict:';
 /** Root key of a resource that relies on this one (DESIGN.md §8), `dependent:<site>:<key>`: each site writes its own. */
 export const dependentKeyPrefix = 'dependent:';
 
+/**
+ * Root key of a name a site took in a container spread over sites (a cross namespace, DESIGN.md
+ * §7), `claim:<site>:<key>`: each site writes its own, in the container's replicant.
+ */
+export const claimKeyPrefix = 'claim:';
+
 /** What a site's copy of the resource is doing. */
 export const ReplicaStatus = {
   /** Not applied yet (or a transient failure that is being retried: see `error`). */
@@ -127,6 +133,24 @@ export interface Replicant {
   readonly conflicts: readonly ConflictEntry[];
   /** Resources on the sites that rely on this one or require it (a pod using a shared secret). */
   readonly dependents: readonly DependentEntry[];
+  /** Names taken by the sites in this container (a cross namespace), sorted by key then winner first. */
+  readonly claims: readonly ClaimEntry[];
+}
+
+/** A name a site took in a cross container: the object lives there (DESIGN.md §7). */
+export interface ClaimEntry {
+  readonly site: SiteName;
+  readonly key: ResourceKey;
+  /** When the site made the object, ms since the epoch (its clock). */
+  readonly at: number;
+}
+
+/**
+ * The order in which claims of one name win: the earliest first, then by site name, so that every
+ * site picks the same winner from the same claims.
+ */
+export function claimOrder(a: ClaimEntry, b: ClaimEntry): number {
+  return a.at - b.at || (a.site < b.site ? -1 : a.site > b.site ? 1 : 0);
 }
 
 /** A resource that depends on a replicant: where it lives, which it is, how (DESIGN.md §8). */

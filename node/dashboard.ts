@@ -1,8 +1,9 @@
 /**
  * The dashboard page (DESIGN.md §9), `GET /cheops/dashboard`: what this site knows, at a glance,
  * for the people running it: the sites and whether heartbeats see them, and every replicant held
- * here with each site's replica status, its conflicts, what relies on it, and what is at risk
- * (DESIGN.md §8: a dependency shared from a site now unreachable). One server-rendered page that
+ * here with each site's replica status, its conflicts, what relies on it, what is at risk
+ * (DESIGN.md §8: a dependency shared from a site now unreachable), and the names of a cross
+ * namespace made on two sites during a partition (DESIGN.md §7). One server-rendered page that
  * reloads itself; no script, nothing fetched from elsewhere (edge sites may have no internet).
  * Built from the key index and the site view only: a page view loads no document.
  */
@@ -54,6 +55,7 @@ function replicantRows(replicants: readonly ReplicantOverview[], columns: readon
       const notes = [
         ...(replicant.deleted ? ['deleted'] : []),
         ...(replicant.atRiskFrom === undefined ? [] : [`at risk: shared from ${replicant.atRiskFrom}, unreachable`]),
+        ...(replicant.contested.length === 0 ? [] : [`made on two sites during a partition: ${replicant.contested.join(', ')}`]),
       ];
       const rowClass = replicant.atRiskFrom !== undefined ? ' class="at-risk"' : replicant.deleted ? ' class="deleted"' : '';
       return (

@@ -209,9 +209,16 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(lonely?.replicas.Site2).toEqual({ status: 'failed', observedGeneration: 1, error: 'namespaces "only1" not found' });
   });
 
-  it('partition: local writes answer at once, a pod relying on a cut site is at risk, conflicting labels converge after the heal with a warning, nothing acknowledged is lost, a killed site catches up', async () => {
+  it('partition: local writes answer at once, a pod relying on a cut site is at risk, a cross name made on both sides is told apart, conflicting labels converge after the heal with a warning, nothing acknowledged is lost, a killed site catches up', async () => {
+    // A namespace spread over Site1 and Site2, in which each side will make "twin" while cut off.
+    expect(await cluster.ok('Site1', ['create', 'namespace', 'twins'], { scope: '{Site1 % Site2}' })).toBe('namespace/twins created\n');
+    await eventually(async () => expect(await cluster.ok('Site2', ['get', 'namespace', 'twins', '-o', 'name'])).toBe('namespace/twins\n'));
     cluster.cut('Site2');
     await cluster.waitDown('Site1', 'Site2');
+    for (const site of ['Site1', 'Site2'] as const) {
+      const made = await cluster.kubectl(site, ['-n', 'twins', 'run', 'twin', '--image=nginx']);
+      expect([made.stdout, made.stderr]).toEqual(['pod/twin created\n', expect.stringMatching(/Warning: Site\d is unreachable: twin may exist there too/)]);
+    }
     // A scoped create on the connected side answers without waiting on the cut site.
     const started = performance.now();
     const during = await cluster.request('Site1', 'POST', '/api/v1/namespaces/default/pods', {
@@ -263,5 +270,11 @@ describe('replication across three real sites, with the real kubectl', () => {
     }
     const purple = await item('Site1', 'purple');
     expect(purple?.conflicts).toBe(1);
+    // The name made on both sides: found after the heal, Site1's claim first, Site2's reported.
+    await eventually(async () => {
+      const read = await cluster.kubectl('Site2', ['-n', 'twins', 'get', 'pod', 'twin', '-o', 'name']);
+      expect(read.stdout).toBe('pod/twin\n');
+      expect(read.stderr).toMatch(/Warning: pods twins\/twin was made on Site1 and Site2 while they could not reach each other: Site1's, made first, is the one read and changed here/);
+    }, 30_000);
   }, 90_000);
 });

@@ -2,7 +2,8 @@
  * The replicant admin API (docs/REPLICATION.md §6), relative to `/cheops/v1`:
  * `GET /replicants` lists every replicant held here with each site's status, and
  * `GET /replicants/{metaId}` shows one whole: desired body, replicas, conflicts, dependents (the
- * resources on the sites that rely on it, recorded by sharing).
+ * resources on the sites that rely on it, recorded by sharing) and claims (the names each site
+ * took, in a cross namespace).
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -46,6 +47,7 @@ export function replicantDetail(replicant: Replicant): Record<string, unknown> {
     replicas: replicant.replicas,
     conflicts: replicant.conflicts,
     dependents: replicant.dependents,
+    claims: replicant.claims,
   };
 }
 
@@ -88,6 +90,8 @@ export interface ReplicantOverview {
   readonly dependents: readonly string[];
   /** Set when it was shared from a site now unreachable and something relies on it: that site. */
   readonly atRiskFrom?: SiteName;
+  /** A cross namespace's names made on two sites or more during a partition (`pods spread/blue`). */
+  readonly contested: readonly string[];
 }
 
 /** Every replicant held here, by resource, without loading a document. */
@@ -102,12 +106,13 @@ export function replicantOverviews(ctx: EngineContext): ReplicantOverview[] {
       return {
         resource: describeKey(entry.key), metaId: entry.metaId, incarnation: entry.incarnation, scope: entry.scope, sites: entry.sites, deleted: entry.deleted,
         statuses: entry.statuses, conflicts: entry.conflicts.length, dependents: dependents.map(describeDependent),
+        contested: (entry.contested ?? []).map((text) => describeDependent(` ${text}`).trim()),
         ...(atRisk ? { atRiskFrom: owner } : {}),
       };
     });
 }
 
-/** `Site1 pods default/user` from the index's `Site1 <key text>`. */
+/** `Site1 pods default/user` from the index's `Site1 <key text>` (and `pods default/user` from ` <key text>`). */
 function describeDependent(text: string): string {
   const space = text.indexOf(' ');
   const key = text.slice(space + 1);

@@ -10,6 +10,7 @@ import { parseScope, resolveScope, type Scope } from '../../scope/index.js';
 import type { GlueCall } from '../../glue/types.js';
 import type { FrontCall, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import type { IndexEntry } from './key-index.js';
 import { knownSitesOf } from './sites.js';
 
 /** Scopes as parsed, by their text: a cross namespace's scope is read on every request in it. */
@@ -36,11 +37,9 @@ function namespaceOf(classified: GlueCall): string | undefined {
   }
 }
 
-/** The scope a request without one takes from the cross namespace it is in, if it is in one. */
-export function containerScope(ctx: Pick<EngineContext, 'glue' | 'index' | 'sites'>, classified: GlueCall): RequestScope | undefined {
-  if (!ctx.index.hasContainers()) return undefined;
-  const namespace = namespaceOf(classified);
-  if (namespace === undefined) return undefined;
+/** The cross namespace `namespace` is (its live index entry and scope), if it is one. */
+export function crossContainer(ctx: Pick<EngineContext, 'glue' | 'index' | 'sites'>, namespace: string | undefined): { entry: IndexEntry; scope: Scope } | undefined {
+  if (!ctx.index.hasContainers() || namespace === undefined) return undefined;
   const container = ctx.glue.containerKey(namespace);
   const entry = ctx.index.live(container);
   if (entry === undefined) return undefined;
@@ -48,7 +47,14 @@ export function containerScope(ctx: Pick<EngineContext, 'glue' | 'index' | 'site
   if (scope === undefined) return undefined;
   const resolved = resolveScope(scope, container.service, knownSitesOf(ctx.sites));
   if (!resolved.ok || resolved.resolution.targetCollaboration !== 'cross') return undefined;
-  return { text: entry.scope, scope, carrier: 'header' };
+  return { entry, scope };
+}
+
+/** The scope a request without one takes from the cross namespace it is in, if it is in one. */
+export function containerScope(ctx: Pick<EngineContext, 'glue' | 'index' | 'sites'>, classified: GlueCall): RequestScope | undefined {
+  if (!ctx.index.hasContainers()) return undefined;
+  const found = crossContainer(ctx, namespaceOf(classified));
+  return found === undefined ? undefined : { text: found.entry.scope, scope: found.scope, carrier: 'header' };
 }
 
 /** `call` with `scope`; everything else is `call`'s own (its body, read once, stays its). */

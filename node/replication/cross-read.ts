@@ -5,14 +5,16 @@
  * column), with a `Warning` for each member left out: one seen down is not waited for (local
  * first), one that fails is named with its error. A watch streams every member's events as
  * one. A read of one object (or of its log, or another subresource) is answered by this site
- * when it holds the object, else by the first other member that does (`X-Cheops-Forwarded-To`).
+ * when it holds the object, else by the first other member that does (`X-Cheops-Forwarded-To`);
+ * a name made on two sides of a partition, by the winner of its claims (cross-claims.ts).
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
-import type { SiteName } from '../../core/ids.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
 import type { SiteList } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
+import { contest, contestWarning } from './cross-claims.js';
 import { forwardedHeaders, forwardOrder, withinReadDeadline } from './forward.js';
 import { answerJson, CheopsHeader, relay, relayStream, requestHeaders, warning } from './http.js';
 
@@ -20,6 +22,8 @@ import { answerJson, CheopsHeader, relay, relayStream, requestHeaders, warning }
 export interface CrossRead {
   readonly sites: readonly SiteName[];
   readonly scope: string;
+  /** The object read, when the path names one. */
+  readonly key?: ResourceKey;
 }
 
 /** What one member answered (`T`: its answer read whole, or the streamed answer), or why it did not. */
@@ -166,6 +170,16 @@ function parseLine(line: string): unknown {
  * the object, else the first other member's that does, streamed as it comes.
  */
 export async function crossGet(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
+  // Made on two sides of a partition: the winner's object is the one read (cross-claims.ts).
+  const contested = read.key === undefined ? undefined : await contest(ctx, call, read.key, call.path, read.scope);
+  if (contested !== undefined && read.key !== undefined) {
+    const note = warning(contestWarning(read.key, contested));
+    const winner = await askMember(ctx, call, contested.winner, read.scope, call.signal, streamed);
+    if ('answer' in winner && winner.answer.status !== 404) {
+      return relayStream(winner.answer, [...(contested.winner === ctx.self ? [] : [[CheopsHeader.ForwardedTo, contested.winner] as const]), note]);
+    }
+    if ('answer' in winner) void winner.answer.body?.cancel().catch(() => undefined);
+  }
   const here = await askMember(ctx, call, ctx.self, read.scope, call.signal, streamed);
   if ('answer' in here && here.answer.status !== 404) return relayStream(here.answer);
   // Small, and the answer if no member holds the object.

@@ -7,14 +7,17 @@
  * namespace, glue's `spansSites`) is not cross at all: it is replicated to every member (the
  * interceptor's plan), so that each can hold objects in it.
  *
- * Not built: telling the claims of one name made on both sides of a partition apart after the
- * heal (DESIGN.md §7); each side keeps its object.
+ * Each create and delete made here records or removes this site's claim on the name, so that one
+ * name made on both sides of a partition is found after the heal (cross-claims.ts); a change or
+ * a delete of a name claimed twice goes to the winner's object, with a `Warning` naming the
+ * others.
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { claimName, contest, contestWarning, releaseName } from './cross-claims.js';
 import { forwardOrder, forwardWrite, readOn } from './forward.js';
 import { CheopsHeader } from './http.js';
 import type { WriteBody } from './request-body.js';
@@ -42,11 +45,20 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
   // Sent here by the member that found the object here: apply it, whatever this site makes of its scope.
   if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || key === undefined) {
     if (key === undefined) notes.push(`the object's name is not known before it is made (not JSON): it was not looked for on the other sites of ${target.scope}`);
-    return sendLocal(ctx, call, body, notes);
+    return applyHere(ctx, call, write, body, key, notes);
   }
   // The object's own path: a create names it in the collection it posts to; any other write is sent to it.
   const path = write.op === 'create' ? `${call.path}/${encodeURIComponent(key.name)}` : call.path;
-  if (write.op !== 'create' && (await holds(ctx, call, ctx.self, path, target.scope)) !== false) return sendLocal(ctx, call, body, notes);
+  if (write.op !== 'create') {
+    // Made on two sides of a partition: the winner's object is the one changed (cross-claims.ts).
+    const contested = await contest(ctx, call, key, path, target.scope);
+    if (contested !== undefined) {
+      notes.push(contestWarning(key, contested));
+      if (contested.winner === ctx.self) return applyHere(ctx, call, write, body, key, notes);
+      return forwardWrite(ctx, call, body, { sites: [contested.winner], scope: target.scope, warnings: notes, op: write.op });
+    }
+    if ((await holds(ctx, call, ctx.self, path, target.scope)) !== false) return applyHere(ctx, call, write, body, key, notes);
+  }
   const maybe = write.op === 'create' ? 'exist there too' : 'live there';
   const others = forwardOrder(ctx, target.sites);
   const up = others.filter((site) => ctx.sites.isUp(site));
@@ -62,5 +74,15 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
       });
     } else if (found === true) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op });
   }
-  return sendLocal(ctx, call, body, notes);
+  return applyHere(ctx, call, write, body, key, notes);
+}
+
+/** The write, to this site's application; a create made or a delete done here records or removes this site's claim on the name. */
+async function applyHere(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, key: ResourceKey | undefined, notes: readonly string[]): Promise<Response> {
+  const answer = await sendLocal(ctx, call, body, notes);
+  if (key !== undefined && answer.status >= 200 && answer.status <= 299) {
+    if (write.op === 'create') await claimName(ctx, key);
+    else if (write.op === 'delete') await releaseName(ctx, key);
+  }
+  return answer;
 }

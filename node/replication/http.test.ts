@@ -23,6 +23,7 @@ describe('Cheops headers', () => {
       desired: { revision: '2-A-00000000', generation: 2, site: asSiteName('A'), at: 0, body: {} },
       deleted: false,
       dependents: [],
+      claims: [],
       replicas: {
         A: { status: 'applied', observedRevision: '2-A-00000000', observedGeneration: 2, updatedAt: 0 },
         B: { status: 'failed', observedRevision: '2-A-00000000', observedGeneration: 2, error: 'a "quoted"\nerror', updatedAt: 0 },
@@ -42,6 +43,7 @@ describe('Cheops headers', () => {
       desired: { revision: '1-B-00000000', generation: 1, site: asSiteName('B'), at: 0, body: {} },
       deleted: false,
       dependents: [],
+      claims: [],
       replicas: { B: { status: 'applied', observedRevision: '1-B-00000000', observedGeneration: 1, updatedAt: 0 } },
       conflicts: [],
     };

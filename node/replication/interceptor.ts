@@ -17,12 +17,13 @@
  *   replicant's own scope; any other write goes to the local application as it came.
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
-import type { SiteName } from '../../core/ids.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { parseScope, resolveScope, type Scope } from '../../scope/index.js';
 import { isJsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
+import { releaseName } from './cross-claims.js';
 import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
@@ -32,7 +33,7 @@ import { describeKey, parseWait } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
-import { bodyFormat, readWriteBody } from './request-body.js';
+import { bodyFormat, readWriteBody, type WriteBody } from './request-body.js';
 import { knownSitesOf } from './sites.js';
 import { replicatedWrite, sendLocal } from './write-path.js';
 
@@ -85,7 +86,7 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
   const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
   switch (plan.kind) {
     case 'local':
-      return sendLocal(ctx, call, body, plan.warnings);
+      return writeLocal(ctx, call, write, key, body, plan.warnings);
     case 'forward':
       return forwardWrite(ctx, call, body, { ...plan, op: write.op });
     case 'cross':
@@ -100,6 +101,17 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
         adopt: plan.scoped && write.op === 'create',
       });
   }
+}
+
+/**
+ * A write to this site's application only. A delete in a cross namespace with a scope naming this
+ * site (the way to remove one of a name's two objects after a partition, cross-claims.ts) also
+ * removes this site's claim on the name.
+ */
+async function writeLocal(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, key: ResourceKey | undefined, body: WriteBody, warnings: readonly string[]): Promise<Response> {
+  const answer = await sendLocal(ctx, call, body, warnings);
+  if (write.op === 'delete' && key !== undefined && ctx.index.hasContainers() && answer.status >= 200 && answer.status <= 299) await releaseName(ctx, key);
+  return answer;
 }
 
 /** The request's scope: from the front (header or path) or from the body, which must agree. */

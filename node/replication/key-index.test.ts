@@ -4,7 +4,7 @@ import { silentLogger } from '../../core/logger.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
 import { CountingStorage } from '../../crdt/test-helpers.js';
 import { metaIdOf } from '../../crdt/replicant.js';
-import { dependentText, KeyIndex, type IndexEntry } from './key-index.js';
+import { contestedNames, dependentText, KeyIndex, type IndexEntry } from './key-index.js';
 
 const key: ResourceKey = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
 const entry = (incarnation: number, deleted: boolean): IndexEntry => ({
@@ -64,6 +64,16 @@ describe('KeyIndex', () => {
     expect(reloaded.dependenciesOf(site1, key)).toEqual([]);
     await reloaded.remove(metaIdOf(secret, 0));
     expect(reloaded.hasDependents()).toBe(false);
+  });
+
+  it('notes the names of a cross container that two sites claimed', () => {
+    const named = (name: string): ResourceKey => ({ app: 'kubernetes', service: 'pods', namespace: 'spread', name });
+    const claims = [
+      { site: asSiteName('Site1'), key: named('twin'), at: 1 }, { site: asSiteName('Site2'), key: named('twin'), at: 2 },
+      { site: asSiteName('Site1'), key: named('alone'), at: 1 }, { site: asSiteName('Site1'), key: named('alone'), at: 3 },
+    ];
+    expect(contestedNames(claims)).toEqual(['kubernetes:pods/spread/twin']);
+    expect(contestedNames([])).toEqual([]);
   });
 
   it('hands the write of a reserved entry to the caller, who stores it with its document', async () => {

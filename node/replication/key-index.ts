@@ -12,7 +12,7 @@
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
-import { keyText, type Replicant, type ReplicaStatus } from '../../crdt/replicant.js';
+import { keyText, type ClaimEntry, type Replicant, type ReplicaStatus } from '../../crdt/replicant.js';
 import type { Storage, StorageKey, StorageOperation } from '../../crdt/storage.js';
 import { decodeStoredRecord, isStoredKey } from './stored-record.js';
 
@@ -42,6 +42,18 @@ export interface IndexEntry {
   readonly localWritePending?: true;
   /** The resources recorded as relying on this one (`dependentText`); absent when none. */
   readonly dependents?: readonly string[];
+  /** A cross container's names claimed by two sites or more (their key texts); absent when none. */
+  readonly contested?: readonly string[];
+}
+
+/** The key texts claimed by two sites or more among `claims` (DESIGN.md §7, cross-claims.ts). */
+export function contestedNames(claims: readonly ClaimEntry[]): string[] {
+  const claimers = new Map<string, Set<string>>();
+  for (const claim of claims) {
+    const text = keyText(claim.key);
+    claimers.set(text, (claimers.get(text) ?? new Set()).add(claim.site));
+  }
+  return [...claimers].filter(([, sites]) => sites.size > 1).map(([text]) => text);
 }
 
 /** How the index names a dependent: its site and key. */
@@ -69,7 +81,13 @@ export function entryOf(replicant: Replicant, previous: IndexEntry | undefined):
     statuses,
     ...(previous?.localWritePending === true ? { localWritePending: true } : {}),
     ...(replicant.dependents.length === 0 ? {} : { dependents: replicant.dependents.map((dependent) => dependentText(dependent.site, dependent.key)) }),
+    ...contestedField(replicant),
   };
+}
+
+function contestedField(replicant: Replicant): { contested?: string[] } {
+  const contested = contestedNames(replicant.claims);
+  return contested.length === 0 ? {} : { contested };
 }
 
 /** The key index: replicants by meta-ID and by key, in memory and in the site store. */
@@ -332,6 +350,7 @@ function parseEntry(id: string | undefined, bytes: Uint8Array): IndexEntry | und
   const reported = strings(fields.reported) ?? [];
   const currentAt = strings(fields.currentAt);
   const dependents = strings(fields.dependents);
+  const contested = strings(fields.contested);
   const valid =
     isStoredKey(key) &&
     typeof fields.incarnation === 'number' && typeof fields.scope === 'string' && typeof fields.deleted === 'boolean' &&
@@ -351,5 +370,6 @@ function parseEntry(id: string | undefined, bytes: Uint8Array): IndexEntry | und
     statuses,
     ...(fields.localWritePending === true ? { localWritePending: true } : {}),
     ...(dependents === undefined || dependents.length === 0 ? {} : { dependents }),
+    ...(contested === undefined || contested.length === 0 ? {} : { contested }),
   };
 }

@@ -56,6 +56,16 @@ export function createReplicationMetrics(registry: Registry, entries: () => read
       this.set({ state: 'deleted' }, deleted);
     },
   });
+  new Gauge({
+    name: 'cheops_cross_contested_names',
+    help: 'names of cross namespaces held here that two sites or more made during a partition (the first claim wins, the others are reported)',
+    registers: [registry],
+    collect() {
+      let contested = 0;
+      for (const entry of entries()) contested += entry.contested?.length ?? 0;
+      this.set(contested);
+    },
+  });
   return {
     operations: new Counter({
       name: 'cheops_replication_operations_total',

@@ -15,7 +15,7 @@
  * (`upgradeRoute`), as a tunnel to the other site's front.
  */
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
-import type { SiteName } from '../../core/ids.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
 import type { GlueCall } from '../../glue/types.js';
 import { resolveScope } from '../../scope/index.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -37,6 +37,8 @@ export interface ReadElsewhere {
 /** A read under a cross scope that includes this site: a list or a watch (merged), or one object or its subresource (cross-read.ts). */
 export interface ReadAcross extends CrossRead {
   readonly kind: 'cross-list' | 'cross-watch' | 'cross-get';
+  /** The object a `cross-get` reads, when the path names one (not a subresource). */
+  readonly key?: ResourceKey;
 }
 
 export type ReadRoute = ReadElsewhere | ReadAcross;
@@ -68,7 +70,7 @@ export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueC
   const across = { sites: resolution.sites, scope: call.scope.text };
   if (classified.kind === 'other' && classified.list === true) return { kind: 'cross-list', ...across };
   if (classified.kind === 'other' && classified.watch === true) return { kind: 'cross-watch', ...across };
-  return { kind: 'cross-get', ...across };
+  return { kind: 'cross-get', ...across, ...(classified.kind === 'read' ? { key: classified.key } : {}) };
 }
 
 /**

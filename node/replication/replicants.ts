@@ -11,10 +11,12 @@ import { decodeReplicant, type ReplicantDecodeResult } from '../../crdt/replican
 import { sameHeads } from '../../crdt/document-layout.js';
 import {
   draftDesired,
+  dropClaim,
   initReplicant,
   markDeleted,
   recordConflicts,
   unrecordedConflicts,
+  writeClaim,
   writeDependent,
   writeDesired,
   writeReplica,
@@ -253,6 +255,19 @@ export class Replicants {
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeDependent(draft, { ...dependent, site: self }), { message: `dependent ${self}` });
   }
 
+  /** Records the name `key` this site took in the cross container `docId` (DESIGN.md §7). */
+  async recordClaim(docId: DocumentId, key: ResourceKey): Promise<void> {
+    const { self, clock } = this.deps;
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeClaim(draft, { site: self, key, at: clock.now() }), { message: `claim ${self}` });
+  }
+
+  /** Forgets the name `key` this site took in `docId`: its object is gone. Nothing is written when it held none. */
+  async dropClaim(docId: DocumentId, key: ResourceKey): Promise<void> {
+    const read = await this.read(docId);
+    if (read.kind !== 'ok' || !read.replicant.claims.some((claim) => claim.site === this.deps.self && keyText(claim.key) === keyText(key))) return;
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => void dropClaim(draft, this.deps.self, key), { message: `unclaim ${this.deps.self}` });
+  }
+
   /**
    * Records the losing writes Automerge kept aside (docs/REPLICATION.md §4); returns the new ones.
    * Looked for in the stored document first: a change, even an empty one, costs ~0.4 ms on every
@@ -297,7 +312,13 @@ export class Replicants {
     const unchanged = heads !== undefined && sameHeads(heads, documents.heads(docId) ?? []);
     const current = unchanged && replicaCurrent(replicant, self) && read.ignored.length === 0 && unrecordedConflicts(read.content).length === 0;
     if (!current && when === 'ifCurrent') return read;
-    const entry = entryOf(replicant, index.byMetaId(replicant.metaId));
+    const previous = index.byMetaId(replicant.metaId);
+    const entry = entryOf(replicant, previous);
+    for (const text of entry.contested ?? []) {
+      if (previous?.contested?.includes(text) === true) continue;
+      const claims = replicant.claims.filter((claim) => keyText(claim.key) === text);
+      this.deps.logger.warn({ container: keyText(replicant.meta.key), key: text, claims: claims.map((claim) => claim.site) }, 'a name of a cross container is claimed on two sites: the first claim wins, the others are reported');
+    }
     // Not awaited: the index is a cache of the document, which is stored already; the answer
     // must not wait for a second write.
     void index.put(current ? { ...entry, currentAt: heads } : entry);

@@ -455,6 +455,40 @@ describe('request checks', () => {
     expect(alone.headers.get('warning')).toContain('Site2 is unreachable: alone may exist there too');
   });
 
+  it('tells apart, after the heal, a name made on both sides of a partition in a cross namespace: the first claim wins, the other is reported', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site1.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spread' } }, scope: '{Site1 % Site2}' })).status).toBe(201);
+    await eventually(async () => expect((await site2.local('/api/v1/namespaces/spread')).status).toBe(200));
+    const spread = '/api/v1/namespaces/spread/pods';
+    await mesh!.partition('Site2');
+    // Each side makes "twin": neither can ask the other.
+    const first = await site1.request('POST', spread, { body: pod('twin') });
+    expect([first.status, first.headers.get('warning')]).toEqual([201, expect.stringContaining('Site2 is unreachable: twin may exist there too')]);
+    const second = await site2.request('POST', spread, { body: pod('twin') });
+    expect([second.status, second.headers.get('warning')]).toEqual([201, expect.stringContaining('Site1 is unreachable: twin may exist there too')]);
+    await mesh!.heal('Site2');
+    // After the heal, either site reads Site1's (claimed first), and says so.
+    const reported = "pods spread/twin was made on Site1 and Site2 while they could not reach each other: Site1's, made first, is the one read and changed here; Site2's is left there (delete with --scope '{Site2}')";
+    await eventually(async () => {
+      const read = await site2.request('GET', `${spread}/twin`);
+      expect(read.headers.get('warning')).toContain(reported);
+      expect(read.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+    });
+    const here = await site1.request('GET', `${spread}/twin`);
+    expect(here.headers.get('warning')).toContain(reported);
+    const winnerUid = ((await site1.local(`${spread}/twin`)).body.metadata as { uid: string }).uid;
+    expect(((await here.json()) as { metadata: { uid: string } }).metadata.uid).toBe(winnerUid);
+    // A change goes to the winner's object, from either site.
+    const labelled = await site2.request('PATCH', `${spread}/twin`, { body: { metadata: { labels: { tier: 'web' } } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    expect([labelled.status, labelled.headers.get('x-cheops-forwarded-to')]).toEqual([200, 'Site1']);
+    expect(((await site1.local(`${spread}/twin`)).body.metadata as { labels?: Record<string, string> }).labels).toMatchObject({ tier: 'web' });
+    expect(((await site2.local(`${spread}/twin`)).body.metadata as { labels?: Record<string, string> }).labels?.tier).toBeUndefined();
+    // The other deleted as the warning says: the name is Site1's alone again.
+    expect((await site1.request('DELETE', `${spread}/twin`, { scope: '{Site2}' })).status).toBe(200);
+    await eventually(async () => expect((await site2.request('GET', `${spread}/twin`)).headers.get('warning')).toBeNull());
+    expect((await site2.local(`${spread}/twin`)).status).toBe(404);
+  });
+
   it('shares what a pod needs from the site its scope takes it from: replicated, kept in step, not deleted while relied upon', async () => {
     const [site1, site2, site3] = await threeSites();
     const secrets = '/api/v1/namespaces/default/secrets';
