@@ -100,6 +100,14 @@ export function writeDependent(draft: ReplicantDraft, dependent: DependentEntry)
   draft[`${dependentKeyPrefix}${dependent.site}:${keyText(dependent.key)}`] = stored({ site: dependent.site, key: dependent.key, kind: dependent.kind, via: dependent.via });
 }
 
+/** Forgets the record of a dependent (found gone from its site); whether there was one. */
+export function dropDependent(draft: ReplicantDraft, site: SiteName, key: ResourceKey): boolean {
+  const field = `${dependentKeyPrefix}${site}:${keyText(key)}`;
+  if (draft[field] === undefined) return false;
+  delete draft[field];
+  return true;
+}
+
 /** Records a name `claim.site` took in the container (only that site calls this). */
 export function writeClaim(draft: ReplicantDraft, claim: ClaimEntry): void {
   draft[`${claimKeyPrefix}${claim.site}:${keyText(claim.key)}`] = stored({ site: claim.site, key: claim.key, at: claim.at });

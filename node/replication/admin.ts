@@ -11,6 +11,7 @@ import { isMetaId, keyText, type Replicant } from '../../crdt/replicant.js';
 import type { AdminHandler } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { describeKey } from './http.js';
+import { contestedNames } from './key-index.js';
 
 /** One row of `GET /cheops/v1/replicants`. */
 export function replicantSummary(replicant: Replicant): Record<string, unknown> {
@@ -32,6 +33,7 @@ export function replicantSummary(replicant: Replicant): Record<string, unknown> 
     replicas,
     conflicts: replicant.conflicts.length,
     dependents: replicant.dependents.length,
+    contested: contestedNames(replicant.claims).map((text) => describeDependent(` ${text}`).trim()),
   };
 }
 

@@ -3,7 +3,8 @@
  * on one member: a create asks every member it can reach whether the name is taken, but members
  * cut off cannot be asked, so during a partition each side may make an object of the same name.
  * Every create made here records a claim on the name in the namespace's replicant (`claim:<site>:
- * <key>`, crdt/replicant.ts), which every member holds; a delete made here removes it. After the
+ * <key>`, crdt/replicant.ts), which every member holds, before the application makes the object;
+ * a refused create and a delete made here remove it. After the
  * heal the documents merge, and a name with claims of two sites is contested: the key index notes
  * it (`contested`) and the node logs it. The first claim wins (the earliest, then by site name,
  * the same on every site): reads and writes of the name go to the winner's object, and each
@@ -29,14 +30,19 @@ export interface Contest {
   readonly losers: readonly SiteName[];
 }
 
-/** Records that this site made `key` (when it is in a cross namespace). A failure is logged: the claim is what tells a partition's double claims apart, not the object. */
-export async function claimName(ctx: EngineContext, key: ResourceKey): Promise<void> {
+/**
+ * Records that this site makes `key` (when it is in a cross namespace); whether a new claim was
+ * written (not when this site's claim stands already). A failure is logged, and the create goes
+ * on: the claim tells a partition's double claims apart, it is not the object.
+ */
+export async function claimName(ctx: EngineContext, key: ResourceKey): Promise<boolean> {
   const container = crossContainer(ctx, key.namespace);
-  if (container === undefined) return;
+  if (container === undefined) return false;
   try {
-    await ctx.replicants.recordClaim(replicantDocId(container.entry.metaId), key);
+    return await ctx.replicants.recordClaim(replicantDocId(container.entry.metaId), key);
   } catch (error) {
     ctx.logger.warn({ key, error: errorMessage(error) }, 'claim on a cross name not recorded: a claim of it made elsewhere during a partition will not be found');
+    return false;
   }
 }
 

@@ -77,12 +77,16 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
   return applyHere(ctx, call, write, body, key, notes);
 }
 
-/** The write, to this site's application; a create made or a delete done here records or removes this site's claim on the name. */
+/**
+ * The write, to this site's application. A create claims the name first (a crash between the two
+ * leaves a claim with no object, which the claim's check drops, never an object without its
+ * claim) and releases the claim it wrote when the application refuses (a name this site holds
+ * already keeps its claim, and its first time); a delete done here releases it.
+ */
 async function applyHere(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, key: ResourceKey | undefined, notes: readonly string[]): Promise<Response> {
+  const claimed = key !== undefined && write.op === 'create' && (await claimName(ctx, key));
   const answer = await sendLocal(ctx, call, body, notes);
-  if (key !== undefined && answer.status >= 200 && answer.status <= 299) {
-    if (write.op === 'create') await claimName(ctx, key);
-    else if (write.op === 'delete') await releaseName(ctx, key);
-  }
+  const done = answer.status >= 200 && answer.status <= 299;
+  if (key !== undefined && ((claimed && !done) || (done && write.op === 'delete'))) await releaseName(ctx, key);
   return answer;
 }

@@ -4,9 +4,10 @@
  * is not deleted, on any of its sites, while one of them still exists, unless the delete is
  * forced (glue's `forcedDelete`: `kubectl delete --force --grace-period=0`). A recorded dependent
  * is looked for on its site first: it may be gone without Cheops having seen it (a pod's own
- * delete passes straight to its application). One whose site cannot be asked counts as there.
+ * delete passes straight to its application). One whose site cannot be asked counts as there;
+ * the records of those found gone are removed when the delete is refused for the others.
  */
-import { CheopsError, ErrorCode } from '../../core/index.js';
+import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import { replicantDocId, type DependentEntry } from '../../crdt/replicant.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
@@ -35,6 +36,14 @@ export async function refuseIfReliedUpon(ctx: EngineContext, call: FrontCall, li
   const checks = await Promise.all(read.replicant.dependents.map(async (dependent) => ((await stillThere(ctx, call, dependent)) ? dependent : undefined)));
   const standing = checks.filter((dependent): dependent is DependentEntry => dependent !== undefined);
   if (standing.length === 0) return;
+  // The records of those found gone go (they would be looked for again at every delete, and mark
+  // their key at risk should it come back as something else); the delete is refused for the others.
+  const gone = read.replicant.dependents.filter((_, index) => checks[index] === undefined);
+  if (gone.length > 0) {
+    await ctx.replicants.dropDependents(read.replicant.docId, gone).catch((error: unknown) => {
+      ctx.logger.warn({ metaId: live.metaId, error: errorMessage(error) }, 'records of dependents found gone not removed');
+    });
+  }
   const who = standing.map((dependent) => `${describeKey(dependent.key)} on ${dependent.site} (${dependent.kind}, ${dependent.via})`).join('; ');
   throw new CheopsError(ErrorCode.ReliedUpon, `${describeKey(live.key)} is relied upon by ${who}: delete those first, or force the delete (kubectl delete --force --grace-period=0)`, {
     details: { dependents: standing.map((dependent) => ({ site: dependent.site, key: dependent.key })) },

@@ -12,6 +12,7 @@ import { sameHeads } from '../../crdt/document-layout.js';
 import {
   draftDesired,
   dropClaim,
+  dropDependent,
   initReplicant,
   markDeleted,
   recordConflicts,
@@ -255,10 +256,24 @@ export class Replicants {
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeDependent(draft, { ...dependent, site: self }), { message: `dependent ${self}` });
   }
 
-  /** Records the name `key` this site took in the cross container `docId` (DESIGN.md §7). */
-  async recordClaim(docId: DocumentId, key: ResourceKey): Promise<void> {
+  /** Forgets the records of `dependents` (each found gone from its site). */
+  async dropDependents(docId: DocumentId, dependents: readonly Pick<DependentEntry, 'site' | 'key'>[]): Promise<void> {
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => {
+      for (const dependent of dependents) dropDependent(draft, dependent.site, dependent.key);
+    }, { message: `dependents gone ${this.deps.self}` });
+  }
+
+  /**
+   * Records the name `key` this site takes in the cross container `docId` (DESIGN.md §7); false,
+   * writing nothing, when this site's claim on it stands already (its time, which decides a
+   * contest, stays the first).
+   */
+  async recordClaim(docId: DocumentId, key: ResourceKey): Promise<boolean> {
     const { self, clock } = this.deps;
+    const read = await this.read(docId);
+    if (read.kind === 'ok' && read.replicant.claims.some((claim) => claim.site === self && keyText(claim.key) === keyText(key))) return false;
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeClaim(draft, { site: self, key, at: clock.now() }), { message: `claim ${self}` });
+    return true;
   }
 
   /** Forgets the name `key` this site took in `docId`: its object is gone. Nothing is written when it held none. */

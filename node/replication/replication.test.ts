@@ -487,6 +487,13 @@ describe('request checks', () => {
     expect((await site1.request('DELETE', `${spread}/twin`, { scope: '{Site2}' })).status).toBe(200);
     await eventually(async () => expect((await site2.request('GET', `${spread}/twin`)).headers.get('warning')).toBeNull());
     expect((await site2.local(`${spread}/twin`)).status).toBe(404);
+    // Made again where it lives: refused by the application, and Site1's claim stays as it was, so
+    // that the next partition's double is told apart again, Site1's still first.
+    expect((await site1.request('POST', spread, { body: pod('twin') })).status).toBe(409);
+    await mesh!.partition('Site2');
+    expect((await site2.request('POST', spread, { body: pod('twin') })).status).toBe(201);
+    await mesh!.heal('Site2');
+    await eventually(async () => expect((await site2.request('GET', `${spread}/twin`)).headers.get('warning')).toContain(reported));
   });
 
   it('shares what a pod needs from the site its scope takes it from: replicated, kept in step, not deleted while relied upon', async () => {
@@ -554,8 +561,18 @@ describe('request checks', () => {
     expect(message).toContain('pods default/user on Site1');
     expect(message).toContain('pods default/again on Site1');
     expect(await data(site2)).toBe('changed');
-    // Once they are gone (their deletes never passed through Cheops: looked for on their site), it may go, everywhere.
-    for (const name of ['user', 'again']) expect((await site1.request('DELETE', `${pods}/${name}`)).status).toBe(200);
+    // One gone (its delete never passed through Cheops: looked for on its site): refused for the other only, and the record of the gone one goes.
+    expect((await site1.request('DELETE', `${pods}/user`)).status).toBe(200);
+    const stillRefused = await site2.request('DELETE', `${secrets}/token`);
+    expect(stillRefused.status).toBe(409);
+    const stillMessage = ((await stillRefused.json()) as { message: string }).message;
+    expect(stillMessage).toContain('pods default/again on Site1');
+    expect(stillMessage).not.toContain('pods default/user');
+    const dependentsOf = (site: TestSite): readonly string[] | undefined => site.engine.overviews().find((row) => row.resource === 'secrets default/token')?.dependents;
+    expect(dependentsOf(site2)).toEqual(['Site1 pods default/again']);
+    await eventually(async () => expect(dependentsOf(site1)).toEqual(['Site1 pods default/again']));
+    // Once both are gone, it may go, everywhere.
+    expect((await site1.request('DELETE', `${pods}/again`)).status).toBe(200);
     await eventually(async () => expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200));
     await eventually(async () => expect(await data(site1)).toBeUndefined());
     // Forced, it goes although a pod still relies on it.
