@@ -570,7 +570,7 @@ describe('request checks', () => {
     expect(stillMessage).not.toContain('pods default/user');
     const dependentsOf = (site: TestSite): readonly string[] | undefined => site.engine.overviews().find((row) => row.resource === 'secrets default/token')?.dependents;
     expect(dependentsOf(site2)).toEqual(['Site1 pods default/again']);
-    await eventually(async () => expect(dependentsOf(site1)).toEqual(['Site1 pods default/again']));
+    await eventually(() => expect(dependentsOf(site1)).toEqual(['Site1 pods default/again']));
     // Once both are gone, it may go, everywhere.
     expect((await site1.request('DELETE', `${pods}/again`)).status).toBe(200);
     await eventually(async () => expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200));
