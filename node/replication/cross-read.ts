@@ -1,9 +1,10 @@
 /**
  * Reads under a cross scope (`{Site1 % Site2}`, DESIGN.md §7: one resource spread over the
- * sites) that includes this site. A list asks every member at once, this site's application and
- * the others' fronts, and answers their lists merged by the glue (`kubectl get` shows a SITE
- * column), with a `Warning` for each member left out: one seen down is not waited for (local
- * first), one that fails is named with its error. A watch streams every member's events as
+ * sites). A list asks every member at once, this site's application when it is one (a list or a
+ * watch from outside the scope spans the members from the site it reached) and the others'
+ * fronts, and answers their lists merged by the glue (`kubectl get` shows a SITE column), with a
+ * `Warning` for each member left out: one seen down is not waited for (local first), one that
+ * fails is named with its error. A watch streams every member's events as
  * one. A read of one object (or of its log, or another subresource) is answered by this site
  * when it holds the object, else by the first other member that does (`X-Cheops-Forwarded-To`);
  * a name made on two sides of a partition, by the winner of its claims (cross-claims.ts).

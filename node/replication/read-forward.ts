@@ -52,24 +52,37 @@ function serviceOf(classified: GlueCall): string {
 
 /**
  * Where a scoped read is answered: by other sites, by every member, or undefined when this
- * site answers it as any read (no scope, not a read, discovery, a scope that includes this site, a
- * read forwarded here); or the error to answer: CHEOPS_SCOPE_UNKNOWN_SITE when the scope names a
- * site nobody knows, as for a write.
+ * site answers it as any read (no scope, not a read, discovery, a scope that includes this site
+ * but for a cross one, a read forwarded here but for one object under a cross scope sent by a
+ * site outside it); or the error to answer: CHEOPS_SCOPE_UNKNOWN_SITE when the scope names a site
+ * nobody knows, as for a write.
  */
 export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadRoute | CheopsError | undefined {
   if (call.scope === undefined || !readMethods.has(call.method)) return undefined;
-  if (call.headers[CheopsHeader.ForwardedFrom] !== undefined) return undefined;
+  const forwardedFrom = call.headers[CheopsHeader.ForwardedFrom];
+  const from = Array.isArray(forwardedFrom) ? forwardedFrom[0] : forwardedFrom;
   // Only a path that names no service can be the API's own description (the glue's parse, once).
   if (classified.kind === 'other' && classified.service === undefined && ctx.glue.isScopeFree(call.method, call.path)) return undefined;
   const service = serviceOf(classified);
   const resolved = resolveScope(call.scope.scope, service, knownSitesOf(ctx.sites));
-  if (!resolved.ok) return resolved.error;
+  if (!resolved.ok) return from === undefined ? resolved.error : undefined;
   const { resolution } = resolved;
-  if (!resolution.sites.includes(ctx.self)) return { kind: 'elsewhere', sites: resolution.sites, scope: call.scope.text, warnings: resolution.warnings };
-  if (resolution.targetCollaboration !== 'cross') return undefined;
+  const member = resolution.sites.includes(ctx.self);
+  if (resolution.targetCollaboration !== 'cross') {
+    if (from !== undefined || member) return undefined;
+    return { kind: 'elsewhere', sites: resolution.sites, scope: call.scope.text, warnings: resolution.warnings };
+  }
+  // A cross read. A list or a watch spans the members from the site it reached, which asks each
+  // for its own answer; so does a member's search for one object. A site outside the scope sends
+  // a read of one object to a member instead, which spans the members for it.
+  const list = classified.kind === 'other' && classified.list === true;
+  const watch = classified.kind === 'other' && classified.watch === true;
+  if (from !== undefined && (list || watch || resolution.sites.some((site) => site === from))) return undefined;
   const across = { sites: resolution.sites, scope: call.scope.text };
-  if (classified.kind === 'other' && classified.list === true) return { kind: 'cross-list', ...across };
-  if (classified.kind === 'other' && classified.watch === true) return { kind: 'cross-watch', ...across };
+  if (list) return { kind: 'cross-list', ...across };
+  if (watch) return { kind: 'cross-watch', ...across };
+  // One object, from outside the scope: a member finds it, knowing the claims on its name (cross-claims.ts).
+  if (!member) return { kind: 'elsewhere', sites: resolution.sites, scope: call.scope.text, warnings: resolution.warnings };
   return { kind: 'cross-get', ...across, ...(classified.kind === 'read' ? { key: classified.key } : {}) };
 }
 

@@ -638,6 +638,12 @@ describe('request checks', () => {
     const rows = (await table.json()) as { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
     expect(rows.columnDefinitions.map((column) => column.name).slice(0, 2)).toEqual(['Site', 'Name']);
     expect(rows.rows.map((row) => row.cells.slice(0, 2))).toEqual([['Site1', 'near'], ['Site2', 'far']]);
+    // From outside the scope: every member's objects too (not one member's alone), and never Site3's own.
+    const outside = (await (await site3.request('GET', pods, { scope: cross })).json()) as { items: Array<{ metadata: { name: string } }> };
+    expect(outside.items.map((item) => item.metadata.name)).toEqual(['near', 'far']);
+    const farFromOutside = await site3.request('GET', `${pods}/far`, { scope: cross });
+    expect([farFromOutside.status, ((await farFromOutside.json()) as { metadata: { name: string } }).metadata.name]).toEqual([200, 'far']);
+    expect((await site3.request('GET', `${pods}/outside`, { scope: cross })).status).toBe(404);
     // One object: here when this site holds it, else from the member that does.
     const far = await site1.request('GET', `${pods}/far`, { scope: cross });
     expect(far.status).toBe(200);
