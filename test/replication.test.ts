@@ -233,6 +233,8 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect((await cluster.kubectl('Site1', ['get', 'pod', 'consumer'])).stderr).toMatch(
       /Warning: pods default\/consumer relies on secrets default\/token, shared from Site2, which is unreachable/,
     );
+    const dependencies = (await (await cluster.request('Site1', 'GET', '/cheops/v1/dependencies')).json()) as { items: Array<{ key: { name: string }; sharedFrom: string; atRisk: boolean }> };
+    expect(dependencies.items.find((item) => item.key.name === 'token')).toMatchObject({ sharedFrom: 'Site2', atRisk: true });
     // The dashboard shows Site2 down and the secret at risk.
     const page = await (await cluster.request('Site1', 'GET', '/cheops/dashboard')).text();
     expect(page).toMatch(/<td>Site2<\/td><td class="state-down">down<\/td>/);

@@ -1,6 +1,8 @@
 /**
  * The replicant admin API (docs/REPLICATION.md §6), relative to `/cheops/v1`:
- * `GET /replicants` lists every replicant held here with each site's status, and
+ * `GET /replicants` lists every replicant held here with each site's status, `GET /dependencies`
+ * the ones something relies on (and whether they are at risk), `GET /cross` the cross namespaces
+ * (their claims, and the names taken twice), and
  * `GET /replicants/{metaId}` shows one whole: desired body, replicas, conflicts, dependents (the
  * resources on the sites that rely on it, recorded by sharing) and claims (the names each site
  * took, in a cross namespace).
@@ -11,7 +13,9 @@ import { isMetaId, keyText, type Replicant } from '../../crdt/replicant.js';
 import type { AdminHandler } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { describeKey } from './http.js';
-import { contestedNames } from './key-index.js';
+import { crossContainer } from './cross-container.js';
+import { contestedNames, type IndexEntry } from './key-index.js';
+import { unreachableOwner } from './sites.js';
 
 /** One row of `GET /cheops/v1/replicants`. */
 export function replicantSummary(replicant: Replicant): Record<string, unknown> {
@@ -57,11 +61,38 @@ export function replicantDetail(replicant: Replicant): Record<string, unknown> {
 export function replicantAdminRoutes(ctx: EngineContext): Record<`GET /${string}`, AdminHandler> {
   return {
     'GET /replicants': async (c) => {
-      const entries = [...ctx.index.entries()].sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : 1));
       const items: Array<Record<string, unknown>> = [];
-      for (const entry of entries) {
+      for (const entry of sortedEntries(ctx)) {
         const replicant = await ctx.replicants.get(entry.metaId);
         if (replicant !== undefined) items.push(replicantSummary(replicant));
+      }
+      return c.json({ items });
+    },
+    'GET /dependencies': async (c) => {
+      // The replicants something relies on (DESIGN.md §8), each with its dependents and whether
+      // it is at risk (shared from a site now unreachable).
+      const items: Array<Record<string, unknown>> = [];
+      for (const entry of sortedEntries(ctx).filter((candidate) => (candidate.dependents?.length ?? 0) > 0 && !candidate.deleted)) {
+        const replicant = await ctx.replicants.get(entry.metaId);
+        if (replicant === undefined) continue;
+        items.push({
+          metaId: replicant.metaId, key: replicant.meta.key, scope: replicant.meta.scope, sites: replicant.meta.sites, sharedFrom: replicant.meta.sites[0],
+          atRisk: unreachableOwner(ctx.sites, replicant.meta.sites) !== undefined, dependents: replicant.dependents,
+        });
+      }
+      return c.json({ items });
+    },
+    'GET /cross': async (c) => {
+      // The cross namespaces held here (DESIGN.md §7): their members, the names each took, those taken twice.
+      const items: Array<Record<string, unknown>> = [];
+      for (const entry of sortedEntries(ctx).filter((candidate) => !candidate.deleted && ctx.glue.spansSites(candidate.key.service))) {
+        if (entry.key.name === undefined || crossContainer(ctx, entry.key.name)?.entry.metaId !== entry.metaId) continue;
+        const replicant = await ctx.replicants.get(entry.metaId);
+        if (replicant === undefined) continue;
+        items.push({
+          metaId: replicant.metaId, key: replicant.meta.key, scope: replicant.meta.scope, sites: replicant.meta.sites, claims: replicant.claims,
+          contested: contestedNames(replicant.claims).map((text) => describeDependent(` ${text}`).trim()),
+        });
       }
       return c.json({ items });
     },
@@ -74,6 +105,11 @@ export function replicantAdminRoutes(ctx: EngineContext): Record<`GET /${string}
       return c.json(replicantDetail(replicant));
     },
   };
+}
+
+/** The index's entries, by key. */
+function sortedEntries(ctx: EngineContext): IndexEntry[] {
+  return [...ctx.index.entries()].sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : keyText(a.key) > keyText(b.key) ? 1 : a.incarnation - b.incarnation));
 }
 
 /** One replicant as the dashboard shows it (node/dashboard.ts), from the key index alone. */
@@ -98,20 +134,16 @@ export interface ReplicantOverview {
 
 /** Every replicant held here, by resource, without loading a document. */
 export function replicantOverviews(ctx: EngineContext): ReplicantOverview[] {
-  return [...ctx.index.entries()]
-    .sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : keyText(a.key) > keyText(b.key) ? 1 : a.incarnation - b.incarnation))
-    .map((entry) => {
-      // The site a dependency was shared from comes first in its sites (share.ts).
-      const owner = entry.sites[0];
-      const dependents = entry.dependents ?? [];
-      const atRisk = !entry.deleted && dependents.length > 0 && owner !== undefined && owner !== ctx.self && !ctx.sites.isUp(owner);
-      return {
-        resource: describeKey(entry.key), metaId: entry.metaId, incarnation: entry.incarnation, scope: entry.scope, sites: entry.sites, deleted: entry.deleted,
-        statuses: entry.statuses, conflicts: entry.conflicts.length, dependents: dependents.map(describeDependent),
-        contested: (entry.contested ?? []).map((text) => describeDependent(` ${text}`).trim()),
-        ...(atRisk ? { atRiskFrom: owner } : {}),
-      };
-    });
+  return sortedEntries(ctx).map((entry) => {
+    const dependents = entry.dependents ?? [];
+    const owner = entry.deleted || dependents.length === 0 ? undefined : unreachableOwner(ctx.sites, entry.sites);
+    return {
+      resource: describeKey(entry.key), metaId: entry.metaId, incarnation: entry.incarnation, scope: entry.scope, sites: entry.sites, deleted: entry.deleted,
+      statuses: entry.statuses, conflicts: entry.conflicts.length, dependents: dependents.map(describeDependent),
+      contested: (entry.contested ?? []).map((text) => describeDependent(` ${text}`).trim()),
+      ...(owner === undefined ? {} : { atRiskFrom: owner }),
+    };
+  });
 }
 
 /** `Site1 pods default/user` from the index's `Site1 <key text>` (and `pods default/user` from ` <key text>`). */

@@ -12,6 +12,7 @@ import type { GlueReadCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { describeKey, relay, warning } from './http.js';
+import { unreachableOwner } from './sites.js';
 import { fetchLocal, localRequest } from './write-path.js';
 
 /** The text of a conflict's warning. */
@@ -50,9 +51,8 @@ export function readWithWarnings(ctx: EngineContext, call: FrontCall, read: Glue
  */
 function atRiskWarnings(ctx: EngineContext, key: ResourceKey): string[] {
   return ctx.index.dependenciesOf(ctx.self, key).flatMap((dependency) => {
-    // The site a dependency was shared from comes first in its sites (share.ts).
-    const owner = dependency.sites[0];
-    if (owner === undefined || owner === ctx.self || ctx.sites.isUp(owner)) return [];
+    const owner = unreachableOwner(ctx.sites, dependency.sites);
+    if (owner === undefined) return [];
     return [`${describeKey(key)} relies on ${describeKey(dependency.key)}, shared from ${owner}, which is unreachable: the copy here may be out of date`];
   });
 }

@@ -42,3 +42,13 @@ export function peerIdsOf(sites: SitesPort, names: readonly SiteName[]): Set<Pee
   }
   return peers;
 }
+
+/**
+ * The site a shared dependency was taken from (the first of its sites, share.ts), when it is
+ * another site and heartbeats see it down: what relies on the dependency here is at risk
+ * (DESIGN.md §8).
+ */
+export function unreachableOwner(sites: SitesPort, dependencySites: readonly SiteName[]): SiteName | undefined {
+  const owner = dependencySites[0];
+  return owner === undefined || owner === sites.self || sites.isUp(owner) ? undefined : owner;
+}

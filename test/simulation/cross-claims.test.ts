@@ -62,6 +62,10 @@ describe('a name made on both sides of a partition in a cross namespace', () => 
     await sim.restart('Site2');
     expect(await sim.runUntil(() => sim!.converged(namespaceDoc, members), { timeoutMs: 30_000 })).toBe(true);
     for (const site of members) expect(await contestedOn(site), site).toEqual(['configmaps spread/twin']);
+    const crossView = await sim.perform(async () => (await sim!.site('Site3').call(new Request(`${simHttpUrl(asSiteName('Site3'))}/cheops/v1/cross`))).json());
+    expect(crossView).toMatchObject({
+      items: [{ scope: cross, sites: members, claims: [{ site: 'Site1', key: { name: 'twin' } }, { site: 'Site2', key: { name: 'twin' } }], contested: ['configmaps spread/twin'] }],
+    });
 
     // From a member of Site2's side, and from outside the scope: Site1's object, the other reported.
     const reported = "configmaps spread/twin was made on Site1 and Site2 while they could not reach each other: Site1's, made first";
