@@ -142,7 +142,9 @@ async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElse
     }
     ctx.metrics.forwardedReads.inc({ site });
     ctx.logger.debug({ site, method: call.method, url: call.url, status: answer.status }, 'read forwarded to a site of its scope');
-    return relayStream(answer, [[CheopsHeader.ForwardedTo, site], ...target.warnings.map(warning)]);
+    // The site that answered: the one asked, or the member it found the object on (a cross read).
+    const answeredBy = answer.headers.has(CheopsHeader.ForwardedTo) ? [] : [[CheopsHeader.ForwardedTo, site] as const];
+    return relayStream(answer, [...answeredBy, ...target.warnings.map(warning)]);
   }
   throw new CheopsError(
     ErrorCode.SiteUnreachable,

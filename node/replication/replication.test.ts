@@ -642,7 +642,7 @@ describe('request checks', () => {
     const outside = (await (await site3.request('GET', pods, { scope: cross })).json()) as { items: Array<{ metadata: { name: string } }> };
     expect(outside.items.map((item) => item.metadata.name)).toEqual(['near', 'far']);
     const farFromOutside = await site3.request('GET', `${pods}/far`, { scope: cross });
-    expect([farFromOutside.status, ((await farFromOutside.json()) as { metadata: { name: string } }).metadata.name]).toEqual([200, 'far']);
+    expect([farFromOutside.status, farFromOutside.headers.get('x-cheops-forwarded-to'), ((await farFromOutside.json()) as { metadata: { name: string } }).metadata.name]).toEqual([200, 'Site2', 'far']);
     expect((await site3.request('GET', `${pods}/outside`, { scope: cross })).status).toBe(404);
     // One object: here when this site holds it, else from the member that does.
     const far = await site1.request('GET', `${pods}/far`, { scope: cross });
