@@ -42,8 +42,11 @@ async function holds(ctx: EngineContext, call: FrontCall, site: SiteName, path: 
 /** Runs a write under a cross scope; see the module's comment. */
 export async function crossWrite(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, key: ResourceKey | undefined, target: CrossWrite): Promise<Response> {
   const notes = [...target.warnings];
-  // Sent here by the member that found the object here: apply it, whatever this site makes of its scope.
-  if (call.headers[CheopsHeader.ForwardedFrom] !== undefined || key === undefined) {
+  // Sent here by the member that found the object here: apply it. One sent by a site outside the
+  // scope is this site's to place, as if it had come here first.
+  const forwardedFrom = call.headers[CheopsHeader.ForwardedFrom];
+  const from = Array.isArray(forwardedFrom) ? forwardedFrom[0] : forwardedFrom;
+  if ((from !== undefined && target.sites.some((site) => site === from)) || key === undefined) {
     if (key === undefined) notes.push(`the object's name is not known before it is made (not JSON): it was not looked for on the other sites of ${target.scope}`);
     return applyHere(ctx, call, write, body, key, notes);
   }
@@ -55,7 +58,7 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
     if (contested !== undefined) {
       notes.push(contestWarning(key, contested));
       if (contested.winner === ctx.self) return applyHere(ctx, call, write, body, key, notes);
-      return forwardWrite(ctx, call, body, { sites: [contested.winner], scope: target.scope, warnings: notes, op: write.op });
+      return forwardWrite(ctx, call, body, { sites: [contested.winner], scope: target.scope, warnings: notes, op: write.op, onward: true });
     }
     if ((await holds(ctx, call, ctx.self, path, target.scope)) !== false) return applyHere(ctx, call, write, body, key, notes);
   }
@@ -72,7 +75,7 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
       throw new CheopsError(ErrorCode.NameTakenElsewhere, `${key.service} "${key.name}" already exists on ${site} (the scope ${target.scope} spreads ${key.service} over its sites: each name lives on one)`, {
         details: { site, name: key.name, kind: key.service },
       });
-    } else if (found === true) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op });
+    } else if (found === true) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op, onward: true });
   }
   return applyHere(ctx, call, write, body, key, notes);
 }

@@ -92,10 +92,14 @@ export async function forwardWrite(
   ctx: EngineContext,
   call: FrontCall,
   body: WriteBody | undefined,
-  target: { readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly op: WriteOperation },
+  target: {
+    readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly op: WriteOperation;
+    /** This site is a member sending the write on to the member holding the object (a cross scope): a second hop, never a third. */
+    readonly onward?: boolean;
+  },
 ): Promise<Response> {
   const from = call.headers[CheopsHeader.ForwardedFrom];
-  if (from !== undefined) {
+  if (from !== undefined && target.onward !== true) {
     // The sender resolved the scope to us; we resolve it elsewhere (our views of the sites differ).
     // Forwarding again could go round in circles.
     throw new CheopsError(ErrorCode.SiteUnreachable, `${ctx.self} is not a member of the scope ${target.scope} (forwarded here by ${String(from)}); not forwarding again`, {
@@ -127,7 +131,9 @@ export async function forwardWrite(
     }
     ctx.metrics.writes.inc({ op: target.op, result: 'forwarded' });
     ctx.logger.info({ site, method: call.method, url: call.url, status: answer.status }, 'write forwarded to a member of its scope');
-    return relay(answer, [[CheopsHeader.ForwardedTo, site], ...target.warnings.map(warning)]);
+    // The site that applied it: the member, or the one it sent the write on to (a cross scope).
+    const appliedBy = answer.headers.has(CheopsHeader.ForwardedTo) ? [] : [[CheopsHeader.ForwardedTo, site] as const];
+    return relay(answer, [...appliedBy, ...target.warnings.map(warning)]);
   }
   throw new CheopsError(
     ErrorCode.SiteUnreachable,

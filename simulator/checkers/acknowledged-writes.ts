@@ -115,6 +115,31 @@ function checkUnreplicatedKey(ctx: CheckContext, key: WorkloadKey, ops: readonly
   return `${describeRef(key.ref)} on ${owner}: the application holds ${object === undefined ? 'nothing' : `marker ${marker ?? 'none'}`}, but the last acknowledged write is ${expected}`;
 }
 
+/**
+ * The serialised writes of an object of a cross namespace (DESIGN.md §7). It lives on one member,
+ * but each side of a partition may make it, and a write on one side cannot reach the other's
+ * object: so the last acknowledged write is checked on the member that applied it (where it was
+ * sent, or `X-Cheops-Forwarded-To`). That member holds its object (or that of a write never
+ * answered after it); after a delete, nothing but such a write's object. Another member's object
+ * of the same name is its own side's (the cross-names checker holds the sites to telling them
+ * apart).
+ */
+function checkCrossKey(ctx: CheckContext, key: WorkloadKey, ops: readonly OpRecord[]): string | undefined {
+  const sent = ops.filter((op) => op.outcome !== 'skipped' && op.outcome !== 'rejected');
+  const lastAck = sent.map((op) => op.outcome).lastIndexOf('acknowledged');
+  const last = sent[lastAck];
+  if (last === undefined) return undefined;
+  const applier = key.sites.find((site) => site === (last.forwardedTo ?? last.site));
+  if (applier === undefined) return undefined;
+  // Writes never answered after it may have been applied there too.
+  const unanswered = sent.slice(lastAck + 1).filter((op) => op.outcome !== 'acknowledged');
+  const object = ctx.final.apps.get(applier)?.get(appKeyText(key.ref));
+  const marker = object === undefined ? undefined : markerOf(object);
+  const explains = (op: OpRecord): boolean => (op.call.verb === 'delete' ? object === undefined : marker === op.id);
+  if ([last, ...unanswered].some(explains)) return undefined;
+  return `${describeRef(key.ref)} (cross) on ${applier}: the application holds ${object === undefined ? 'nothing' : `marker ${marker ?? 'none'}`}, but the last acknowledged write, applied there, is ${describeOp(last)}`;
+}
+
 /** The acknowledged-writes checker. */
 export function checkAcknowledgedWrites(ctx: CheckContext): CheckerResult {
   const violations: string[] = [];
@@ -123,7 +148,7 @@ export function checkAcknowledgedWrites(ctx: CheckContext): CheckerResult {
     const ops = ctx.history.of(key);
     if (key.kind !== 'replicated') {
       checked += ops.filter((op) => op.outcome === 'acknowledged').length;
-      const problem = checkUnreplicatedKey(ctx, key, ops);
+      const problem = key.kind === 'cross' ? checkCrossKey(ctx, key, ops) : checkUnreplicatedKey(ctx, key, ops);
       if (problem !== undefined) violations.push(problem);
       continue;
     }

@@ -51,8 +51,10 @@ const resources: readonly WorkloadResource[] = ['configmaps', 'secrets', 'pods']
 async function appObjects(sim: Simulation, name: SiteName, keys: KeySpace): Promise<Map<string, AppObject>> {
   const objects = new Map<string, AppObject>();
   const standin = sim.site(name).node.standin;
-  for (const resource of resources) {
-    const response = await standin.fetch(new Request(`http://app/api/v1/namespaces/default/${resource}`, { headers: { accept: 'application/json' } }));
+  const namespaces = ['default', ...keys.containers.map((container) => container.ref.name)];
+  for (const namespace of namespaces) for (const resource of resources) {
+    const response = await standin.fetch(new Request(`http://app/api/v1/namespaces/${namespace}/${resource}`, { headers: { accept: 'application/json' } }));
+    if (response.status !== 200) continue;
     const list = (await response.json()) as { apiVersion?: string; kind?: string; items?: AppObject[] };
     // List items carry no apiVersion or kind; the object read alone does.
     const kind = list.kind?.replace(/List$/, '');
@@ -60,7 +62,7 @@ async function appObjects(sim: Simulation, name: SiteName, keys: KeySpace): Prom
       const item: AppObject = { apiVersion: list.apiVersion, kind, ...listed };
       const metadata = item.metadata as { name?: string; deletionTimestamp?: string } | undefined;
       if (metadata?.name === undefined || metadata.deletionTimestamp !== undefined) continue;
-      const key = keys.byAppKey({ service: resource, namespace: 'default', name: metadata.name });
+      const key = keys.byAppKey({ service: resource, namespace, name: metadata.name });
       if (key !== undefined) objects.set(appKeyText(key.ref), item);
     }
   }

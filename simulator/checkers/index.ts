@@ -1,11 +1,12 @@
 /**
  * The checkers of a run (issue 5): convergence, no acknowledged write lost, no resurrection after
- * a delete, scope safety, every accepted write applied within a bound after the final heal, and
- * reads answered where their scope says.
+ * a delete, scope safety, every accepted write applied within a bound after the final heal,
+ * reads answered where their scope says, and a cross name made twice told apart.
  * Each is a function of the CheckContext; `runCheckers` runs them all.
  */
 import { checkAcknowledgedWrites } from './acknowledged-writes.js';
 import { checkConvergence } from './convergence.js';
+import { checkCrossNames } from './cross-names.js';
 import { checkReads } from './reads.js';
 import { checkResurrection } from './resurrection.js';
 import { checkScopeSafety } from './scope-safety.js';
@@ -15,7 +16,7 @@ export { ScopeMonitor } from './scope-safety.js';
 export { readFinalState, settled } from './final-state.js';
 export { loadReplicantHistory, type ReplicantHistory, type DesiredWrite } from './replicant-history.js';
 export { checkerNames, type CheckerName, type CheckerResult, type CheckContext, type FinalState } from './types.js';
-export { checkAcknowledgedWrites, checkConvergence, checkReads, checkResurrection, checkScopeSafety };
+export { checkAcknowledgedWrites, checkConvergence, checkCrossNames, checkReads, checkResurrection, checkScopeSafety };
 
 /**
  * Every accepted write applied on every site of its scope within `boundMs` of the final heal:
@@ -32,5 +33,5 @@ export function checkHealBound(ctx: CheckContext): CheckerResult {
 
 /** Runs every checker, in a fixed order. */
 export function runCheckers(ctx: CheckContext): CheckerResult[] {
-  return [checkConvergence(ctx), checkAcknowledgedWrites(ctx), checkResurrection(ctx), checkScopeSafety(ctx), checkHealBound(ctx), checkReads(ctx)];
+  return [checkConvergence(ctx), checkAcknowledgedWrites(ctx), checkResurrection(ctx), checkScopeSafety(ctx), checkHealBound(ctx), checkReads(ctx), checkCrossNames(ctx)];
 }

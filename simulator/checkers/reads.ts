@@ -5,7 +5,7 @@
  *   (`X-Cheops-Forwarded-To`), or refused with a 5xx when none could be reached; it is never
  *   answered from the site's own application;
  * - a read sent to a member, or without a scope, is answered by the site it reached, which waits on
- *   no other (local first);
+ *   no other (local first); in a cross namespace, by the member holding the object;
  * - every answer is a 200 or a 404 (but for those 5xx); a 200 holds the object asked for, made by
  *   a write of that object the clients had sent by then (its op marker), nothing invented.
  *
@@ -30,8 +30,9 @@ function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | u
   if (outside) {
     if (read.forwardedTo === undefined) return `${describeRead(read)} answered ${status} by ${read.site} itself, outside its scope`;
     if (!read.key.sites.some((site) => site === read.forwardedTo)) return `${describeRead(read)} answered ${status} by ${read.forwardedTo}, outside its scope`;
-  } else if (read.forwardedTo !== undefined) {
-    return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} was to answer it itself`;
+  } else if (read.forwardedTo !== undefined && (read.key.kind !== 'cross' || !read.key.sites.some((site) => site === read.forwardedTo))) {
+    // A member answers by itself, but for an object of a cross namespace, which it finds on the member holding it.
+    return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} was to answer it${read.key.kind === 'cross' ? ' or a member' : ' itself'}`;
   }
   if (status !== 200) return undefined;
   const object = read.object;

@@ -10,7 +10,7 @@ import type { KeySpace } from '../workload/key-space.js';
 import type { ReplicantHistory } from './replicant-history.js';
 
 /** The checkers, by the invariant each holds the run to. */
-export const checkerNames = ['convergence', 'acknowledged-writes', 'no-resurrection', 'scope-safety', 'heal-bound', 'reads'] as const;
+export const checkerNames = ['convergence', 'acknowledged-writes', 'no-resurrection', 'scope-safety', 'heal-bound', 'reads', 'cross-names'] as const;
 export type CheckerName = (typeof checkerNames)[number];
 
 /** One checker's verdict. */

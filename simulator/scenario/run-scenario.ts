@@ -1,7 +1,8 @@
 /**
  * One simulated run from a seed, start to verdict:
  *
- * 1. boot N sites (the whole node each, through `startSite`) and wait for the mesh;
+ * 1. boot N sites (the whole node each, through `startSite`) and wait for the mesh; set up the
+ *    run's cross namespace;
  * 2. run the workload (writes, and reads beside them) and the fault schedule for the duration;
  * 3. the final heal: every partition ends, links lose their faults, crashed sites restart;
  *    in-flight operations and the clients' retries finish;
@@ -22,6 +23,7 @@ import type { NetworkStats } from '../network/network-stats.js';
 import type { HttpStats } from '../network/sim-http.js';
 import type { TraceEvent } from '../core/trace.js';
 import type { HistoryCounts, OpRecord } from '../workload/history.js';
+import { setUpContainers } from '../workload/containers.js';
 import { buildKeySpace, type KeySpace } from '../workload/key-space.js';
 import { ReadWorkload, type ReadRecord } from '../workload/reads.js';
 import { Workload } from '../workload/workload.js';
@@ -105,7 +107,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     if (!(await meshed(sim))) sim.trace.record('sim:unmeshed', {});
     const keys = buildKeySpace(sim.random.fork('keys'), sim.sites.map((site) => site.name), {
       replicated: Math.max(3, Math.round(options.operations / 8)), scopes: Math.min(4, Math.max(1, options.sites - 1)), remotePerSite: 1, localPerSite: 1,
+      cross: Math.max(2, Math.round(options.operations / 20)),
     });
+    await setUpContainers(sim, keys);
     const monitor = new ScopeMonitor(sim, keys);
     const startMs = sim.clock.elapsedMs();
     const workload = new Workload(sim, keys, sim.random.fork('workload'), { operations: options.operations, startMs, durationMs: options.durationMs });

@@ -5,7 +5,11 @@
  *   and overlap; several keys share each scope;
  * - `remote`: a scope of one site (`{Site2}`): local on that site, forwarded from the others, never
  *   replicated;
- * - `local`: no scope at all, written on one site only: plain passthrough.
+ * - `local`: no scope at all, written on one site only: plain passthrough;
+ * - `cross`: an object of a cross namespace (`{Site1 % Site3}`, DESIGN.md §7): it lives on one
+ *   member, written without a scope from a member (the namespace's applies) and with it from
+ *   elsewhere; two members may each make it during a partition, which the heal must tell apart.
+ *   The namespace itself (`container`) is set up before the run and is not written by it.
  *
  * The checkers need the inverse too: which key a replicant document belongs to. Meta-IDs are
  * derived from the key and the incarnation (crdt/replicant.ts), so every incarnation a run can
@@ -18,7 +22,7 @@ import type { SeededRandom } from '../core/seeded-random.js';
 import type { AppObjectKey } from '../harness/app-log.js';
 import type { ObjectRef, WorkloadResource } from './kubectl-requests.js';
 
-export type KeyKind = 'replicated' | 'remote' | 'local';
+export type KeyKind = 'replicated' | 'remote' | 'local' | 'cross' | 'container';
 
 /** One resource of the workload. */
 export interface WorkloadKey {
@@ -39,6 +43,8 @@ export interface KeySpaceOptions {
   readonly remotePerSite: number;
   /** Local keys per site. */
   readonly localPerSite: number;
+  /** Objects in the run's cross namespace (none with fewer than two sites). */
+  readonly cross?: number;
   /** How many distinct replication scopes the replicated keys share. */
   readonly scopes: number;
 }
@@ -47,7 +53,10 @@ export interface KeySpaceOptions {
 const mappedIncarnations = 64;
 
 const resources: readonly WorkloadResource[] = ['configmaps', 'configmaps', 'secrets', 'pods'];
-const shortNames: Readonly<Record<WorkloadResource, string>> = { configmaps: 'cm', secrets: 'sec', pods: 'pod' };
+const shortNames: Readonly<Record<WorkloadResource, string>> = { configmaps: 'cm', secrets: 'sec', pods: 'pod', namespaces: 'ns' };
+
+/** The cross namespace a run sets up. */
+export const crossNamespace = 'spread';
 
 /** The text of an application key, as the maps below use it. */
 export function appKeyText(key: AppObjectKey | ObjectRef): string {
@@ -60,17 +69,26 @@ export function scopeText(sites: readonly SiteName[]): string {
   return `{${sites.join(' & ')}}`;
 }
 
+/** `{Site1 % Site3}` */
+export function crossScopeText(sites: readonly SiteName[]): string {
+  return `{${sites.join(' % ')}}`;
+}
+
 /** The keys of a run, and the maps from what sites hold back to them. */
 export class KeySpace {
+  /** The keys the workload writes and reads. */
   readonly keys: readonly WorkloadKey[];
+  /** The cross namespaces set up before the run (not written by it). */
+  readonly containers: readonly WorkloadKey[];
   private readonly byText = new Map<string, WorkloadKey>();
   private readonly byMeta = new Map<MetaId, { key: WorkloadKey; incarnation: number }>();
 
-  constructor(keys: readonly WorkloadKey[]) {
+  constructor(keys: readonly WorkloadKey[], containers: readonly WorkloadKey[] = []) {
     this.keys = keys;
-    for (const key of keys) {
+    this.containers = containers;
+    for (const key of [...keys, ...containers]) {
       this.byText.set(appKeyText(key.ref), key);
-      if (key.kind !== 'replicated') continue;
+      if (key.kind !== 'replicated' && key.kind !== 'container') continue;
       for (let incarnation = 0; incarnation < mappedIncarnations; incarnation += 1) {
         this.byMeta.set(metaIdOf(key.resourceKey, incarnation), { key, incarnation });
       }
@@ -93,14 +111,25 @@ export class KeySpace {
 }
 
 /** A workload key of `kind` over `sites` (tests build their own key spaces with it). */
-export function workloadKey(resource: WorkloadResource, name: string, kind: KeyKind, sites: readonly SiteName[]): WorkloadKey {
-  const ref: ObjectRef = { resource, namespace: 'default', name };
+export function workloadKey(resource: WorkloadResource, name: string, kind: KeyKind, sites: readonly SiteName[], namespace = 'default'): WorkloadKey {
+  const ref: ObjectRef = { resource, namespace, name };
   return {
     ref,
     kind,
     sites,
-    scope: kind === 'local' ? undefined : scopeText(sites),
-    resourceKey: { app: kubernetesApp, service: resource, namespace: 'default', name },
+    scope: kind === 'local' ? undefined : kind === 'cross' ? crossScopeText(sites) : scopeText(sites),
+    resourceKey: { app: kubernetesApp, service: resource, namespace, name },
+  };
+}
+
+/** The cross namespace `name` over `sites`, as a key (its replicant is the namespace's). */
+export function containerKey(name: string, sites: readonly SiteName[]): WorkloadKey {
+  return {
+    ref: { resource: 'namespaces', namespace: '', name },
+    kind: 'container',
+    sites,
+    scope: crossScopeText(sites),
+    resourceKey: { app: kubernetesApp, service: 'namespaces', name },
   };
 }
 
@@ -138,7 +167,17 @@ export function buildKeySpace(random: SeededRandom, names: readonly SiteName[], 
       keys.push(workloadKey(resource, `${shortNames[resource]}-l${siteIndex + 1}-${index}`, 'local', [site]));
     }
   });
-  return new KeySpace(keys);
+  // Drawn last, so that the keys above are drawn as they were before cross keys existed.
+  const containers: WorkloadKey[] = [];
+  if (names.length >= 2 && (options.cross ?? 0) > 0) {
+    const [members = [...names]] = drawScopes(random, names, 1);
+    containers.push(containerKey(crossNamespace, members));
+    for (let index = 0; index < (options.cross ?? 0); index += 1) {
+      const resource = resourceOf();
+      keys.push(workloadKey(resource, `${shortNames[resource]}-c-${index}`, 'cross', members, crossNamespace));
+    }
+  }
+  return new KeySpace(keys, containers);
 }
 
 /** Site names as branded values. */

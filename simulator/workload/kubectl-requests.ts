@@ -8,10 +8,10 @@
  */
 import { opMarkerAnnotation } from '../harness/app-log.js';
 
-/** The kinds of resources the workload writes. */
-export type WorkloadResource = 'configmaps' | 'secrets' | 'pods';
+/** The kinds of resources the workload writes (namespaces: the cross namespaces a run sets up). */
+export type WorkloadResource = 'configmaps' | 'secrets' | 'pods' | 'namespaces';
 
-/** A namespaced object the workload names. */
+/** An object the workload names (a namespace's own `namespace` is `''`). */
 export interface ObjectRef {
   readonly resource: WorkloadResource;
   readonly namespace: string;
@@ -37,10 +37,10 @@ export interface KubectlCall {
 /** The user agent kubectl sends; the application log tells client writes from the node's by it. */
 export const kubectlUserAgent = 'kubectl/v1.32.4 (linux/amd64) kubernetes/59526cd';
 
-const kinds: Readonly<Record<WorkloadResource, string>> = { configmaps: 'ConfigMap', secrets: 'Secret', pods: 'Pod' };
+const kinds: Readonly<Record<WorkloadResource, string>> = { configmaps: 'ConfigMap', secrets: 'Secret', pods: 'Pod', namespaces: 'Namespace' };
 
 function collectionPath(ref: ObjectRef): string {
-  return `/api/v1/namespaces/${ref.namespace}/${ref.resource}`;
+  return ref.resource === 'namespaces' ? '/api/v1/namespaces' : `/api/v1/namespaces/${ref.namespace}/${ref.resource}`;
 }
 
 function objectPath(ref: ObjectRef): string {
@@ -49,9 +49,11 @@ function objectPath(ref: ObjectRef): string {
 
 /** The body of a whole object: what `create -f` and `replace -f` send. */
 export function objectBody(ref: ObjectRef, opId: string, content: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): Record<string, unknown> {
-  const metadata = { name: ref.name, namespace: ref.namespace, labels: { ...labels }, annotations: { [opMarkerAnnotation]: opId } };
+  const metadata = { name: ref.name, ...(ref.resource === 'namespaces' ? {} : { namespace: ref.namespace }), labels: { ...labels }, annotations: { [opMarkerAnnotation]: opId } };
   const base = { apiVersion: 'v1', kind: kinds[ref.resource], metadata };
   switch (ref.resource) {
+    case 'namespaces':
+      return base;
     case 'configmaps':
       return { ...base, data: { ...content } };
     case 'secrets':

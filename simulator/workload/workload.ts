@@ -1,7 +1,7 @@
 /**
  * A seeded workload of kubectl-equivalent calls, sent through each site's front at times drawn
  * from the seed: creates, replaces, labels, strategic patches and deletes, scoped and not, on the
- * keys of a KeySpace. Its clients behave as kubectl users do: they write what they believe exists
+ * keys of a KeySpace (replicated, remote, local, and objects of a cross namespace). Its clients behave as kubectl users do: they write what they believe exists
  * (and sometimes not, to get the 404s and 409s), send a scoped write from outside its scope now
  * and then (forwarded), and retry a write whose outcome they could not learn (the site died, the
  * request timed out), as DESIGN.md expects of users after a crash. Ops on keys that are not
@@ -122,7 +122,7 @@ export class Workload {
 
   private pickKey(): WorkloadKey | undefined {
     const roll = this.random.float();
-    const kind = roll < 0.65 ? 'replicated' : roll < 0.8 ? 'remote' : 'local';
+    const kind = roll < 0.55 ? 'replicated' : roll < 0.67 ? 'cross' : roll < 0.82 ? 'remote' : 'local';
     const candidates = this.keys.ofKind(kind).filter((key) => !this.busy.has(key));
     const fallback = this.keys.keys.filter((key) => !this.busy.has(key));
     const pool = candidates.length > 0 ? candidates : fallback;
@@ -134,6 +134,7 @@ export class Workload {
     if (key.kind === 'local') return key.sites[0] ?? this.random.pick(all);
     const outside = all.filter((site) => !key.sites.includes(site));
     if (key.kind === 'remote') return this.random.chance(0.5) || outside.length === 0 ? (key.sites[0] ?? this.random.pick(all)) : this.random.pick(outside);
+    // Replicated and cross keys: a member mostly, now and then a site outside the scope (forwarded).
     return outside.length > 0 && this.random.chance(0.2) ? this.random.pick(outside) : this.random.pick(key.sites);
   }
 
@@ -146,11 +147,15 @@ export class Workload {
     return verb === 'replace' && key.ref.resource === 'pods' ? 'label' : verb;
   }
 
-  /** Creates carry their scope; a write from outside the scope must (it is forwarded); others half the time. */
+  /**
+   * Creates carry their scope; a write from outside the scope must (it is forwarded); others half
+   * the time. In the cross namespace a member's writes need none (the namespace's applies).
+   */
   private scoped(key: WorkloadKey, site: SiteName, verb: KubectlVerb): boolean {
     if (key.kind === 'local') return false;
-    if (!key.sites.includes(site) || verb === 'create') return true;
-    return this.random.chance(0.5);
+    if (!key.sites.includes(site)) return true;
+    if (key.kind === 'cross') return this.random.chance(0.3);
+    return verb === 'create' || this.random.chance(0.5);
   }
 
   private send(site: SiteName, key: WorkloadKey, build: (opId: string) => KubectlCall, retryOf: string | undefined, attempt: number): void {

@@ -7,6 +7,7 @@
 import { asSiteName } from '../../core/ids.js';
 import type { Storage } from '../../crdt/storage.js';
 import { wrapLocalApp, type LocalApp } from '../../node/local-app.js';
+import { opMarkerAnnotation } from '../../simulator/harness/app-log.js';
 import { pushChannel } from '../../p2p/sync-messages.js';
 import type { Transport } from '../../p2p/transport.js';
 import { ScopeMonitor, type CheckerResult, type CheckerName } from '../../simulator/checkers/index.js';
@@ -15,6 +16,7 @@ import { startSimulation, type Simulation } from '../../simulator/harness/simula
 import { checkRun, settle } from '../../simulator/scenario/check-run.js';
 import { KubectlClient } from '../../simulator/workload/client.js';
 import { History, type OpRecord } from '../../simulator/workload/history.js';
+import { setUpContainers } from '../../simulator/workload/containers.js';
 import { KeySpace, workloadKey, type WorkloadKey } from '../../simulator/workload/key-space.js';
 import type { KubectlCall } from '../../simulator/workload/kubectl-requests.js';
 import { ReadClient, type ReadRecord } from '../../simulator/workload/reads.js';
@@ -182,6 +184,29 @@ export function misroutingLinks(on: string, from: string, to: string): SiteHooks
   };
 }
 
+/**
+ * An application on `on` in which, `delayMs` after the cross namespace `namespace` is made there,
+ * something other than Cheops makes the config map `name` in it (an operator writing to the
+ * cluster directly): the name is then held by two members with one claim.
+ */
+export function bypassingApp(on: string, namespace: string, name: string, delayMs: number): SiteHooks {
+  return {
+    localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
+      context.site !== on ? app : wrapLocalApp(app, async (request) => {
+          const answer = await app.fetch(request);
+          const url = new URL(request.url);
+          if (request.method === 'POST' && url.pathname === '/api/v1/namespaces' && answer.status === 201) {
+            context.clock.setTimeout(() => {
+              const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, annotations: { [opMarkerAnnotation]: 'bypass' } }, data: {} };
+              const direct = new Request(new URL(`/api/v1/namespaces/${namespace}/configmaps`, url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+              app.fetch(direct).catch(() => undefined);
+            }, delayMs);
+          }
+          return answer;
+      }),
+  };
+}
+
 /** What a script may use. */
 export interface Script {
   readonly sim: Simulation;
@@ -210,7 +235,8 @@ export async function scriptedRun(
   const sim = await startSimulation({ seed, sites: 3, hooks });
   try {
     if (!(await meshed(sim))) throw new Error('the sites did not mesh');
-    const keySpace = new KeySpace(keys);
+    const keySpace = new KeySpace(keys.filter((key) => key.kind !== 'container'), keys.filter((key) => key.kind === 'container'));
+    await setUpContainers(sim, keySpace);
     const history = new History();
     const client = new KubectlClient(sim, history);
     const reader = new ReadClient(sim, history);

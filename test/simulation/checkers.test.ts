@@ -4,9 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CheckerName, CheckerResult } from '../../simulator/checkers/index.js';
+import { asSiteName } from '../../core/ids.js';
+import { containerKey, crossNamespace, workloadKey } from '../../simulator/workload/key-space.js';
 import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
 import {
-  configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, replayingApp, resurrectingApp, scopeStrippingProxy, scriptedRun,
+  bypassingApp, configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, replayingApp, resurrectingApp, scopeStrippingProxy, scriptedRun,
   slowApp, type Script,
 } from './broken-nodes.js';
 
@@ -30,15 +32,22 @@ function violations(results: Map<CheckerName, CheckerResult>, name: CheckerName)
 
 describe('the checkers against broken nodes', () => {
   it('all hold on a sound node', async () => {
-    const results = await scriptedRun('sound', {}, [shared], async (run) => {
+    const members = [asSiteName('Site1'), asSiteName('Site2')];
+    const spread = workloadKey('configmaps', 'spread-one', 'cross', members, crossNamespace);
+    const results = await scriptedRun('sound', {}, [shared, containerKey(crossNamespace, members), spread], async (run) => {
       await createAndLabel(run);
       const outside = await run.read('Site3', shared, true);
       expect([outside.status, outside.forwardedTo]).toEqual([200, 'Site1']);
       expect((await run.read('Site2', shared, false)).status).toBe(200);
       expect((await run.send('Site2', shared, () => deleteCall(shared.ref))).outcome).toBe('acknowledged');
+      // An object of a cross namespace: made on Site1, found from the other member and from outside.
+      expect((await run.send('Site1', spread, (id) => createCall(spread.ref, objectBody(spread.ref, id, {}, {})))).outcome).toBe('acknowledged');
+      expect((await run.read('Site2', spread, false)).forwardedTo).toBe('Site1');
+      expect((await run.read('Site3', spread, true)).forwardedTo).toBe('Site1');
     });
     expect(failing(results)).toEqual([]);
-    expect(results.get('reads')?.checked).toBe(2);
+    expect(results.get('reads')?.checked).toBe(4);
+    expect(results.get('cross-names')?.checked).toBe(1);
   });
 
   it('convergence fails when an application silently drops the writes replication sends it', async () => {
@@ -111,6 +120,17 @@ describe('the checkers against broken nodes', () => {
     });
     expect(failing(results)).toEqual(['reads']);
     expect(violations(results, 'reads')).toMatch(/r1 \(get configmaps\/default\/shared on Site3, .*\) answered another object \(default\/other\)/);
+  });
+
+  it('cross-names fails when a name of a cross namespace is held by two members and only one claimed it', async () => {
+    const members = [asSiteName('Site1'), asSiteName('Site2')];
+    const dup = workloadKey('configmaps', 'dup', 'cross', members, crossNamespace);
+    const results = await scriptedRun('bypass', bypassingApp('Site2', crossNamespace, 'dup', 3_000), [containerKey(crossNamespace, members), dup], async ({ send, sim }) => {
+      expect((await send('Site1', dup, (id) => createCall(dup.ref, objectBody(dup.ref, id, {}, {})))).outcome).toBe('acknowledged');
+      await sim.runFor(5_000);
+    });
+    expect(failing(results)).toEqual(['cross-names']);
+    expect(violations(results, 'cross-names')).toMatch(/configmaps\/spread\/dup is held by Site1, Site2, but Site2 has no claim on it: the double is not told apart/);
   });
 
   it('heal-bound fails when a site takes too long to apply what it received after the heal', async () => {
