@@ -445,6 +445,12 @@ describe('request checks', () => {
     expect(labelled.status).toBe(200);
     expect(labelled.headers.get('x-cheops-forwarded-to')).toBe('Site2');
     expect(((await site2.local(`${spread}/there`)).body.metadata as { labels: Record<string, string> }).labels).toMatchObject({ tier: 'web' });
+    // From outside the scope: sent to a member, which sends it on to the member holding the object.
+    const fromOutside = await site3.request('PATCH', `${spread}/there`, {
+      body: { metadata: { labels: { tier: 'db' } } }, scope: cross, headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    expect([fromOutside.status, fromOutside.headers.get('x-cheops-forwarded-to')]).toEqual([200, 'Site2']);
+    expect(((await site2.local(`${spread}/there`)).body.metadata as { labels: Record<string, string> }).labels).toMatchObject({ tier: 'db' });
     expect((await site1.request('DELETE', `${spread}/here`, { scope: cross })).status).toBe(200);
     expect((await site1.request('DELETE', `${spread}/there`, { scope: cross })).headers.get('x-cheops-forwarded-to')).toBe('Site2');
     await eventually(async () => expect((await site2.local(`${spread}/there`)).status).toBe(404));
