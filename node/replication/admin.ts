@@ -37,7 +37,7 @@ export function replicantSummary(replicant: Replicant): Record<string, unknown> 
     replicas,
     conflicts: replicant.conflicts.length,
     dependents: replicant.dependents.length,
-    contested: contestedNames(replicant.claims).map((text) => describeDependent(` ${text}`).trim()),
+    contested: contestedNames(replicant.claims).map(describeKeyText),
   };
 }
 
@@ -91,7 +91,7 @@ export function replicantAdminRoutes(ctx: EngineContext): Record<`GET /${string}
         if (replicant === undefined) continue;
         items.push({
           metaId: replicant.metaId, key: replicant.meta.key, scope: replicant.meta.scope, sites: replicant.meta.sites, claims: replicant.claims,
-          contested: contestedNames(replicant.claims).map((text) => describeDependent(` ${text}`).trim()),
+          contested: contestedNames(replicant.claims).map(describeKeyText),
         });
       }
       return c.json({ items });
@@ -140,16 +140,20 @@ export function replicantOverviews(ctx: EngineContext): ReplicantOverview[] {
     return {
       resource: describeKey(entry.key), metaId: entry.metaId, incarnation: entry.incarnation, scope: entry.scope, sites: entry.sites, deleted: entry.deleted,
       statuses: entry.statuses, conflicts: entry.conflicts.length, dependents: dependents.map(describeDependent),
-      contested: (entry.contested ?? []).map((text) => describeDependent(` ${text}`).trim()),
+      contested: (entry.contested ?? []).map(describeKeyText),
       ...(owner === undefined ? {} : { atRiskFrom: owner }),
     };
   });
 }
 
-/** `Site1 pods default/user` from the index's `Site1 <key text>` (and `pods default/user` from ` <key text>`). */
+/** `pods default/user` from a key's text (`kubernetes:pods/default/user`, crdt/replicant.ts keyText). */
+function describeKeyText(text: string): string {
+  const [service, namespace, name] = text.slice(text.indexOf(':') + 1).split('/');
+  return `${service ?? ''} ${namespace === undefined || namespace === '' ? '' : `${namespace}/`}${name ?? ''}`;
+}
+
+/** `Site1 pods default/user` from the index's `Site1 <key text>` (key-index.ts dependentText). */
 function describeDependent(text: string): string {
   const space = text.indexOf(' ');
-  const key = text.slice(space + 1);
-  const [service, namespace, name] = key.slice(key.indexOf(':') + 1).split('/');
-  return `${text.slice(0, space)} ${service ?? ''} ${namespace === undefined || namespace === '' ? '' : `${namespace}/`}${name ?? ''}`;
+  return `${text.slice(0, space)} ${describeKeyText(text.slice(space + 1))}`;
 }

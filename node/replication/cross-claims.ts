@@ -16,7 +16,7 @@
  * round trip, only for a name noted contested.
  */
 import { errorMessage } from '../../core/index.js';
-import type { ResourceKey, SiteName } from '../../core/ids.js';
+import type { DocumentId, ResourceKey, SiteName } from '../../core/ids.js';
 import { keyText, replicantDocId } from '../../crdt/replicant.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
@@ -30,16 +30,22 @@ export interface Contest {
   readonly losers: readonly SiteName[];
 }
 
+/** The replicant document of the cross namespace `key` is in, if it is in one. */
+function containerDocOf(ctx: EngineContext, key: ResourceKey): DocumentId | undefined {
+  const container = crossContainer(ctx, key.namespace);
+  return container === undefined ? undefined : replicantDocId(container.entry.metaId);
+}
+
 /**
  * Records that this site makes `key` (when it is in a cross namespace); whether a new claim was
  * written (not when this site's claim stands already). A failure is logged, and the create goes
  * on: the claim tells a partition's double claims apart, it is not the object.
  */
 export async function claimName(ctx: EngineContext, key: ResourceKey): Promise<boolean> {
-  const container = crossContainer(ctx, key.namespace);
-  if (container === undefined) return false;
+  const docId = containerDocOf(ctx, key);
+  if (docId === undefined) return false;
   try {
-    return await ctx.replicants.recordClaim(replicantDocId(container.entry.metaId), key);
+    return await ctx.replicants.recordClaim(docId, key);
   } catch (error) {
     ctx.logger.warn({ key, error: errorMessage(error) }, 'claim on a cross name not recorded: a claim of it made elsewhere during a partition will not be found');
     return false;
@@ -48,10 +54,10 @@ export async function claimName(ctx: EngineContext, key: ResourceKey): Promise<b
 
 /** Forgets this site's claim on `key`: its object here is gone. */
 export async function releaseName(ctx: EngineContext, key: ResourceKey): Promise<void> {
-  const container = crossContainer(ctx, key.namespace);
-  if (container === undefined) return;
+  const docId = containerDocOf(ctx, key);
+  if (docId === undefined) return;
   try {
-    await ctx.replicants.dropClaim(replicantDocId(container.entry.metaId), key);
+    await ctx.replicants.dropClaim(docId, key);
   } catch (error) {
     ctx.logger.warn({ key, error: errorMessage(error) }, 'claim on a cross name not removed');
   }

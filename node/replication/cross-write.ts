@@ -19,7 +19,7 @@ import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { claimName, contest, contestWarning, releaseName } from './cross-claims.js';
 import { forwardOrder, forwardWrite, readOn } from './forward.js';
-import { CheopsHeader } from './http.js';
+import { forwardedFrom } from './http.js';
 import type { WriteBody } from './request-body.js';
 import { sendLocal } from './write-path.js';
 
@@ -44,8 +44,7 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
   const notes = [...target.warnings];
   // Sent here by the member that found the object here: apply it. One sent by a site outside the
   // scope is this site's to place, as if it had come here first.
-  const forwardedFrom = call.headers[CheopsHeader.ForwardedFrom];
-  const from = Array.isArray(forwardedFrom) ? forwardedFrom[0] : forwardedFrom;
+  const from = forwardedFrom(call);
   if ((from !== undefined && target.sites.some((site) => site === from)) || key === undefined) {
     if (key === undefined) notes.push(`the object's name is not known before it is made (not JSON): it was not looked for on the other sites of ${target.scope}`);
     return applyHere(ctx, call, write, body, key, notes);

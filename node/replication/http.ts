@@ -116,8 +116,8 @@ export interface WaitRequest {
 
 /** Parses `X-Cheops-Wait` and `X-Cheops-Wait-Timeout`; a value it does not understand is a 400. */
 export function parseWait(headers: IncomingHttpHeaders, defaultMs: number, maxMs: number): WaitRequest {
-  const wait = single(headers[CheopsHeader.Wait]);
-  const timeout = single(headers[CheopsHeader.WaitTimeout]);
+  const wait = firstValue(headers[CheopsHeader.Wait]);
+  const timeout = firstValue(headers[CheopsHeader.WaitTimeout]);
   if (wait === undefined) return { all: false, timeoutMs: defaultMs };
   if (wait.trim().toLowerCase() !== 'all') {
     throw new CheopsError(ErrorCode.HttpBadRequest, `X-Cheops-Wait must be 'all', got ${JSON.stringify(wait)}`);
@@ -133,8 +133,14 @@ export function parseWait(headers: IncomingHttpHeaders, defaultMs: number, maxMs
   return { all: true, timeoutMs: ms };
 }
 
-function single(value: string | string[] | undefined): string | undefined {
+/** A header's first value, as node:http hands it (a string, or an array when repeated). */
+export function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The site that forwarded `call` here (`X-Cheops-Forwarded-From`), if one did. */
+export function forwardedFrom(call: { readonly headers: Readonly<Record<string, string | string[] | undefined>> }): string | undefined {
+  return firstValue(call.headers[CheopsHeader.ForwardedFrom]);
 }
 
 /** `500ms`, `10s`, `2m`, or a bare number of seconds, in milliseconds. */

@@ -29,7 +29,7 @@ import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
 import { forwardWrite } from './forward.js';
-import { describeKey, parseWait } from './http.js';
+import { describeKey, firstValue, parseWait } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
@@ -44,14 +44,10 @@ type WritePlan =
   | { readonly kind: 'replicate'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly scoped: boolean }
   | { readonly kind: 'cross'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[] };
 
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** Builds the interceptor over the engine's parts. */
 export function replicationInterceptor(ctx: EngineContext): Interceptor {
   return (offered) => {
-    const classified = ctx.glue.classify({ method: offered.method, path: offered.path, query: offered.query, contentType: header(offered.headers['content-type']) });
+    const classified = ctx.glue.classify({ method: offered.method, path: offered.path, query: offered.query, contentType: firstValue(offered.headers['content-type']) });
     // Without a scope, a request in a cross namespace takes the namespace's (cross-container.ts).
     const implied = offered.scope === undefined ? containerScope(ctx, classified) : undefined;
     const call = implied === undefined ? offered : withScope(offered, implied);
@@ -63,7 +59,7 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     const pathKey = classified.key;
     const live = pathKey === undefined ? undefined : ctx.index.live(pathKey);
     // Nothing here can concern replication without reading the body: pass through untouched.
-    const opaque = classified.op === 'delete' || bodyFormat(header(call.headers['content-type'])) === 'opaque';
+    const opaque = classified.op === 'delete' || bodyFormat(firstValue(call.headers['content-type'])) === 'opaque';
     if (call.scope === undefined && live === undefined && opaque) return undefined;
     return handleWrite(ctx, call, classified);
   };
@@ -86,7 +82,7 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
   const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
   switch (plan.kind) {
     case 'local':
-      return writeLocal(ctx, call, write, key, body, plan.warnings);
+      return writeHereOnly(ctx, call, write, key, body, plan.warnings);
     case 'forward':
       return forwardWrite(ctx, call, body, { ...plan, op: write.op });
     case 'cross':
@@ -108,7 +104,7 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
  * site (the way to remove one of a name's two objects after a partition, cross-claims.ts) also
  * removes this site's claim on the name.
  */
-async function writeLocal(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, key: ResourceKey | undefined, body: WriteBody, warnings: readonly string[]): Promise<Response> {
+async function writeHereOnly(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, key: ResourceKey | undefined, body: WriteBody, warnings: readonly string[]): Promise<Response> {
   const answer = await sendLocal(ctx, call, body, warnings);
   if (write.op === 'delete' && key !== undefined && ctx.index.hasContainers() && answer.status >= 200 && answer.status <= 299) await releaseName(ctx, key);
   return answer;

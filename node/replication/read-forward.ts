@@ -23,7 +23,7 @@ import type { FrontCall, RequestScope, UpgradeElsewhere } from '../http/index.js
 import type { EngineContext } from './context.js';
 import { crossGet, crossList, crossWatch, type CrossRead } from './cross-read.js';
 import { forwardedHeaders, membersToTry, withinReadDeadline } from './forward.js';
-import { CheopsHeader, relayStream, warning } from './http.js';
+import { CheopsHeader, forwardedFrom, relayStream, warning } from './http.js';
 import { knownSitesOf } from './sites.js';
 
 /** Where a read goes instead of this site: the sites of its scope, in scope order. */
@@ -59,8 +59,7 @@ function serviceOf(classified: GlueCall): string {
  */
 export function routeRead(ctx: EngineContext, call: FrontCall, classified: GlueCall): ReadRoute | CheopsError | undefined {
   if (call.scope === undefined || !readMethods.has(call.method)) return undefined;
-  const forwardedFrom = call.headers[CheopsHeader.ForwardedFrom];
-  const from = Array.isArray(forwardedFrom) ? forwardedFrom[0] : forwardedFrom;
+  const from = forwardedFrom(call);
   // Only a path that names no service can be the API's own description (the glue's parse, once).
   if (classified.kind === 'other' && classified.service === undefined && ctx.glue.isScopeFree(call.method, call.path)) return undefined;
   const service = serviceOf(classified);

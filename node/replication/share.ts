@@ -28,7 +28,6 @@ import { forwardOrder, readOn } from './forward.js';
 import { answerJson, describeKey } from './http.js';
 import { resolveScope, type Scope } from '../../scope/index.js';
 import { knownSitesOf } from './sites.js';
-import { fetchLocal } from './write-path.js';
 
 /** The object at `path` as the first reachable site of `sites` holds it: the object, undefined if it holds none, or why it could not be asked. */
 async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly SiteName[], path: string): Promise<{ site: SiteName; object: JsonObject | undefined } | string> {
@@ -64,7 +63,7 @@ export async function shareDependencies(
     if (!resolved.ok) throw resolved.error;
     const { sites } = resolved.resolution;
     if (sites.includes(ctx.self)) {
-      const note = await followHere(ctx, dependency, consumers, dependent);
+      const note = await followHere(ctx, call, dependency, consumers, dependent);
       if (note !== undefined) notes.push(note);
       continue;
     }
@@ -110,7 +109,9 @@ export async function shareDependencies(
  * lacks follows nowhere (a warning, unless the reference is optional: the application decides
  * what an object without it does, here as on the other sites). Answers what to tell the user.
  */
-async function followHere(ctx: EngineContext, dependency: Dependency, consumers: readonly SiteName[], dependent: ResourceKey | undefined): Promise<string | undefined> {
+async function followHere(
+  ctx: EngineContext, call: FrontCall, dependency: Dependency, consumers: readonly SiteName[], dependent: ResourceKey | undefined,
+): Promise<string | undefined> {
   const { key, via } = dependency;
   const others = consumers.filter((site) => site !== ctx.self);
   if (others.length === 0) return undefined;
@@ -127,7 +128,7 @@ async function followHere(ctx: EngineContext, dependency: Dependency, consumers:
     }
     const path = ctx.glue.readPath(key);
     if (path === undefined) return `${described} cannot be read by name: it does not follow to ${others.join(', ')}`;
-    const answer = await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
+    const answer = await readOn(ctx, call, ctx.self, path, `{${ctx.self}}`);
     const object = answerJson(answer);
     if (answer.status === 404) return dependency.optional ? undefined : `${described} does not exist on ${ctx.self}: it does not follow to ${others.join(', ')}`;
     if (answer.status !== 200 || !isJsonObject(object)) return `${described} could not be read on ${ctx.self} (${answer.status}): it does not follow to ${others.join(', ')}`;

@@ -64,14 +64,12 @@ export interface HistoryCounts {
 export class History {
   private readonly ops: OpRecord[] = [];
   private readonly readRecords: ReadRecord[] = [];
-  private nextId = 1;
-  private nextReadId = 1;
+  /** The next number of each id prefix: `o` for operations, `r` for reads. */
+  private readonly counters = { o: 1, r: 1 };
 
   /** A fresh operation id (`o1`, `o2`, …). */
   newId(): string {
-    const id = `o${this.nextId}`;
-    this.nextId += 1;
-    return id;
+    return this.next('o');
   }
 
   add(record: OpRecord): void {
@@ -80,13 +78,17 @@ export class History {
 
   /** A fresh read id (`r1`, `r2`, …): reads never shift the writes' ids. */
   newReadId(): string {
-    const id = `r${this.nextReadId}`;
-    this.nextReadId += 1;
-    return id;
+    return this.next('r');
   }
 
   addRead(record: ReadRecord): void {
     this.readRecords.push(record);
+  }
+
+  private next(prefix: 'o' | 'r'): string {
+    const id = `${prefix}${this.counters[prefix]}`;
+    this.counters[prefix] += 1;
+    return id;
   }
 
   get reads(): readonly ReadRecord[] {
