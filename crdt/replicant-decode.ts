@@ -12,6 +12,7 @@ import {
   claimKeyPrefix,
   claimOrder,
   dependentKeyPrefix,
+  joinKeyPrefix,
   keyText,
   metaIdOfDocId,
   parseRevision,
@@ -23,6 +24,7 @@ import {
   type DependentEntry,
   type DeletedBy,
   type DesiredState,
+  type JoinEntry,
   type Replicant,
   type ReplicaEntry,
   type ReplicantMeta,
@@ -80,7 +82,8 @@ function time(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
-function decodeKey(value: unknown): ResourceKey | undefined {
+/** A resource key from untrusted JSON, or undefined. */
+export function decodeResourceKey(value: unknown): ResourceKey | undefined {
   if (!isRecord(value)) return undefined;
   const app = text(value.app);
   const service = text(value.service);
@@ -94,7 +97,7 @@ function decodeKey(value: unknown): ResourceKey | undefined {
 function decodeMeta(value: unknown): ReplicantMeta | string {
   const fields = jsonRecord(value);
   if (fields === undefined) return 'meta is not a JSON object';
-  const key = decodeKey(fields.key);
+  const key = decodeResourceKey(fields.key);
   if (key === undefined) return 'meta.key is malformed';
   if (fields.collaboration !== CollaborationKind.Replication) return 'meta.collaboration is unknown';
   const scope = text(fields.scope);
@@ -160,18 +163,47 @@ export function decodeReplica(value: unknown): ReplicaEntry | undefined {
 function decodeDependent(field: string, value: unknown): DependentEntry | undefined {
   const fields = jsonRecord(value);
   const writer = site(field.slice(dependentKeyPrefix.length, field.indexOf(':', dependentKeyPrefix.length)));
-  const key = decodeKey(fields?.key);
+  const key = decodeResourceKey(fields?.key);
   const kind = text(fields?.kind);
   const via = text(fields?.via);
   if (fields === undefined || writer === undefined || fields.site !== writer || key === undefined || kind === undefined || via === undefined) return undefined;
   return { site: writer, key, kind, via };
 }
 
+/** A joined site (`join:<site>`). */
+function decodeJoin(field: string, value: unknown): JoinEntry | undefined {
+  const fields = jsonRecord(value);
+  const joined = site(field.slice(joinKeyPrefix.length));
+  const by = site(fields?.by);
+  const at = time(fields?.at);
+  if (fields === undefined || joined === undefined || fields.site !== joined || by === undefined || at === undefined) return undefined;
+  return { site: joined, by, at };
+}
+
+/**
+ * `meta` widened by the sites that joined: their names after the scope's, sorted so that every
+ * site decodes the same list; past the most sites a scope may name, the rest are left out.
+ */
+function widened(meta: ReplicantMeta, joins: readonly JoinEntry[], ignored: string[]): { meta: ReplicantMeta; joined: JoinEntry[] } {
+  const sites = [...meta.sites];
+  const joined: JoinEntry[] = [];
+  for (const join of [...joins].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0))) {
+    if (sites.includes(join.site)) continue;
+    if (sites.length >= maxSites) {
+      ignored.push(`${joinKeyPrefix}${join.site}`);
+      continue;
+    }
+    sites.push(join.site);
+    joined.push(join);
+  }
+  return joined.length === 0 ? { meta, joined } : { meta: { ...meta, sites, scope: `{${sites.join(' & ')}}` }, joined };
+}
+
 /** A claim, written by the site its key names (`claim:<site>:…`). */
 function decodeClaim(field: string, value: unknown): ClaimEntry | undefined {
   const fields = jsonRecord(value);
   const writer = site(field.slice(claimKeyPrefix.length, field.indexOf(':', claimKeyPrefix.length)));
-  const key = decodeKey(fields?.key);
+  const key = decodeResourceKey(fields?.key);
   const at = time(fields?.at);
   if (fields === undefined || writer === undefined || fields.site !== writer || key === undefined || at === undefined) return undefined;
   if (field !== `${claimKeyPrefix}${writer}:${keyText(key)}`) return undefined;
@@ -207,6 +239,7 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
   const conflicts: ConflictEntry[] = [];
   const dependents: DependentEntry[] = [];
   const claims: ClaimEntry[] = [];
+  const joins: JoinEntry[] = [];
   for (const [field, value] of Object.entries(content)) {
     if (field.startsWith(replicaKeyPrefix)) {
       const name = site(field.slice(replicaKeyPrefix.length));
@@ -225,15 +258,20 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
       const entry = decodeClaim(field, value);
       if (entry === undefined) ignored.push(field);
       else claims.push(entry);
+    } else if (field.startsWith(joinKeyPrefix)) {
+      const entry = decodeJoin(field, value);
+      if (entry === undefined) ignored.push(field);
+      else joins.push(entry);
     }
   }
+  const sharedWith = widened(meta, joins, ignored);
   claims.sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : keyText(a.key) > keyText(b.key) ? 1 : claimOrder(a, b)));
   conflicts.sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
   const deletedBy = content.deleted === true ? decodeDeletedBy(content.deletedBy) : undefined;
   const replicant: Replicant = {
     docId,
     metaId: asMetaId(metaId),
-    meta,
+    meta: sharedWith.meta,
     desired,
     deleted: content.deleted === true,
     ...(deletedBy === undefined ? {} : { deletedBy }),
@@ -241,6 +279,7 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
     conflicts,
     dependents,
     claims,
+    joined: sharedWith.joined,
   };
   return { ok: true, replicant, ignored };
 }

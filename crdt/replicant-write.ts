@@ -11,6 +11,7 @@ import {
   conflictKeyPrefix,
   claimKeyPrefix,
   dependentKeyPrefix,
+  joinKeyPrefix,
   keyText,
   lostToDelete,
   makeRevision,
@@ -21,6 +22,7 @@ import {
   type ClaimEntry,
   type DependentEntry,
   type DesiredState,
+  type JoinEntry,
   type JsonBody,
   type ReplicaEntry,
   type ReplicantMeta,
@@ -106,6 +108,12 @@ export function dropDependent(draft: ReplicantDraft, site: SiteName, key: Resour
   if (draft[field] === undefined) return false;
   delete draft[field];
   return true;
+}
+
+/** Adds `join.site` to the replicant's sites (any site of it may); written once, never removed. */
+export function writeJoin(draft: ReplicantDraft, join: JoinEntry): void {
+  const field = `${joinKeyPrefix}${join.site}`;
+  if (draft[field] === undefined) draft[field] = stored({ site: join.site, by: join.by, at: join.at });
 }
 
 /** Records a name `claim.site` took in the container (only that site calls this). */

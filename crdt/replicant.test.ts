@@ -215,6 +215,29 @@ describe('hostile replicant content', () => {
     expect(decoded.replicant.claims.map((entry) => `${entry.site}@${entry.at}`)).toEqual(['Site2@1000', 'Site3@1000', 'Site1@2000']);
     expect([...decoded.ignored].sort()).toEqual(['claim:Site2:kubernetes:pods/spread/other', 'claim:Site2:kubernetes:pods/spread/third']);
   });
+
+  it('widens its sites by the sites that joined, the same list on every site, and ignores malformed joins', () => {
+    const join = (site: string, by = 'Site1'): InstanceType<typeof Automerge.ImmutableString> => new Automerge.ImmutableString(JSON.stringify({ site, by, at: 5 }));
+    const decoded = decode({
+      ...valid(),
+      'join:Site9': join('Site9'),
+      'join:Site4': join('Site4', 'Site2'),
+      // One of the scope's sites already: nothing changes.
+      'join:Site2': join('Site2'),
+      // Under another name than it says, or not a site: ignored.
+      'join:Site5': join('Site6'),
+      'join:../x': join('../x'),
+    });
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    expect(decoded.replicant.meta.sites).toEqual([...meta.sites, 'Site4', 'Site9']);
+    expect(decoded.replicant.meta.scope).toBe(`{${[...meta.sites, 'Site4', 'Site9'].join(' & ')}}`);
+    expect(decoded.replicant.joined.map((entry) => `${entry.site} by ${entry.by}`)).toEqual(['Site4 by Site2', 'Site9 by Site1']);
+    expect([...decoded.ignored].sort()).toEqual(['join:../x', 'join:Site5']);
+    // Without joins, the meta as it was written.
+    const plain = decode(valid());
+    expect(plain.ok && plain.replicant.meta).toEqual(meta);
+  });
 });
 
 async function recordOn(store: DocumentStore): Promise<ReturnType<typeof recordConflicts>> {

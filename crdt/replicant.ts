@@ -13,6 +13,9 @@
  *   deletedBy              {site, at, revision}
  *   replica:<site>         {localId, observedRevision, observedGeneration, status, error, updatedAt}
  *   conflict:<revision>    {revision, site, at, generation, lostTo}
+ *   dependent:<site>:<key> {site, key, kind, via}
+ *   claim:<site>:<key>     {site, key, at}
+ *   join:<site>            {site, by, at}
  *
  * Why flat: meta-IDs are derived from the resource's name, so two sites cut off from each other can
  * create the same document concurrently. A nested map (`replicas: {}`) created on both would be two
@@ -44,6 +47,14 @@ export const dependentKeyPrefix = 'dependent:';
  */
 export const claimKeyPrefix = 'claim:';
 
+/**
+ * Root key of a site that joined the replicant after its creation, `join:<site>`: a dependency
+ * shared with one more site (DESIGN.md §7, node/replication/share.ts) is widened, not made again,
+ * so that every site sharing it holds one document. Any site of the replicant may write one; none
+ * is ever removed.
+ */
+export const joinKeyPrefix = 'join:';
+
 /** What a site's copy of the resource is doing. */
 export const ReplicaStatus = {
   /** Not applied yet (or a transient failure that is being retried: see `error`). */
@@ -68,9 +79,12 @@ export type JsonBody = Readonly<Record<string, unknown>>;
 export interface ReplicantMeta {
   readonly key: ResourceKey;
   readonly collaboration: CollaborationKind;
-  /** The scope as the user wrote it. */
+  /** The scope as the user wrote it; once sites joined, the scope of every site (`{Site2 & Site1 & Site3}`). */
   readonly scope: string;
-  /** The resolved sites, in scope order. */
+  /**
+   * The resolved sites, in scope order, then the sites that joined since (`join:` entries, by
+   * name): as decoded, every site the replicant is shared with. The stored `meta` keeps the first.
+   */
   readonly sites: readonly SiteName[];
   readonly origin: SiteName;
   /** 0 for the first life of the key, +1 after each delete. */
@@ -135,6 +149,15 @@ export interface Replicant {
   readonly dependents: readonly DependentEntry[];
   /** Names taken by the sites in this container (a cross namespace), sorted by key then winner first. */
   readonly claims: readonly ClaimEntry[];
+  /** The sites that joined after its creation, by name (already in `meta.sites`). */
+  readonly joined: readonly JoinEntry[];
+}
+
+/** A site that joined the replicant: which site added it, when (its clock). */
+export interface JoinEntry {
+  readonly site: SiteName;
+  readonly by: SiteName;
+  readonly at: number;
 }
 
 /** A name a site took in a cross container: the object lives there (DESIGN.md §7). */

@@ -5,17 +5,19 @@
  * (their claims, and the names taken twice), and
  * `GET /replicants/{metaId}` shows one whole: desired body, replicas, conflicts, dependents (the
  * resources on the sites that rely on it, recorded by sharing) and claims (the names each site
- * took, in a cross namespace).
+ * took, in a cross namespace). `POST /shares` is for the other sites: a share request
+ * (share-offer.ts).
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
 import { isMetaId, keyText, type Replicant } from '../../crdt/replicant.js';
-import type { AdminHandler } from '../http/index.js';
+import { errorResponse, type AdminHandler } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { describeKey } from './http.js';
 import { crossContainer } from './cross-container.js';
 import { contestedNames, type IndexEntry } from './key-index.js';
 import { unreachableOwner } from './sites.js';
+import { grantShare, parseShareRequest, sharesRoute } from './share-offer.js';
 
 /** One row of `GET /cheops/v1/replicants`. */
 export function replicantSummary(replicant: Replicant): Record<string, unknown> {
@@ -58,8 +60,18 @@ export function replicantDetail(replicant: Replicant): Record<string, unknown> {
 }
 
 /** The routes, in the front's `AdminRoutes` map form. */
-export function replicantAdminRoutes(ctx: EngineContext): Record<`GET /${string}`, AdminHandler> {
+export function replicantAdminRoutes(ctx: EngineContext): Record<`${'GET' | 'POST'} /${string}`, AdminHandler> {
   return {
+    [`POST ${sharesRoute}`]: async (c) => {
+      // Another site's share request (share-offer.ts): its refusals are answers, not failures of this site.
+      try {
+        const body: unknown = await c.req.json().catch(() => undefined);
+        return c.json(await grantShare(ctx, parseShareRequest(ctx, body)));
+      } catch (error) {
+        if (error instanceof CheopsError) return errorResponse(error);
+        throw error;
+      }
+    },
     'GET /replicants': async (c) => {
       const items: Array<Record<string, unknown>> = [];
       for (const entry of sortedEntries(ctx)) {

@@ -15,7 +15,7 @@ function replicant(name: string, sites: readonly string[]): Replicant {
   const metaId = metaIdOf(key, 0);
   const desired = { revision: '1-Site1-00000000', generation: 1, site: site1, at: 1, body: {} };
   return {
-    docId: replicantDocId(metaId), metaId, desired, deleted: false, replicas: {}, conflicts: [], dependents: [], claims: [],
+    docId: replicantDocId(metaId), metaId, desired, deleted: false, replicas: {}, conflicts: [], dependents: [], claims: [], joined: [],
     meta: { key, collaboration: CollaborationKind.Replication, scope: `{${sites.join(' & ')}}`, sites: sites.map(asSiteName), origin: site1, incarnation: 0, createdAt: 1 },
   };
 }

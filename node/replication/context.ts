@@ -36,6 +36,13 @@ export interface ReplicationOptions {
    * seconds, and its connection may hang rather than fail.
    */
   readonly remoteReadTimeoutMs?: number;
+  /**
+   * How long a write that shares a dependency from another site waits for the dependency to be
+   * here (its replicant received, the local application holding it) once the owner agreed;
+   * default 10 s. Past it the write is answered 504, nothing of its own written: the dependency
+   * still comes, and the write may be sent again.
+   */
+  readonly shareArrivalTimeoutMs?: number;
 }
 
 /** The options with their defaults filled in. */

@@ -65,6 +65,7 @@ const defaults: ResolvedReplicationOptions = {
   defaultWaitMs: 30_000,
   maxWaitMs: 300_000,
   remoteReadTimeoutMs: 5_000,
+  shareArrivalTimeoutMs: 10_000,
 };
 
 /** The replication engine of one site; see the file comment for its life cycle. */
@@ -178,7 +179,7 @@ export class ReplicationEngine {
   }
 
   /** The admin routes, relative to `/cheops/v1`. */
-  adminRoutes(): Record<`GET /${string}`, AdminHandler> {
+  adminRoutes(): Record<`${'GET' | 'POST'} /${string}`, AdminHandler> {
     return replicantAdminRoutes(this.ctx);
   }
 

@@ -24,6 +24,7 @@ describe('Cheops headers', () => {
       deleted: false,
       dependents: [],
       claims: [],
+      joined: [],
       replicas: {
         A: { status: 'applied', observedRevision: '2-A-00000000', observedGeneration: 2, updatedAt: 0 },
         B: { status: 'failed', observedRevision: '2-A-00000000', observedGeneration: 2, error: 'a "quoted"\nerror', updatedAt: 0 },
@@ -44,6 +45,7 @@ describe('Cheops headers', () => {
       deleted: false,
       dependents: [],
       claims: [],
+      joined: [],
       replicas: { B: { status: 'applied', observedRevision: '1-B-00000000', observedGeneration: 1, updatedAt: 0 } },
       conflicts: [],
     };

@@ -19,6 +19,7 @@ import {
   unrecordedConflicts,
   writeClaim,
   writeDependent,
+  writeJoin,
   writeDesired,
   writeReplica,
   type ReplicantDraft,
@@ -254,6 +255,33 @@ export class Replicants {
     const read = await this.read(docId);
     if (read.kind === 'ok' && read.replicant.dependents.some((entry) => entry.site === self && keyText(entry.key) === keyText(dependent.key))) return;
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeDependent(draft, { ...dependent, site: self }), { message: `dependent ${self}` });
+  }
+
+  /**
+   * Shares the replicant with `sites` as well (a `join:` entry for each it leaves out) and records
+   * `dependent`, in one change: a dependency shared with one more site stays one document
+   * (share.ts). The index learns the new sites before the change is written, so the change goes
+   * to them the moment it is announced (the share policy reads the index). Resolves with the
+   * replicant as it then is; writes nothing when there is nothing new.
+   */
+  async join(docId: DocumentId, sites: readonly SiteName[], dependent?: DependentEntry): Promise<Replicant> {
+    const { documents, index, clock, self } = this.deps;
+    const read = await this.read(docId);
+    if (read.kind !== 'ok') throw new Error(`replicant ${docId} cannot be shared: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
+    const { replicant } = read;
+    const joining = sites.filter((site) => !replicant.meta.sites.includes(site));
+    const recorded = dependent === undefined || replicant.dependents.some((entry) => entry.site === dependent.site && keyText(entry.key) === keyText(dependent.key));
+    if (joining.length === 0 && recorded) return replicant;
+    if (joining.length > 0) {
+      const widened = [...replicant.meta.sites, ...joining];
+      await index.update(replicant.metaId, { sites: widened, scope: `{${widened.join(' & ')}}` });
+    }
+    const at = clock.now();
+    await documents.change<ReplicantDraft>(docId, (draft) => {
+      for (const site of joining) writeJoin(draft, { site, by: self, at });
+      if (dependent !== undefined) writeDependent(draft, dependent);
+    }, { message: `join ${joining.join(',')} by ${self}` });
+    return this.refresh(docId);
   }
 
   /** Forgets the records of `dependents` (each found gone from its site). */

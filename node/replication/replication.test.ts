@@ -586,6 +586,66 @@ describe('request checks', () => {
     expect((await site2.request('DELETE', `${secrets}/settings?gracePeriodSeconds=0`)).status).toBe(200);
   });
 
+  it('shares one replicant with every site that takes the dependency: a second site joins it, of the owner\'s incarnation', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    const secret = (data: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } });
+    const using = (name: string): JsonObject => ({
+      ...pod(name),
+      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] },
+    });
+    // A life of the secret replicated and deleted before: the share is of the owner's next incarnation.
+    expect((await site2.request('POST', secrets, { body: secret('old'), scope: '{Site2 & Site3}' })).status).toBe(201);
+    await eventually(async () => expect((await site3.local(`${secrets}/token`)).status).toBe(200));
+    expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200);
+    await eventually(async () => expect((await site3.local(`${secrets}/token`)).status).toBe(404));
+    expect((await site2.request('POST', secrets, { body: secret('v1') })).status).toBe(201);
+    const first = await site1.request('POST', pods, { body: using('a'), scope: '{pods: Site1, secrets: Site2}' });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('warning')).toContain('secrets default/token shared from Site2: replicated between Site2, Site1, kept in step');
+    const second = await site3.request('POST', pods, { body: using('b'), scope: '{pods: Site3, secrets: Site2}' });
+    expect(second.status).toBe(201);
+    expect(second.headers.get('warning')).toContain('secrets default/token shared from Site2: replicated between Site2, Site1, Site3, kept in step');
+    // It was here before the pod was made.
+    expect((await site3.local(`${secrets}/token`)).status).toBe(200);
+    const rows = (site: TestSite) => site.engine.overviews().filter((row) => row.resource === 'secrets default/token' && !row.deleted);
+    const token = metaIdOf({ app: 'kubernetes', service: 'secrets', namespace: 'default', name: 'token' }, 1);
+    await eventually(() => {
+      for (const site of [site1, site2, site3]) {
+        expect(rows(site).map((row) => [row.metaId, row.sites, row.dependents])).toEqual([[token, ['Site2', 'Site1', 'Site3'], ['Site1 pods default/a', 'Site3 pods default/b']]]);
+      }
+    });
+    // Kept in step on all three, from any of them.
+    expect((await site3.request('PATCH', `${secrets}/token`, { body: { stringData: { key: 'from-site3' } }, headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
+    const data = async (site: TestSite): Promise<string | undefined> => {
+      const { status, body } = await site.local(`${secrets}/token`);
+      return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
+    };
+    await eventually(async () => expect([await data(site1), await data(site2), await data(site3)]).toEqual(['from-site3', 'from-site3', 'from-site3']));
+    // Relied upon from both sites.
+    const refused = await site2.request('DELETE', `${secrets}/token`);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/pods default\/a on Site1.*pods default\/b on Site3/);
+  });
+
+  it('answers another site\'s share request only when it is one: a malformed one is a 400 and changes nothing, a missing object a 404', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site2.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' } } })).status).toBe(201);
+    const ask = (body: unknown): Promise<Response> => site2.request('POST', '/cheops/v1/shares', { body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const key = { app: 'kubernetes', service: 'secrets', namespace: 'default', name: 'token' };
+    for (const hostile of ['{not json', [], { key }, { key, sites: ['Nowhere'] }, { key: { app: 'openstack', service: 'x', name: 'y' }, sites: ['Site1'] }, { key, sites: ['Site1'], dependent: { site: 'Site1' } }]) {
+      const answer = await ask(hostile);
+      expect(answer.status).toBe(400);
+      expect(((await answer.json()) as { kind: string }).kind).toBe('Status');
+    }
+    expect(site2.engine.overviews()).toEqual([]);
+    expect((await ask({ key: { ...key, name: 'absent' }, sites: ['Site1'] })).status).toBe(404);
+    const granted = await ask({ key, sites: ['Site1'] });
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toEqual({ metaId: metaIdOf(key, 0), sites: ['Site2', 'Site1'] });
+    await eventually(async () => expect((await site1.local('/api/v1/namespaces/default/secrets/token')).status).toBe(200));
+  });
+
   it('replicates what a replicated pod relies on along with it, from this site\'s copy', async () => {
     const [site1, site2, site3] = await threeSites();
     const secrets = '/api/v1/namespaces/default/secrets';
@@ -611,10 +671,13 @@ describe('request checks', () => {
     const refused = await site2.request('DELETE', `${secrets}/creds`);
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { message: string }).message).toContain('pods default/consumer on Site1');
-    // Replicated already, on fewer sites than another pod goes to: left as it is, and said.
+    // Replicated already, on fewer sites than another pod goes to: widened to them, one replicant still.
     const wider = await site1.request('POST', pods, { body: using('wider', 'creds'), scope: '{Site1 & Site3}' });
     expect(wider.status).toBe(201);
-    expect(wider.headers.get('warning')).toContain('is replicated on Site1, Site2 only (scope {Site1 & Site2}): the copies on Site3 will not find it there');
+    expect(wider.headers.get('warning')).toContain('secrets default/creds (spec.containers[0].envFrom[0].secretRef) follows to Site3: replicated between Site1, Site2, Site3');
+    await eventually(async () => expect(((await site3.local(`${secrets}/creds`)).body.data as Record<string, string>).key).toBe(Buffer.from('v2').toString('base64')));
+    const credsOn = (site: TestSite): readonly string[] | undefined => site.engine.overviews().find((row) => row.resource === 'secrets default/creds')?.sites;
+    await eventually(() => expect([credsOn(site1), credsOn(site2), credsOn(site3)]).toEqual(Array(3).fill(['Site1', 'Site2', 'Site3'])));
     // Missing here: nothing follows, the pod is made (the application decides), and a warning says so unless optional.
     const lacking = await site1.request('POST', pods, { body: using('lacking', 'absent'), scope: both });
     expect(lacking.status).toBe(201);

@@ -17,34 +17,19 @@
  * The object is recorded in each dependency's replicant as a dependent (DESIGN.md §8), and a
  * delete of the dependency is refused while it stands (reliance.ts).
  */
-import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
+import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { MetaId, ResourceKey, SiteName } from '../../core/ids.js';
-import { replicantDocId, type Replicant } from '../../crdt/replicant.js';
+import { replicaSettled, ReplicaStatus, replicantDocId, type DependentEntry, type Replicant } from '../../crdt/replicant.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import { DependencyKind, type Dependency, type GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
-import { forwardOrder, readOn } from './forward.js';
+import { readOn } from './forward.js';
 import { answerJson, describeKey } from './http.js';
 import { resolveScope, type Scope } from '../../scope/index.js';
 import { knownSitesOf } from './sites.js';
-
-/** The object at `path` as the first reachable site of `sites` holds it: the object, undefined if it holds none, or why it could not be asked. */
-async function fetchFrom(ctx: EngineContext, call: FrontCall, sites: readonly SiteName[], path: string): Promise<{ site: SiteName; object: JsonObject | undefined } | string> {
-  const failures: string[] = [];
-  for (const site of forwardOrder(ctx, sites)) {
-    try {
-      const answer = await readOn(ctx, call, site, path, `{${site}}`);
-      if (answer.status === 404) return { site, object: undefined };
-      const object = answerJson(answer);
-      if (answer.status === 200 && isJsonObject(object)) return { site, object };
-      failures.push(`${site}: it answered ${answer.status}`);
-    } catch (error) {
-      failures.push(`${site}: ${errorMessage(error)}`);
-    }
-  }
-  return failures.join('; ');
-}
+import { askToShare } from './share-offer.js';
+import { waitForReplicant } from './wait.js';
 
 /**
  * Makes every dependency of `object` that `scope` takes from other sites present here and on the
@@ -67,10 +52,11 @@ export async function shareDependencies(
       if (note !== undefined) notes.push(note);
       continue;
     }
-    // Shared already (by an earlier object): this one relies on it too.
+    const recorded: DependentEntry | undefined = dependent === undefined ? undefined : { site: ctx.self, key: dependent, kind: dependency.kind, via: dependency.via };
+    // Shared already (by an earlier object): this one relies on it too, and it goes where this one goes.
     const shared = ctx.index.live(key);
     if (shared !== undefined) {
-      if (dependent !== undefined) await ctx.replicants.recordDependent(replicantDocId(shared.metaId), { key: dependent, kind: dependency.kind, via: dependency.via });
+      await ctx.locks.run(key, () => ctx.replicants.join(replicantDocId(shared.metaId), consumers, recorded));
       continue;
     }
     const path = ctx.glue.readPath(key);
@@ -78,25 +64,29 @@ export async function shareDependencies(
       notes.push(`${describeKey(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope, but Cheops cannot read that kind of object by name: it was not shared`);
       continue;
     }
-    const found = await fetchFrom(ctx, call, sites, path);
-    if (typeof found === 'string') {
-      throw new CheopsError(ErrorCode.SiteUnreachable, `${describeKey(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope ${scope.text}, which could not be read: ${found}; nothing was written`, {
+    // One of the same name here already, not shared: which copy the object should use is the user's call.
+    if ((await readOn(ctx, call, ctx.self, path, `{${ctx.self}}`)).status !== 404) {
+      throw new CheopsError(ErrorCode.NameTakenElsewhere, `${describeKey(key)} exists on ${ctx.self} already, not shared from ${sites.join(', ')}: delete it here to use theirs, or bind the service to ${ctx.self}; nothing was written`, {
+        details: { dependency: key, site: ctx.self },
+      });
+    }
+    const asked = await askToShare(ctx, call, sites, { key, sites: consumers.includes(ctx.self) ? consumers : [ctx.self, ...consumers], ...(recorded === undefined ? {} : { dependent: recorded }) });
+    if (asked.kind === 'unreachable') {
+      throw new CheopsError(ErrorCode.SiteUnreachable, `${describeKey(key)} (${dependency.via}) is taken from ${sites.join(', ')} by the scope ${scope.text}, which could not be asked for it: ${asked.why}; nothing was written`, {
         details: { dependency: key, sites },
       });
     }
-    if (found.object === undefined) {
+    if (asked.kind === 'missing') {
       if (dependency.optional) {
-        notes.push(`${describeKey(key)} (${dependency.via}, optional) does not exist on ${found.site}: not shared`);
+        notes.push(`${describeKey(key)} (${dependency.via}, optional) does not exist on ${asked.site}: not shared`);
         continue;
       }
-      throw new CheopsError(ErrorCode.DependencyMissing, `${describeKey(key)} (${dependency.via}) is taken from ${found.site} by the scope ${scope.text}, and ${found.site} has no such object; nothing was written`, {
-        details: { dependency: key, site: found.site },
+      throw new CheopsError(ErrorCode.DependencyMissing, `${describeKey(key)} (${dependency.via}) is taken from ${asked.site} by the scope ${scope.text}, and ${asked.site} has no such object; nothing was written`, {
+        details: { dependency: key, site: asked.site },
       });
     }
-    const sharedWith = [found.site, ...consumers.filter((site) => site !== found.site)];
-    const made = await replicateHere(ctx, key, sharedWith, ctx.glue.canonical(found.object, key));
-    if (dependent !== undefined) await ctx.replicants.recordDependent(made.docId, { key: dependent, kind: dependency.kind, via: dependency.via });
-    notes.push(`${describeKey(key)} shared from ${found.site}: replicated between ${sharedWith.join(', ')}, kept in step`);
+    await arrived(ctx, call, key, asked.site, asked.granted.metaId);
+    notes.push(`${describeKey(key)} shared from ${asked.site}: replicated between ${asked.granted.sites.join(', ')}, kept in step`);
   }
   return notes;
 }
@@ -104,10 +94,10 @@ export async function shareDependencies(
 /**
  * A dependency the scope takes from this site: when the object also goes to other sites, the
  * dependency follows it there (DESIGN.md §8), replicated from this site's copy (a replicant of
- * scope `{Site1 & Site2}`), and the object is recorded as its dependent. A dependency replicated
- * already stays as it is (a warning names the object's sites it does not reach); one this site
- * lacks follows nowhere (a warning, unless the reference is optional: the application decides
- * what an object without it does, here as on the other sites). Answers what to tell the user.
+ * scope `{Site1 & Site2}`, or the replicant it has already, widened to them), and the object is
+ * recorded as its dependent. One this site lacks follows nowhere (a warning, unless the reference
+ * is optional: the application decides what an object without it does, here as on the other
+ * sites). Answers what to tell the user.
  */
 async function followHere(
   ctx: EngineContext, call: FrontCall, dependency: Dependency, consumers: readonly SiteName[], dependent: ResourceKey | undefined,
@@ -115,16 +105,14 @@ async function followHere(
   const { key, via } = dependency;
   const others = consumers.filter((site) => site !== ctx.self);
   if (others.length === 0) return undefined;
-  const recordOn = async (replicant: { readonly metaId: MetaId }): Promise<void> => {
-    if (dependent !== undefined) await ctx.replicants.recordDependent(replicantDocId(replicant.metaId), { key: dependent, kind: dependency.kind, via });
-  };
+  const recorded: DependentEntry | undefined = dependent === undefined ? undefined : { site: ctx.self, key: dependent, kind: dependency.kind, via };
   const described = `${describeKey(key)} (${via})`;
   return ctx.locks.run(key, async () => {
     const live = ctx.index.live(key);
     if (live !== undefined) {
-      await recordOn(live);
-      const unreached = others.filter((site) => !live.sites.includes(site));
-      return unreached.length === 0 ? undefined : `${described} is replicated on ${live.sites.join(', ')} only (scope ${live.scope}): the copies on ${unreached.join(', ')} will not find it there`;
+      const joining = others.filter((site) => !live.sites.includes(site));
+      const replicant = await ctx.replicants.join(replicantDocId(live.metaId), others, recorded);
+      return joining.length === 0 ? undefined : `${described} follows to ${joining.join(', ')}: replicated between ${replicant.meta.sites.join(', ')}, kept in step`;
     }
     const path = ctx.glue.readPath(key);
     if (path === undefined) return `${described} cannot be read by name: it does not follow to ${others.join(', ')}`;
@@ -136,30 +124,33 @@ async function followHere(
     const written = await ctx.replicants.writeLocal({
       key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),
     });
-    await recordOn(written.replicant);
+    if (recorded !== undefined) await ctx.replicants.join(written.replicant.docId, [], recorded);
     ctx.logger.info({ key, sites }, 'dependency replicated along with the object relying on it');
     return `${described} follows to ${others.join(', ')}: replicated between ${sites.join(', ')}, kept in step`;
   });
 }
 
-/** Makes `body` here and its replicant, whose sites are `sites`: the owner first, this site among the others. */
-async function replicateHere(ctx: EngineContext, key: ResourceKey, sites: readonly SiteName[], body: JsonObject): Promise<Replicant> {
-  const owner = sites[0] ?? ctx.self;
-  const create = ctx.glue.objectRequest('create', key, body);
-  if (create === undefined) throw new CheopsError(ErrorCode.DependencyMissing, `${describeKey(key)} from ${owner} cannot be written here`, { details: { dependency: key } });
-  const answer = await ctx.localApp.exchange({
-    method: 'POST', path: create.path, headers: new Headers({ 'content-type': 'application/json', accept: 'application/json' }), body: new TextEncoder().encode(JSON.stringify(create.body)),
-  });
-  if (answer.status === 409) {
-    throw new CheopsError(ErrorCode.NameTakenElsewhere, `${describeKey(key)} exists on ${ctx.self} already, not shared from ${owner}: delete it here to use ${owner}'s, or bind the service to ${ctx.self}; nothing was written`, {
-      details: { dependency: key, site: ctx.self },
+/**
+ * Waits until the replicant `metaId` the holder granted is here and this site's application holds
+ * it: the object relying on it must not start without it. Throws when it does not come in time
+ * (504: it still comes; the write may be sent again) or comes and cannot be applied.
+ */
+async function arrived(ctx: EngineContext, call: FrontCall, key: ResourceKey, holder: SiteName, metaId: MetaId): Promise<void> {
+  const here = (replicant: Replicant): boolean => {
+    const replica = replicant.replicas[ctx.self];
+    return replicant.deleted || replica?.status === ReplicaStatus.Failed || (replica?.status === ReplicaStatus.Applied && replicaSettled(replicant, ctx.self, replicant.desired.revision, replicant.desired.generation));
+  };
+  const timeoutMs = ctx.options.shareArrivalTimeoutMs;
+  const replicant = await waitForReplicant(ctx, replicantDocId(metaId), here, timeoutMs, call.signal);
+  const what = `${describeKey(key)}, shared from ${holder}`;
+  if (replicant === undefined || !here(replicant)) {
+    throw new CheopsError(ErrorCode.ForwardOutcomeUnknown, `${what}, has not reached ${ctx.self} within ${timeoutMs} ms: nothing else was written; it is on its way, send the request again`, {
+      details: { dependency: key, site: holder, metaId },
     });
   }
-  if (answer.status < 200 || answer.status > 299) {
-    throw new CheopsError(ErrorCode.DependencyMissing, `${describeKey(key)} from ${owner} could not be made here: ${ctx.glue.errorMessage(answer.status, answerJson(answer))}`, { details: { dependency: key } });
+  if (replicant.deleted) throw new CheopsError(ErrorCode.DependencyMissing, `${what}, was deleted meanwhile; nothing was written`, { details: { dependency: key, site: holder } });
+  const replica = replicant.replicas[ctx.self];
+  if (replica?.status === ReplicaStatus.Failed) {
+    throw new CheopsError(ErrorCode.DependencyMissing, `${what}, could not be made on ${ctx.self}: ${replica.error ?? 'the application refused it'}; nothing else was written`, { details: { dependency: key, site: holder } });
   }
-  const made = answerJson(answer);
-  const written = await ctx.replicants.writeLocal({ key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body, localId: ctx.glue.localId(made) });
-  ctx.logger.info({ key, owner }, 'dependency shared from another site');
-  return written.replicant;
 }

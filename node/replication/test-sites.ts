@@ -19,6 +19,9 @@ import { createMemoryTransport, type MemoryTransport } from '../../p2p/memory-tr
 import { parseScope } from '../../scope/index.js';
 import { errorResponse, type FrontCall, type RequestScope } from '../http/index.js';
 import { readWebBody } from '../http/fetch-entry.js';
+import { adminPrefix, createOwnedRoutes } from '../http/owned-routes.js';
+import { Registry } from 'prom-client';
+import type { Hono } from 'hono';
 import type { LocalApp } from '../local-app.js';
 import type { ReplicationOptions } from './context.js';
 import { ReplicationEngine } from './engine.js';
@@ -114,9 +117,15 @@ export class TestSite {
     await this.documents.close();
   }
 
-  /** The front: scope carriers, the interceptor, else the local application. */
+  private owned: Hono | undefined;
+
+  /** The front: the admin API (the other sites' share requests), scope carriers, the interceptor, else the local application. */
   async fetch(request: Request): Promise<Response> {
     const target = new URL(request.url);
+    if (target.pathname.startsWith(`${adminPrefix}/`)) {
+      this.owned ??= createOwnedRoutes({ registry: new Registry(), logger: this.logger, admin: this.engine.adminRoutes() });
+      return this.owned.fetch(request);
+    }
     let url = `${target.pathname}${target.search}`;
     let text = request.headers.get('x-cheops-scope') ?? undefined;
     const prefix = /^\/scope\/([^/?]*)(.*)$/.exec(url);

@@ -29,15 +29,30 @@ export async function waitForAll(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<Replicant> {
-  if (allSettled(start, target.revision, target.generation)) return start;
-  const docId: DocumentId = start.docId;
+  const settled = (replicant: Replicant): boolean => allSettled(replicant, target.revision, target.generation);
+  if (settled(start)) return start;
+  return (await waitForReplicant(deps, start.docId, settled, timeoutMs, signal)) ?? start;
+}
+
+/**
+ * Reads `docId` at each change of it until `done` holds of the replicant; resolves with the last
+ * one read (undefined if none could be), whether `done` held or the deadline passed or the client
+ * left: the caller looks at what it got.
+ */
+export async function waitForReplicant(
+  deps: WaitDeps,
+  docId: DocumentId,
+  done: (replicant: Replicant) => boolean,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Replicant | undefined> {
   // Aborted on the way out, so the deadline's timer never outlives the wait.
   const finished = new AbortController();
   const onClientGone = (): void => finished.abort(signal.reason);
   if (signal.aborted) finished.abort(signal.reason);
   else signal.addEventListener('abort', onClientGone, { once: true });
   const deadline = deadlineSignal(deps.clock, timeoutMs, finished.signal);
-  let latest = start;
+  let latest: Replicant | undefined;
   let wake: (() => void) | undefined;
   const unsubscribe = deps.documents.onChange((event) => {
     if (event.docId === docId) wake?.();
@@ -51,7 +66,7 @@ export async function waitForAll(
       });
       const read = await deps.replicants.read(docId);
       if (read.kind === 'ok') latest = read.replicant;
-      if (allSettled(latest, target.revision, target.generation)) return latest;
+      if (latest !== undefined && done(latest)) return latest;
       await changed;
     }
     return latest;
