@@ -18,7 +18,7 @@
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
-import { parseScope, resolveScope, type Scope } from '../../scope/index.js';
+import { BindingSource, parseScope, resolveScope, type Scope } from '../../scope/index.js';
 import { isJsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
@@ -139,15 +139,17 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
   const warnings = [...resolution.warnings];
   switch (resolution.targetCollaboration) {
     case 'local':
-      return { kind: 'local', warnings };
+      // A replicated object stays one: a scope of this site alone writes it on its every site,
+      // as any other write of it does (it used to change this copy only, and nothing said so).
+      if (live === undefined) return { kind: 'local', warnings };
+      if (resolution.source !== BindingSource.None) warnings.push(notChanged(live, scope.text));
+      return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
     case 'remote':
       return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
     case 'replication': {
       if (!resolution.sites.includes(ctx.self)) return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
       if (live === undefined) return { kind: 'replicate', sites: resolution.sites, scope: scope.text, warnings, scoped: true };
-      if (!sameSites(live.sites, resolution.sites)) {
-        warnings.push(`${describeKey(live.key)} is replicated on ${live.sites.join(', ')} (scope ${live.scope}); the scope ${scope.text} of this request does not change that`);
-      }
+      if (!sameSites(live.sites, resolution.sites)) warnings.push(notChanged(live, scope.text));
       return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
     }
     case 'cross':
@@ -158,6 +160,10 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
       if (ctx.glue.spansSites(write.service)) return { kind: 'replicate', sites: resolution.sites, scope: scope.text, warnings, scoped: true };
       return { kind: 'cross', sites: resolution.sites, scope: scope.text, warnings };
   }
+}
+
+function notChanged(live: IndexEntry, scope: string): string {
+  return `${describeKey(live.key)} is replicated on ${live.sites.join(', ')} (scope ${live.scope}); the scope ${scope} of this request does not change that`;
 }
 
 function sameSites(a: readonly SiteName[], b: readonly SiteName[]): boolean {

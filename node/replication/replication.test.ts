@@ -360,7 +360,7 @@ describe('request checks', () => {
     expect(await uidOn(site1, 'w')).toBeUndefined();
   });
 
-  it('keeps a write scoped to this site only local, and forwards one scoped to another site', async () => {
+  it('keeps a write scoped to this site only local, and forwards one scoped to another site; a replicated object stays replicated', async () => {
     const [site1, site2, site3] = await threeSites();
     const here = await site1.request('POST', pods, { body: pod('here'), scope: '{Site1}' });
     expect(here.status).toBe(201);
@@ -371,6 +371,15 @@ describe('request checks', () => {
     expect(await uidOn(site3, 'there')).toBeDefined();
     expect(await uidOn(site1, 'there')).toBeUndefined();
     expect(await uidOn(site2, 'here')).toBeUndefined();
+    // An object replicated already stays one: a write scoped to this site alone reaches its every site, and says so.
+    expect((await site1.request('POST', pods, { body: pod('shared'), scope: both })).status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'shared')).toBeDefined());
+    const narrowed = await site1.request('PATCH', `${pods}/shared`, {
+      body: { metadata: { labels: { tier: 'front' } } }, scope: '{Site1}', headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    expect(narrowed.status).toBe(200);
+    expect(narrowed.headers.get('warning')).toContain('pods default/shared is replicated on Site1, Site2 (scope {Site1 & Site2}); the scope {Site1} of this request does not change that');
+    await eventually(async () => expect(await labelsOn(site2, 'shared')).toEqual({ tier: 'front' }));
   });
 
   it('reads from the site a read\'s scope names, and here when the scope includes this site', async () => {
