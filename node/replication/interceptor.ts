@@ -58,17 +58,22 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     if (classified.kind === 'read') return readWithWarnings(ctx, call, classified);
     const pathKey = classified.key;
     const live = pathKey === undefined ? undefined : ctx.index.live(pathKey);
-    // Nothing here can concern replication without reading the body: pass through untouched.
+    // Nothing here can concern replication without reading the body: pass through untouched,
+    // unless the key is locked (a replicant of it in the making: the write must wait its turn).
     const opaque = classified.op === 'delete' || bodyFormat(firstValue(call.headers['content-type'])) === 'opaque';
-    if (call.scope === undefined && live === undefined && opaque) return undefined;
+    if (call.scope === undefined && live === undefined && opaque && !(pathKey !== undefined && ctx.locks.held(pathKey))) return undefined;
     return handleWrite(ctx, call, classified);
   };
 }
 
 async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWriteCall): Promise<Response> {
-  const wait = parseWait(call.headers, ctx.options.defaultWaitMs, ctx.options.maxWaitMs);
   const body = await readWriteBody(call, ctx.glue);
   if (write.op === 'delete' && body.parsed !== undefined && ctx.glue.isDryRunBody(body.parsed)) return sendLocal(ctx, call, body, []);
+  return planAndWrite(ctx, call, write, body);
+}
+
+async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody): Promise<Response> {
+  const wait = parseWait(call.headers, ctx.options.defaultWaitMs, ctx.options.maxWaitMs);
   const scope = requestScope(call.scope, body.scope);
   const key = write.key ?? (isJsonObject(body.parsed) ? ctx.glue.keyOfObject(body.parsed, write) : undefined);
   const live = key === undefined ? undefined : ctx.index.live(key);
@@ -81,8 +86,14 @@ async function handleWrite(ctx: EngineContext, call: FrontCall, write: GlueWrite
   const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key) : [];
   const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
   switch (plan.kind) {
-    case 'local':
-      return writeHereOnly(ctx, call, write, key, body, plan.warnings);
+    case 'local': {
+      if (key === undefined) return writeHereOnly(ctx, call, write, key, body, plan.warnings);
+      // Under the key's lock: a replicant made of the object meanwhile (a share granted, a
+      // follow) read it before this write or comes after it, never loses it.
+      const here = await ctx.locks.run(key, async () => (ctx.index.live(key) === undefined ? writeHereOnly(ctx, call, write, key, body, plan.warnings) : undefined));
+      // Replicated while this write waited: it is a write of the replicated object now.
+      return here ?? planAndWrite(ctx, call, write, body);
+    }
     case 'forward':
       return forwardWrite(ctx, call, body, { ...plan, op: write.op });
     case 'cross':

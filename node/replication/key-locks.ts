@@ -34,6 +34,11 @@ export class KeyLocks {
     }
   }
 
+  /** Whether `key` is held or waited for now. */
+  held(key: ResourceKey): boolean {
+    return this.tails.has(keyText(key));
+  }
+
   /** Keys held or waited for (tests). */
   get size(): number {
     return this.tails.size;

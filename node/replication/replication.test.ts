@@ -26,7 +26,7 @@ function pod(name: string, labels: Record<string, string> = {}): Record<string, 
 let mesh: TestMesh | undefined;
 /** Sites whose application is unreachable (as far as the engine sees it). */
 const appDown = new Set<string>();
-/** Sites whose application holds every create until the promise settles. */
+/** Sites whose application holds every create until the promise settles (`Site2 GET`: every read). */
 const appHeld = new Map<string, Promise<void>>();
 /** The requests each site's engine made to its application (a client's carry a user-agent, the test's own go to http://app). */
 const engineCalls = new Map<string, string[]>();
@@ -40,7 +40,7 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
         const url = new URL(request.url);
         if (!request.headers.has('user-agent') && url.hostname === 'local-application') engineCalls.set(site, [...(engineCalls.get(site) ?? []), `${request.method} ${url.pathname}`]);
         if (appDown.has(site)) return Promise.reject(new TypeError('fetch failed: connection refused'));
-        const held = request.method === 'POST' ? appHeld.get(site) : undefined;
+        const held = appHeld.get(`${site} ${request.method}`) ?? (request.method === 'POST' ? appHeld.get(site) : undefined);
         return held === undefined ? standin.fetch(request) : held.then(() => standin.fetch(request));
       };
       return { localApp: inProcessLocalApp(fetch), idle: () => standin.idle(), close: () => standin.close() };
@@ -635,6 +635,30 @@ describe('request checks', () => {
     const refused = await site2.request('DELETE', `${secrets}/token`);
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { message: string }).message).toMatch(/pods default\/a on Site1.*pods default\/b on Site3/);
+  });
+
+  it('makes a plain write on a resource being shared wait for its replicant, so the write reaches the sharing site too', async () => {
+    const [site1, site2] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    let release: () => void = () => undefined;
+    appHeld.set('Site2 GET', new Promise<void>((resolve) => {
+      release = resolve;
+    }));
+    const using = { ...pod('user'), spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] } };
+    const creating = site1.request('POST', pods, { body: using, scope: '{pods: Site1, secrets: Site2}' });
+    // Site2 is reading its secret to share it: a change of it made there meanwhile waits its turn.
+    await eventually(() => expect(engineCalls.get('Site2')).toContain(`GET ${secrets}/token`));
+    const patching = site2.request('PATCH', `${secrets}/token`, { body: { stringData: { key: 'v2' } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    appHeld.delete('Site2 GET');
+    release();
+    expect((await creating).status).toBe(201);
+    const patched = await patching;
+    expect(patched.status).toBe(200);
+    expect(patched.headers.get('x-cheops-meta-id')).not.toBeNull();
+    const key = async (site: TestSite): Promise<string> => Buffer.from(String(((await site.local(`${secrets}/token`)).body.data as Record<string, string>).key), 'base64').toString();
+    await eventually(async () => expect([await key(site1), await key(site2)]).toEqual(['v2', 'v2']));
   });
 
   it('answers another site\'s share request only when it is one: a malformed one is a 400 and changes nothing, a missing object a 404', async () => {
