@@ -18,11 +18,21 @@
  * may take effect at any time after it was sent, as for linearizability, even after later
  * writes: a forwarded request whose sender crashed can still reach the member, late (seed 80031).
  * Each one's retry is answered on its own, and the user cannot tell which came last.
+ *
+ * Sharing (DESIGN.md §7). A pod relying on a shared secret is a key like the others: replicated
+ * when its scope takes pods to two sites, its site's alone otherwise. The secret is its owner's
+ * alone until it is first shared, and replicated after: a write acknowledged with a meta-ID is
+ * held to the rules of replicated keys; one without (before the owner heard of the share) may
+ * be overwritten when the replicant reaches it, with what the share took, so it is not checked
+ * while a life of the secret is shared; once none is (never shared, or the last shared life
+ * deleted), its owner's application holds the last write since the last replicated one, as for
+ * a key that is not replicated.
  */
 import { replicantDocId } from '../../crdt/replicant.js';
 import { markerOf } from '../harness/app-log.js';
 import type { OpRecord } from '../workload/history.js';
-import { appKeyText, type WorkloadKey } from '../workload/key-space.js';
+import { appKeyText, replicatedLike, type WorkloadKey } from '../workload/key-space.js';
+import { incarnationsByKey } from './convergence.js';
 import type { DesiredWrite, ReplicantHistory } from './replicant-history.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
 
@@ -65,6 +75,15 @@ function checkReplicatedOp(ctx: CheckContext, op: OpRecord): string | undefined 
   return `${describeOp(op)}: lost: neither the winner (${winner?.revision ?? '?'}, marker ${markerOf(winner?.body) ?? 'none'}), nor a recorded conflict loser, nor overwritten by a write that saw it (revision ${writes[0]?.revision ?? '?'})`;
 }
 
+/**
+ * The write of `op`, made where it was sent: a share copies the owner's object with its marker
+ * into a replicant made elsewhere (sharing), which is not the owner's write.
+ */
+function writeOf(history: ReplicantHistory, op: OpRecord): DesiredWrite | undefined {
+  const marker = markerLeft(op);
+  return history.writes.find((write) => write.marker === marker && write.site === op.site) ?? history.writes.find((write) => write.marker === marker);
+}
+
 /** Two writes one site made one after the other must be causally ordered in the replicant. */
 function checkSessionOrder(ctx: CheckContext, ops: readonly OpRecord[]): string[] {
   const violations: string[] = [];
@@ -72,10 +91,10 @@ function checkSessionOrder(ctx: CheckContext, ops: readonly OpRecord[]): string[
   for (const [index, later] of local.entries()) {
     const history = ctx.final.histories.get(replicantDocId(later.metaId as NonNullable<OpRecord['metaId']>));
     if (history === undefined) continue;
-    const laterWrite = history.writes.find((write) => write.marker === markerLeft(later));
+    const laterWrite = writeOf(history, later);
     for (const earlier of local.slice(0, index)) {
       if (earlier.site !== later.site || earlier.metaId !== later.metaId || (earlier.answeredAtMs ?? Infinity) > later.issuedAtMs) continue;
-      const earlierWrite = history.writes.find((write) => write.marker === markerLeft(earlier));
+      const earlierWrite = writeOf(history, earlier);
       if (laterWrite === undefined || earlierWrite === undefined || earlierWrite === laterWrite) continue;
       if (!history.precedes(earlierWrite.hash, laterWrite.hash)) {
         violations.push(`${describeOp(later)}: made on ${later.site} without ${earlier.id}, which ${later.site} had acknowledged before (its store forgot it?)`);
@@ -140,13 +159,49 @@ function checkCrossKey(ctx: CheckContext, key: WorkloadKey, ops: readonly OpReco
   return `${describeRef(key.ref)} (cross) on ${applier}: the application holds ${object === undefined ? 'nothing' : `marker ${marker ?? 'none'}`}, but the last acknowledged write, applied there, is ${describeOp(last)}`;
 }
 
+/** Whether `op` was answered as a replicated write (acknowledged with its meta-ID). */
+function replicatedAck(op: OpRecord): boolean {
+  return op.outcome === 'acknowledged' && op.metaId !== undefined;
+}
+
+/**
+ * A shared secret (see the file comment): its replicated writes as a replicated key's, and, when
+ * no life of it is shared at the end, its owner's writes since the last replicated one as an
+ * unreplicated key's (writes never answered, anywhere, may explain what the owner holds).
+ */
+function checkSharedKey(ctx: CheckContext, key: WorkloadKey, ops: readonly OpRecord[], sharedAtEnd: boolean): { checked: number; violations: string[] } {
+  const violations: string[] = [];
+  const replicated = ops.filter(replicatedAck);
+  for (const op of replicated) {
+    const problem = checkReplicatedOp(ctx, op);
+    if (problem !== undefined) violations.push(problem);
+  }
+  violations.push(...checkSessionOrder(ctx, ops));
+  if (!sharedAtEnd) {
+    const since = Math.max(0, ops.map(replicatedAck).lastIndexOf(true));
+    const local = ops.slice(since).filter((op) => op.site === key.sites[0] || op.outcome !== 'acknowledged');
+    const problem = checkUnreplicatedKey(ctx, key, local);
+    if (problem !== undefined) violations.push(`${problem} (shared secret, no life of it shared at the end)`);
+  }
+  return { checked: ops.filter((op) => op.outcome === 'acknowledged').length, violations };
+}
+
 /** The acknowledged-writes checker. */
 export function checkAcknowledgedWrites(ctx: CheckContext): CheckerResult {
   const violations: string[] = [];
   let checked = 0;
+  const incarnations = incarnationsByKey(ctx);
   for (const key of ctx.keys.keys) {
     const ops = ctx.history.of(key);
-    if (key.kind !== 'replicated') {
+    if (key.kind === 'shared') {
+      const last = (incarnations.get(key) ?? []).at(-1);
+      // A replicant that does not decode counts as shared (convergence reports it).
+      const result = checkSharedKey(ctx, key, ops, last !== undefined && last.history.replicant?.deleted !== true);
+      checked += result.checked;
+      violations.push(...result.violations);
+      continue;
+    }
+    if (!replicatedLike(key)) {
       checked += ops.filter((op) => op.outcome === 'acknowledged').length;
       const problem = key.kind === 'cross' ? checkCrossKey(ctx, key, ops) : checkUnreplicatedKey(ctx, key, ops);
       if (problem !== undefined) violations.push(problem);

@@ -5,6 +5,11 @@
  * deleted. A replica the application refused (`failed`) counts as not converged: every site runs
  * the same application, so what one accepted the others must accept. A site that could not
  * restart from its own store cannot converge either.
+ *
+ * A shared secret's replicant (sharing, DESIGN.md §7) is held to the sites it lists itself (its
+ * owner and the sites it was shared with, joined ones included), not to every site that may ever
+ * share it; one never shared is its owner's alone, and once its last life is deleted its owner may
+ * have made it again, unshared.
  */
 import type { SiteName } from '../../core/ids.js';
 import { metaIdOfDocId } from '../../crdt/replicant.js';
@@ -12,7 +17,7 @@ import { kubernetesReplicationGlue } from '../../glue/kubernetes/index.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import { sameJson } from '../../node/replication/applier.js';
 import { markerOf } from '../harness/app-log.js';
-import { appKeyText, type WorkloadKey } from '../workload/key-space.js';
+import { appKeyText, replicatedLike, type WorkloadKey } from '../workload/key-space.js';
 import type { ReplicantHistory } from './replicant-history.js';
 import { describeRef, resultOf, type AppObject, type CheckContext, type CheckerResult } from './types.js';
 
@@ -43,6 +48,17 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | und
   return `${path === '' ? '(object)' : path}: ${JSON.stringify(a) ?? 'absent'} ≠ ${JSON.stringify(b) ?? 'absent'}`;
 }
 
+/** The sites a replicant of `key` must be at: its scope's, or a shared secret's as its replicant lists them. */
+export function sitesOfReplicant(key: WorkloadKey, history: ReplicantHistory): readonly SiteName[] {
+  if (key.kind !== 'shared') return key.sites;
+  return history.replicant?.meta.sites ?? history.holders;
+}
+
+/** The markers of an incarnation's writes. */
+export function markersOfWrites(history: ReplicantHistory): Set<string> {
+  return new Set(history.writes.map((write) => write.marker).filter((marker): marker is string => marker !== undefined));
+}
+
 function sameHeads(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   return a !== undefined && b !== undefined && [...a].sort().join() === [...b].sort().join();
 }
@@ -50,7 +66,7 @@ function sameHeads(a: readonly string[] | undefined, b: readonly string[] | unde
 function checkDocuments(ctx: CheckContext, key: WorkloadKey, incarnation: number, history: ReplicantHistory, latest: boolean): string[] {
   const violations: string[] = [];
   const what = `${history.docId} (${describeRef(key.ref)} #${incarnation})`;
-  const heads = key.sites.map((site) => ({ site, heads: ctx.sim.site(site).nodeIfUp?.documents.heads(history.docId) }));
+  const heads = sitesOfReplicant(key, history).map((site) => ({ site, heads: ctx.sim.site(site).nodeIfUp?.documents.heads(history.docId) }));
   const reference = heads.find((entry) => entry.heads !== undefined)?.heads;
   for (const { site, heads: siteHeads } of heads) {
     if (siteHeads === undefined) violations.push(`${what}: ${site} does not hold it`);
@@ -84,13 +100,17 @@ export function checkConvergence(ctx: CheckContext): CheckerResult {
   if (down.length > 0) violations.push(`sites not up after the final heal: ${down.join(', ')}`);
   let checked = 0;
   const byKey = incarnationsByKey(ctx);
-  for (const key of ctx.keys.ofKind('replicated')) {
+  for (const key of ctx.keys.keys.filter((candidate) => replicatedLike(candidate) || candidate.kind === 'shared')) {
     const incarnations = byKey.get(key) ?? [];
     const last = incarnations[incarnations.length - 1];
     incarnations.forEach(({ incarnation, history }) => violations.push(...checkDocuments(ctx, key, incarnation, history, history === last?.history)));
-    for (const site of key.sites) {
+    const shared = key.kind === 'shared';
+    for (const site of shared ? (last === undefined ? [] : sitesOfReplicant(key, last.history)) : key.sites) {
       checked += 1;
       const object = ctx.final.apps.get(site)?.get(appKeyText(key.ref));
+      if (shared && last?.history.replicant?.deleted === true && site === key.sites[0] && object !== undefined && !markersOfWrites(last.history).has(markerOf(object) ?? '')) {
+        continue; // made again at its owner since its shared life was deleted
+      }
       if (last === undefined) {
         if (object !== undefined) violations.push(`${describeRef(key.ref)} on ${site}: the application holds it (marker ${markerOf(object) ?? 'none'}) but no site holds a replicant of it`);
         continue;

@@ -18,31 +18,49 @@ export function replicantIds(sim: Simulation): DocumentId[] {
   return [...ids].sort().map(asDocumentId);
 }
 
-/** The sites that must hold a replicant: its key's scope, or every site for one no key names. */
-function membersOf(sim: Simulation, keys: KeySpace, docId: DocumentId): SiteName[] {
+/**
+ * The sites that must hold a replicant: its key's scope, or every site for one no key names; a
+ * shared secret's, those it lists itself (its owner and the sites it is shared with), as the
+ * first up site holding it has it. Undefined when that cannot be read.
+ */
+async function membersOf(sim: Simulation, keys: KeySpace, docId: DocumentId): Promise<SiteName[] | undefined> {
   const metaId = metaIdOfDocId(docId);
   const found = metaId === undefined ? undefined : keys.byMetaId(metaId);
-  return found === undefined ? sim.sites.map((site) => site.name) : [...found.key.sites];
+  if (found === undefined) return sim.sites.map((site) => site.name);
+  if (found.key.kind !== 'shared') return [...found.key.sites];
+  const holder = sim.upSites().find((site) => site.node.documents.heads(docId) !== undefined);
+  if (holder === undefined) return undefined;
+  const decoded = decodeReplicant(docId, await holder.node.documents.read(docId));
+  return decoded.ok ? [...decoded.replicant.meta.sites] : undefined;
 }
 
 /**
- * Whether the run has settled: every site is up, every replicant is held at the same heads by
- * every site of its scope, and every one of them says its replica is current. (The checkers then
- * compare the applications themselves; this is only when to look.) Run it through the clock.
+ * Why the run has not settled yet, or undefined once it has: every site is up, every replicant is
+ * held at the same heads by every site of its scope, and every one of them says its replica is
+ * current. (The checkers then compare the applications themselves; this is only when to look.)
+ * Run it through the clock.
  */
-export async function settled(sim: Simulation, keys: KeySpace): Promise<boolean> {
-  if (sim.sites.some((site) => site.state !== 'up')) return false;
+export async function unsettledReason(sim: Simulation, keys: KeySpace): Promise<string | undefined> {
+  const down = sim.sites.filter((site) => site.state !== 'up').map((site) => site.name);
+  if (down.length > 0) return `${down.join(', ')} down`;
   for (const docId of replicantIds(sim)) {
-    const members = membersOf(sim, keys, docId);
+    const members = await membersOf(sim, keys, docId);
+    if (members === undefined) return `${docId}: no site holding it can say which sites it is shared with`;
     const heads = members.map((name) => sim.site(name).node.documents.heads(docId));
     const first = heads[0];
-    if (first === undefined || heads.some((one) => one === undefined || [...one].sort().join() !== [...first].sort().join())) return false;
-    const content = await sim.site(members[0] as string).node.documents.read(docId);
-    const decoded = decodeReplicant(docId, content);
-    if (!decoded.ok) return false;
-    if (members.some((site) => !replicaCurrent(decoded.replicant, site))) return false;
+    const behind = members.filter((_, index) => heads[index] === undefined || first === undefined || [...(heads[index] ?? [])].sort().join() !== [...first].sort().join());
+    if (behind.length > 0) return `${docId}: ${behind.join(', ')} ${first === undefined ? 'do not all hold it' : `hold${behind.length === 1 ? 's' : ''} other heads than ${members[0] ?? '?'}`} (sites ${members.join(', ')})`;
+    const decoded = decodeReplicant(docId, await sim.site(members[0] as string).node.documents.read(docId));
+    if (!decoded.ok) return `${docId}: does not decode (${decoded.reason})`;
+    const stale = members.filter((site) => !replicaCurrent(decoded.replicant, site));
+    if (stale.length > 0) return `${docId}: the replica of ${stale.join(', ')} is not current`;
   }
-  return true;
+  return undefined;
+}
+
+/** Whether the run has settled (unsettledReason). */
+export async function settled(sim: Simulation, keys: KeySpace): Promise<boolean> {
+  return (await unsettledReason(sim, keys)) === undefined;
 }
 
 const resources: readonly WorkloadResource[] = ['configmaps', 'secrets', 'pods'];

@@ -14,16 +14,19 @@ import { metaIdOfDocId } from '../../crdt/replicant.js';
 import type { AppWrite } from '../harness/app-log.js';
 import type { Simulation } from '../harness/simulation.js';
 import type { KeySpace } from '../workload/key-space.js';
+import { DependentLog } from './dependent-log.js';
 import { TombstoneLog } from './resurrection.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
 
 /**
  * Watches stores and applications while a run goes on. It also records when each site first
- * stored each replicant's tombstone, for the no-resurrection checker.
+ * stored each replicant's tombstone, for the no-resurrection checker, and which dependents each
+ * site's copy of a shared secret's replicant recorded, for the sharing checker.
  */
 export class ScopeMonitor {
   readonly violations: string[] = [];
   readonly tombstones = new TombstoneLog();
+  readonly dependents: DependentLog;
   private readonly seen = new Set<string>();
   private readonly unsubscribe: Array<() => void>;
 
@@ -31,6 +34,7 @@ export class ScopeMonitor {
     private readonly sim: Simulation,
     private readonly keys: KeySpace,
   ) {
+    this.dependents = new DependentLog(keys);
     this.unsubscribe = [sim.onDocumentChange((site, event) => this.onDocument(site, event)), sim.apps.subscribe((write) => this.onWrite(write))];
   }
 
@@ -46,6 +50,7 @@ export class ScopeMonitor {
 
   private onDocument(site: SiteName, event: DocumentChangedEvent): void {
     this.tombstones.record(site, event, this.sim.clock.elapsedMs());
+    this.dependents.record(site, event, this.sim.clock.elapsedMs());
     const metaId = metaIdOfDocId(event.docId);
     if (metaId === undefined) return;
     const found = this.keys.byMetaId(metaId);
@@ -55,7 +60,7 @@ export class ScopeMonitor {
     } else if (!found.key.sites.includes(site)) {
       this.report(
         `doc ${site} ${event.docId}`,
-        `${site} stored ${event.docId} (${describeRef(found.key.ref)} #${found.incarnation}) outside its scope ${found.key.scope ?? ''} (${event.origin} change, at ${when})`,
+        `${site} stored ${event.docId} (${describeRef(found.key.ref)} #${found.incarnation}) outside its scope ${found.key.scope ?? `(sites ${found.key.sites.join(', ')})`} (${event.origin} change, at ${when})`,
       );
     }
   }

@@ -7,10 +7,11 @@ import type { DocumentId, SiteName } from '../../core/ids.js';
 import type { Simulation } from '../harness/simulation.js';
 import type { History } from '../workload/history.js';
 import type { KeySpace } from '../workload/key-space.js';
+import type { DependentLog } from './dependent-log.js';
 import type { ReplicantHistory } from './replicant-history.js';
 
 /** The checkers, by the invariant each holds the run to. */
-export const checkerNames = ['convergence', 'acknowledged-writes', 'no-resurrection', 'scope-safety', 'heal-bound', 'reads', 'cross-names'] as const;
+export const checkerNames = ['convergence', 'acknowledged-writes', 'no-resurrection', 'scope-safety', 'heal-bound', 'reads', 'cross-names', 'sharing'] as const;
 export type CheckerName = (typeof checkerNames)[number];
 
 /** One checker's verdict. */
@@ -49,10 +50,14 @@ export interface CheckContext {
    * tombstoned (watched live by the monitor; a site missing never stored the tombstone).
    */
   readonly tombstonedAtMs: ReadonlyMap<string, ReadonlyMap<SiteName, number>>;
+  /** The dependents each site's copy of a shared secret's replicant recorded, over time (watched live). */
+  readonly dependentsHeld: Pick<DependentLog, 'heldAt'>;
   /** When the final heal happened, virtual ms since the start. */
   readonly healedAtMs: number;
   /** When the sites were found converged after it; undefined when they never were. */
   readonly convergedAtMs: number | undefined;
+  /** When they never were: why not, at the end (the first replicant found unsettled). */
+  readonly unsettled?: string | undefined;
   /** The bound convergence must meet after the heal. */
   readonly boundMs: number;
   /** Restarts that failed during the run. */

@@ -3,7 +3,7 @@
  * settling after the final heal (polled as the clock runs), then reading the final state and
  * running every checker over it.
  */
-import { readFinalState, runCheckers, settled, type CheckerResult, type FinalState, type ScopeMonitor } from '../checkers/index.js';
+import { readFinalState, runCheckers, settled, unsettledReason, type CheckerResult, type FinalState, type ScopeMonitor } from '../checkers/index.js';
 import type { Simulation } from '../harness/simulation.js';
 import type { History } from '../workload/history.js';
 import type { KeySpace } from '../workload/key-space.js';
@@ -46,10 +46,11 @@ export interface CheckInput {
 export async function checkRun(sim: Simulation, input: CheckInput): Promise<{ results: CheckerResult[]; final: FinalState }> {
   input.monitor.stop();
   const final = await sim.perform(() => readFinalState(sim, input.keys), { timeoutMs: 60_000 });
+  const unsettled = input.settledAtMs === undefined ? await sim.perform(() => unsettledReason(sim, input.keys)) : undefined;
   const results = runCheckers({
     sim, keys: input.keys, history: input.history, final, liveScopeViolations: input.monitor.violations,
-    tombstonedAtMs: input.monitor.tombstones.firstStoredAtMs, healedAtMs: input.healedAtMs,
-    convergedAtMs: input.settledAtMs, boundMs: input.boundMs, restartFailures: input.restartFailures ?? [],
+    tombstonedAtMs: input.monitor.tombstones.firstStoredAtMs, dependentsHeld: input.monitor.dependents, healedAtMs: input.healedAtMs,
+    convergedAtMs: input.settledAtMs, unsettled, boundMs: input.boundMs, restartFailures: input.restartFailures ?? [],
   });
   return { results, final };
 }

@@ -44,6 +44,15 @@ function kilobytes(bytes: number): string {
   return bytes < 10_240 ? `${bytes} B` : `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
+/** `9 dependent pod creates: 5 acknowledged, 3 refused (CHEOPS_DEPENDENCY_MISSING 2, …); 4 secret deletes: 1 acknowledged, 3 refused while relied upon` */
+function describeSharing(sharing: ScenarioReport['counts']['sharing']): string {
+  const by = Object.entries(sharing.refusedBy).sort(([a], [b]) => (a < b ? -1 : 1)).map(([code, count]) => `${code} ${count}`);
+  return [
+    `${sharing.creates} dependent pod creates: ${sharing.createsAcknowledged} acknowledged, ${sharing.createsRefused} refused by the share${by.length === 0 ? '' : ` (${by.join(', ')})`}`,
+    `${sharing.secretDeletes} secret deletes: ${sharing.secretDeletesAcknowledged} acknowledged, ${sharing.secretDeletesReliedUpon} refused while relied upon`,
+  ].join('; ');
+}
+
 /** The summary table. */
 export function formatSummary(report: ScenarioReport): string[] {
   const { counts, network, http, faults, disk } = report;
@@ -52,6 +61,7 @@ export function formatSummary(report: ScenarioReport): string[] {
     ['operations', `${counts.operations} (${counts.retries} retries, ${counts.skipped} skipped: site down)`],
     ['acknowledged', `${counts.acknowledged}  rejected ${counts.rejected}  unknown outcome ${counts.unknown}  forwarded ${counts.forwarded}`],
     ['reads', `${counts.reads} (${counts.forwardedReads} answered by another site)`],
+    ['shares', describeSharing(counts.sharing)],
     ['replicants', `${report.replicants}  conflicts recorded ${report.conflicts}`],
     ['messages', `${network.messagesSent} direct (${kilobytes(network.bytesSent)}), ${network.gossipSent} gossip (${kilobytes(network.gossipBytes)}), ${network.messagesLost} lost, ${network.retransmits} retransmits`],
     ['http', `${http.requests} forwarded requests (${kilobytes(http.bytesSent + http.bytesReceived)}), ${http.failed} failed`],

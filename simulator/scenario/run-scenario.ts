@@ -2,8 +2,8 @@
  * One simulated run from a seed, start to verdict:
  *
  * 1. boot N sites (the whole node each, through `startSite`) and wait for the mesh; set up the
- *    run's cross namespace;
- * 2. run the workload (writes, and reads beside them) and the fault schedule for the duration;
+ *    run's cross namespace and its shared secrets;
+ * 2. run the workload (writes, sharing, and reads beside them) and the fault schedule for the duration;
  * 3. the final heal: every partition ends, links lose their faults, crashed sites restart;
  *    in-flight operations and the clients' retries finish;
  * 4. settle: run until every replicant is at the same heads on its scope and every replica says
@@ -22,13 +22,15 @@ import { startSimulation, type Simulation } from '../harness/simulation.js';
 import type { NetworkStats } from '../network/network-stats.js';
 import type { HttpStats } from '../network/sim-http.js';
 import type { TraceEvent } from '../core/trace.js';
-import type { HistoryCounts, OpRecord } from '../workload/history.js';
+import { History, type HistoryCounts, type OpRecord } from '../workload/history.js';
 import { setUpContainers } from '../workload/containers.js';
 import { buildKeySpace, type KeySpace } from '../workload/key-space.js';
 import { ReadWorkload, type ReadRecord } from '../workload/reads.js';
+import { drawSharingKeys } from '../workload/sharing-keys.js';
+import { setUpSharedSecrets, SharingWorkload } from '../workload/sharing.js';
 import { Workload } from '../workload/workload.js';
 import { checkRun, settle } from './check-run.js';
-import { scenarioDefaults, type ScenarioOptions, type ScenarioProgress } from './scenario-options.js';
+import { scenarioDefaults, sharingSettings, type ScenarioOptions, type ScenarioProgress } from './scenario-options.js';
 
 /** Everything a run reports. */
 export interface ScenarioReport {
@@ -105,27 +107,36 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   });
   try {
     if (!(await meshed(sim))) sim.trace.record('sim:unmeshed', {});
-    const keys = buildKeySpace(sim.random.fork('keys'), sim.sites.map((site) => site.name), {
+    const names = sim.sites.map((site) => site.name);
+    const keyRandom = sim.random.fork('keys');
+    const sharing = sharingSettings(options);
+    const keys = buildKeySpace(keyRandom, names, {
       replicated: Math.max(3, Math.round(options.operations / 8)), scopes: Math.min(4, Math.max(1, options.sites - 1)), remotePerSite: 1, localPerSite: 1,
       cross: Math.max(2, Math.round(options.operations / 20)),
-    });
+    }).withKeys(drawSharingKeys(keyRandom.fork('sharing'), names, sharing));
     await setUpContainers(sim, keys);
     const monitor = new ScopeMonitor(sim, keys);
+    const history = new History();
+    // Taken before the shared secrets are made (a few ms), so that every other draw keeps its time.
     const startMs = sim.clock.elapsedMs();
-    const workload = new Workload(sim, keys, sim.random.fork('workload'), { operations: options.operations, startMs, durationMs: options.durationMs });
+    const secrets = await setUpSharedSecrets(sim, keys, history);
+    const workload = new Workload(sim, keys, sim.random.fork('workload'), { operations: options.operations, startMs, durationMs: options.durationMs }, history);
     const faults = new FaultSchedule(sim, sim.random.fork('faults'), { kinds: options.faults, startMs, endMs: startMs + options.durationMs });
-    const reads = new ReadWorkload(sim, keys, sim.random.fork('reads'), workload.history, { reads: readsOf(options), startMs, durationMs: options.durationMs });
+    const reads = new ReadWorkload(sim, keys, sim.random.fork('reads'), history, { reads: readsOf(options), startMs, durationMs: options.durationMs });
+    const shares = new SharingWorkload(sim, keys, sim.random.fork('sharing'), history, { operations: sharing.operations, startMs, durationMs: options.durationMs }, secrets);
     workload.start();
     reads.start();
+    shares.start();
     faults.start();
     await runPhase(sim, options.durationMs, (fraction) => report('run', fraction, sim));
 
     report('heal', 1, sim);
     await sim.perform(() => faults.end(), { timeoutMs: 120_000 });
     const healedAtMs = sim.clock.elapsedMs();
-    await sim.runUntil(() => !workload.active && !reads.active, { timeoutMs: 60_000 });
+    await sim.runUntil(() => !workload.active && !reads.active && !shares.active, { timeoutMs: 60_000 });
     workload.stop();
     reads.stop();
+    shares.stop();
 
     report('settle', 1, sim);
     const settledAtMs = await settle(sim, keys, options.maxSettleMs ?? scenarioDefaults.maxSettleMs);
@@ -134,7 +145,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
 
     report('check', 1, sim);
     const { results, final } = await checkRun(sim, {
-      keys, history: workload.history, monitor, healedAtMs, settledAtMs, boundMs: options.boundMs ?? scenarioDefaults.boundMs, restartFailures: faults.restartFailures,
+      keys, history, monitor, healedAtMs, settledAtMs, boundMs: options.boundMs ?? scenarioDefaults.boundMs, restartFailures: faults.restartFailures,
     });
     const histories = [...final.histories.values()];
     const disks = sim.sites.flatMap((site) => [site.nodeDisk.stats(), site.appDisk.stats()]);
@@ -143,7 +154,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       verdict: results.every((result) => result.ok) ? 'pass' : 'fail',
       results,
       traceHash,
-      counts: workload.history.counts(),
+      counts: history.counts(),
       conflicts: histories.reduce((sum, history) => sum + (history.replicant?.conflicts.length ?? 0), 0),
       replicants: histories.length,
       network: sim.network.stats(),
@@ -155,7 +166,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       settledAfterMs: settledAtMs === undefined ? undefined : settledAtMs - healedAtMs,
       timeline: sim.trace.events(timelineKinds),
       wallMs: performance.now() - wallStart,
-      details: { keys, operations: workload.history.all, reads: workload.history.reads, appWrites: sim.apps.writes, final },
+      details: { keys, operations: history.all, reads: history.reads, appWrites: sim.apps.writes, final },
     };
   } finally {
     sim.stop();

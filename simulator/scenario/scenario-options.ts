@@ -7,6 +7,7 @@ import { checkLatency, type LatencyDistribution } from '../core/distributions.js
 import type { Seed } from '../core/seeded-random.js';
 import { describeFaults, parseFaults, type FaultKind } from '../faults/fault-kinds.js';
 import type { SiteHooks } from '../harness/site-hooks.js';
+import type { SharingKeyOptions } from '../workload/sharing-keys.js';
 
 /** How far a long run has got (`cheops sim` prints it). */
 export interface ScenarioProgress {
@@ -36,9 +37,20 @@ export interface ScenarioOptions {
   readonly maxSettleMs?: number;
   /** Each site's wall clock is off by up to this; default 0. */
   readonly maxClockSkewMs?: number;
+  /** Sharing in the workload (three sites or more); defaults in `scenarioDefaults.sharing`. */
+  readonly sharing?: Partial<SharingSettings>;
   /** Wrappers of the nodes' ports (broken-node tests). */
   readonly hooks?: SiteHooks;
   readonly onProgress?: (progress: ScenarioProgress) => void;
+}
+
+/**
+ * Sharing in a run (DESIGN.md §7–§8; workload/sharing.ts): secrets owned by one site each, and
+ * pods on other sites relying on them. Only runs of three sites or more have any.
+ */
+export interface SharingSettings extends SharingKeyOptions {
+  /** Operations on them, beside the others; by default a third of the run's (at least 6). */
+  readonly operations: number | undefined;
 }
 
 /** `light`, `mixed` and `heavy` in operations. */
@@ -53,7 +65,14 @@ export const scenarioDefaults = {
   operations: workloadPresets['mixed'] ?? 80,
   boundMs: 15_000,
   maxSettleMs: 60_000,
+  sharing: { secrets: 2, minDependents: 2, maxDependents: 4, operations: undefined } as SharingSettings,
 } as const;
+
+/** A run's sharing settings, defaults filled in (its operations too). */
+export function sharingSettings(options: Pick<ScenarioOptions, 'operations' | 'sharing'>): SharingKeyOptions & { readonly operations: number } {
+  const settings = { ...scenarioDefaults.sharing, ...options.sharing };
+  return { ...settings, operations: settings.operations ?? Math.max(6, Math.round(options.operations / 3)) };
+}
 
 /** `250ms`, `2s`, `1.5m`, or a bare number of seconds. */
 export function parseDurationMs(text: string, name = 'duration'): number {

@@ -9,7 +9,7 @@ import type { Timer } from '../../core/clock.js';
 import { markerOf } from '../harness/app-log.js';
 import { simHttpUrl } from '../harness/sim-node.js';
 import type { Simulation } from '../harness/simulation.js';
-import type { History, OpRecord } from './history.js';
+import type { History, OpIdPrefix, OpRecord } from './history.js';
 import { toRequest, type KubectlCall } from './kubectl-requests.js';
 import type { WorkloadKey } from './key-space.js';
 
@@ -49,12 +49,19 @@ export async function callSite(sim: Simulation, site: SiteName, request: Request
   }
 }
 
+/** Cheops's own code of a failure Status, and whether it names a dependency; undefined for other answers. */
+function cheopsErrorOf(body: unknown): OpRecord['cheopsError'] {
+  const details = (body as { details?: { cheopsCode?: unknown; dependency?: unknown } } | null | undefined)?.details;
+  return typeof details?.cheopsCode === 'string' ? { code: details.cheopsCode, dependency: details.dependency !== undefined } : undefined;
+}
+
 /** Sends operations and records them. */
 export class KubectlClient {
   constructor(
     private readonly sim: Simulation,
     readonly history: History,
     private readonly timeoutMs = 30_000,
+    private readonly idPrefix: OpIdPrefix = 'o',
   ) {}
 
   /**
@@ -62,11 +69,11 @@ export class KubectlClient {
    * is known (at once, `skipped`, when the site is down).
    */
   send(site: SiteName, key: WorkloadKey, build: (opId: string) => KubectlCall, retryOf?: string): { op: OpRecord; done: Promise<OpRecord> } {
-    const id = this.history.newId();
+    const id = this.history.newId(this.idPrefix);
     const call = build(id);
     const op: OpRecord = {
       id, site, key, call, issuedAtMs: this.sim.clock.elapsedMs(), retryOf, answeredAtMs: undefined, outcome: 'pending', status: undefined,
-      metaId: undefined, replicas: undefined, forwardedTo: undefined, warnings: [], answeredMarker: undefined, error: undefined,
+      metaId: undefined, replicas: undefined, forwardedTo: undefined, warnings: [], answeredMarker: undefined, cheopsError: undefined, error: undefined,
     };
     this.history.add(op);
     if (this.sim.site(site).state !== 'up') {
@@ -92,6 +99,7 @@ export class KubectlClient {
     const warning = answer.headers.get('warning');
     op.warnings = warning === null ? [] : [warning];
     op.answeredMarker = markerOf(answer.body);
+    op.cheopsError = cheopsErrorOf(answer.body);
     // A write sent from outside its scope was forwarded: a refusal may follow an earlier member's success.
     const forwarded = !op.key.sites.includes(op.site);
     if (answer.status >= 200 && answer.status < 300) op.outcome = 'acknowledged';

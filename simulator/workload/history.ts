@@ -40,6 +40,11 @@ export interface OpRecord {
   warnings: string[];
   /** The op marker of the object in the answer (an adopted create answers an older object). */
   answeredMarker: string | undefined;
+  /**
+   * A failure answered by Cheops itself: its code (`details.cheopsCode` of the Status), and
+   * whether it names a dependency (`details.dependency`: a share refused, share.ts).
+   */
+  cheopsError: { readonly code: string; readonly dependency: boolean } | undefined;
   /** Why there was no answer. */
   error: string | undefined;
 }
@@ -58,18 +63,36 @@ export interface HistoryCounts {
   readonly retries: number;
   /** Answers that carried a conflict warning (a write lost to a concurrent one). */
   readonly conflictWarnings: number;
+  readonly sharing: SharingCounts;
 }
+
+/** What sharing did (the sharing workload): creates of pods relying on a shared secret, and deletes of the secrets. */
+export interface SharingCounts {
+  /** Creates of dependent pods sent (not skipped). */
+  readonly creates: number;
+  readonly createsAcknowledged: number;
+  /** Refused by the share itself (the answer names the dependency): the owner lacks it, is unreachable, or the name is taken here. */
+  readonly createsRefused: number;
+  readonly refusedBy: Readonly<Record<string, number>>;
+  /** Deletes of shared secrets at their owner sent, acknowledged, and refused while relied upon. */
+  readonly secretDeletes: number;
+  readonly secretDeletesAcknowledged: number;
+  readonly secretDeletesReliedUpon: number;
+}
+
+/** The code Cheops refuses the delete of what others rely on with (node/replication/reliance.ts). */
+export const reliedUponCode = 'CHEOPS_RELIED_UPON';
 
 /** Every operation of a run, in the order they were sent, and every read beside them. */
 export class History {
   private readonly ops: OpRecord[] = [];
   private readonly readRecords: ReadRecord[] = [];
-  /** The next number of each id prefix: `o` for operations, `r` for reads. */
-  private readonly counters = { o: 1, r: 1 };
+  /** The next number of each id prefix: `o` for operations, `s` for the sharing workload's, `r` for reads. */
+  private readonly counters = { o: 1, s: 1, r: 1 };
 
-  /** A fresh operation id (`o1`, `o2`, …). */
-  newId(): string {
-    return this.next('o');
+  /** A fresh operation id (`o1`, `o2`, …; `s1`, … for the sharing workload's, which never shift the others'). */
+  newId(prefix: OpIdPrefix = 'o'): string {
+    return this.next(prefix);
   }
 
   add(record: OpRecord): void {
@@ -85,7 +108,7 @@ export class History {
     this.readRecords.push(record);
   }
 
-  private next(prefix: 'o' | 'r'): string {
+  private next(prefix: OpIdPrefix | 'r'): string {
     const id = `${prefix}${this.counters[prefix]}`;
     this.counters[prefix] += 1;
     return id;
@@ -126,6 +149,28 @@ export class History {
       forwarded: this.ops.filter((op) => op.forwardedTo !== undefined).length,
       retries: this.ops.filter((op) => op.retryOf !== undefined).length,
       conflictWarnings: this.ops.filter((op) => op.warnings.some((warning) => warning.includes('conflict'))).length,
+      sharing: this.sharingCounts(),
+    };
+  }
+
+  private sharingCounts(): SharingCounts {
+    const sent = this.ops.filter((op) => op.outcome !== 'skipped');
+    const creates = sent.filter((op) => op.key.kind === 'dependent' && op.call.verb === 'create');
+    const refused = creates.filter((op) => op.cheopsError?.dependency === true);
+    const refusedBy: Record<string, number> = {};
+    for (const op of refused) refusedBy[op.cheopsError?.code ?? '?'] = (refusedBy[op.cheopsError?.code ?? '?'] ?? 0) + 1;
+    const deletes = sent.filter((op) => op.key.kind === 'shared' && op.call.verb === 'delete');
+    return {
+      creates: creates.length,
+      createsAcknowledged: creates.filter((op) => op.outcome === 'acknowledged').length,
+      createsRefused: refused.length,
+      refusedBy,
+      secretDeletes: deletes.length,
+      secretDeletesAcknowledged: deletes.filter((op) => op.outcome === 'acknowledged').length,
+      secretDeletesReliedUpon: deletes.filter((op) => op.cheopsError?.code === reliedUponCode).length,
     };
   }
 }
+
+/** Operation id prefixes: `o` for the main workload, `s` for the sharing workload. */
+export type OpIdPrefix = 'o' | 's';

@@ -1,5 +1,5 @@
 /**
- * The resources a workload writes, each with the sites that may ever hold it. Three kinds:
+ * The resources a workload writes, each with the sites that may ever hold it. The kinds:
  *
  * - `replicated`: a scope of two sites or more (`{Site1 & Site3}`). Scopes are drawn from the seed
  *   and overlap; several keys share each scope;
@@ -9,7 +9,10 @@
  * - `cross`: an object of a cross namespace (`{Site1 % Site3}`, DESIGN.md §7): it lives on one
  *   member, written without a scope from a member (the namespace's applies) and with it from
  *   elsewhere; two members may each make it during a partition, which the heal must tell apart.
- *   The namespace itself (`container`) is set up before the run and is not written by it.
+ *   The namespace itself (`container`) is set up before the run and is not written by it;
+ * - `shared` and `dependent` (sharing, DESIGN.md §7–§8, drawn apart in sharing-keys.ts): a
+ *   secret owned by one site, and pods on other sites whose scope takes secrets from the owner
+ *   (`{pods: Site1, secrets: Site2}`), each relying on the secret: it is shared to them.
  *
  * The checkers need the inverse too: which key a replicant document belongs to. Meta-IDs are
  * derived from the key and the incarnation (crdt/replicant.ts), so every incarnation a run can
@@ -22,19 +25,27 @@ import type { SeededRandom } from '../core/seeded-random.js';
 import type { AppObjectKey } from '../harness/app-log.js';
 import type { ObjectRef, WorkloadResource } from './kubectl-requests.js';
 
-export type KeyKind = 'replicated' | 'remote' | 'local' | 'cross' | 'container';
+export type KeyKind = 'replicated' | 'remote' | 'local' | 'cross' | 'container' | 'shared' | 'dependent';
 
 /** One resource of the workload. */
 export interface WorkloadKey {
   readonly ref: ObjectRef;
   readonly kind: KeyKind;
-  /** The sites that may hold it (the scope's sites; the one site of a remote or local key). */
+  /**
+   * The sites that may hold it (the scope's sites; the one site of a remote or local key). A
+   * shared secret's are its owner, first, then every site of every pod relying on it.
+   */
   readonly sites: readonly SiteName[];
-  /** The scope text sent with scoped writes; undefined for local keys. */
+  /** The scope text sent with scoped writes; undefined for local keys and shared secrets (written without one). */
   readonly scope: string | undefined;
   /** Its Cheops resource key (replicated keys' replicants name it). */
   readonly resourceKey: ResourceKey;
+  /** A dependent pod's secret, and how its spec refers to it. */
+  readonly relies?: { readonly secret: WorkloadKey; readonly via: SecretReference };
 }
+
+/** How a dependent pod's spec refers to its secret: an env var's `secretKeyRef`, or a secret volume. */
+export type SecretReference = 'env' | 'volume';
 
 export interface KeySpaceOptions {
   /** Replicated keys in all. */
@@ -78,6 +89,11 @@ export function crossScopeText(sites: readonly SiteName[]): string {
 export class KeySpace {
   /** The keys the workload writes and reads. */
   readonly keys: readonly WorkloadKey[];
+  /**
+   * The keys the main workload and the reads pick from: all but the sharing ones, which the
+   * sharing workload writes from a random stream of its own (so the others' draws stay put).
+   */
+  readonly keysWithoutSharing: readonly WorkloadKey[];
   /** The cross namespaces set up before the run (not written by it). */
   readonly containers: readonly WorkloadKey[];
   private readonly byText = new Map<string, WorkloadKey>();
@@ -85,10 +101,11 @@ export class KeySpace {
 
   constructor(keys: readonly WorkloadKey[], containers: readonly WorkloadKey[] = []) {
     this.keys = keys;
+    this.keysWithoutSharing = keys.filter((key) => !isSharingKind(key.kind));
     this.containers = containers;
     for (const key of [...keys, ...containers]) {
       this.byText.set(appKeyText(key.ref), key);
-      if (key.kind !== 'replicated' && key.kind !== 'container') continue;
+      if (!hasReplicants(key)) continue;
       for (let incarnation = 0; incarnation < mappedIncarnations; incarnation += 1) {
         this.byMeta.set(metaIdOf(key.resourceKey, incarnation), { key, incarnation });
       }
@@ -108,6 +125,38 @@ export class KeySpace {
   ofKind(kind: KeyKind): WorkloadKey[] {
     return this.keys.filter((key) => key.kind === kind);
   }
+
+  /** This key space with `extra` keys after its own (the sharing keys, drawn apart). */
+  withKeys(extra: readonly WorkloadKey[]): KeySpace {
+    return extra.length === 0 ? this : new KeySpace([...this.keys, ...extra], this.containers);
+  }
+}
+
+/** Whether keys of `kind` belong to sharing (written by the sharing workload). */
+export function isSharingKind(kind: KeyKind): boolean {
+  return kind === 'shared' || kind === 'dependent';
+}
+
+/**
+ * Whether Cheops may make replicants of `key`: a replicated key, a cross namespace, a shared
+ * secret (once shared), a pod relying on one that is replicated over two sites or more.
+ */
+export function hasReplicants(key: WorkloadKey): boolean {
+  switch (key.kind) {
+    case 'replicated':
+    case 'container':
+    case 'shared':
+      return true;
+    case 'dependent':
+      return key.sites.length > 1;
+    default:
+      return false;
+  }
+}
+
+/** Whether every acknowledged write of `key` is a replicated one (its writes carry a meta-ID). */
+export function replicatedLike(key: WorkloadKey): boolean {
+  return key.kind === 'replicated' || (key.kind === 'dependent' && key.sites.length > 1);
 }
 
 /** A workload key of `kind` over `sites` (tests build their own key spaces with it). */
@@ -117,7 +166,7 @@ export function workloadKey(resource: WorkloadResource, name: string, kind: KeyK
     ref,
     kind,
     sites,
-    scope: kind === 'local' ? undefined : kind === 'cross' ? crossScopeText(sites) : scopeText(sites),
+    scope: kind === 'local' || kind === 'shared' ? undefined : kind === 'cross' ? crossScopeText(sites) : scopeText(sites),
     resourceKey: { app: kubernetesApp, service: resource, namespace, name },
   };
 }

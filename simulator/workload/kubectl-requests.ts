@@ -66,6 +66,20 @@ export function objectBody(ref: ObjectRef, opId: string, content: Readonly<Recor
   }
 }
 
+/**
+ * A pod relying on the secret `secretName` (DESIGN.md §8): through an env var's `secretKeyRef`,
+ * or a secret volume. Neither is optional: the pod needs the secret wherever it runs.
+ */
+export function podUsingSecretBody(ref: ObjectRef, opId: string, secretName: string, via: 'env' | 'volume'): Record<string, unknown> {
+  const base = objectBody(ref, opId, {}, { app: 'sim' });
+  const main = { name: 'main', image: 'registry.sim/app:v1' };
+  const spec =
+    via === 'env'
+      ? { containers: [{ ...main, env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: secretName, key: 'k0' } } }] }], restartPolicy: 'Always' }
+      : { containers: [{ ...main, volumeMounts: [{ name: 'creds', mountPath: '/creds', readOnly: true }] }], volumes: [{ name: 'creds', secret: { secretName } }], restartPolicy: 'Always' };
+  return { ...base, spec };
+}
+
 export interface CallOptions {
   readonly scope?: string | undefined;
   readonly waitAllMs?: number | undefined;

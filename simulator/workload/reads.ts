@@ -132,7 +132,8 @@ export class ReadWorkload {
   }
 
   private tick(): void {
-    const key = this.random.pick(this.keys.keys);
+    // Not the sharing keys: they have no reads (yet), and picking among more keys would move the draws.
+    const key = this.random.pick(this.keys.keysWithoutSharing);
     const site = this.random.pick(this.sim.sites.map((candidate) => candidate.name));
     // From outside its scope a read must carry it (or it reads this site's application); inside, either.
     const scoped = key.scope !== undefined && (!key.sites.includes(site) || this.random.chance(0.5));

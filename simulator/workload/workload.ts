@@ -12,6 +12,7 @@ import type { Timer } from '../../core/clock.js';
 import type { SeededRandom } from '../core/seeded-random.js';
 import type { Simulation } from '../harness/simulation.js';
 import { KubectlClient } from './client.js';
+import { Retries } from './retries.js';
 import { History, type OpRecord } from './history.js';
 import { createCall, deleteCall, labelCall, objectBody, patchCall, replaceCall, type KubectlCall, type KubectlVerb } from './kubectl-requests.js';
 import type { KeySpace, WorkloadKey } from './key-space.js';
@@ -31,26 +32,12 @@ export interface WorkloadOptions {
   readonly maxRetries?: number;
 }
 
-/** A write waiting to be retried. */
-interface Retry {
-  readonly site: SiteName;
-  readonly key: WorkloadKey;
-  readonly build: (opId: string) => KubectlCall;
-  readonly original: string;
-  readonly attempt: number;
-  readonly giveUpAtMs: number;
-}
-
-const retryDelayMs = 1_000;
-const retryPatienceMs = 30_000;
-
 /** Drives the workload on a simulation's clock. */
 export class Workload {
-  readonly history = new History();
   private readonly client: KubectlClient;
   private readonly believedPresent = new Map<WorkloadKey, boolean>();
   private readonly busy = new Set<WorkloadKey>();
-  private readonly retries = new Set<Retry>();
+  private readonly retries: Retries;
   private readonly timers = new Set<Timer>();
   private readonly options: Required<WorkloadOptions>;
   private stopped = false;
@@ -60,9 +47,16 @@ export class Workload {
     private readonly keys: KeySpace,
     private readonly random: SeededRandom,
     options: WorkloadOptions,
+    /** Shared with the sharing workload's ops, when there is one. */
+    readonly history = new History(),
   ) {
     this.options = { waitAllShare: 0.05, clientTimeoutMs: 30_000, maxRetries: 2, ...options };
     this.client = new KubectlClient(sim, this.history, this.options.clientTimeoutMs);
+    this.retries = new Retries(sim, {
+      after: (delayMs, run) => this.after(delayMs, run),
+      blocked: (key) => key.kind !== 'replicated' && this.busy.has(key),
+      resend: (retry) => this.send(retry.site, retry.key, retry.build, retry.original, retry.attempt + 1),
+    }, this.options.maxRetries);
   }
 
   /** Schedules every operation on the simulation's clock. */
@@ -124,7 +118,7 @@ export class Workload {
     const roll = this.random.float();
     const kind = roll < 0.55 ? 'replicated' : roll < 0.67 ? 'cross' : roll < 0.82 ? 'remote' : 'local';
     const candidates = this.keys.ofKind(kind).filter((key) => !this.busy.has(key));
-    const fallback = this.keys.keys.filter((key) => !this.busy.has(key));
+    const fallback = this.keys.keysWithoutSharing.filter((key) => !this.busy.has(key));
     const pool = candidates.length > 0 ? candidates : fallback;
     return pool.length === 0 ? undefined : this.random.pick(pool);
   }
@@ -166,10 +160,7 @@ export class Workload {
       .then(() => {
         this.busy.delete(key);
         this.learn(op);
-        // Retried as a user would: when no answer came, or the server failed (not a refusal).
-        if (op.outcome === 'unknown' && (op.status === undefined || op.status >= 500)) {
-          this.scheduleRetry({ site, key, build, original: retryOf ?? op.id, attempt, giveUpAtMs: this.sim.clock.elapsedMs() + retryPatienceMs });
-        }
+        if (!this.stopped) this.retries.afterAnswer(op, site, build, attempt);
       })
       .catch(() => undefined);
   }
@@ -182,22 +173,5 @@ export class Workload {
     else if (op.status === 404) this.believedPresent.set(op.key, false);
   }
 
-  private scheduleRetry(retry: Retry): void {
-    if (this.stopped || retry.attempt >= this.options.maxRetries) return;
-    this.retries.add(retry);
-    const attemptNow = (): void => {
-      if (this.stopped) return;
-      const site = this.sim.site(retry.site);
-      if (site.state === 'up' && !(retry.key.kind !== 'replicated' && this.busy.has(retry.key))) {
-        this.retries.delete(retry);
-        this.send(retry.site, retry.key, retry.build, retry.original, retry.attempt + 1);
-      } else if (this.sim.clock.elapsedMs() < retry.giveUpAtMs) {
-        this.after(retryDelayMs, attemptNow);
-      } else {
-        this.retries.delete(retry);
-      }
-    };
-    this.after(retryDelayMs, attemptNow);
-  }
 }
 

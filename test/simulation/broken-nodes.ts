@@ -171,6 +171,37 @@ export function scopeStrippingProxy(on: string): SiteHooks {
   };
 }
 
+/**
+ * A proxy in front of `on` that drops the `secrets: …` binding from the scope of pod creates
+ * (`{pods: Site1, secrets: Site2}` becomes `{pods: Site1}`): the pod is made without its secret
+ * being shared.
+ */
+export function sharingStrippingProxy(on: string): SiteHooks {
+  return {
+    front: (front, context) =>
+      context.site !== on ? front : async (request) => {
+          const scope = request.headers.get('x-cheops-scope');
+          if (request.method !== 'POST' || !new URL(request.url).pathname.endsWith('/pods') || scope === null) return front(request);
+          const headers = new Headers(request.headers);
+          headers.set('x-cheops-scope', scope.replace(/,\s*secrets:\s*[^,}]+/, ''));
+          return front(new Request(request.url, { method: request.method, headers, body: await request.text() }));
+      },
+  };
+}
+
+/** A proxy in front of `on` that forces every delete of a secret (`?gracePeriodSeconds=0`, as `kubectl delete --force --grace-period=0`). */
+export function forcingProxy(on: string): SiteHooks {
+  return {
+    front: (front, context) =>
+      context.site !== on ? front : async (request) => {
+          const url = new URL(request.url);
+          if (request.method !== 'DELETE' || !/\/secrets\/[^/]+$/.test(url.pathname)) return front(request);
+          url.searchParams.set('gracePeriodSeconds', '0');
+          return front(new Request(url, { method: request.method, headers: request.headers, body: await request.text() }));
+      },
+  };
+}
+
 /** Links from `on` to the other sites that send a read of the object `from` to the object `to` (a proxy that mixes up paths). */
 export function misroutingLinks(on: string, from: string, to: string): SiteHooks {
   return {
