@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import type { CheckerName, CheckerResult } from '../../simulator/checkers/index.js';
 import { runScenario } from '../../simulator/scenario/run-scenario.js';
 import { replayCommand, type ScenarioOptions } from '../../simulator/scenario/scenario-options.js';
-import { createCall, deleteCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
+import { asSiteName } from '../../core/ids.js';
+import { createCall, deleteCall, objectBody, patchCall, podUsingSecretBody } from '../../simulator/workload/kubectl-requests.js';
+import { dependentPodKey, sharedSecretKey } from '../../simulator/workload/sharing-keys.js';
 import { configMap, scriptedRun, slowApp } from './broken-nodes.js';
 
 const key = configMap('cm', ['Site1', 'Site2']);
@@ -135,6 +137,45 @@ describe('regressions found by the simulator (scripted)', () => {
   });
 });
 
+describe('regressions found by the simulator in sharing (scripted)', () => {
+  const [site1, site2, site3] = ['Site1', 'Site2', 'Site3'].map(asSiteName) as [ReturnType<typeof asSiteName>, ReturnType<typeof asSiteName>, ReturnType<typeof asSiteName>];
+  const secret = sharedSecretKey('token', [site2, site1, site3]);
+
+  it('a second site taking a shared secret holds the same replicant, kept in step from any copy', async () => {
+    // Found with seeds 27, 38, 98 and 55 more of the CI list when the workload first shared: Site3
+    // made a replicant of its own for the secret Site1 shared already (the same meta-ID, another
+    // meta): its copy was never kept in step, and the sites never agreed on the document.
+    // Fixed: the owner decides the replicant and widens it to each new site (share-offer.ts).
+    const first = dependentPodKey('first', [site1], secret, 'env');
+    const second = dependentPodKey('second', [site3], secret, 'volume');
+    const results = await scriptedRun('second-share', {}, [secret, first, second], async ({ send, sim }) => {
+      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v0' }, {})))).outcome).toBe('acknowledged');
+      expect((await send('Site1', first, (id) => createCall(first.ref, podUsingSecretBody(first.ref, id, 'token', 'env'), { scope: first.scope }))).outcome).toBe('acknowledged');
+      expect((await send('Site3', second, (id) => createCall(second.ref, podUsingSecretBody(second.ref, id, 'token', 'volume'), { scope: second.scope }))).outcome).toBe('acknowledged');
+      await sim.runFor(1_000);
+      expect((await send('Site3', secret, (id) => patchCall(secret.ref, id, { k: 'v1' }))).outcome).toBe('acknowledged');
+      expect((await send('Site2', secret, (id) => patchCall(secret.ref, id, { k: 'v2' }))).outcome).toBe('acknowledged');
+    });
+    expect(failures(results)).toEqual([]);
+  });
+
+  it('a pod replicated to a site the shared secret has not reached takes the secret there too', async () => {
+    // Found with seeds 21, 36, 47, 66, 70, 71, 74 and 99 of the CI list: Site1 held the secret
+    // shared already, and a pod {pods: Site1 & Site3, secrets: Site2} made there only recorded
+    // itself as relying on it; the pod ran on Site3 without its secret. Fixed: the replicant is
+    // widened to the pod's sites (share.ts).
+    const alone = dependentPodKey('alone', [site1], secret, 'env');
+    const wide = dependentPodKey('wide', [site1, site3], secret, 'env');
+    const results = await scriptedRun('replicated-dependent', {}, [secret, alone, wide], async ({ send, sim }) => {
+      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v0' }, {})))).outcome).toBe('acknowledged');
+      expect((await send('Site1', alone, (id) => createCall(alone.ref, podUsingSecretBody(alone.ref, id, 'token', 'env'), { scope: alone.scope }))).outcome).toBe('acknowledged');
+      await sim.runFor(1_000);
+      expect((await send('Site1', wide, (id) => createCall(wide.ref, podUsingSecretBody(wide.ref, id, 'token', 'env'), { scope: wide.scope }))).outcome).toBe('acknowledged');
+    });
+    expect(failures(results)).toEqual([]);
+  });
+});
+
 function found(seed: number): ScenarioOptions {
   return { seed, sites: 5, durationMs: 20_000, faults: ['partitions', 'crashes', 'loss', 'reorder'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 60 };
 }
@@ -148,6 +189,12 @@ const foundWith: readonly ScenarioOptions[] = [
   // read the application, and it created the deleted incarnation's object for 5 ms. Fixed: the
   // applier asks the store again right before each create or replace (node/replication/applier.ts).
   { seed: 7, sites: 5, durationMs: 15_000, faults: ['partitions', 'crashes', 'loss', 'reorder'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 40 },
+  // cheops sim --seed 27 (and 21) --sites 5 --duration 15s --faults all --latency 10-50ms --workload 40
+  // (also in the CI list, stop 22, the first runs with sharing): a second site sharing a secret
+  // made a replicant of its own (27); a pod replicated to a site the shared secret had not
+  // reached ran there without it (21). Scripted above.
+  { seed: 27, sites: 5, durationMs: 15_000, faults: ['partitions', 'crashes', 'loss', 'reorder'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 40 },
+  { seed: 21, sites: 5, durationMs: 15_000, faults: ['partitions', 'crashes', 'loss', 'reorder'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 40 },
   // cheops sim --seed 12058 --sites 5 --duration 23s --faults partitions,loss,reorder --latency long-tail:60ms:600ms --workload 82
   // (a swarm seed): a forwarded create sent again to a second member after its answer stalled.
   { seed: 12058, sites: 5, durationMs: 23_000, faults: ['partitions', 'loss', 'reorder'], latency: { type: 'long-tail', medianMs: 60, p99Ms: 600 }, operations: 82 },
