@@ -15,11 +15,11 @@
  * is shared are its owner's alone. The workload never forces a delete.
  */
 import type { SiteName } from '../../core/ids.js';
-import type { Timer } from '../../core/clock.js';
 import type { SeededRandom } from '../core/seeded-random.js';
 import type { Simulation } from '../harness/simulation.js';
 import { KubectlClient } from './client.js';
 import { Retries } from './retries.js';
+import { WorkloadSchedule } from './schedule.js';
 import type { History, OpRecord } from './history.js';
 import { createCall, deleteCall, labelCall, objectBody, patchCall, podUsingSecretBody, replaceCall, type KubectlCall } from './kubectl-requests.js';
 import type { KeySpace, WorkloadKey } from './key-space.js';
@@ -71,9 +71,8 @@ export class SharingWorkload {
   private readonly dependents: readonly WorkloadKey[];
   private readonly believedPresent = new Map<WorkloadKey, boolean>();
   private readonly busy = new Set<WorkloadKey>();
-  private readonly timers = new Set<Timer>();
+  private readonly schedule: WorkloadSchedule;
   private readonly retries: Retries;
-  private stopped = false;
 
   constructor(
     private readonly sim: Simulation,
@@ -88,8 +87,9 @@ export class SharingWorkload {
     this.secrets = keys.ofKind('shared');
     this.dependents = keys.ofKind('dependent');
     for (const secret of present) this.believedPresent.set(secret, true);
+    this.schedule = new WorkloadSchedule(sim);
     this.retries = new Retries(sim, {
-      after: (delayMs, run) => this.after(delayMs, run),
+      after: (delayMs, run) => this.schedule.after(delayMs, run),
       blocked: (key) => this.busy.has(key),
       resend: (retry) => this.send(retry.site, retry.key, retry.build, retry.original, retry.attempt + 1),
     }, options.maxRetries ?? 2);
@@ -98,9 +98,7 @@ export class SharingWorkload {
   /** Schedules every operation (none when the run has no sharing keys). */
   start(): void {
     if (this.secrets.length === 0) return;
-    const times = Array.from({ length: this.options.operations }, () => this.random.float() * this.options.durationMs).sort((a, b) => a - b);
-    const now = this.sim.clock.elapsedMs();
-    for (const at of times) this.after(this.options.startMs + at - now, () => this.tick());
+    this.schedule.spread(this.random, this.options.operations, this.options.startMs, this.options.durationMs, () => this.tick());
   }
 
   /** Whether an operation is waiting for its answer or a retry is due. */
@@ -109,18 +107,8 @@ export class SharingWorkload {
   }
 
   stop(): void {
-    this.stopped = true;
-    for (const timer of this.timers) timer.cancel();
-    this.timers.clear();
+    this.schedule.stop();
     this.retries.clear();
-  }
-
-  private after(delayMs: number, run: () => void): void {
-    const timer = this.sim.clock.setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopped) run();
-    }, delayMs);
-    this.timers.add(timer);
   }
 
   private tick(): void {
@@ -176,7 +164,7 @@ export class SharingWorkload {
       .then(() => {
         this.busy.delete(key);
         this.learn(op);
-        if (!this.stopped) this.retries.afterAnswer(op, site, build, attempt);
+        if (!this.schedule.stopped) this.retries.afterAnswer(op, site, build, attempt);
       })
       .catch(() => undefined);
   }

@@ -8,11 +8,11 @@
  * replicated are serialised per key, so that their last acknowledged write is well defined.
  */
 import type { SiteName } from '../../core/ids.js';
-import type { Timer } from '../../core/clock.js';
 import type { SeededRandom } from '../core/seeded-random.js';
 import type { Simulation } from '../harness/simulation.js';
 import { KubectlClient } from './client.js';
 import { Retries } from './retries.js';
+import { WorkloadSchedule } from './schedule.js';
 import { History, type OpRecord } from './history.js';
 import { createCall, deleteCall, labelCall, objectBody, patchCall, replaceCall, type KubectlCall, type KubectlVerb } from './kubectl-requests.js';
 import type { KeySpace, WorkloadKey } from './key-space.js';
@@ -38,9 +38,8 @@ export class Workload {
   private readonly believedPresent = new Map<WorkloadKey, boolean>();
   private readonly busy = new Set<WorkloadKey>();
   private readonly retries: Retries;
-  private readonly timers = new Set<Timer>();
+  private readonly schedule: WorkloadSchedule;
   private readonly options: Required<WorkloadOptions>;
-  private stopped = false;
 
   constructor(
     private readonly sim: Simulation,
@@ -52,8 +51,9 @@ export class Workload {
   ) {
     this.options = { waitAllShare: 0.05, clientTimeoutMs: 30_000, maxRetries: 2, ...options };
     this.client = new KubectlClient(sim, this.history, this.options.clientTimeoutMs);
+    this.schedule = new WorkloadSchedule(sim);
     this.retries = new Retries(sim, {
-      after: (delayMs, run) => this.after(delayMs, run),
+      after: (delayMs, run) => this.schedule.after(delayMs, run),
       blocked: (key) => key.kind !== 'replicated' && this.busy.has(key),
       resend: (retry) => this.send(retry.site, retry.key, retry.build, retry.original, retry.attempt + 1),
     }, this.options.maxRetries);
@@ -61,9 +61,7 @@ export class Workload {
 
   /** Schedules every operation on the simulation's clock. */
   start(): void {
-    const times = Array.from({ length: this.options.operations }, () => this.random.float() * this.options.durationMs).sort((a, b) => a - b);
-    const now = this.sim.clock.elapsedMs();
-    for (const at of times) this.after(this.options.startMs + at - now, () => this.tick());
+    this.schedule.spread(this.random, this.options.operations, this.options.startMs, this.options.durationMs, () => this.tick());
   }
 
   /** Whether an operation is waiting for its answer or a retry is due. */
@@ -73,18 +71,8 @@ export class Workload {
 
   /** Stops sending (retries included); answers still on their way are recorded. */
   stop(): void {
-    this.stopped = true;
-    for (const timer of this.timers) timer.cancel();
-    this.timers.clear();
+    this.schedule.stop();
     this.retries.clear();
-  }
-
-  private after(delayMs: number, run: () => void): void {
-    const timer = this.sim.clock.setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopped) run();
-    }, delayMs);
-    this.timers.add(timer);
   }
 
   private tick(): void {
@@ -160,7 +148,7 @@ export class Workload {
       .then(() => {
         this.busy.delete(key);
         this.learn(op);
-        if (!this.stopped) this.retries.afterAnswer(op, site, build, attempt);
+        if (!this.schedule.stopped) this.retries.afterAnswer(op, site, build, attempt);
       })
       .catch(() => undefined);
   }
