@@ -33,6 +33,7 @@ import { reconcilePass } from './reconcile-pass.js';
 import { Reconciler } from './reconciler.js';
 import { Replicants } from './replicants.js';
 import { replicantSharePolicy } from './share-policy.js';
+import { Resharer } from './reshare.js';
 import { replicationWants } from './wants.js';
 import { upgradeRoute } from './read-forward.js';
 import type { SitesPort } from './sites.js';
@@ -85,6 +86,7 @@ export class ReplicationEngine {
   readonly backgroundGate: BackgroundGate;
   private readonly ctx: EngineContext;
   private readonly reconciler: Reconciler;
+  private readonly resharer: Resharer;
   private readonly refused = new Set<DocumentId>();
   private readonly arrival: ArrivalIndexDeps;
   private unsubscribe: (() => void) | undefined;
@@ -106,10 +108,12 @@ export class ReplicationEngine {
       documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
     };
     const applier = new Applier({ localApp: components.localApp, glue: components.glue, logger });
+    this.resharer = new Resharer(this.ctx);
     this.reconciler = new Reconciler(this.ctx.options, {
       pass: reconcilePass({
         self: site, documents: components.documents, replicants, index, locks, applier, clock: components.clock, logger, metrics,
         peerIdOf: (name) => components.sites.peerIdOf(name),
+        tombstoneApplied: (replicant) => this.resharer.deleted(replicant),
       }),
       clock: components.clock,
       random: components.random.fork('reconciler'),
@@ -169,6 +173,7 @@ export class ReplicationEngine {
 
   /** Stops following changes and waits for the passes under way. */
   async stop(): Promise<void> {
+    this.resharer.stop();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.stopping.abort();

@@ -36,6 +36,8 @@ export interface PassDeps {
   readonly metrics: ReplicationMetrics;
   /** The peer of a site, when known (a replica's status goes first to the site that wrote). */
   readonly peerIdOf: (site: SiteName) => PeerIdString | undefined;
+  /** Told of each tombstone applied here (reshare.ts), under the key's lock: it must not wait. */
+  readonly tombstoneApplied?: (replicant: Replicant) => void;
 }
 
 /** The pass function the Reconciler runs. */
@@ -155,6 +157,7 @@ async function applyAndRecord(deps: PassDeps, replicant: Replicant, readAt: read
   const previous = replicant.replicas[deps.self];
   const entry = replicaEntryOf(replicant, outcome, previous, clock.now());
   if (!sameEntry(previous, entry)) await deps.replicants.recordReplica(replicant.docId, entry, writerAudience(deps, replicant));
+  if (outcome.kind === 'deleted') deps.tombstoneApplied?.(replicant);
   metrics.operations.inc({ op: outcome.op, outcome: outcome.kind });
   if (outcome.kind === 'applied' && replicant.desired.site !== deps.self) {
     metrics.delay.observe(Math.max(0, clock.now() - replicant.desired.at) / 1000);

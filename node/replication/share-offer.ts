@@ -17,7 +17,7 @@ import type { FrontCall } from '../http/index.js';
 import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, forwardOrder, withinReadDeadline } from './forward.js';
-import { answerJson, describeKey } from './http.js';
+import { answerJson, CheopsHeader, describeKey } from './http.js';
 import { fetchLocal } from './write-path.js';
 
 /** The route, relative to `/cheops/v1`. */
@@ -44,8 +44,13 @@ export type ShareAsked =
   | { readonly kind: 'missing'; readonly site: SiteName }
   | { readonly kind: 'unreachable'; readonly why: string };
 
-/** Asks the first reachable site of `holders` to share `request.key`; a site that cannot be asked is passed over. */
-export async function askToShare(ctx: EngineContext, call: FrontCall, holders: readonly SiteName[], request: ShareRequest): Promise<ShareAsked> {
+/**
+ * Asks the first reachable site of `holders` to share `request.key`; a site that cannot be asked
+ * is passed over. `call`: the client's request it is made for (its headers travel, it ends when
+ * the client leaves); none when this site asks on its own (reshare.ts).
+ */
+export async function askToShare(ctx: EngineContext, call: FrontCall | undefined, holders: readonly SiteName[], request: ShareRequest): Promise<ShareAsked> {
+  const signal = call?.signal ?? new AbortController().signal;
   const failures: string[] = [];
   for (const site of forwardOrder(ctx, holders)) {
     const base = ctx.sites.httpOf(site);
@@ -54,11 +59,11 @@ export async function askToShare(ctx: EngineContext, call: FrontCall, holders: r
       continue;
     }
     try {
-      const headers = forwardedHeaders(ctx, call, `{${site}}`);
+      const headers = call === undefined ? new Headers({ [CheopsHeader.ForwardedFrom]: ctx.self }) : forwardedHeaders(ctx, call, `{${site}}`);
       headers.set('content-type', 'application/json');
       headers.set('accept', 'application/json');
-      const answer = await withinReadDeadline(ctx, call.signal, async (signal) =>
-        readAnswer(await ctx.remote(new Request(new URL(`/cheops/v1${sharesRoute}`, base), { method: 'POST', headers, body: JSON.stringify(request), signal }))),
+      const answer = await withinReadDeadline(ctx, signal, async (deadline) =>
+        readAnswer(await ctx.remote(new Request(new URL(`/cheops/v1${sharesRoute}`, base), { method: 'POST', headers, body: JSON.stringify(request), signal: deadline }))),
       );
       const body = answerJson(answer);
       if (answer.status === 404) return { kind: 'missing', site };

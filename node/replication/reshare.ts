@@ -1,0 +1,105 @@
+/**
+ * A dependency deleted on its owner while something on this site still relies on it (DESIGN.md
+ * §8). The owner refuses such a delete while it knows of the dependent (reliance.ts); it cannot
+ * when the dependent was made here, on the copy this site held, while the two were cut off: the
+ * delete's tombstone then reaches this site after the heal and removes the copy under a pod that
+ * stands. So once a tombstone is applied here, this site asks the owner for the name again
+ * (share-offer.ts), for the sites of each dependent still standing: an object of that name the
+ * owner made since is shared with them and comes here, and the pod has a secret again; none, and
+ * the owner's delete stands (logged: the dependents are left without it, as they would be on
+ * one site). Found by the simulator (swarm seed 1400102).
+ */
+import { errorMessage, type Timer } from '../../core/index.js';
+import type { SiteName } from '../../core/ids.js';
+import { keyText, replicantDocId, type DependentEntry, type Replicant } from '../../crdt/replicant.js';
+import type { EngineContext } from './context.js';
+import { describeKey } from './http.js';
+import { askToShare } from './share-offer.js';
+import { fetchLocal } from './write-path.js';
+
+/** Attempts at most, while the owner cannot be asked; the delays double from `retryBaseMs`. */
+const maxAttempts = 8;
+
+/** Re-shares the dependencies deleted under standing dependents; one run per key at a time. */
+export class Resharer {
+  private readonly running = new Set<string>();
+  private readonly timers = new Set<Timer>();
+  private stopped = false;
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  /** Called by a reconcile pass that applied `replicant`'s tombstone here (under the key's lock: the work starts after it). */
+  deleted(replicant: Replicant): void {
+    const { self } = this.ctx;
+    if (this.stopped || replicant.meta.sites[0] === self || !replicant.dependents.some((dependent) => dependent.site === self)) return;
+    this.later(0, replicant, 1);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) timer.cancel();
+    this.timers.clear();
+  }
+
+  private later(delayMs: number, replicant: Replicant, attempt: number): void {
+    const timer = this.ctx.clock.setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.stopped) void this.run(replicant, attempt);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  private async run(replicant: Replicant, attempt: number): Promise<void> {
+    const { ctx } = this;
+    const { key } = replicant.meta;
+    const text = keyText(key);
+    if (this.running.has(text)) return;
+    this.running.add(text);
+    try {
+      const standing = await this.standing(replicant.dependents.filter((dependent) => dependent.site === ctx.self));
+      if (standing.length === 0) return;
+      // Where they are: this site, and every other site of a replicated one.
+      const sites = [...new Set([ctx.self, ...standing.flatMap((dependent) => ctx.index.live(dependent.key)?.sites ?? [])])];
+      // A later life of the name is here already (shared again meanwhile): they rely on it now.
+      const live = ctx.index.live(key);
+      if (live !== undefined) {
+        await ctx.locks.run(key, async () => {
+          for (const dependent of standing) await ctx.replicants.join(replicantDocId(live.metaId), sites, dependent);
+        });
+        return;
+      }
+      const owner = replicant.meta.sites[0] as SiteName;
+      for (const dependent of standing) {
+        const asked = await askToShare(ctx, undefined, [owner], { key, sites, dependent });
+        if (asked.kind === 'unreachable') {
+          if (attempt < maxAttempts) this.later(Math.min(ctx.options.retryMaxMs, ctx.options.retryBaseMs * 2 ** (attempt - 1)), replicant, attempt + 1);
+          else ctx.logger.warn({ key, owner, why: asked.why }, 'a dependency deleted on its owner could not be asked for again');
+          return;
+        }
+        if (asked.kind === 'missing') {
+          ctx.logger.warn(
+            { key, owner, dependent: dependent.key },
+            `${describeKey(dependent.key)} relies on ${describeKey(key)}, deleted on ${owner} while this site could not tell it: ${owner} holds none now`,
+          );
+          return;
+        }
+        ctx.logger.info({ key, owner, metaId: asked.granted.metaId, sites: asked.granted.sites }, 'a dependency deleted under a standing dependent is shared again');
+      }
+    } catch (error) {
+      ctx.logger.warn({ key, error: errorMessage(error) }, 'a dependency deleted under a standing dependent was not shared again');
+    } finally {
+      this.running.delete(text);
+    }
+  }
+
+  /** The dependents that still stand in this site's application (one that cannot be read counts as standing). */
+  private async standing(dependents: readonly DependentEntry[]): Promise<DependentEntry[]> {
+    const standing: DependentEntry[] = [];
+    for (const dependent of dependents) {
+      const path = this.ctx.glue.readPath(dependent.key);
+      const status = path === undefined ? 200 : (await fetchLocal(this.ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) })).status;
+      if (status !== 404) standing.push(dependent);
+    }
+    return standing;
+  }
+}
