@@ -5,8 +5,9 @@
  * (their claims, and the names taken twice), and
  * `GET /replicants/{metaId}` shows one whole: desired body, replicas, conflicts, dependents (the
  * resources on the sites that rely on it, recorded by sharing) and claims (the names each site
- * took, in a cross namespace). `POST /shares` is for the other sites: a share request
- * (share-offer.ts).
+ * took, in a cross namespace). `POST /shares` and `POST /shares/again` are for the other sites:
+ * a share request (share-offer.ts), and an owner's notice that a name relied on is made again
+ * (reshare.ts).
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { SiteName } from '../../core/ids.js';
@@ -18,6 +19,9 @@ import { crossContainer } from './cross-container.js';
 import { contestedNames, type IndexEntry } from './key-index.js';
 import { unreachableOwner } from './sites.js';
 import { grantShare, parseShareRequest, sharesRoute } from './share-offer.js';
+import { sharesAgainRoute, type Resharer } from './reshare.js';
+import { decodeResourceKey } from '../../crdt/replicant-decode.js';
+import { isJsonObject } from '../../glue/json.js';
 
 /** One row of `GET /cheops/v1/replicants`. */
 export function replicantSummary(replicant: Replicant): Record<string, unknown> {
@@ -60,8 +64,16 @@ export function replicantDetail(replicant: Replicant): Record<string, unknown> {
 }
 
 /** The routes, in the front's `AdminRoutes` map form. */
-export function replicantAdminRoutes(ctx: EngineContext): Record<`${'GET' | 'POST'} /${string}`, AdminHandler> {
+export function replicantAdminRoutes(ctx: EngineContext, resharer: Resharer): Record<`${'GET' | 'POST'} /${string}`, AdminHandler> {
   return {
+    [`POST ${sharesAgainRoute}`]: async (c) => {
+      // An owner made a name again that this site's dependents relied on (reshare.ts).
+      const body: unknown = await c.req.json().catch(() => undefined);
+      const key = isJsonObject(body) ? decodeResourceKey(body.key) : undefined;
+      if (key === undefined || key.app !== ctx.glue.app) return errorResponse(new CheopsError(ErrorCode.HttpBadRequest, 'not a notice: `key` is not a resource key of this application'));
+      await resharer.again(key);
+      return c.body(null, 202);
+    },
     [`POST ${sharesRoute}`]: async (c) => {
       // Another site's share request (share-offer.ts): its refusals are answers, not failures of this site.
       try {

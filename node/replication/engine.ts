@@ -185,7 +185,7 @@ export class ReplicationEngine {
 
   /** The admin routes, relative to `/cheops/v1`. */
   adminRoutes(): Record<`${'GET' | 'POST'} /${string}`, AdminHandler> {
-    return replicantAdminRoutes(this.ctx);
+    return replicantAdminRoutes(this.ctx, this.resharer);
   }
 
   /** Every replicant held here, for the dashboard (from the key index: no document is loaded). */

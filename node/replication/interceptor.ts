@@ -28,6 +28,7 @@ import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
+import { noticeMadeAgain } from './reshare.js';
 import { forwardWrite } from './forward.js';
 import { describeKey, firstValue, parseWait } from './http.js';
 import type { IndexEntry } from './key-index.js';
@@ -92,7 +93,9 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
       // follow) read it before this write or comes after it, never loses it.
       const here = await ctx.locks.run(key, async () => (ctx.index.live(key) === undefined ? writeHereOnly(ctx, call, write, key, body, plan.warnings) : undefined));
       // Replicated while this write waited: it is a write of the replicated object now.
-      return here ?? planAndWrite(ctx, call, write, body);
+      if (here === undefined) return planAndWrite(ctx, call, write, body);
+      if (write.op === 'create' && here.ok && ctx.index.hasDependents()) noticeMadeAgain(ctx, key);
+      return here;
     }
     case 'forward':
       return forwardWrite(ctx, call, body, { ...plan, op: write.op });

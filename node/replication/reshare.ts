@@ -6,16 +6,48 @@
  * stands. So once a tombstone is applied here, this site asks the owner for the name again
  * (share-offer.ts), for the sites of each dependent still standing: an object of that name the
  * owner made since is shared with them and comes here, and the pod has a secret again; none, and
- * the owner's delete stands (logged: the dependents are left without it, as they would be on
- * one site). Found by the simulator (swarm seed 1400102).
+ * the owner's delete stands for now (logged). Should the owner make the name again later, it
+ * tells the sites its deleted replicant names as relying on it (`POST /cheops/v1/shares/again`),
+ * and they ask again: the pod gets its secret when there is one, as a pod waits for a missing
+ * secret on one site. Found by the simulator (swarm seeds 1400102 and 1500122).
  */
 import { errorMessage, type Timer } from '../../core/index.js';
-import type { SiteName } from '../../core/ids.js';
+import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { keyText, replicantDocId, type DependentEntry, type Replicant } from '../../crdt/replicant.js';
 import type { EngineContext } from './context.js';
-import { describeKey } from './http.js';
+import { CheopsHeader, describeKey } from './http.js';
+import { withinReadDeadline } from './forward.js';
 import { askToShare } from './share-offer.js';
 import { fetchLocal } from './write-path.js';
+
+/** The route, relative to `/cheops/v1`, by which an owner tells a site a name it relied on is made again. */
+export const sharesAgainRoute = '/shares/again';
+
+/**
+ * The owner's side: `key` was just made here, through the front, with no replicant. When the last
+ * life of the name, deleted, lists dependents on other sites, each of those sites is told (in the
+ * background; one that cannot be reached asks again itself when its tombstone comes).
+ */
+export function noticeMadeAgain(ctx: EngineContext, key: ResourceKey): void {
+  const latest = ctx.index.latest(key);
+  if (latest === undefined || !latest.deleted || (latest.dependents?.length ?? 0) === 0) return;
+  void (async () => {
+    const replicant = await ctx.replicants.get(latest.metaId);
+    const sites = [...new Set((replicant?.dependents ?? []).map((dependent) => dependent.site).filter((site) => site !== ctx.self))];
+    for (const site of sites) {
+      const base = ctx.sites.httpOf(site);
+      if (base === undefined || !ctx.sites.isUp(site)) continue;
+      try {
+        const headers = new Headers({ 'content-type': 'application/json', [CheopsHeader.ForwardedFrom]: ctx.self });
+        await withinReadDeadline(ctx, new AbortController().signal, async (signal) =>
+          (await ctx.remote(new Request(new URL(`/cheops/v1${sharesAgainRoute}`, base), { method: 'POST', headers, body: JSON.stringify({ key }), signal }))).body?.cancel(),
+        );
+      } catch (error) {
+        ctx.logger.debug({ key, site, error: errorMessage(error) }, 'a site relying on a name made again was not told');
+      }
+    }
+  })().catch((error: unknown) => ctx.logger.debug({ key, error: errorMessage(error) }, 'sites relying on a name made again not told'));
+}
 
 /** Attempts at most, while the owner cannot be asked; the delays double from `retryBaseMs`. */
 const maxAttempts = 8;
@@ -33,6 +65,14 @@ export class Resharer {
     const { self } = this.ctx;
     if (this.stopped || replicant.meta.sites[0] === self || !replicant.dependents.some((dependent) => dependent.site === self)) return;
     this.later(0, replicant, 1);
+  }
+
+  /** The owner made `key` again (noticeMadeAgain): asks for it again if something here still relies on it. */
+  async again(key: ResourceKey): Promise<void> {
+    const latest = this.ctx.index.latest(key);
+    if (this.stopped || latest === undefined || !latest.deleted || this.ctx.index.live(key) !== undefined) return;
+    const replicant = await this.ctx.replicants.get(latest.metaId);
+    if (replicant !== undefined) this.deleted(replicant);
   }
 
   stop(): void {

@@ -18,7 +18,7 @@ import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
 import { forwardedHeaders, forwardOrder, withinReadDeadline } from './forward.js';
 import { answerJson, CheopsHeader, describeKey } from './http.js';
-import { fetchLocal } from './write-path.js';
+import { adoptable, fetchLocal } from './write-path.js';
 
 /** The route, relative to `/cheops/v1`. */
 export const sharesRoute = '/shares';
@@ -122,6 +122,10 @@ export async function grantShare(ctx: EngineContext, request: ShareRequest): Pro
     const answer = await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
     const object = answerJson(answer);
     if (answer.status === 404) throw new CheopsError(ErrorCode.HttpNotFound, `${ctx.self} holds no ${describeKey(key)}`, { details: { key } });
+    // On its way out (a delete of it under way here): shared, it would come back on every site.
+    if (isJsonObject(object) && !(await adoptable(ctx, key, object))) {
+      throw new CheopsError(ErrorCode.HttpNotFound, `${describeKey(key)} on ${ctx.self} is being deleted`, { details: { key } });
+    }
     if (answer.status !== 200 || !isJsonObject(object)) {
       throw new CheopsError(ErrorCode.AppUnreachable, `${describeKey(key)} could not be read on ${ctx.self}: ${ctx.glue.errorMessage(answer.status, object)}`);
     }

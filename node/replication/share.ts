@@ -30,6 +30,7 @@ import { resolveScope, type Scope } from '../../scope/index.js';
 import { knownSitesOf } from './sites.js';
 import { askToShare } from './share-offer.js';
 import { waitForReplicant } from './wait.js';
+import { adoptable } from './write-path.js';
 
 /**
  * Makes every dependency of `object` that `scope` takes from other sites present here and on the
@@ -120,6 +121,7 @@ async function followHere(
     const object = answerJson(answer);
     if (answer.status === 404) return dependency.optional ? undefined : `${described} does not exist on ${ctx.self}: it does not follow to ${others.join(', ')}`;
     if (answer.status !== 200 || !isJsonObject(object)) return `${described} could not be read on ${ctx.self} (${answer.status}): it does not follow to ${others.join(', ')}`;
+    if (!(await adoptable(ctx, key, object))) return `${described} is being deleted on ${ctx.self}: it does not follow to ${others.join(', ')}`;
     const sites = [ctx.self, ...others];
     const written = await ctx.replicants.writeLocal({
       key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),

@@ -197,6 +197,30 @@ describe('regressions found by the simulator in sharing (scripted)', () => {
     });
     expect(failures(results)).toEqual([]);
   });
+
+  it('a secret deleted at its owner under a pod made meanwhile elsewhere comes back to the pod when the owner makes it again', async () => {
+    // Found with swarm seed 1500122: as above, but the owner made the name again only after the
+    // pod's site had asked for it (none then): the pod stood without its secret for good. Fixed:
+    // an owner making a name its deleted replicant lists dependents of tells their sites, which
+    // ask again (reshare.ts).
+    const wide = dependentPodKey('wide', [site3, site1], secret, 'env');
+    const late = dependentPodKey('late', [site1], secret, 'volume');
+    const results = await scriptedRun('reshare-made-again', {}, [secret, wide, late], async ({ send, sim }) => {
+      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v0' }, {})))).outcome).toBe('acknowledged');
+      expect((await send('Site3', wide, (id) => createCall(wide.ref, podUsingSecretBody(wide.ref, id, 'token', 'env'), { scope: wide.scope }))).outcome).toBe('acknowledged');
+      await sim.runFor(1_000);
+      expect((await send('Site3', wide, () => deleteCall(wide.ref))).outcome).toBe('acknowledged');
+      await sim.runFor(1_000);
+      const cut = sim.partition([['Site1'], ['Site2', 'Site3']]);
+      expect((await send('Site2', secret, () => deleteCall(secret.ref))).outcome).toBe('acknowledged');
+      expect((await send('Site1', late, (id) => createCall(late.ref, podUsingSecretBody(late.ref, id, 'token', 'volume'), { scope: late.scope }))).outcome).toBe('acknowledged');
+      sim.heal(cut);
+      await sim.runFor(3_000);
+      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v2' }, {})))).outcome).toBe('acknowledged');
+      await sim.runFor(1_000);
+    });
+    expect(failures(results)).toEqual([]);
+  });
 });
 
 function found(seed: number): ScenarioOptions {
@@ -221,6 +245,9 @@ const foundWith: readonly ScenarioOptions[] = [
   // cheops sim --seed 1400102 --sites 4 --duration 18s --faults partitions,reorder --latency long-tail:20ms:200ms --workload 89
   // (a swarm seed, stop 22): a dependency deleted at its owner while a cut-off site made a pod
   // on its copy. Scripted above.
+  // cheops sim --seed 1500122 --sites 7 --duration 24s --faults partitions,loss,reorder --latency normal:30ms:10ms --workload 122
+  // (a swarm seed, stop 22): the same, the owner making the name again after the pod's site asked.
+  { seed: 1500122, sites: 7, durationMs: 24_000, faults: ['partitions', 'loss', 'reorder'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 122 },
   { seed: 1400102, sites: 4, durationMs: 18_000, faults: ['partitions', 'reorder'], latency: { type: 'long-tail', medianMs: 20, p99Ms: 200 }, operations: 89 },
   // cheops sim --seed 12058 --sites 5 --duration 23s --faults partitions,loss,reorder --latency long-tail:60ms:600ms --workload 82
   // (a swarm seed): a forwarded create sent again to a second member after its answer stalled.
