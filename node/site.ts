@@ -127,6 +127,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     });
     late.heartbeats = mesh.heartbeats;
     late.docSync = mesh.docSync;
+    replication?.engine.onWidened((docId) => mesh.docSync.offer(docId));
     stack.push({ name: 'mesh', stop: () => mesh.stop() });
     // Stopped before the mesh (the stack runs backwards): no pass starts on a closing store.
     if (replication !== undefined) {

@@ -3,6 +3,7 @@
  * sites, never by gossip; a document shared with all goes once on the broadcast topic.
  */
 import { describe, expect, it } from 'vitest';
+import type { PeerIdString } from '../core/ids.js';
 import { broadcastTopic, encodePushMessage, pushChannel } from './sync-messages.js';
 import type { ManualClock } from './testing/manual-clock.js';
 import {
@@ -12,6 +13,7 @@ import {
   mentions,
   settle,
   siteAt,
+  sitePeerId,
   sitesStoppedAfterEach,
   watchReceived,
   type TestSite,
@@ -102,6 +104,31 @@ describe('DocSync pushes and scope', () => {
       { fields: { peer: b.peerId, kind: 'broadcast' } },
       { fields: { peer: c.peerId, kind: 'push' } },
     ]);
+  });
+
+  it('syncs a document at once with a peer it is newly shared with, whose push it refused before (offer)', async () => {
+    // b learns that c shares the document only after c's push came, and refused it: b offers it
+    // to its peers when its policy opens, and gets c's change without waiting for anti-entropy.
+    const members = new Map<string, Set<string>>([['res/widened', new Set(['a', 'b'])]]);
+    const sharedWith = (id: string): ReadonlySet<PeerIdString> | 'all' => {
+      const names = members.get(id);
+      return names === undefined ? 'all' : new Set([...names].map(sitePeerId));
+    };
+    const { clock, sites } = await setup(['a', 'b', 'c'], { sharedWith });
+    const [a, b, c] = [siteAt(sites, 0), siteAt(sites, 1), siteAt(sites, 2)];
+    await connect(a, b);
+    await connect(b, c);
+    await settle(clock, 50);
+    await a.store.create(doc('res/widened'), { from: 'a' });
+    await settle(clock, 50);
+    await c.store.create(doc('res/widened'), { fromC: true });
+    await settle(clock, 50);
+    expect(b.sync.stats().refused).toBeGreaterThan(0);
+    members.set('res/widened', new Set(['a', 'b', 'c']));
+    b.sync.offer(doc('res/widened'));
+    await settle(clock, 200);
+    expect(await b.store.read(doc('res/widened'))).toMatchObject({ fromC: true });
+    expect(await c.store.read(doc('res/widened'))).toMatchObject({ from: 'a' });
   });
 
   it('keeps a document local when its share policy throws (fail closed)', async () => {

@@ -257,6 +257,22 @@ export class DocSync {
     });
   }
 
+  /**
+   * Syncs `doc` now with every connected peer it is shared with: for a document the share policy
+   * just opened to more peers (a replicant widened to more sites), whose changes those peers may
+   * have pushed before, and been refused, when this site did not share it with them yet. A sync
+   * session, not heads: a peer ahead of us pushes nothing on a digest (the side that lacks
+   * pulls), and here it is this side that lacks without knowing it. With a peer in step the
+   * session ends at its first answer.
+   */
+  offer(doc: DocumentId): void {
+    if (!this.running || this.documents.heads(doc) === undefined) return;
+    for (const peer of this.connectedSharing(sharingOf(this.options.sharedWith, doc, this.logger))) {
+      this.sessions.forgetSyncState(peer, doc);
+      this.sender.markDirty(peer, doc);
+    }
+  }
+
   /** Anti-entropy with every connected peer now. */
   antiEntropy(): void {
     for (const peer of this.transport.connectedPeers()) this.heal(peer);

@@ -127,6 +127,15 @@ export class ReplicationEngine {
     this.sharePolicy = replicantSharePolicy({ index, documents: components.documents, sites: components.sites, refused: this.refused });
   }
 
+  /**
+   * Calls `listener` with each replicant whose sites grow (a dependency shared with one more
+   * site): the site's document sync offers it to them at once (DocSync.offer), since they may have
+   * pushed changes here, refused, before this site knew they shared it. Returns how to stop.
+   */
+  onWidened(listener: (docId: DocumentId) => void): () => void {
+    return this.ctx.index.onWidened((metaId) => listener(replicantDocId(metaId)));
+  }
+
   /** Loads the key index and starts following document changes (before document sync starts). */
   async open(): Promise<void> {
     await this.ctx.index.load();

@@ -27,6 +27,19 @@ describe('KeyIndex', () => {
     expect(index.live({ ...key })?.incarnation).toBe(1);
   });
 
+  it('tells its listeners of an entry whose sites grow, once the entry is in (the share policy reads it)', async () => {
+    const index = new KeyIndex(new MemoryStorage(), silentLogger);
+    const seen: string[][] = [];
+    const stop = index.onWidened((metaId) => seen.push([...(index.byMetaId(metaId)?.sites ?? [])]));
+    await index.put(entry(0, false));
+    await index.put({ ...entry(0, false), statuses: { Site1: 'applied' } });
+    await index.put({ ...entry(0, false), sites: [asSiteName('Site1'), asSiteName('Site2'), asSiteName('Site3')] });
+    expect(seen).toEqual([['Site1', 'Site2', 'Site3']]);
+    stop();
+    await index.put({ ...entry(0, false), sites: [asSiteName('Site1'), asSiteName('Site2'), asSiteName('Site3'), asSiteName('Site4')] });
+    expect(seen).toHaveLength(1);
+  });
+
   it('survives a restart from the site store, skipping malformed entries', async () => {
     const storage = new MemoryStorage();
     const index = new KeyIndex(storage, silentLogger);

@@ -93,6 +93,7 @@ function contestedField(replicant: Replicant): { contested?: string[] } {
 /** The key index: replicants by meta-ID and by key, in memory and in the site store. */
 export class KeyIndex {
   private readonly byMeta = new Map<MetaId, IndexEntry>();
+  private readonly widenedListeners = new Set<(metaId: MetaId) => void>();
   /** Key text → every incarnation held, by meta-ID. */
   private readonly byKey = new Map<string, Set<MetaId>>();
   /** Entries with conflicts not reported here yet: a read elsewhere costs nothing while empty. */
@@ -262,8 +263,15 @@ export class KeyIndex {
     await this.lastBatch;
   }
 
+  /** Calls `listener` with the meta-ID of every entry whose sites grow (a replicant widened: `join:` entries); returns how to stop. */
+  onWidened(listener: (metaId: MetaId) => void): () => void {
+    this.widenedListeners.add(listener);
+    return () => this.widenedListeners.delete(listener);
+  }
+
   private remember(entry: IndexEntry): void {
     const previous = this.byMeta.get(entry.metaId);
+    const widened = previous !== undefined && entry.sites.some((site) => !previous.sites.includes(site));
     if (previous?.dependents !== undefined) this.forgetDependents(previous);
     for (const dependent of entry.dependents ?? []) {
       const metaIds = this.reliedUpon.get(dependent) ?? new Set<MetaId>();
@@ -281,6 +289,8 @@ export class KeyIndex {
       this.byKey.set(text, metaIds);
     }
     metaIds.add(entry.metaId);
+    // After the entry is in: a listener asks the share policy, which reads it.
+    if (widened) for (const listener of this.widenedListeners) listener(entry.metaId);
   }
 
   private forgetDependents(entry: IndexEntry): void {

@@ -106,6 +106,7 @@ export class TestSite {
     const policy = this.engine.sharePolicy;
     this.sync = createDocSync({ sharedWith: (docId: DocumentId) => policy(docId) ?? new Set() }, { transport: this.transport, documents: this.documents, clock, logger: this.logger });
     this.sync.start();
+    this.engine.onWidened((docId) => this.sync.offer(docId));
     this.engine.start();
   }
 
