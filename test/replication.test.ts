@@ -118,6 +118,14 @@ describe('replication across three real sites, with the real kubectl', () => {
     const secretReplicant = await item('Site2', 'token');
     const detail = await cluster.admin<ReplicantDetail>('Site2', `/replicants/${secretReplicant?.metaId ?? ''}`);
     expect(detail.dependents).toMatchObject([{ site: 'Site1', key: { service: 'pods', name: 'consumer' }, kind: 'reliance' }]);
+    // A second site taking it joins the same replicant: one document on the three, kept in step.
+    const second = await cluster.kubectl('Site3', ['create', '-f', '-'], { input: manifest.replace('"consumer"', '"neighbour"'), scope: '{pods: Site3, secrets: Site2}' });
+    expect(second.stdout).toBe('pod/neighbour created\n');
+    expect(second.stderr).toContain('secrets default/token shared from Site2: replicated between Site2, Site1, Site3');
+    expect(Buffer.from(await cluster.ok('Site3', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}']), 'base64').toString()).toBe('from-site2');
+    await eventually(async () => {
+      for (const site of ['Site1', 'Site2', 'Site3'] as const) expect((await item(site, 'token'))?.metaId).toBe(secretReplicant?.metaId);
+    });
     // DESIGN.md §8: a replicated pod's secret, held here, follows it to the pod's other sites.
     expect(await cluster.ok('Site1', ['create', 'secret', 'generic', 'creds', '--from-literal=key=from-site1'])).toBe('secret/creds created\n');
     const follower = manifest.replace('"consumer"', '"follower"').replace('"token"', '"creds"');
@@ -238,7 +246,7 @@ describe('replication across three real sites, with the real kubectl', () => {
     // The dashboard shows Site2 down and the secret at risk.
     const page = await (await cluster.request('Site1', 'GET', '/cheops/dashboard')).text();
     expect(page).toMatch(/<td>Site2<\/td><td class="state-down">down<\/td>/);
-    expect(page).toMatch(/<tr class="at-risk"><td>secrets default\/token<\/td>.*<td>Site1 pods default\/consumer<\/td><td>at risk: shared from Site2, unreachable<\/td>/);
+    expect(page).toMatch(/<tr class="at-risk"><td>secrets default\/token<\/td>.*<td>Site1 pods default\/consumer, Site3 pods default\/neighbour<\/td><td>at risk: shared from Site2, unreachable<\/td>/);
     // Both sides label the same pod differently; Site2 also creates a pod of its own.
     await cluster.ok('Site1', ['label', 'pod', 'purple', 'color=red']);
     await cluster.ok('Site2', ['label', 'pod', 'purple', 'color=blue']);
