@@ -14,7 +14,7 @@ import { replayCommand, type ScenarioOptions } from '../../simulator/scenario/sc
 import { asSiteName } from '../../core/ids.js';
 import { createCall, deleteCall, objectBody, patchCall, podUsingSecretBody } from '../../simulator/workload/kubectl-requests.js';
 import { dependentPodKey, sharedSecretKey } from '../../simulator/workload/sharing-keys.js';
-import { configMap, scriptedRun, slowApp } from './broken-nodes.js';
+import { configMap, scriptedRun, slowApp, type Script } from './broken-nodes.js';
 
 const key = configMap('cm', ['Site1', 'Site2']);
 const scope = '{Site1 & Site2}';
@@ -175,25 +175,36 @@ describe('regressions found by the simulator in sharing (scripted)', () => {
     expect(failures(results)).toEqual([]);
   });
 
+  const wide = dependentPodKey('wide', [site3, site1], secret, 'env');
+  const late = dependentPodKey('late', [site1], secret, 'volume');
+
+  /**
+   * The secret shared with Site3 and Site1 (a pod on both, deleted again: no dependent stands),
+   * Site1 cut off, the owner's delete, `meanwhile` at the owner, and a pod made on Site1's copy.
+   */
+  async function deleteWhileCutOff({ send, sim }: Script, meanwhile: () => Promise<void>): Promise<void> {
+    expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v0' }, {})))).outcome).toBe('acknowledged');
+    expect((await send('Site3', wide, (id) => createCall(wide.ref, podUsingSecretBody(wide.ref, id, 'token', 'env'), { scope: wide.scope }))).outcome).toBe('acknowledged');
+    await sim.runFor(1_000);
+    expect((await send('Site3', wide, () => deleteCall(wide.ref))).outcome).toBe('acknowledged');
+    await sim.runFor(1_000);
+    sim.partition([['Site1'], ['Site2', 'Site3']]);
+    expect((await send('Site2', secret, () => deleteCall(secret.ref))).outcome).toBe('acknowledged');
+    await meanwhile();
+    expect((await send('Site1', late, (id) => createCall(late.ref, podUsingSecretBody(late.ref, id, 'token', 'volume'), { scope: late.scope }))).outcome).toBe('acknowledged');
+  }
+
   it('a secret deleted at its owner while a site cut off made a pod relying on its copy is asked for again after the heal', async () => {
     // Found with swarm seed 1400102: Site3, cut off, made a pod on the copy of the secret it held;
     // meanwhile the owner deleted the secret (nothing it knew of relied on it) and made another
     // of the name. The heal brought the tombstone, which removed Site3's copy under the pod for
     // good. Fixed: a site applying a tombstone that something here still relies on asks the
     // owner for the name again (reshare.ts).
-    const wide = dependentPodKey('wide', [site3, site1], secret, 'env');
-    const late = dependentPodKey('late', [site1], secret, 'volume');
-    const results = await scriptedRun('reshare-after-delete', {}, [secret, wide, late], async ({ send, sim }) => {
-      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v0' }, {})))).outcome).toBe('acknowledged');
-      expect((await send('Site3', wide, (id) => createCall(wide.ref, podUsingSecretBody(wide.ref, id, 'token', 'env'), { scope: wide.scope }))).outcome).toBe('acknowledged');
-      await sim.runFor(1_000);
-      expect((await send('Site3', wide, () => deleteCall(wide.ref))).outcome).toBe('acknowledged');
-      await sim.runFor(1_000);
-      sim.partition([['Site1'], ['Site2', 'Site3']]);
-      expect((await send('Site2', secret, () => deleteCall(secret.ref))).outcome).toBe('acknowledged');
-      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v2' }, {})))).outcome).toBe('acknowledged');
-      expect((await send('Site1', late, (id) => createCall(late.ref, podUsingSecretBody(late.ref, id, 'token', 'volume'), { scope: late.scope }))).outcome).toBe('acknowledged');
-      await sim.runFor(1_000);
+    const results = await scriptedRun('reshare-after-delete', {}, [secret, wide, late], async (run) => {
+      await deleteWhileCutOff(run, async () => {
+        expect((await run.send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v2' }, {})))).outcome).toBe('acknowledged');
+      });
+      await run.sim.runFor(1_000);
     });
     expect(failures(results)).toEqual([]);
   });
@@ -203,21 +214,12 @@ describe('regressions found by the simulator in sharing (scripted)', () => {
     // pod's site had asked for it (none then): the pod stood without its secret for good. Fixed:
     // an owner making a name its deleted replicant lists dependents of tells their sites, which
     // ask again (reshare.ts).
-    const wide = dependentPodKey('wide', [site3, site1], secret, 'env');
-    const late = dependentPodKey('late', [site1], secret, 'volume');
-    const results = await scriptedRun('reshare-made-again', {}, [secret, wide, late], async ({ send, sim }) => {
-      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v0' }, {})))).outcome).toBe('acknowledged');
-      expect((await send('Site3', wide, (id) => createCall(wide.ref, podUsingSecretBody(wide.ref, id, 'token', 'env'), { scope: wide.scope }))).outcome).toBe('acknowledged');
-      await sim.runFor(1_000);
-      expect((await send('Site3', wide, () => deleteCall(wide.ref))).outcome).toBe('acknowledged');
-      await sim.runFor(1_000);
-      const cut = sim.partition([['Site1'], ['Site2', 'Site3']]);
-      expect((await send('Site2', secret, () => deleteCall(secret.ref))).outcome).toBe('acknowledged');
-      expect((await send('Site1', late, (id) => createCall(late.ref, podUsingSecretBody(late.ref, id, 'token', 'volume'), { scope: late.scope }))).outcome).toBe('acknowledged');
-      sim.heal(cut);
-      await sim.runFor(3_000);
-      expect((await send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v2' }, {})))).outcome).toBe('acknowledged');
-      await sim.runFor(1_000);
+    const results = await scriptedRun('reshare-made-again', {}, [secret, wide, late], async (run) => {
+      await deleteWhileCutOff(run, () => Promise.resolve());
+      run.sim.heal();
+      await run.sim.runFor(3_000);
+      expect((await run.send('Site2', secret, (id) => createCall(secret.ref, objectBody(secret.ref, id, { k: 'v2' }, {})))).outcome).toBe('acknowledged');
+      await run.sim.runFor(1_000);
     });
     expect(failures(results)).toEqual([]);
   });
