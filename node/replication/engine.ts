@@ -174,6 +174,8 @@ export class ReplicationEngine {
       if (!documents.has(replicantDocId(entry.metaId))) void index.remove(entry.metaId);
     }
     this.reconciler.start();
+    // A re-share lives in memory: one a crash cut short is started again (reshare.ts).
+    this.resharer.resume();
     this.recovery = recoverCreates(this.ctx, this.stopping.signal).catch((error: unknown) => {
       this.ctx.logger.error({ error: errorMessage(error) }, 'create intents not read; start again to settle them');
     });

@@ -661,6 +661,44 @@ describe('request checks', () => {
     await eventually(async () => expect([await key(site1), await key(site2)]).toEqual(['v2', 'v2']));
   });
 
+  it('asks again for a dependency deleted under a pod that stands here: at once, when the owner makes it again, and at its own restart', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    const secret = (data: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } });
+    const using = (name: string): JsonObject => ({
+      ...pod(name),
+      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] },
+    });
+    const data = async (site: TestSite): Promise<string | undefined> => {
+      const { status, body } = await site.local(`${secrets}/token`);
+      return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
+    };
+    expect((await site2.request('POST', secrets, { body: secret('v1') })).status).toBe(201);
+    // Shared with Site3 and Site1 by a pod on both, deleted again: nothing relies on it.
+    expect((await site3.request('POST', pods, { body: using('wide'), scope: '{pods: Site3 & Site1, secrets: Site2}' })).status).toBe(201);
+    await eventually(async () => expect(await data(site1)).toBe('v1'));
+    expect((await site3.request('DELETE', `${pods}/wide`)).status).toBe(200);
+    await eventually(async () => expect(await uidOn(site1, 'wide')).toBeUndefined());
+    // Cut off, Site1 makes a pod on its copy while the owner deletes the secret, knowing of none.
+    await mesh!.partition('Site1');
+    expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200);
+    expect((await site1.request('POST', pods, { body: using('late'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
+    await mesh!.heal('Site1');
+    // The tombstone takes Site1's copy; the owner has none to give.
+    await eventually(async () => expect(await data(site1)).toBeUndefined());
+    // Made again while Site1 runs: told, Site1 asks, and has it.
+    expect((await site2.request('POST', secrets, { body: secret('v2') })).status).toBe(201);
+    await eventually(async () => expect(await data(site1)).toBe('v2'));
+    // Deleted under the pod again (forced), made again while Site1 is down: its restart asks.
+    expect((await site2.request('DELETE', `${secrets}/token?gracePeriodSeconds=0`)).status).toBe(200);
+    await eventually(async () => expect(await data(site1)).toBeUndefined());
+    await site1.stop();
+    expect((await site2.request('POST', secrets, { body: secret('v3') })).status).toBe(201);
+    await site1.start();
+    await mesh!.connect();
+    await eventually(async () => expect(await data(site1)).toBe('v3'));
+  });
+
   it('answers another site\'s share request only when it is one: a malformed one is a 400 and changes nothing, a missing object a 404', async () => {
     const [site1, site2] = await threeSites();
     expect((await site2.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' } } })).status).toBe(201);

@@ -67,6 +67,22 @@ export class Resharer {
     this.later(0, replicant, 1);
   }
 
+  /**
+   * At start-up: every deleted replicant that lists a dependent on this site, whose re-share a
+   * crash may have cut short (it is not stored). One whose dependents are gone, or whose owner
+   * holds the name no more, costs a read of the application and a request to the owner.
+   */
+  resume(): void {
+    const { ctx } = this;
+    const mine = `${ctx.self} `;
+    for (const entry of ctx.index.entries()) {
+      if (!entry.deleted || !(entry.dependents ?? []).some((dependent) => dependent.startsWith(mine)) || ctx.index.live(entry.key) !== undefined) continue;
+      void ctx.replicants.get(entry.metaId).then((replicant) => {
+        if (replicant !== undefined) this.deleted(replicant);
+      }, (error: unknown) => ctx.logger.debug({ metaId: entry.metaId, error: errorMessage(error) }, 'a re-share was not resumed'));
+    }
+  }
+
   /** The owner made `key` again (noticeMadeAgain): asks for it again if something here still relies on it. */
   async again(key: ResourceKey): Promise<void> {
     const latest = this.ctx.index.latest(key);

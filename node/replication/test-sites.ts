@@ -91,6 +91,8 @@ export class TestSite {
   /** Builds and starts the site's parts on its (kept) storage. */
   async start(): Promise<void> {
     const { clock, random, network } = this.mesh;
+    // The admin routes are the new engine's.
+    this.owned = undefined;
     this.documents = new DocumentStore({ storage: this.storage, clock, random: random.fork(this.name), logger: this.logger });
     await this.documents.open();
     this.transport = createMemoryTransport({ peerId: this.peerId, name: this.name }, { network, random, logger: this.logger });
