@@ -246,18 +246,6 @@ export class Replicants {
   }
 
   /**
-   * Records `dependent` (a resource on this site that relies on the replicant, DESIGN.md §8) in the
-   * replicant, for every site of it to see: a delete of the replicant is refused while it stands.
-   * Nothing is written when it is recorded already.
-   */
-  async recordDependent(docId: DocumentId, dependent: Omit<DependentEntry, 'site'>): Promise<void> {
-    const { self } = this.deps;
-    const read = await this.read(docId);
-    if (read.kind === 'ok' && read.replicant.dependents.some((entry) => entry.site === self && keyText(entry.key) === keyText(dependent.key))) return;
-    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeDependent(draft, { ...dependent, site: self }), { message: `dependent ${self}` });
-  }
-
-  /**
    * Shares the replicant with `sites` as well (a `join:` entry for each it leaves out) and records
    * `dependent`, in one change: a dependency shared with one more site stays one document
    * (share.ts). The index learns the new sites before the change is written, so the change goes

@@ -1,12 +1,13 @@
 /**
  * Sharing (DESIGN.md §7): `kubectl create -f pod.yaml --scope '{pods: Site1, secrets: Site2}'` on
  * Site1. Before the pod is written here, each resource it needs (a requirement or a reliance,
- * DESIGN.md §8: its secrets, config maps…) whose service the scope binds to other sites is taken
- * from there and replicated between that site and the sites the pod goes to (a replicant of scope
- * `{Site2 & Site1}`; with `{pods: Site1 & Site3, secrets: Site2}`, `{Site2 & Site1 & Site3}`: the
- * dependency follows the replicated pod, DESIGN.md §8): it is here when the pod starts, and stays
- * in step with Site2's copy afterwards (a change to any copy reaches the others). A dependency
- * replicated here already is left as it is. One the scope takes from this site follows a
+ * DESIGN.md §8: its secrets, config maps…) whose service the scope binds to other sites is asked
+ * of the site holding it, which replicates it with the sites the pod goes to (share-offer.ts: a
+ * replicant of scope `{Site2 & Site1}`; with `{pods: Site1 & Site3, secrets: Site2}`, `{Site2 &
+ * Site1 & Site3}`: the dependency follows the replicated pod, DESIGN.md §8; shared with another
+ * site before, the same replicant widened): it is here when the pod starts, and stays in step
+ * with Site2's copy afterwards (a change to any copy reaches the others). A dependency replicated
+ * here already is widened to the pod's sites. One the scope takes from this site follows a
  * replicated object to its other sites, from this site's copy (followHere).
  *
  * Refused, nothing written: a dependency the owning site does not hold (409
