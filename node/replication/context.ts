@@ -14,8 +14,13 @@ import type { ReplicationMetrics } from './metrics.js';
 import type { Replicants } from './replicants.js';
 import type { SitesPort } from './sites.js';
 
-/** Sends a request to another site's HTTP front (fetch-shaped: the simulator routes it in process). */
-export type RemoteFetch = (request: Request) => Promise<Response>;
+/**
+ * Sends a request to another site's HTTP front (fetch-shaped: the simulator routes it in process).
+ * `signal` ends it: the one the request was made with, passed again because a Request follows
+ * its signal only weakly (undici #3644): after a garbage collection `request.signal` may never
+ * abort. An implementation watches `signal` when given, `request.signal` otherwise.
+ */
+export type RemoteFetch = (request: Request, signal?: AbortSignal) => Promise<Response>;
 
 /** Tuning of the engine; every field has a default (see engine.ts). */
 export interface ReplicationOptions {

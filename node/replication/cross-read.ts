@@ -45,7 +45,7 @@ async function askMember<T>(ctx: EngineContext, call: FrontCall, site: SiteName,
     const base = ctx.sites.httpOf(site);
     if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
     const headers = forwardedHeaders(ctx, call, scope);
-    return { site, answer: await withinReadDeadline(ctx, signal, async (inner) => take(await ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal: inner })))) };
+    return { site, answer: await withinReadDeadline(ctx, signal, async (inner) => take(await ctx.remote(new Request(new URL(target, base), { method: call.method, headers, signal: inner }), inner))) };
   } catch (error) {
     return { site, failure: errorMessage(error) };
   }
@@ -89,8 +89,12 @@ export async function crossList(ctx: EngineContext, call: FrontCall, read: Cross
 export async function crossWatch(ctx: EngineContext, call: FrontCall, read: CrossRead): Promise<Response> {
   const asked = read.sites.filter((site) => site === ctx.self || ctx.sites.isUp(site));
   const notes = read.sites.filter((site) => !asked.includes(site)).map((site) => `${site} is unreachable: its objects are not in this watch`);
+  // Not AbortSignal.any: a signal made so may be collected, and its abort lost, once this returns.
   const stop = new AbortController();
-  const signal = AbortSignal.any([call.signal, stop.signal]);
+  const onGone = (): void => stop.abort(call.signal.reason);
+  if (call.signal.aborted) onGone();
+  else call.signal.addEventListener('abort', onGone, { once: true });
+  const { signal } = stop;
   const opened = await Promise.all(asked.map((site) => askMember(ctx, call, site, read.scope, signal, streamed)));
   const watches: Array<{ readonly site: SiteName; readonly answer: Response }> = [];
   for (const member of opened) {

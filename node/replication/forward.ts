@@ -50,17 +50,29 @@ export function* membersToTry(ctx: EngineContext, sites: readonly SiteName[], fa
 
 /**
  * Runs `work` (a read from another site) under `outer` and the read deadline
- * (`remoteReadTimeoutMs`); past it, fails with an error saying so.
+ * (`remoteReadTimeoutMs`); past it, fails with an error saying so. The work is raced against the
+ * deadline as well as handed its signal: a Request made with a signal follows it only weakly
+ * (undici #3644), so after a garbage collection its abort may never reach the request, which
+ * then waits on a site that does not answer (a test hung so, 1 run in ~20).
  */
 export async function withinReadDeadline<T>(ctx: EngineContext, outer: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const deadline = new AbortController();
-  const timer = ctx.clock.setTimeout(() => deadline.abort(), ctx.options.remoteReadTimeoutMs);
+  const timer = ctx.clock.setTimeout(() => deadline.abort(new DOMException(`deadline of ${ctx.options.remoteReadTimeoutMs} ms passed`, 'TimeoutError')), ctx.options.remoteReadTimeoutMs);
+  const onOuter = (): void => deadline.abort(outer.reason);
+  if (outer.aborted) onOuter();
+  else outer.addEventListener('abort', onOuter, { once: true });
+  const ended = new Promise<never>((_resolve, reject) => {
+    const end = (): void => reject(deadline.signal.reason instanceof Error ? deadline.signal.reason : new DOMException('aborted', 'AbortError'));
+    if (deadline.signal.aborted) end();
+    else deadline.signal.addEventListener('abort', end, { once: true });
+  });
   try {
-    return await work(AbortSignal.any([outer, deadline.signal]));
+    return await Promise.race([work(deadline.signal), ended]);
   } catch (error) {
     if (deadline.signal.aborted && !outer.aborted) throw new Error(`no answer within ${ctx.options.remoteReadTimeoutMs} ms`, { cause: error });
     throw error;
   } finally {
+    // `outer` stays linked: an answer still streaming (a watch) ends when the client leaves.
     timer.cancel();
   }
 }
@@ -76,7 +88,7 @@ export async function readOn(ctx: EngineContext, call: FrontCall, site: SiteName
   if (base === undefined) throw new Error('its HTTP address is not known yet');
   const headers = forwardedHeaders(ctx, call, scope);
   headers.set('accept', 'application/json');
-  return withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }))));
+  return withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }), signal)));
 }
 
 /** The headers of `call` sent on to another site of its scope: the scope, and where it comes from. */
@@ -114,7 +126,7 @@ export async function forwardWrite(
     const request = new Request(new URL(call.url, base), { method: call.method, headers, body: hasBody ? body.bytes : null, signal: call.signal });
     let answer;
     try {
-      answer = await readAnswer(await ctx.remote(request));
+      answer = await readAnswer(await ctx.remote(request, call.signal));
     } catch (error) {
       if (call.signal.aborted) throw error;
       if (!neverDelivered(error)) {

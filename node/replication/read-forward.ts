@@ -132,7 +132,7 @@ async function forwardRead(ctx: EngineContext, call: FrontCall, target: ReadElse
     let answer: Response;
     try {
       // The deadline is for the answer to begin only: a watch's body never ends.
-      answer = await withinReadDeadline(ctx, call.signal, (signal) => ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal })));
+      answer = await withinReadDeadline(ctx, call.signal, (signal) => ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }), signal));
     } catch (error) {
       if (call.signal.aborted) throw error;
       failures.push(`${site}: ${errorMessage(error)}`);

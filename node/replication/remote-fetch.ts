@@ -19,7 +19,7 @@ const connectTimeoutMs = 3_000;
 export function httpRemoteFetch(): HttpRemoteFetch {
   const agent = new Agent({ keepAliveTimeout: 4_000, connections: 32, connect: { timeout: connectTimeoutMs } });
   return {
-    fetch: (request: Request) => relayFetch(request.url, request, agent),
+    fetch: (request: Request, signal?: AbortSignal) => relayFetch(request.url, request, agent, signal),
     close: () => agent.close(),
   };
 }

@@ -825,9 +825,9 @@ describe('request checks', () => {
     expect(headers).toEqual(['Site', 'Name']);
     // A member seen up whose front never answers: left out after the deadline, and named.
     const route = mesh!.route.bind(mesh);
-    mesh!.route = (request) =>
+    mesh!.route = (request, signal) =>
       new URL(request.url).hostname === 'site2.test'
-        ? new Promise((_resolve, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))))
+        ? new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))))
         : route(request);
     const slow = await site1.request('GET', pods, { scope: cross });
     // Site1's near and later1.
@@ -886,9 +886,9 @@ describe('request checks', () => {
     expect((await site2.request('POST', pods, { body: pod('there') })).status).toBe(201);
     const route = mesh!.route.bind(mesh);
     // Site3 seen up, but its front never answers: Site2 is asked once the deadline passes.
-    mesh!.route = (request) =>
+    mesh!.route = (request, signal) =>
       new URL(request.url).hostname === 'site3.test'
-        ? new Promise((_resolve, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))))
+        ? new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))))
         : route(request);
     const late = await site1.request('GET', `${pods}/there`, { scope: '{Site3 & Site2}' });
     expect(late.status).toBe(200);

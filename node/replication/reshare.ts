@@ -40,7 +40,7 @@ export function noticeMadeAgain(ctx: EngineContext, key: ResourceKey): void {
       try {
         const headers = new Headers({ 'content-type': 'application/json', [CheopsHeader.ForwardedFrom]: ctx.self });
         await withinReadDeadline(ctx, new AbortController().signal, async (signal) =>
-          (await ctx.remote(new Request(new URL(`/cheops/v1${sharesAgainRoute}`, base), { method: 'POST', headers, body: JSON.stringify({ key }), signal }))).body?.cancel(),
+          (await ctx.remote(new Request(new URL(`/cheops/v1${sharesAgainRoute}`, base), { method: 'POST', headers, body: JSON.stringify({ key }), signal }), signal)).body?.cancel(),
         );
       } catch (error) {
         ctx.logger.debug({ key, site, error: errorMessage(error) }, 'a site relying on a name made again was not told');

@@ -63,7 +63,7 @@ export async function askToShare(ctx: EngineContext, call: FrontCall | undefined
       headers.set('content-type', 'application/json');
       headers.set('accept', 'application/json');
       const answer = await withinReadDeadline(ctx, signal, async (deadline) =>
-        readAnswer(await ctx.remote(new Request(new URL(`/cheops/v1${sharesRoute}`, base), { method: 'POST', headers, body: JSON.stringify(request), signal: deadline }))),
+        readAnswer(await ctx.remote(new Request(new URL(`/cheops/v1${sharesRoute}`, base), { method: 'POST', headers, body: JSON.stringify(request), signal: deadline }), deadline)),
       );
       const body = answerJson(answer);
       if (answer.status === 404) return { kind: 'missing', site };

@@ -100,7 +100,7 @@ export class TestSite {
     this.engine = new ReplicationEngine(
       {
         documents: this.documents, storage: this.storage, localApp: this.app.localApp, glue: kubernetesReplicationGlue,
-        sites: this.mesh.sitesPort(this.name), remote: (request) => this.mesh.route(request), clock, random, logger: this.logger,
+        sites: this.mesh.sitesPort(this.name), remote: (request, signal) => this.mesh.route(request, signal), clock, random, logger: this.logger,
       },
       { site: this.name, ...this.mesh.options },
     );
@@ -241,7 +241,8 @@ export class TestMesh {
   }
 
   /** Routes a request to another site's front, by host; a cut site cannot be reached. */
-  async route(request: Request): Promise<Response> {
+  /** `signal`: unused here (the sites answer at once); tests that replace the route watch it. */
+  async route(request: Request, _signal?: AbortSignal): Promise<Response> {
     const host = new URL(request.url).hostname;
     const site = this.sites.find((candidate) => `${candidate.name.toLowerCase()}.test` === host);
     if (site === undefined || this.cut.has(site.name)) throw new TypeError(`fetch failed: ${host} unreachable`);

@@ -81,16 +81,20 @@ export class SimHttp {
   }
 
   /** The RemoteFetch of `from`'s node. */
-  remoteFetch(from: HttpHost): (request: Request) => Promise<Response> {
-    return (request) => this.fetch(from, request);
+  remoteFetch(from: HttpHost): (request: Request, signal?: AbortSignal) => Promise<Response> {
+    return (request, signal) => this.fetch(from, request, signal);
   }
 
   stats(): HttpStats {
     return { ...this.counters };
   }
 
-  /** Sends `request` from `from` to the host its URL names. */
-  async fetch(from: HttpHost, request: Request): Promise<Response> {
+  /**
+   * Sends `request` from `from` to the host its URL names; `signal` (else `request.signal`) ends
+   * it. Watched directly: the Request's own may miss an abort after a garbage collection
+   * (RemoteFetch), and a trace must not depend on when the collector ran.
+   */
+  async fetch(from: HttpHost, request: Request, signal: AbortSignal = request.signal): Promise<Response> {
     const url = new URL(request.url);
     const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
     const body = hasBody ? new Uint8Array(await request.arrayBuffer()) : undefined;
@@ -113,7 +117,7 @@ export class SimHttp {
       const answer = await this.serve(target, new Request(url, { method: request.method, headers: request.headers, ...(body === undefined ? {} : { body }) }));
       await this.reply(from, target, caller, 'failure' in answer ? 0 : answer.bytes.length);
       if ('failure' in answer) throw fetchFailed(answer.failure);
-      if (request.signal.aborted) throw request.signal.reason;
+      if (signal.aborted) throw signal.reason;
       this.counters.answered += 1;
       this.counters.bytesReceived += answer.bytes.length;
       this.deps.trace?.digest('http:response', { from: target.name, to: from.name, status: answer.status, bytes: answer.bytes.length });

@@ -206,11 +206,11 @@ export function forcingProxy(on: string): SiteHooks {
 export function misroutingLinks(on: string, from: string, to: string): SiteHooks {
   return {
     remoteFetch: (remote, context) =>
-      context.site !== on ? remote : (request) => {
+      context.site !== on ? remote : (request, signal) => {
           const url = new URL(request.url);
-          if (request.method !== 'GET' || !url.pathname.endsWith(`/${from}`)) return remote(request);
+          if (request.method !== 'GET' || !url.pathname.endsWith(`/${from}`)) return remote(request, signal);
           url.pathname = `${url.pathname.slice(0, -from.length)}${to}`;
-          return remote(new Request(url, { headers: request.headers }));
+          return remote(new Request(url, { headers: request.headers }), signal);
       },
   };
 }
