@@ -4,7 +4,8 @@
  *
  * - After settling, every pod relying on a shared secret that an application holds has its
  *   secret in the same application, with the content of the owner's copy (compared without the
- *   fields local to a site, as the glue defines them).
+ *   fields local to a site, as the glue defines them); unless the owner holds none after a
+ *   delete that could not know of the pod (made concurrently: deletedUnderIt).
  * - A create of such a pod that the share refused (409: the owner lacks the secret, or the site
  *   holds one of that name not shared; 503: the owner could not be asked; the answer names the
  *   dependency, and says nothing was written) made no pod from that op on any site, even for a
@@ -42,14 +43,39 @@ function canonical(object: AppObject, key: WorkloadKey): unknown {
 function secretProblem(ctx: CheckContext, pod: WorkloadKey, secret: WorkloadKey, site: SiteName): string | undefined {
   const what = `${describeRef(pod.ref)} on ${site} relies on ${describeRef(secret.ref)}`;
   const here = ctx.final.apps.get(site)?.get(appKeyText(secret.ref));
-  if (here === undefined) return `${what}, which ${site}'s application lacks`;
   const owner = secret.sites[0];
+  if (here === undefined) {
+    const ownerHolds = owner !== undefined && ctx.final.apps.get(owner)?.has(appKeyText(secret.ref)) === true;
+    return !ownerHolds && deletedUnderIt(ctx, pod, secret) ? undefined : `${what}, which ${site}'s application lacks`;
+  }
   if (owner === undefined || owner === site) return undefined;
   const owned = ctx.final.apps.get(owner)?.get(appKeyText(secret.ref));
   if (owned === undefined) return `${what}, which its owner ${owner} no longer holds (${site} holds marker ${markerOf(here) ?? 'none'})`;
   const [mine, theirs] = [canonical(here, secret), canonical(owned, secret)];
   if (sameJson(mine, theirs)) return undefined;
   return `${what}: ${site} holds marker ${markerOf(here) ?? 'none'}, its owner ${owner} marker ${markerOf(owned) ?? 'none'} (${firstDifference(mine, theirs) ?? ''})`;
+}
+
+/**
+ * Whether a delete of `secret` that the node could not refuse for `pod` explains the pod going
+ * without it, its owner holding none either: a delete acknowledged as replicated and sent before
+ * the pod's last create was answered (made on a copy while the tombstone was on its way), or
+ * before the record of the pod, which the site that made it holds, had reached the deleter. The
+ * pod then goes without, as a pod on one site whose secret was deleted; had the owner made the
+ * name again, the pod's site would have been given it (the rule above holds then).
+ */
+function deletedUnderIt(ctx: CheckContext, pod: WorkloadKey, secret: WorkloadKey): boolean {
+  const create = [...ctx.history.of(pod)].reverse().find((op) => op.call.verb === 'create' && op.outcome === 'acknowledged');
+  const createdAtMs = create?.answeredAtMs;
+  if (create === undefined || createdAtMs === undefined) return false;
+  const creator = asSiteName(create.forwardedTo ?? create.site);
+  const text = dependentText(creator, pod.resourceKey);
+  return ctx.history.of(secret).some((op) => {
+    if (op.call.verb !== 'delete' || op.outcome !== 'acknowledged' || op.metaId === undefined) return false;
+    if (createdAtMs > op.issuedAtMs) return true;
+    const docId = replicantDocId(op.metaId);
+    return ctx.dependentsHeld.heldAt(creator, docId, createdAtMs).has(text) && !ctx.dependentsHeld.heldAt(asSiteName(op.forwardedTo ?? op.site), docId, op.issuedAtMs).has(text);
+  });
 }
 
 /** A pod create the share refused: the application log must hold no object made from it. */
