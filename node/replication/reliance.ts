@@ -13,7 +13,7 @@ import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { readOn } from './forward.js';
 import { describeKey } from './http.js';
-import type { IndexEntry } from './key-index.js';
+import { dependentText, type IndexEntry } from './key-index.js';
 import type { WriteBody } from './request-body.js';
 
 
@@ -28,24 +28,39 @@ async function stillThere(ctx: EngineContext, call: FrontCall, dependent: Depend
   }
 }
 
-/** Throws CHEOPS_RELIED_UPON when the delete of `live` must not go on; see the module's comment. */
+/** Rounds of looking for dependents recorded while the others were looked for, at most. */
+const maxRounds = 4;
+
+/**
+ * Throws CHEOPS_RELIED_UPON when the delete of `live` must not go on; see the module's comment.
+ * Looking for a dependent on its site takes a round trip, during which another may be recorded
+ * (a pod made on a copy elsewhere, its record just arrived): the replicant is read again after
+ * each round, and new dependents are looked for too (found by the simulator, seed 330010: a
+ * delete whose check took 0.7 s passed a pod recorded in the meantime).
+ */
 export async function refuseIfReliedUpon(ctx: EngineContext, call: FrontCall, live: IndexEntry, body: WriteBody): Promise<void> {
   if (ctx.glue.forcedDelete(call.query, body.parsed)) return;
-  const read = await ctx.replicants.read(replicantDocId(live.metaId));
-  if (read.kind !== 'ok' || read.replicant.dependents.length === 0) return;
-  const checks = await Promise.all(read.replicant.dependents.map(async (dependent) => ((await stillThere(ctx, call, dependent)) ? dependent : undefined)));
-  const standing = checks.filter((dependent): dependent is DependentEntry => dependent !== undefined);
-  if (standing.length === 0) return;
-  // The records of those found gone go (they would be looked for again at every delete, and mark
-  // their key at risk should it come back as something else); the delete is refused for the others.
-  const gone = read.replicant.dependents.filter((_, index) => checks[index] === undefined);
-  if (gone.length > 0) {
-    await ctx.replicants.dropDependents(read.replicant.docId, gone).catch((error: unknown) => {
-      ctx.logger.warn({ metaId: live.metaId, error: errorMessage(error) }, 'records of dependents found gone not removed');
+  const looked = new Set<string>();
+  for (let round = 0; round < maxRounds; round += 1) {
+    const read = await ctx.replicants.read(replicantDocId(live.metaId));
+    if (read.kind !== 'ok') return;
+    const fresh = read.replicant.dependents.filter((dependent) => !looked.has(dependentText(dependent.site, dependent.key)));
+    if (fresh.length === 0) return;
+    for (const dependent of fresh) looked.add(dependentText(dependent.site, dependent.key));
+    const checks = await Promise.all(fresh.map(async (dependent) => ((await stillThere(ctx, call, dependent)) ? dependent : undefined)));
+    const standing = checks.filter((dependent): dependent is DependentEntry => dependent !== undefined);
+    // The records of those found gone go (they would be looked for again at every delete, and mark
+    // their key at risk should it come back as something else); the delete is refused for the others.
+    const gone = fresh.filter((_, index) => checks[index] === undefined);
+    if (gone.length > 0) {
+      await ctx.replicants.dropDependents(read.replicant.docId, gone).catch((error: unknown) => {
+        ctx.logger.warn({ metaId: live.metaId, error: errorMessage(error) }, 'records of dependents found gone not removed');
+      });
+    }
+    if (standing.length === 0) continue;
+    const who = standing.map((dependent) => `${describeKey(dependent.key)} on ${dependent.site} (${dependent.kind}, ${dependent.via})`).join('; ');
+    throw new CheopsError(ErrorCode.ReliedUpon, `${describeKey(live.key)} is relied upon by ${who}: delete those first, or force the delete (kubectl delete --force --grace-period=0)`, {
+      details: { dependents: standing.map((dependent) => ({ site: dependent.site, key: dependent.key })) },
     });
   }
-  const who = standing.map((dependent) => `${describeKey(dependent.key)} on ${dependent.site} (${dependent.kind}, ${dependent.via})`).join('; ');
-  throw new CheopsError(ErrorCode.ReliedUpon, `${describeKey(live.key)} is relied upon by ${who}: delete those first, or force the delete (kubectl delete --force --grace-period=0)`, {
-    details: { dependents: standing.map((dependent) => ({ site: dependent.site, key: dependent.key })) },
-  });
 }

@@ -28,6 +28,8 @@ let mesh: TestMesh | undefined;
 const appDown = new Set<string>();
 /** Sites whose application holds every create until the promise settles (`Site2 GET`: every read). */
 const appHeld = new Map<string, Promise<void>>();
+/** The requests held (`Site1 GET /api/…`), as they came. */
+const heldRequests: string[] = [];
 /** The requests each site's engine made to its application (a client's carry a user-agent, the test's own go to http://app). */
 const engineCalls = new Map<string, string[]>();
 
@@ -41,6 +43,7 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
         if (!request.headers.has('user-agent') && url.hostname === 'local-application') engineCalls.set(site, [...(engineCalls.get(site) ?? []), `${request.method} ${url.pathname}`]);
         if (appDown.has(site)) return Promise.reject(new TypeError('fetch failed: connection refused'));
         const held = appHeld.get(`${site} ${request.method}`) ?? (request.method === 'POST' ? appHeld.get(site) : undefined);
+        if (held !== undefined) heldRequests.push(`${site} ${request.method} ${url.pathname}`);
         return held === undefined ? standin.fetch(request) : held.then(() => standin.fetch(request));
       };
       return { localApp: inProcessLocalApp(fetch), idle: () => standin.idle(), close: () => standin.close() };
@@ -51,6 +54,7 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
 }
 
 afterEach(async () => {
+  heldRequests.length = 0;
   appDown.clear();
   appHeld.clear();
   engineCalls.clear();
@@ -697,6 +701,33 @@ describe('request checks', () => {
     await site1.start();
     await mesh!.connect();
     await eventually(async () => expect(await data(site1)).toBe('v3'));
+  });
+
+  it('refuses a delete of a secret that a pod recorded while the others were looked for relies on', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    const using = (name: string): JsonObject => ({
+      ...pod(name),
+      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] },
+    });
+    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: using('gone'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
+    expect((await site1.request('DELETE', `${pods}/gone`)).status).toBe(200);
+    // Site2's delete looks for Site1's pod, recorded but gone: Site1 is slow to say so.
+    let release: () => void = () => undefined;
+    appHeld.set('Site1 GET', new Promise<void>((resolve) => {
+      release = resolve;
+    }));
+    const deleting = site2.request('DELETE', `${secrets}/token`);
+    await eventually(() => expect(heldRequests).toContain(`Site1 GET ${pods}/gone`));
+    // Meanwhile Site3 takes the secret for a pod of its own.
+    expect((await site3.request('POST', pods, { body: using('newcomer'), scope: '{pods: Site3, secrets: Site2}' })).status).toBe(201);
+    appHeld.delete('Site1 GET');
+    release();
+    const refused = await deleting;
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toContain('pods default/newcomer on Site3');
+    expect((await site3.local(`${secrets}/token`)).status).toBe(200);
   });
 
   it('answers another site\'s share request only when it is one: a malformed one is a 400 and changes nothing, a missing object a 404', async () => {
