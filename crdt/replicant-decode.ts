@@ -166,8 +166,10 @@ function decodeDependent(field: string, value: unknown): DependentEntry | undefi
   const key = decodeResourceKey(fields?.key);
   const kind = text(fields?.kind);
   const via = text(fields?.via);
+  const at = fields?.at === undefined ? undefined : time(fields.at);
   if (fields === undefined || writer === undefined || fields.site !== writer || key === undefined || kind === undefined || via === undefined) return undefined;
-  return { site: writer, key, kind, via };
+  if (fields.at !== undefined && at === undefined) return undefined;
+  return { site: writer, key, kind, via, ...(at === undefined ? {} : { at }) };
 }
 
 /** A joined site (`join:<site>`). */

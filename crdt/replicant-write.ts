@@ -97,17 +97,34 @@ export function markDeleted(draft: ReplicantDraft, by: { readonly site: SiteName
   return deletedBy;
 }
 
-/** Records a resource on `site` that depends on the replicant (only `site` itself calls this). */
+/** Records a resource on `dependent.site` that depends on the replicant (written anew at each use: its `at` changes). */
 export function writeDependent(draft: ReplicantDraft, dependent: DependentEntry): void {
-  draft[`${dependentKeyPrefix}${dependent.site}:${keyText(dependent.key)}`] = stored({ site: dependent.site, key: dependent.key, kind: dependent.kind, via: dependent.via });
+  const { site, key, kind, via, at } = dependent;
+  draft[`${dependentKeyPrefix}${site}:${keyText(key)}`] = stored({ site, key, kind, via, ...(at === undefined ? {} : { at }) });
 }
 
-/** Forgets the record of a dependent (found gone from its site); whether there was one. */
-export function dropDependent(draft: ReplicantDraft, site: SiteName, key: ResourceKey): boolean {
-  const field = `${dependentKeyPrefix}${site}:${keyText(key)}`;
-  if (draft[field] === undefined) return false;
+/**
+ * Forgets the record of a dependent found gone from its site; whether there was one. Only the
+ * record as it was seen (`at`): one written again since, for a new object of the same name, stays.
+ */
+export function dropDependent(draft: ReplicantDraft, seen: Pick<DependentEntry, 'site' | 'key' | 'at'>): boolean {
+  const field = `${dependentKeyPrefix}${seen.site}:${keyText(seen.key)}`;
+  const current = decodeDependentAt(draft[field]);
+  if (current === 'absent' || current !== seen.at) return false;
   delete draft[field];
   return true;
+}
+
+/** The `at` of a stored dependent record; 'absent' when there is none. */
+function decodeDependentAt(value: unknown): number | undefined | 'absent' {
+  if (value === undefined) return 'absent';
+  try {
+    const parsed: unknown = JSON.parse(String(value));
+    const at = typeof parsed === 'object' && parsed !== null ? (parsed as { at?: unknown }).at : undefined;
+    return typeof at === 'number' ? at : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Adds `join.site` to the replicant's sites (any site of it may); written once, never removed. */

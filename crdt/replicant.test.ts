@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { asDocumentId, asSiteName, type ResourceKey } from '../core/ids.js';
 import { MemoryStorage } from './memory-storage.js';
 import { decodeReplicant } from './replicant-decode.js';
-import { initReplicant, markDeleted, recordConflicts, unrecordedConflicts, writeDesired, writeReplica, type ReplicantDraft } from './replicant-write.js';
+import { dropDependent, initReplicant, markDeleted, recordConflicts, unrecordedConflicts, writeDependent, writeDesired, writeReplica, type ReplicantDraft } from './replicant-write.js';
 import {
   isMetaId,
   lostToDelete,
@@ -214,6 +214,31 @@ describe('hostile replicant content', () => {
     // The earliest first, then by site name: every site reads the same winner.
     expect(decoded.replicant.claims.map((entry) => `${entry.site}@${entry.at}`)).toEqual(['Site2@1000', 'Site3@1000', 'Site1@2000']);
     expect([...decoded.ignored].sort()).toEqual(['claim:Site2:kubernetes:pods/spread/other', 'claim:Site2:kubernetes:pods/spread/third']);
+  });
+
+  it('forgets a dependent only as it was seen: a record written again since (a new object of the name) stays', () => {
+    const user = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'user' };
+    const first = { site: site2, key: user, kind: 'reliance', via: 'spec.volumes[0].secret', at: 100 };
+    let doc = Automerge.change(Automerge.init<ReplicantDraft>(), (draft) => {
+      initReplicant(draft, meta);
+      writeDesired(draft, { site: site1, at: 10, body: pod({}), nonce: nonce(1) });
+      writeDependent(draft, first);
+    });
+    const decoded = (): ReturnType<typeof decodeReplicant> => decodeReplicant(docId, Automerge.toJS(doc));
+    const dependents = (): unknown => {
+      const result = decoded();
+      return result.ok ? result.replicant.dependents : result.reason;
+    };
+    expect(dependents()).toEqual([first]);
+    // Written again at 200; a delete that found the first one gone does not take the second.
+    doc = Automerge.change(doc, (draft) => writeDependent(draft, { ...first, at: 200 }));
+    doc = Automerge.change(doc, (draft) => void dropDependent(draft, first));
+    expect(dependents()).toEqual([{ ...first, at: 200 }]);
+    doc = Automerge.change(doc, (draft) => void dropDependent(draft, { ...first, at: 200 }));
+    expect(dependents()).toEqual([]);
+    // A malformed `at` is not a record.
+    const bad = decodeReplicant(docId, { ...Automerge.toJS(doc), 'dependent:Site2:kubernetes/pods/default/user': new Automerge.ImmutableString(JSON.stringify({ ...first, at: 'soon' })) });
+    expect(bad.ok && bad.ignored).toEqual(['dependent:Site2:kubernetes/pods/default/user']);
   });
 
   it('widens its sites by the sites that joined, the same list on every site, and ignores malformed joins', () => {

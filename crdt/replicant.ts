@@ -184,6 +184,11 @@ export interface DependentEntry {
   readonly kind: string;
   /** Where in its body the reference sits, for messages. */
   readonly via: string;
+  /**
+   * When it was recorded (the recording site's clock, ms): each use writes it again, so a record
+   * of a new object of the same name is told apart from the one a delete found gone (reliance.ts).
+   */
+  readonly at?: number;
 }
 
 /** The `lostTo` of a write that lost to a delete. */

@@ -44,9 +44,11 @@ export async function refuseIfReliedUpon(ctx: EngineContext, call: FrontCall, li
   for (let round = 0; round < maxRounds; round += 1) {
     const read = await ctx.replicants.read(replicantDocId(live.metaId));
     if (read.kind !== 'ok') return;
-    const fresh = read.replicant.dependents.filter((dependent) => !looked.has(dependentText(dependent.site, dependent.key)));
+    // By record, not by name: a record written again (a new object of the name) is looked for again.
+    const seen = (dependent: DependentEntry): string => `${dependentText(dependent.site, dependent.key)}@${dependent.at ?? ''}`;
+    const fresh = read.replicant.dependents.filter((dependent) => !looked.has(seen(dependent)));
     if (fresh.length === 0) return;
-    for (const dependent of fresh) looked.add(dependentText(dependent.site, dependent.key));
+    for (const dependent of fresh) looked.add(seen(dependent));
     const checks = await Promise.all(fresh.map(async (dependent) => ((await stillThere(ctx, call, dependent)) ? dependent : undefined)));
     const standing = checks.filter((dependent): dependent is DependentEntry => dependent !== undefined);
     // The records of those found gone go (they would be looked for again at every delete, and mark

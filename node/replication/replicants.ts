@@ -250,7 +250,9 @@ export class Replicants {
    * `dependent`, in one change: a dependency shared with one more site stays one document
    * (share.ts). The index learns the new sites before the change is written, so the change goes
    * to them the moment it is announced (the share policy reads the index). Resolves with the
-   * replicant as it then is; writes nothing when there is nothing new.
+   * replicant as it then is. The dependent is written anew even when recorded already (a new
+   * object of the same name: its `at` changes, see reliance.ts); without one, nothing is written
+   * when no site is new.
    */
   async join(docId: DocumentId, sites: readonly SiteName[], dependent?: DependentEntry): Promise<Replicant> {
     const { documents, index, clock, self } = this.deps;
@@ -258,8 +260,7 @@ export class Replicants {
     if (read.kind !== 'ok') throw new Error(`replicant ${docId} cannot be shared: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
     const { replicant } = read;
     const joining = sites.filter((site) => !replicant.meta.sites.includes(site));
-    const recorded = dependent === undefined || replicant.dependents.some((entry) => entry.site === dependent.site && keyText(entry.key) === keyText(dependent.key));
-    if (joining.length === 0 && recorded) return replicant;
+    if (joining.length === 0 && dependent === undefined) return replicant;
     if (joining.length > 0) {
       const widened = [...replicant.meta.sites, ...joining];
       await index.update(replicant.metaId, { sites: widened, scope: `{${widened.join(' & ')}}` });
@@ -267,15 +268,15 @@ export class Replicants {
     const at = clock.now();
     await documents.change<ReplicantDraft>(docId, (draft) => {
       for (const site of joining) writeJoin(draft, { site, by: self, at });
-      if (dependent !== undefined) writeDependent(draft, dependent);
+      if (dependent !== undefined) writeDependent(draft, { ...dependent, at });
     }, { message: `join ${joining.join(',')} by ${self}` });
     return this.refresh(docId);
   }
 
-  /** Forgets the records of `dependents` (each found gone from its site). */
-  async dropDependents(docId: DocumentId, dependents: readonly Pick<DependentEntry, 'site' | 'key'>[]): Promise<void> {
+  /** Forgets the records of `dependents` (each found gone from its site), as they were seen: one written again since stays. */
+  async dropDependents(docId: DocumentId, dependents: readonly Pick<DependentEntry, 'site' | 'key' | 'at'>[]): Promise<void> {
     await this.deps.documents.change<ReplicantDraft>(docId, (draft) => {
-      for (const dependent of dependents) dropDependent(draft, dependent.site, dependent.key);
+      for (const dependent of dependents) dropDependent(draft, dependent);
     }, { message: `dependents gone ${this.deps.self}` });
   }
 

@@ -730,6 +730,41 @@ describe('request checks', () => {
     expect((await site3.local(`${secrets}/token`)).status).toBe(200);
   });
 
+  it('refuses a delete of a secret whose dependent, found gone, was made again under the same name while the delete looked', async () => {
+    const [site1, site2] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    const using = { ...pod('again'), spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] } };
+    const sharing = '{pods: Site1, secrets: Site2}';
+    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: using, scope: sharing })).status).toBe(201);
+    expect((await site1.request('DELETE', `${pods}/again`)).status).toBe(200);
+    // Site1's answer that the pod is gone comes late (within the read deadline): meanwhile the pod is made again.
+    let release: () => void = () => undefined;
+    const late = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let asked = false;
+    const route = mesh!.route.bind(mesh);
+    mesh!.route = async (request) => {
+      const answer = await route(request);
+      if (new URL(request.url).hostname === 'site1.test' && request.method === 'GET') {
+        asked = true;
+        await late;
+      }
+      return answer;
+    };
+    const deleting = site2.request('DELETE', `${secrets}/token`);
+    await eventually(() => expect(asked).toBe(true));
+    expect((await site1.request('POST', pods, { body: using, scope: sharing })).status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    mesh!.route = route;
+    const refused = await deleting;
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toContain('pods default/again on Site1');
+    expect((await site1.local(`${secrets}/token`)).status).toBe(200);
+  });
+
   it('answers another site\'s share request only when it is one: a malformed one is a 400 and changes nothing, a missing object a 404', async () => {
     const [site1, site2] = await threeSites();
     expect((await site2.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' } } })).status).toBe(201);

@@ -55,6 +55,8 @@ const maxAttempts = 8;
 /** Re-shares the dependencies deleted under standing dependents; one run per key at a time. */
 export class Resharer {
   private readonly running = new Set<string>();
+  /** Keys asked for again while a run was under way: run once more after it (its answer may predate what prompted this). */
+  private readonly pending = new Map<string, Replicant>();
   private readonly timers = new Set<Timer>();
   private stopped = false;
 
@@ -109,7 +111,10 @@ export class Resharer {
     const { ctx } = this;
     const { key } = replicant.meta;
     const text = keyText(key);
-    if (this.running.has(text)) return;
+    if (this.running.has(text)) {
+      this.pending.set(text, replicant);
+      return;
+    }
     this.running.add(text);
     try {
       const standing = await this.standing(replicant.dependents.filter((dependent) => dependent.site === ctx.self));
@@ -145,6 +150,11 @@ export class Resharer {
       ctx.logger.warn({ key, error: errorMessage(error) }, 'a dependency deleted under a standing dependent was not shared again');
     } finally {
       this.running.delete(text);
+      const next = this.pending.get(text);
+      if (next !== undefined) {
+        this.pending.delete(text);
+        this.later(0, next, 1);
+      }
     }
   }
 

@@ -263,6 +263,12 @@ const foundWith: readonly ScenarioOptions[] = [
   // cheops sim --seed 1500122 --sites 7 --duration 24s --faults partitions,loss,reorder --latency normal:30ms:10ms --workload 122
   // (a swarm seed, stop 22): the same, the owner making the name again after the pod's site asked.
   { seed: 1500122, sites: 7, durationMs: 24_000, faults: ['partitions', 'loss', 'reorder'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 122 },
+  // cheops sim --seed 2000065 --sites 3 --duration 29s --faults loss,reorder --latency long-tail:60ms:600ms --workload 77
+  // (a swarm seed, stop 22): a delete found a pod's record gone and removed it while the pod was
+  // being made again under the same name, whose record was the same; the pod went without its
+  // secret. Fixed: records carry when they were written, and only the one seen is removed
+  // (node/replication/replication.test.ts has the scripted form).
+  { seed: 2000065, sites: 3, durationMs: 29_000, faults: ['loss', 'reorder'], latency: { type: 'long-tail', medianMs: 60, p99Ms: 600 }, operations: 77 },
   // cheops sim --seed 330010 --sites 8 --duration 60s --faults all --latency long-tail:60ms:600ms --workload 250 --clock-skew 2000ms
   // (stop 22, a checker false positive): a pod made on a copy while its secret's delete was under
   // way, the secret never made again. Scripted above.
