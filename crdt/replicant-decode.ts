@@ -54,7 +54,8 @@ function stringValue(value: unknown): string | undefined {
 }
 
 /** The JSON object stored as a string at `value`, or undefined. */
-function jsonRecord(value: unknown): Fields | undefined {
+/** A stored JSON value (an ImmutableString) as a record, or undefined. */
+export function jsonRecord(value: unknown): Fields | undefined {
   const text = stringValue(value);
   if (text === undefined) return undefined;
   try {

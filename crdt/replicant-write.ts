@@ -6,7 +6,7 @@
  */
 import * as Automerge from '@automerge/automerge';
 import type { ResourceKey, SiteName } from '../core/ids.js';
-import { decodeDeletedBy, decodeDesired } from './replicant-decode.js';
+import { decodeDeletedBy, decodeDesired, jsonRecord } from './replicant-decode.js';
 import {
   conflictKeyPrefix,
   claimKeyPrefix,
@@ -109,22 +109,11 @@ export function writeDependent(draft: ReplicantDraft, dependent: DependentEntry)
  */
 export function dropDependent(draft: ReplicantDraft, seen: Pick<DependentEntry, 'site' | 'key' | 'at'>): boolean {
   const field = `${dependentKeyPrefix}${seen.site}:${keyText(seen.key)}`;
-  const current = decodeDependentAt(draft[field]);
-  if (current === 'absent' || current !== seen.at) return false;
+  if (draft[field] === undefined) return false;
+  const at = jsonRecord(draft[field])?.at;
+  if ((typeof at === 'number' ? at : undefined) !== seen.at) return false;
   delete draft[field];
   return true;
-}
-
-/** The `at` of a stored dependent record; 'absent' when there is none. */
-function decodeDependentAt(value: unknown): number | undefined | 'absent' {
-  if (value === undefined) return 'absent';
-  try {
-    const parsed: unknown = JSON.parse(String(value));
-    const at = typeof parsed === 'object' && parsed !== null ? (parsed as { at?: unknown }).at : undefined;
-    return typeof at === 'number' ? at : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Adds `join.site` to the replicant's sites (any site of it may); written once, never removed. */
