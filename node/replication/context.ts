@@ -12,6 +12,7 @@ import type { KeyIndex } from './key-index.js';
 import type { KeyLocks } from './key-locks.js';
 import type { ReplicationMetrics } from './metrics.js';
 import type { Replicants } from './replicants.js';
+import type { CreatesUnderWay } from './creating.js';
 import type { SitesPort } from './sites.js';
 
 /**
@@ -65,6 +66,8 @@ export interface EngineContext {
   readonly index: KeyIndex;
   /** Creates answered before their replicant is stored. */
   readonly intents: CreateIntents;
+  /** Creates sharing a dependency first, under way here (creating.ts). */
+  readonly creating: CreatesUnderWay;
   /** One writer per key at a time: the write path and the reconcile passes. */
   readonly locks: KeyLocks;
   readonly clock: Clock;

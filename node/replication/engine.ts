@@ -34,6 +34,7 @@ import { Reconciler } from './reconciler.js';
 import { Replicants } from './replicants.js';
 import { replicantSharePolicy } from './share-policy.js';
 import { Resharer } from './reshare.js';
+import { CreatesUnderWay } from './creating.js';
 import { replicationWants } from './wants.js';
 import { upgradeRoute } from './read-forward.js';
 import type { SitesPort } from './sites.js';
@@ -105,7 +106,7 @@ export class ReplicationEngine {
     const locks = new KeyLocks();
     this.ctx = {
       self: site, glue: components.glue, localApp: components.localApp, remote: components.remote, sites: components.sites,
-      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger), creating: new CreatesUnderWay(), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
     };
     const applier = new Applier({ localApp: components.localApp, glue: components.glue, logger });
     this.resharer = new Resharer(this.ctx);

@@ -82,12 +82,13 @@ export async function withinReadDeadline<T>(ctx: EngineContext, outer: AbortSign
  * forwarded, with `scope`: that front answers from its own application) within the read
  * deadline. Throws when the site cannot be asked.
  */
-export async function readOn(ctx: EngineContext, call: FrontCall, site: SiteName, path: string, scope: string): Promise<LocalAnswer> {
+export async function readOn(ctx: EngineContext, call: FrontCall, site: SiteName, path: string, scope: string, extra: Readonly<Record<string, string>> = {}): Promise<LocalAnswer> {
   if (site === ctx.self) return fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
   const base = ctx.sites.httpOf(site);
   if (base === undefined) throw new Error('its HTTP address is not known yet');
   const headers = forwardedHeaders(ctx, call, scope);
   headers.set('accept', 'application/json');
+  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
   return withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }), signal)));
 }
 

@@ -20,6 +20,8 @@ export const CheopsHeader = {
   WaitTimeout: 'x-cheops-wait-timeout',
   ForwardedTo: 'x-cheops-forwarded-to',
   ForwardedFrom: 'x-cheops-forwarded-from',
+  /** `dependent`: a reliance check looking for an object (creating.ts). */
+  Probe: 'x-cheops-probe',
 } as const;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), plus those the HTTP client sets itself. */

@@ -30,7 +30,7 @@ import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
 import { noticeMadeAgain } from './reshare.js';
 import { forwardWrite } from './forward.js';
-import { describeKey, firstValue, parseWait } from './http.js';
+import { CheopsHeader, describeKey, firstValue, parseWait } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
@@ -52,6 +52,10 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     // Without a scope, a request in a cross namespace takes the namespace's (cross-container.ts).
     const implied = offered.scope === undefined ? containerScope(ctx, classified) : undefined;
     const call = implied === undefined ? offered : withScope(offered, implied);
+    // A reliance check looking for an object this site is making (creating.ts): coming, not gone.
+    if (classified.kind === 'read' && firstValue(call.headers[CheopsHeader.Probe]) === 'dependent' && ctx.creating.has(classified.key)) {
+      return Promise.resolve(Response.json({ kind: 'Status', apiVersion: 'v1', status: 'Success', code: 202, message: `${describeKey(classified.key)} is being made on ${ctx.self}` }, { status: 202 }));
+    }
     const route = routeRead(ctx, call, classified);
     if (route instanceof CheopsError) return Promise.reject(route);
     if (route !== undefined) return answerRead(ctx, call, route);
@@ -84,8 +88,20 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
   const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update');
   // The sites the object goes to: a replicated one's (this site among them), else this site alone.
   const consumers = planned.kind === 'replicate' ? planned.sites : [ctx.self];
-  const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key) : [];
-  const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
+  // Until it is made or refused, an owner's reliance check hears it is coming (creating.ts).
+  const end = shares && key !== undefined && write.op === 'create' ? ctx.creating.begin(key) : undefined;
+  try {
+    const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key) : [];
+    const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
+    return await writePlanned(ctx, call, write, body, plan, key, live, wait);
+  } finally {
+    end?.();
+  }
+}
+
+async function writePlanned(
+  ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, plan: WritePlan, key: ResourceKey | undefined, live: IndexEntry | undefined, wait: ReturnType<typeof parseWait>,
+): Promise<Response> {
   switch (plan.kind) {
     case 'local': {
       if (key === undefined) return writeHereOnly(ctx, call, write, key, body, plan.warnings);

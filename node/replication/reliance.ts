@@ -12,17 +12,18 @@ import { replicantDocId, type DependentEntry } from '../../crdt/replicant.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { readOn } from './forward.js';
-import { describeKey } from './http.js';
+import { CheopsHeader, describeKey } from './http.js';
 import { dependentText, type IndexEntry } from './key-index.js';
 import type { WriteBody } from './request-body.js';
 
 
-/** Whether `dependent` still exists on its site (or cannot be ruled out). */
+/** Whether `dependent` still exists on its site, or is being made there (creating.ts), or cannot be ruled out. */
 async function stillThere(ctx: EngineContext, call: FrontCall, dependent: DependentEntry): Promise<boolean> {
   const path = ctx.glue.readPath(dependent.key);
   if (path === undefined || (dependent.site !== ctx.self && !ctx.sites.isUp(dependent.site))) return true;
+  if (dependent.site === ctx.self && ctx.creating.has(dependent.key)) return true;
   try {
-    return (await readOn(ctx, call, dependent.site, path, `{${dependent.site}}`)).status !== 404;
+    return (await readOn(ctx, call, dependent.site, path, `{${dependent.site}}`, { [CheopsHeader.Probe]: 'dependent' })).status !== 404;
   } catch {
     return true;
   }

@@ -765,6 +765,27 @@ describe('request checks', () => {
     expect((await site1.local(`${secrets}/token`)).status).toBe(200);
   });
 
+  it('refuses a delete of a secret whose dependent is still being made, waiting for the secret to arrive', async () => {
+    const [site1, site2] = await threeSites();
+    const secrets = '/api/v1/namespaces/default/secrets';
+    const using = { ...pod('coming'), spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] } };
+    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    // Site1's copy of the secret is slow to be made: its pod waits for it, recorded already at the owner.
+    let release: () => void = () => undefined;
+    appHeld.set('Site1', new Promise<void>((resolve) => {
+      release = resolve;
+    }));
+    const creating = site1.request('POST', pods, { body: using, scope: '{pods: Site1, secrets: Site2}' });
+    await eventually(() => expect(heldRequests).toContain(`Site1 POST ${secrets}`));
+    const refused = await site2.request('DELETE', `${secrets}/token`);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toContain('pods default/coming on Site1');
+    appHeld.delete('Site1');
+    release();
+    expect((await creating).status).toBe(201);
+    expect((await site1.local(`${secrets}/token`)).status).toBe(200);
+  });
+
   it('answers another site\'s share request only when it is one: a malformed one is a 400 and changes nothing, a missing object a 404', async () => {
     const [site1, site2] = await threeSites();
     expect((await site2.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' } } })).status).toBe(201);

@@ -24,7 +24,7 @@ import type { HttpStats } from '../network/sim-http.js';
 import type { TraceEvent } from '../core/trace.js';
 import { History, type HistoryCounts, type OpRecord } from '../workload/history.js';
 import { setUpContainers } from '../workload/containers.js';
-import { buildKeySpace, type KeySpace } from '../workload/key-space.js';
+import { buildKeySpace, isSharingKind, type KeySpace } from '../workload/key-space.js';
 import { ReadWorkload, type ReadRecord } from '../workload/reads.js';
 import { drawSharingKeys } from '../workload/sharing-keys.js';
 import { setUpSharedSecrets, SharingWorkload } from '../workload/sharing.js';
@@ -124,19 +124,26 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     const faults = new FaultSchedule(sim, sim.random.fork('faults'), { kinds: options.faults, startMs, endMs: startMs + options.durationMs });
     const reads = new ReadWorkload(sim, keys, sim.random.fork('reads'), history, { reads: readsOf(options), startMs, durationMs: options.durationMs });
     const shares = new SharingWorkload(sim, keys, sim.random.fork('sharing'), history, { operations: sharing.operations, startMs, durationMs: options.durationMs }, secrets);
+    // The sharing keys are read too (a pod from outside its site, a secret at a site sharing it), from a stream of their own.
+    const among = keys.keys.filter((key) => isSharingKind(key.kind));
+    const sharedReads = new ReadWorkload(sim, keys, sim.random.fork('sharing-reads'), history, {
+      reads: among.length === 0 ? 0 : Math.round(sharing.operations / 2), startMs, durationMs: options.durationMs, among,
+    });
     workload.start();
     reads.start();
     shares.start();
     faults.start();
+    sharedReads.start();
     await runPhase(sim, options.durationMs, (fraction) => report('run', fraction, sim));
 
     report('heal', 1, sim);
     await sim.perform(() => faults.end(), { timeoutMs: 120_000 });
     const healedAtMs = sim.clock.elapsedMs();
-    await sim.runUntil(() => !workload.active && !reads.active && !shares.active, { timeoutMs: 60_000 });
+    await sim.runUntil(() => !workload.active && !reads.active && !shares.active && !sharedReads.active, { timeoutMs: 60_000 });
     workload.stop();
     reads.stop();
     shares.stop();
+    sharedReads.stop();
 
     report('settle', 1, sim);
     const settledAtMs = await settle(sim, keys, options.maxSettleMs ?? scenarioDefaults.maxSettleMs);

@@ -89,6 +89,11 @@ export interface ReadWorkloadOptions {
   readonly startMs: number;
   /** Over how long they are spread. */
   readonly durationMs: number;
+  /**
+   * The keys read; default every key but the sharing ones, which a second ReadWorkload reads from
+   * a random stream of its own (the others' draws stay as they were before sharing existed).
+   */
+  readonly among?: readonly WorkloadKey[];
 }
 
 /** Drives the reads on a simulation's clock. */
@@ -132,8 +137,9 @@ export class ReadWorkload {
   }
 
   private tick(): void {
-    // Not the sharing keys: they have no reads (yet), and picking among more keys would move the draws.
-    const key = this.random.pick(this.keys.keysWithoutSharing);
+    const pool = this.options.among ?? this.keys.keysWithoutSharing;
+    if (pool.length === 0) return;
+    const key = this.random.pick(pool);
     const site = this.random.pick(this.sim.sites.map((candidate) => candidate.name));
     // From outside its scope a read must carry it (or it reads this site's application); inside, either.
     const scoped = key.scope !== undefined && (!key.sites.includes(site) || this.random.chance(0.5));

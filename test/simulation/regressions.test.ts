@@ -263,6 +263,11 @@ const foundWith: readonly ScenarioOptions[] = [
   // cheops sim --seed 1500122 --sites 7 --duration 24s --faults partitions,loss,reorder --latency normal:30ms:10ms --workload 122
   // (a swarm seed, stop 22): the same, the owner making the name again after the pod's site asked.
   { seed: 1500122, sites: 7, durationMs: 24_000, faults: ['partitions', 'loss', 'reorder'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 122 },
+  // cheops sim --seed 2200257 --sites 7 --duration 16s --faults all --latency 40-120ms --workload 114
+  // (a swarm seed, stop 22): the owner's delete looked for a pod still waiting for the secret to
+  // arrive, found none, and removed its record. Fixed: a site answers a reliance probe for an
+  // object it is making (creating.ts; node/replication/replication.test.ts has the scripted form).
+  { seed: 2200257, sites: 7, durationMs: 16_000, faults: ['partitions', 'crashes', 'loss', 'reorder'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 114 },
   // cheops sim --seed 2000065 --sites 3 --duration 29s --faults loss,reorder --latency long-tail:60ms:600ms --workload 77
   // (a swarm seed, stop 22): a delete found a pod's record gone and removed it while the pod was
   // being made again under the same name, whose record was the same; the pod went without its
