@@ -125,6 +125,7 @@ async function writePlanned(
       return replicatedWrite(ctx, {
         call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings: plan.warnings,
         adopt: plan.scoped && write.op === 'create',
+        intentFirst: write.op === 'create' && isJsonObject(body.parsed) && ctx.glue.dependencies(body.parsed, write).length > 0,
       });
   }
 }

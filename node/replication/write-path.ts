@@ -52,6 +52,13 @@ export interface ReplicatedWrite {
   readonly warnings: readonly string[];
   /** A scoped create: an object already there (a retry after a crash) is adopted rather than refused. */
   readonly adopt: boolean;
+  /**
+   * Store the create's intent before the application sees it, not beside: for an object that
+   * relies on others, whose share just wrote to the store (the intent would queue behind those
+   * writes, and a crash right after the application's create left an object no replicant or
+   * intent named: swarm seed 2400047). Its create waited on a remote site already.
+   */
+  readonly intentFirst?: boolean;
 }
 
 const jsonMedia = 'application/json';
@@ -139,15 +146,18 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
       answered.resolve(await applyAndRecord(ctx, write));
       return;
     }
-    // The application first, then the intent, whose write need only be durable before the answer.
-    const answering = fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
-    const intentStored = ctx.intents.record({ metaId, key, incarnation, scope: write.scope, sites: write.sites, request }).then(
+    const recordIntent = (): Promise<boolean> => ctx.intents.record({ metaId, key, incarnation, scope: write.scope, sites: write.sites, request }).then(
       () => true,
       (error: unknown) => {
         ctx.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not stored; the replicant is stored before the answer instead');
         return false;
       },
     );
+    // The application first, then the intent, whose write need only be durable before the answer;
+    // or the intent first (`intentFirst`).
+    const first = write.intentFirst === true ? await recordIntent() : undefined;
+    const answering = fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
+    const intentStored = first === undefined ? recordIntent() : Promise.resolve(first);
     // An unreachable application throws here and may leave the intent: start-up checks it.
     const answer = await answering;
     const object = answerJson(answer);

@@ -263,6 +263,17 @@ const foundWith: readonly ScenarioOptions[] = [
   // cheops sim --seed 1500122 --sites 7 --duration 24s --faults partitions,loss,reorder --latency normal:30ms:10ms --workload 122
   // (a swarm seed, stop 22): the same, the owner making the name again after the pod's site asked.
   { seed: 1500122, sites: 7, durationMs: 24_000, faults: ['partitions', 'loss', 'reorder'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 122 },
+  // cheops sim --seed 2400047 --sites 6 --duration 31s --faults partitions,crashes,loss --latency normal:30ms:10ms --workload 50
+  // (a swarm seed, stop 22): a site crashed right after its application made a pod whose secret
+  // it had just been given, before the create's intent, queued behind the share's writes, was
+  // stored; the user's retries had run out: a pod no replicant named. Fixed: a create of an object
+  // relying on others stores its intent first (write-path.ts, intentFirst).
+  { seed: 2400047, sites: 6, durationMs: 31_000, faults: ['partitions', 'crashes', 'loss'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 50 },
+  // cheops sim --seed 2400293 --sites 5 --duration 24s --faults partitions,crashes --latency 5ms --workload 42
+  // (a swarm seed, stop 22, a checker false positive): a replace of a cross object forwarded by a
+  // site that died landed after the user's retry; the cross rule allowed only writes never
+  // answered sent after the last acknowledged one (acknowledged-writes.ts, as seed 80031).
+  { seed: 2400293, sites: 5, durationMs: 24_000, faults: ['partitions', 'crashes'], latency: { type: 'fixed', ms: 5 }, operations: 42 },
   // cheops sim --seed 2200257 --sites 7 --duration 16s --faults all --latency 40-120ms --workload 114
   // (a swarm seed, stop 22): the owner's delete looked for a pod still waiting for the secret to
   // arrive, found none, and removed its record. Fixed: a site answers a reliance probe for an
