@@ -92,6 +92,23 @@ export async function readOn(ctx: EngineContext, call: FrontCall, site: SiteName
   return withinReadDeadline(ctx, call.signal, async (signal) => readAnswer(await ctx.remote(new Request(new URL(path, base), { headers, signal }), signal)));
 }
 
+/**
+ * A JSON POST of `body` to `path` (the admin API: a share, a notice) on another site's front,
+ * within the read deadline. `call`: the client's request it is made for (its headers travel, it
+ * ends when the client leaves); none when this site sends it on its own. Throws when the site
+ * cannot be asked.
+ */
+export async function postOn(ctx: EngineContext, call: FrontCall | undefined, site: SiteName, path: string, body: unknown): Promise<LocalAnswer> {
+  const base = ctx.sites.httpOf(site);
+  if (base === undefined) throw new Error('its HTTP address is not known yet');
+  const headers = call === undefined ? new Headers({ [CheopsHeader.ForwardedFrom]: ctx.self }) : forwardedHeaders(ctx, call, `{${site}}`);
+  headers.set('content-type', 'application/json');
+  headers.set('accept', 'application/json');
+  return withinReadDeadline(ctx, call?.signal ?? new AbortController().signal, async (signal) =>
+    readAnswer(await ctx.remote(new Request(new URL(path, base), { method: 'POST', headers, body: JSON.stringify(body), signal }), signal)),
+  );
+}
+
 /** The headers of `call` sent on to another site of its scope: the scope, and where it comes from. */
 export function forwardedHeaders(ctx: EngineContext, call: FrontCall, scope: string, keepCheops: readonly string[] = []): Headers {
   const headers = requestHeaders(call.headers, keepCheops);

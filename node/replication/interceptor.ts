@@ -91,9 +91,9 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
   // Until it is made or refused, an owner's reliance check hears it is coming (creating.ts).
   const end = shares && key !== undefined && write.op === 'create' ? ctx.creating.begin(key) : undefined;
   try {
-    const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key) : [];
-    const plan = shared.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared] };
-    return await writePlanned(ctx, call, write, body, plan, key, live, wait);
+    const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key) : { notes: [], relies: false };
+    const plan = shared.notes.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared.notes] };
+    return await writePlanned(ctx, call, write, body, plan, key, live, wait, shared.relies);
   } finally {
     end?.();
   }
@@ -101,6 +101,7 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
 
 async function writePlanned(
   ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, plan: WritePlan, key: ResourceKey | undefined, live: IndexEntry | undefined, wait: ReturnType<typeof parseWait>,
+  relies: boolean,
 ): Promise<Response> {
   switch (plan.kind) {
     case 'local': {
@@ -125,7 +126,7 @@ async function writePlanned(
       return replicatedWrite(ctx, {
         call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings: plan.warnings,
         adopt: plan.scoped && write.op === 'create',
-        intentFirst: write.op === 'create' && isJsonObject(body.parsed) && ctx.glue.dependencies(body.parsed, write).length > 0,
+        intentFirst: write.op === 'create' && relies,
       });
   }
 }

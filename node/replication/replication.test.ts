@@ -23,6 +23,27 @@ function pod(name: string, labels: Record<string, string> = {}): Record<string, 
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
 }
 
+const secrets = '/api/v1/namespaces/default/secrets';
+
+/** The secret `token`, holding `key: data`. */
+function tokenSecret(data: string): JsonObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } };
+}
+
+/** A pod whose environment takes `key` from the secret `secretName`. */
+function usingSecret(name: string, secretName = 'token', optional = false): JsonObject {
+  return {
+    ...pod(name),
+    spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: secretName, key: 'key', ...(optional ? { optional } : {}) } } }] }] },
+  };
+}
+
+/** What `site`'s application holds under `key` of the secret `token`, decoded; undefined without it. */
+async function tokenData(site: TestSite): Promise<string | undefined> {
+  const { status, body } = await site.local(`${secrets}/token`);
+  return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
+}
+
 let mesh: TestMesh | undefined;
 /** Sites whose application is unreachable (as far as the engine sees it). */
 const appDown = new Set<string>();
@@ -517,33 +538,23 @@ describe('request checks', () => {
 
   it('shares what a pod needs from the site its scope takes it from: replicated, kept in step, not deleted while relied upon', async () => {
     const [site1, site2, site3] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
-    const secret = (data: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } });
-    expect((await site2.request('POST', secrets, { body: secret('from-site2') })).status).toBe(201);
-    const using = (name: string, secretName: string, optional = false): JsonObject => ({
-      ...pod(name),
-      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: secretName, key: 'key', ...(optional ? { optional } : {}) } } }] }] },
-    });
+    expect((await site2.request('POST', secrets, { body: tokenSecret('from-site2') })).status).toBe(201);
     const sharing = '{pods: Site1, secrets: Site2}';
-    const created = await site1.request('POST', pods, { body: using('user', 'token'), scope: sharing });
+    const created = await site1.request('POST', pods, { body: usingSecret('user', 'token'), scope: sharing });
     expect(created.status).toBe(201);
     expect(created.headers.get('warning')).toContain('secrets default/token shared from Site2');
-    const data = async (site: TestSite): Promise<string | undefined> => {
-      const { status, body } = await site.local(`${secrets}/token`);
-      return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
-    };
-    expect(await data(site1)).toBe('from-site2');
+    expect(await tokenData(site1)).toBe('from-site2');
     expect(await uidOn(site1, 'user')).toBeDefined();
     expect(await uidOn(site2, 'user')).toBeUndefined();
-    expect(await data(site3)).toBeUndefined();
+    expect(await tokenData(site3)).toBeUndefined();
     // Kept in step: Site2's change to its secret reaches Site1's copy.
     await eventually(async () => {
       const changed = await site2.request('PATCH', `${secrets}/token`, { body: { stringData: { key: 'changed' } }, headers: { 'content-type': 'application/merge-patch+json' } });
       expect(changed.headers.get('x-cheops-meta-id')).not.toBeNull();
     });
-    await eventually(async () => expect(await data(site1)).toBe('changed'));
+    await eventually(async () => expect(await tokenData(site1)).toBe('changed'));
     // A second pod needing it: already here, nothing fetched again.
-    const second = await site1.request('POST', pods, { body: using('again', 'token'), scope: sharing });
+    const second = await site1.request('POST', pods, { body: usingSecret('again', 'token'), scope: sharing });
     expect(second.status).toBe(201);
     expect(second.headers.get('warning')).toBeNull();
     // At risk (DESIGN.md §8): with Site2 cut off, a read of a pod relying on its secret says so.
@@ -556,17 +567,17 @@ describe('request checks', () => {
     await mesh!.heal('Site2');
     expect((await site1.request('GET', `${pods}/user`)).headers.get('warning')).toBeNull();
     // Site2 holds no such secret: refused, nothing written; optional, made with a warning.
-    const missing = await site1.request('POST', pods, { body: using('lonely', 'absent'), scope: sharing });
+    const missing = await site1.request('POST', pods, { body: usingSecret('lonely', 'absent'), scope: sharing });
     expect(missing.status).toBe(409);
     expect(((await missing.json()) as { message: string }).message).toContain('Site2 has no such object');
     expect(await uidOn(site1, 'lonely')).toBeUndefined();
-    const optional = await site1.request('POST', pods, { body: using('easy', 'absent', true), scope: sharing });
+    const optional = await site1.request('POST', pods, { body: usingSecret('easy', 'absent', true), scope: sharing });
     expect(optional.status).toBe(201);
     expect(optional.headers.get('warning')).toContain('optional');
     // A replicated pod: the dependency follows it to every site it goes to.
     const settings = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'settings' }, stringData: { key: 'v' } };
     expect((await site2.request('POST', secrets, { body: settings })).status).toBe(201);
-    const spread = await site1.request('POST', pods, { body: using('everywhere', 'settings'), scope: '{pods: Site1 & Site3, secrets: Site2}' });
+    const spread = await site1.request('POST', pods, { body: usingSecret('everywhere', 'settings'), scope: '{pods: Site1 & Site3, secrets: Site2}' });
     expect(spread.status).toBe(201);
     expect(spread.headers.get('warning')).toContain('replicated between Site2, Site1, Site3');
     await eventually(async () => {
@@ -579,7 +590,7 @@ describe('request checks', () => {
     const message = ((await refused.json()) as { message: string }).message;
     expect(message).toContain('pods default/user on Site1');
     expect(message).toContain('pods default/again on Site1');
-    expect(await data(site2)).toBe('changed');
+    expect(await tokenData(site2)).toBe('changed');
     // One gone (its delete never passed through Cheops: looked for on its site): refused for the other only, and the record of the gone one goes.
     expect((await site1.request('DELETE', `${pods}/user`)).status).toBe(200);
     const stillRefused = await site2.request('DELETE', `${secrets}/token`);
@@ -593,7 +604,7 @@ describe('request checks', () => {
     // Once both are gone, it may go, everywhere.
     expect((await site1.request('DELETE', `${pods}/again`)).status).toBe(200);
     await eventually(async () => expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200));
-    await eventually(async () => expect(await data(site1)).toBeUndefined());
+    await eventually(async () => expect(await tokenData(site1)).toBeUndefined());
     // Forced, it goes although a pod still relies on it.
     expect((await site2.request('DELETE', `${secrets}/settings`)).status).toBe(409);
     expect((await site2.request('DELETE', `${secrets}/settings?gracePeriodSeconds=0`)).status).toBe(200);
@@ -601,22 +612,16 @@ describe('request checks', () => {
 
   it('shares one replicant with every site that takes the dependency: a second site joins it, of the owner\'s incarnation', async () => {
     const [site1, site2, site3] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
-    const secret = (data: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } });
-    const using = (name: string): JsonObject => ({
-      ...pod(name),
-      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] },
-    });
     // A life of the secret replicated and deleted before: the share is of the owner's next incarnation.
-    expect((await site2.request('POST', secrets, { body: secret('old'), scope: '{Site2 & Site3}' })).status).toBe(201);
+    expect((await site2.request('POST', secrets, { body: tokenSecret('old'), scope: '{Site2 & Site3}' })).status).toBe(201);
     await eventually(async () => expect((await site3.local(`${secrets}/token`)).status).toBe(200));
     expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200);
     await eventually(async () => expect((await site3.local(`${secrets}/token`)).status).toBe(404));
-    expect((await site2.request('POST', secrets, { body: secret('v1') })).status).toBe(201);
-    const first = await site1.request('POST', pods, { body: using('a'), scope: '{pods: Site1, secrets: Site2}' });
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
+    const first = await site1.request('POST', pods, { body: usingSecret('a'), scope: '{pods: Site1, secrets: Site2}' });
     expect(first.status).toBe(201);
     expect(first.headers.get('warning')).toContain('secrets default/token shared from Site2: replicated between Site2, Site1, kept in step');
-    const second = await site3.request('POST', pods, { body: using('b'), scope: '{pods: Site3, secrets: Site2}' });
+    const second = await site3.request('POST', pods, { body: usingSecret('b'), scope: '{pods: Site3, secrets: Site2}' });
     expect(second.status).toBe(201);
     expect(second.headers.get('warning')).toContain('secrets default/token shared from Site2: replicated between Site2, Site1, Site3, kept in step');
     // It was here before the pod was made.
@@ -630,11 +635,7 @@ describe('request checks', () => {
     });
     // Kept in step on all three, from any of them.
     expect((await site3.request('PATCH', `${secrets}/token`, { body: { stringData: { key: 'from-site3' } }, headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
-    const data = async (site: TestSite): Promise<string | undefined> => {
-      const { status, body } = await site.local(`${secrets}/token`);
-      return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
-    };
-    await eventually(async () => expect([await data(site1), await data(site2), await data(site3)]).toEqual(['from-site3', 'from-site3', 'from-site3']));
+    await eventually(async () => expect([await tokenData(site1), await tokenData(site2), await tokenData(site3)]).toEqual(['from-site3', 'from-site3', 'from-site3']));
     // Relied upon from both sites.
     const refused = await site2.request('DELETE', `${secrets}/token`);
     expect(refused.status).toBe(409);
@@ -643,13 +644,12 @@ describe('request checks', () => {
 
   it('makes a plain write on a resource being shared wait for its replicant, so the write reaches the sharing site too', async () => {
     const [site1, site2] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
-    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
     let release: () => void = () => undefined;
     appHeld.set('Site2 GET', new Promise<void>((resolve) => {
       release = resolve;
     }));
-    const using = { ...pod('user'), spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] } };
+    const using = usingSecret('user');
     const creating = site1.request('POST', pods, { body: using, scope: '{pods: Site1, secrets: Site2}' });
     // Site2 is reading its secret to share it: a change of it made there meanwhile waits its turn.
     await eventually(() => expect(engineCalls.get('Site2')).toContain(`GET ${secrets}/token`));
@@ -667,51 +667,36 @@ describe('request checks', () => {
 
   it('asks again for a dependency deleted under a pod that stands here: at once, when the owner makes it again, and at its own restart', async () => {
     const [site1, site2, site3] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
-    const secret = (data: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: data } });
-    const using = (name: string): JsonObject => ({
-      ...pod(name),
-      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] },
-    });
-    const data = async (site: TestSite): Promise<string | undefined> => {
-      const { status, body } = await site.local(`${secrets}/token`);
-      return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
-    };
-    expect((await site2.request('POST', secrets, { body: secret('v1') })).status).toBe(201);
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
     // Shared with Site3 and Site1 by a pod on both, deleted again: nothing relies on it.
-    expect((await site3.request('POST', pods, { body: using('wide'), scope: '{pods: Site3 & Site1, secrets: Site2}' })).status).toBe(201);
-    await eventually(async () => expect(await data(site1)).toBe('v1'));
+    expect((await site3.request('POST', pods, { body: usingSecret('wide'), scope: '{pods: Site3 & Site1, secrets: Site2}' })).status).toBe(201);
+    await eventually(async () => expect(await tokenData(site1)).toBe('v1'));
     expect((await site3.request('DELETE', `${pods}/wide`)).status).toBe(200);
     await eventually(async () => expect(await uidOn(site1, 'wide')).toBeUndefined());
     // Cut off, Site1 makes a pod on its copy while the owner deletes the secret, knowing of none.
     await mesh!.partition('Site1');
     expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200);
-    expect((await site1.request('POST', pods, { body: using('late'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: usingSecret('late'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
     await mesh!.heal('Site1');
     // The tombstone takes Site1's copy; the owner has none to give.
-    await eventually(async () => expect(await data(site1)).toBeUndefined());
+    await eventually(async () => expect(await tokenData(site1)).toBeUndefined());
     // Made again while Site1 runs: told, Site1 asks, and has it.
-    expect((await site2.request('POST', secrets, { body: secret('v2') })).status).toBe(201);
-    await eventually(async () => expect(await data(site1)).toBe('v2'));
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v2') })).status).toBe(201);
+    await eventually(async () => expect(await tokenData(site1)).toBe('v2'));
     // Deleted under the pod again (forced), made again while Site1 is down: its restart asks.
     expect((await site2.request('DELETE', `${secrets}/token?gracePeriodSeconds=0`)).status).toBe(200);
-    await eventually(async () => expect(await data(site1)).toBeUndefined());
+    await eventually(async () => expect(await tokenData(site1)).toBeUndefined());
     await site1.stop();
-    expect((await site2.request('POST', secrets, { body: secret('v3') })).status).toBe(201);
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v3') })).status).toBe(201);
     await site1.start();
     await mesh!.connect();
-    await eventually(async () => expect(await data(site1)).toBe('v3'));
+    await eventually(async () => expect(await tokenData(site1)).toBe('v3'));
   });
 
   it('refuses a delete of a secret that a pod recorded while the others were looked for relies on', async () => {
     const [site1, site2, site3] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
-    const using = (name: string): JsonObject => ({
-      ...pod(name),
-      spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] },
-    });
-    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
-    expect((await site1.request('POST', pods, { body: using('gone'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: usingSecret('gone'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
     expect((await site1.request('DELETE', `${pods}/gone`)).status).toBe(200);
     // Site2's delete looks for Site1's pod, recorded but gone: Site1 is slow to say so.
     let release: () => void = () => undefined;
@@ -721,7 +706,7 @@ describe('request checks', () => {
     const deleting = site2.request('DELETE', `${secrets}/token`);
     await eventually(() => expect(heldRequests).toContain(`Site1 GET ${pods}/gone`));
     // Meanwhile Site3 takes the secret for a pod of its own.
-    expect((await site3.request('POST', pods, { body: using('newcomer'), scope: '{pods: Site3, secrets: Site2}' })).status).toBe(201);
+    expect((await site3.request('POST', pods, { body: usingSecret('newcomer'), scope: '{pods: Site3, secrets: Site2}' })).status).toBe(201);
     appHeld.delete('Site1 GET');
     release();
     const refused = await deleting;
@@ -732,10 +717,9 @@ describe('request checks', () => {
 
   it('refuses a delete of a secret whose dependent, found gone, was made again under the same name while the delete looked', async () => {
     const [site1, site2] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
-    const using = { ...pod('again'), spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] } };
+    const using = usingSecret('again');
     const sharing = '{pods: Site1, secrets: Site2}';
-    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
     expect((await site1.request('POST', pods, { body: using, scope: sharing })).status).toBe(201);
     expect((await site1.request('DELETE', `${pods}/again`)).status).toBe(200);
     // Site1's answer that the pod is gone comes late (within the read deadline): meanwhile the pod is made again.
@@ -767,9 +751,8 @@ describe('request checks', () => {
 
   it('refuses a delete of a secret whose dependent is still being made, waiting for the secret to arrive', async () => {
     const [site1, site2] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
-    const using = { ...pod('coming'), spec: { containers: [{ name: 'app', image: 'nginx', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'token', key: 'key' } } }] }] } };
-    expect((await site2.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    const using = usingSecret('coming');
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
     // Site1's copy of the secret is slow to be made: its pod waits for it, recorded already at the owner.
     let release: () => void = () => undefined;
     appHeld.set('Site1', new Promise<void>((resolve) => {
@@ -806,7 +789,6 @@ describe('request checks', () => {
 
   it('replicates what a replicated pod relies on along with it, from this site\'s copy', async () => {
     const [site1, site2, site3] = await threeSites();
-    const secrets = '/api/v1/namespaces/default/secrets';
     expect((await site1.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'v1' } } })).status).toBe(201);
     const using = (name: string, secretName: string, optional = false): JsonObject => ({
       ...pod(name),

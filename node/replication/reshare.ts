@@ -15,8 +15,8 @@ import { errorMessage, type Timer } from '../../core/index.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { keyText, replicantDocId, type DependentEntry, type Replicant } from '../../crdt/replicant.js';
 import type { EngineContext } from './context.js';
-import { CheopsHeader, describeKey } from './http.js';
-import { withinReadDeadline } from './forward.js';
+import { describeKey } from './http.js';
+import { postOn } from './forward.js';
 import { askToShare } from './share-offer.js';
 import { fetchLocal } from './write-path.js';
 
@@ -34,14 +34,9 @@ export function noticeMadeAgain(ctx: EngineContext, key: ResourceKey): void {
   void (async () => {
     const replicant = await ctx.replicants.get(latest.metaId);
     const sites = [...new Set((replicant?.dependents ?? []).map((dependent) => dependent.site).filter((site) => site !== ctx.self))];
-    for (const site of sites) {
-      const base = ctx.sites.httpOf(site);
-      if (base === undefined || !ctx.sites.isUp(site)) continue;
+    for (const site of sites.filter((candidate) => ctx.sites.isUp(candidate))) {
       try {
-        const headers = new Headers({ 'content-type': 'application/json', [CheopsHeader.ForwardedFrom]: ctx.self });
-        await withinReadDeadline(ctx, new AbortController().signal, async (signal) =>
-          (await ctx.remote(new Request(new URL(`/cheops/v1${sharesAgainRoute}`, base), { method: 'POST', headers, body: JSON.stringify({ key }), signal }), signal)).body?.cancel(),
-        );
+        await postOn(ctx, undefined, site, `/cheops/v1${sharesAgainRoute}`, { key });
       } catch (error) {
         ctx.logger.debug({ key, site, error: errorMessage(error) }, 'a site relying on a name made again was not told');
       }

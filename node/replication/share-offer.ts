@@ -14,10 +14,9 @@ import { decodeResourceKey } from '../../crdt/replicant-decode.js';
 import { isMetaId, replicantDocId, type DependentEntry } from '../../crdt/replicant.js';
 import { isJsonObject } from '../../glue/json.js';
 import type { FrontCall } from '../http/index.js';
-import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
-import { forwardedHeaders, forwardOrder, withinReadDeadline } from './forward.js';
-import { answerJson, CheopsHeader, describeKey } from './http.js';
+import { forwardOrder, postOn } from './forward.js';
+import { answerJson, describeKey } from './http.js';
 import { adoptable, fetchLocal } from './write-path.js';
 
 /** The route, relative to `/cheops/v1`. */
@@ -50,21 +49,10 @@ export type ShareAsked =
  * the client leaves); none when this site asks on its own (reshare.ts).
  */
 export async function askToShare(ctx: EngineContext, call: FrontCall | undefined, holders: readonly SiteName[], request: ShareRequest): Promise<ShareAsked> {
-  const signal = call?.signal ?? new AbortController().signal;
   const failures: string[] = [];
   for (const site of forwardOrder(ctx, holders)) {
-    const base = ctx.sites.httpOf(site);
-    if (base === undefined) {
-      failures.push(`${site}: its HTTP address is not known yet`);
-      continue;
-    }
     try {
-      const headers = call === undefined ? new Headers({ [CheopsHeader.ForwardedFrom]: ctx.self }) : forwardedHeaders(ctx, call, `{${site}}`);
-      headers.set('content-type', 'application/json');
-      headers.set('accept', 'application/json');
-      const answer = await withinReadDeadline(ctx, signal, async (deadline) =>
-        readAnswer(await ctx.remote(new Request(new URL(`/cheops/v1${sharesRoute}`, base), { method: 'POST', headers, body: JSON.stringify(request), signal: deadline }), deadline)),
-      );
+      const answer = await postOn(ctx, call, site, `/cheops/v1${sharesRoute}`, request);
       const body = answerJson(answer);
       if (answer.status === 404) return { kind: 'missing', site };
       const granted = answer.status === 200 ? grantedOf(body) : undefined;

@@ -33,18 +33,26 @@ import { askToShare } from './share-offer.js';
 import { waitForReplicant } from './wait.js';
 import { adoptable } from './write-path.js';
 
+/** What sharing did for an object: what to tell the user, and whether the object relies on anything. */
+export interface SharedDependencies {
+  /** `Warning`s. */
+  readonly notes: readonly string[];
+  /** It has a requirement or a reliance (its create then stores its intent first: write-path.ts). */
+  readonly relies: boolean;
+}
+
 /**
  * Makes every dependency of `object` that `scope` takes from other sites present here and on the
- * other `consumers` (the sites the object itself is written to), replicated with its owner;
- * returns what to tell the user (`Warning`s). Throws when the write must not go on.
+ * other `consumers` (the sites the object itself is written to), replicated with its owner.
+ * Throws when the write must not go on.
  */
 export async function shareDependencies(
   ctx: EngineContext, call: FrontCall, write: GlueWriteCall, object: JsonObject, scope: { readonly text: string; readonly scope: Scope }, consumers: readonly SiteName[],
   dependent: ResourceKey | undefined,
-): Promise<string[]> {
+): Promise<SharedDependencies> {
   const notes: string[] = [];
-  for (const dependency of ctx.glue.dependencies(object, write)) {
-    if (dependency.kind === DependencyKind.Composition) continue;
+  const dependencies = ctx.glue.dependencies(object, write).filter((dependency) => dependency.kind !== DependencyKind.Composition);
+  for (const dependency of dependencies) {
     const { key } = dependency;
     const resolved = resolveScope(scope.scope, key.service, knownSitesOf(ctx.sites));
     if (!resolved.ok) throw resolved.error;
@@ -90,7 +98,7 @@ export async function shareDependencies(
     await arrived(ctx, call, key, asked.site, asked.granted.metaId);
     notes.push(`${describeKey(key)} shared from ${asked.site}: replicated between ${asked.granted.sites.join(', ')}, kept in step`);
   }
-  return notes;
+  return { notes, relies: dependencies.length > 0 };
 }
 
 /**
