@@ -72,6 +72,15 @@ describe('httpLocalApp exchange', () => {
     expect(answer.headers.get('content-encoding')).toBeNull();
   });
 
+  it('gives up on an application that takes the call and never answers', async () => {
+    const { url } = await application(() => undefined);
+    const app = httpLocalApp(url, { callTimeoutMs: 200 });
+    apps.push(app);
+    const started = Date.now();
+    await expect(app.exchange({ method: 'GET', path: '/api/v1/pods/x', headers: new Headers() })).rejects.toThrow(/timeout/i);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('rejects when the application cannot be reached', async () => {
     const app = httpLocalApp('http://127.0.0.1:1');
     apps.push(app);

@@ -45,8 +45,22 @@ export interface LocalApp {
 /** Request headers undici's `request` sets itself or refuses, and `accept-encoding`: the answer must be readable as it comes. */
 const headersNotSent = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'accept-encoding']);
 
+export interface HttpLocalAppOptions {
+  /**
+   * How long one of the node's own calls (`exchange`) waits for the answer's head, then for each
+   * chunk of its body, before it fails as unreachable. A pass or a write waiting on a stuck
+   * application would otherwise hold its slot or its key's lock for undici's default, 5 minutes.
+   * `fetch` (reads relayed whole, watches included) is not bounded: a quiet watch is not stuck.
+   */
+  readonly callTimeoutMs?: number;
+}
+
+/** What the Kubernetes API server gives a request (`--request-timeout`) before it answers 504. */
+export const defaultCallTimeoutMs = 60_000;
+
 /** The application at `baseUrl`, over a keep-alive connection pool. */
-export function httpLocalApp(baseUrl: string): LocalApp {
+export function httpLocalApp(baseUrl: string, options: HttpLocalAppOptions = {}): LocalApp {
+  const timeoutMs = options.callTimeoutMs ?? defaultCallTimeoutMs;
   const base = new URL(baseUrl);
   const prefix = base.pathname.replace(/\/$/, '');
   const agent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
@@ -56,18 +70,20 @@ export function httpLocalApp(baseUrl: string): LocalApp {
       const incoming = new URL(request.url);
       return relayFetch(new URL(`${prefix}${incoming.pathname}${incoming.search}`, base.origin), request, agent);
     },
-    exchange: (call) => exchangeOver(agent, base.origin, `${prefix}${call.path}`, call),
+    exchange: (call) => exchangeOver(agent, base.origin, `${prefix}${call.path}`, call, timeoutMs),
     close: () => agent.close(),
   };
 }
 
-async function exchangeOver(dispatcher: Dispatcher, origin: string, path: string, call: LocalExchange): Promise<LocalAnswer> {
+async function exchangeOver(dispatcher: Dispatcher, origin: string, path: string, call: LocalExchange, timeoutMs: number): Promise<LocalAnswer> {
   const headers: string[] = [];
   call.headers.forEach((value, name) => {
     if (!headersNotSent.has(name)) headers.push(name, value);
   });
   const body = bodyOf(call);
-  const answer = await dispatcher.request({ origin, path, method: call.method, headers, ...(body === undefined ? {} : { body }) });
+  const answer = await dispatcher.request({
+    origin, path, method: call.method, headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(body === undefined ? {} : { body }),
+  });
   const received = new Uint8Array(await answer.body.arrayBuffer());
   const responseHeaders = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
