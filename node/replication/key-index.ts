@@ -156,6 +156,20 @@ export class KeyIndex {
     return [...metaIds].map((metaId) => this.byMeta.get(metaId)).filter((entry): entry is IndexEntry => entry !== undefined && !entry.deleted);
   }
 
+  /**
+   * The entries `key` on `site` is recorded as relying on that were deleted and not made again
+   * here (the key's latest incarnation is deleted too), one per key: a delete that did not know of
+   * the dependent (concurrent with its create, or forced) took them.
+   */
+  lostDependenciesOf(site: SiteName, key: ResourceKey): IndexEntry[] {
+    const lost = new Map<string, IndexEntry>();
+    for (const metaId of this.reliedUpon.get(dependentText(site, key)) ?? []) {
+      const entry = this.byMeta.get(metaId);
+      if (entry?.deleted === true && this.latest(entry.key)?.deleted === true) lost.set(keyText(entry.key), entry);
+    }
+    return [...lost.values()];
+  }
+
   /** Whether any entry has conflicts not reported here yet. */
   hasUnreported(): boolean {
     return this.unreported.size > 0;

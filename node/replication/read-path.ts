@@ -6,12 +6,14 @@
  * untouched, at the cost of one map lookup.
  */
 import type { Replicant } from '../../crdt/replicant.js';
-import { lostToDelete, parseRevision, replicantDocId, type ConflictEntry } from '../../crdt/replicant.js';
+import { keyText, lostToDelete, parseRevision, replicantDocId, type ConflictEntry } from '../../crdt/replicant.js';
+import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { ResourceKey } from '../../core/ids.js';
 import type { GlueReadCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
-import { describeKey, relay, warning } from './http.js';
+import { answerJson, describeKey, relay, warning } from './http.js';
+import type { IndexEntry } from './key-index.js';
 import { unreachableOwner } from './sites.js';
 import { fetchLocal, localRequest } from './write-path.js';
 
@@ -30,10 +32,12 @@ export function readWithWarnings(ctx: EngineContext, call: FrontCall, read: Glue
   const entry = ctx.index.latest(read.key);
   const unreported = entry === undefined ? [] : entry.conflicts.filter((revision) => !entry.reported.includes(revision));
   const atRisk = ctx.index.hasDependents() ? atRiskWarnings(ctx, read.key) : [];
-  if (unreported.length === 0 && atRisk.length === 0) return undefined;
+  const lost = ctx.index.hasDependents() ? ctx.index.lostDependenciesOf(ctx.self, read.key) : [];
+  if (unreported.length === 0 && atRisk.length === 0 && lost.length === 0) return undefined;
   return (async () => {
     const answer = await fetchLocal(ctx, localRequest(call, undefined));
-    const warnings = atRisk.map(warning);
+    const missing = lost.length === 0 || answer.status < 200 || answer.status > 299 ? [] : await missingWarnings(ctx, read, lost);
+    const warnings = [...atRisk, ...missing].map(warning);
     if (entry === undefined || unreported.length === 0) return relay(answer, warnings);
     const replicant = await ctx.replicants.read(replicantDocId(entry.metaId));
     if (replicant.kind !== 'ok') return relay(answer, warnings);
@@ -43,6 +47,35 @@ export function readWithWarnings(ctx: EngineContext, call: FrontCall, read: Glue
     await ctx.index.update(entry.metaId, { reported: [...entry.reported, ...unreported] });
     return relay(answer, warnings);
   })();
+}
+
+/**
+ * A resource whose recorded dependency was deleted under it (by a delete that did not know of it:
+ * concurrent with its create, or forced) and is not here: every read says so, as long as the
+ * object still refers to it and no object of that name was made here since. Rare, so the object
+ * and its dependency are read from the application each time, rather than tracked.
+ */
+async function missingWarnings(ctx: EngineContext, read: GlueReadCall, lost: readonly IndexEntry[]): Promise<string[]> {
+  const object = await readJson(ctx, ctx.glue.readPath(read.key));
+  if (object === undefined) return [];
+  const call = { kind: 'write', op: 'create', service: read.service, key: read.key, ...(read.key.namespace === undefined ? {} : { namespace: read.key.namespace }) } as const;
+  const referred = new Set(ctx.glue.dependencies(object, call).map((dependency) => keyText(dependency.key)));
+  const warnings: string[] = [];
+  for (const dependency of lost) {
+    const path = ctx.glue.readPath(dependency.key);
+    if (!referred.has(keyText(dependency.key)) || path === undefined) continue;
+    if ((await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) })).status !== 404) continue;
+    warnings.push(`${describeKey(read.key)} relies on ${describeKey(dependency.key)}, which was deleted by a delete that did not know of it and is missing here`);
+  }
+  return warnings;
+}
+
+/** The object at `path` in the local application, when there is one. */
+async function readJson(ctx: EngineContext, path: string | undefined): Promise<JsonObject | undefined> {
+  if (path === undefined) return undefined;
+  const answer = await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
+  const object = answer.status === 200 ? answerJson(answer) : undefined;
+  return isJsonObject(object) ? object : undefined;
 }
 
 /**

@@ -678,11 +678,14 @@ describe('request checks', () => {
     expect((await site2.request('DELETE', `${secrets}/token`)).status).toBe(200);
     expect((await site1.request('POST', pods, { body: usingSecret('late'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
     await mesh!.heal('Site1');
-    // The tombstone takes Site1's copy; the owner has none to give.
+    // The tombstone takes Site1's copy; the owner has none to give. Reads of the pod say so.
     await eventually(async () => expect(await tokenData(site1)).toBeUndefined());
+    const lacking = await site1.request('GET', `${pods}/late`);
+    expect([lacking.status, lacking.headers.get('warning')]).toEqual([200, expect.stringContaining('pods default/late relies on secrets default/token, which was deleted')]);
     // Made again while Site1 runs: told, Site1 asks, and has it.
     expect((await site2.request('POST', secrets, { body: tokenSecret('v2') })).status).toBe(201);
     await eventually(async () => expect(await tokenData(site1)).toBe('v2'));
+    expect((await site1.request('GET', `${pods}/late`)).headers.get('warning')).toBeNull();
     // Deleted under the pod again (forced), made again while Site1 is down: its restart asks.
     expect((await site2.request('DELETE', `${secrets}/token?gracePeriodSeconds=0`)).status).toBe(200);
     await eventually(async () => expect(await tokenData(site1)).toBeUndefined());
