@@ -63,10 +63,13 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     if (classified.kind === 'read') return readWithWarnings(ctx, call, classified);
     const pathKey = classified.key;
     const live = pathKey === undefined ? undefined : ctx.index.live(pathKey);
-    // Nothing here can concern replication without reading the body: pass through untouched,
-    // unless the key is locked (a replicant of it in the making: the write must wait its turn).
+    // Nothing here can concern replication without reading the body: pass through untouched. A
+    // write of a named object takes its key's lock all the same: a replicant of it may be made
+    // meanwhile (a share granted to another site, a dependency followed), which must read the
+    // object before this write or after it; a delete let through while a share read the object
+    // left the other site a copy of what its owner had deleted.
     const opaque = classified.op === 'delete' || bodyFormat(firstValue(call.headers['content-type'])) === 'opaque';
-    if (call.scope === undefined && live === undefined && opaque && !(pathKey !== undefined && ctx.locks.held(pathKey))) return undefined;
+    if (call.scope === undefined && live === undefined && opaque && pathKey === undefined) return undefined;
     return handleWrite(ctx, call, classified);
   };
 }

@@ -665,6 +665,26 @@ describe('request checks', () => {
     await eventually(async () => expect([await key(site1), await key(site2)]).toEqual(['v2', 'v2']));
   });
 
+  it('makes a share wait for a plain delete of the object already on its way to the application: no copy of what its owner deleted', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
+    let release: () => void = () => undefined;
+    appHeld.set('Site2 DELETE', new Promise<void>((resolve) => {
+      release = resolve;
+    }));
+    const deleting = site2.request('DELETE', `${secrets}/token`);
+    await eventually(() => expect(heldRequests).toContain(`Site2 DELETE ${secrets}/token`));
+    const creating = site1.request('POST', pods, { body: usingSecret('user'), scope: '{pods: Site1, secrets: Site2}' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    appHeld.delete('Site2 DELETE');
+    release();
+    expect((await deleting).status).toBe(200);
+    const created = await creating;
+    expect([created.status, await created.text()]).toEqual([409, expect.stringContaining('token')]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect([(await site2.local(`${secrets}/token`)).status, await tokenData(site1)]).toEqual([404, undefined]);
+  });
+
   it('asks again for a dependency deleted under a pod that stands here: at once, when the owner makes it again, and at its own restart', async () => {
     const [site1, site2, site3] = await threeSites();
     expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);

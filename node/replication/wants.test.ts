@@ -18,21 +18,23 @@ const testSites: SitesPort = {
 };
 
 describe('the front filter of unscoped requests', () => {
-  it('lets reads, lists and opaque writes on unreplicated resources keep the raw passthrough', async () => {
+  it('lets reads, lists, opaque creates and collection deletes on unreplicated resources keep the raw passthrough', async () => {
     const index = new KeyIndex(new MemoryStorage(), silentLogger);
     const wants = replicationWants({ glue: kubernetesReplicationGlue, index, sites: testSites });
     const headers = (type?: string) => new Headers(type === undefined ? {} : { 'content-type': type });
     const pod = '/api/v1/namespaces/default/pods/purple';
     expect(wants('GET', pod, headers())).toBe(false);
-    expect(wants('DELETE', pod, headers())).toBe(false);
     expect(wants('POST', '/api/v1/namespaces', headers('application/vnd.kubernetes.protobuf'))).toBe(false);
+    expect(wants('DELETE', '/api/v1/namespaces/default/pods', headers())).toBe(false);
+    // A write of a named object takes its key's lock: a share may be reading the object.
+    expect(wants('DELETE', pod, headers())).toBe(true);
+    expect(wants('PUT', pod, headers('application/vnd.kubernetes.protobuf'))).toBe(true);
     // A JSON body may carry the scope annotation.
     expect(wants('POST', '/api/v1/namespaces/default/pods', headers('application/json'))).toBe(true);
     const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
     await index.put({ metaId: metaIdOf(key, 0), key, incarnation: 0, scope: '{A & B}', sites: [asSiteName('A'), asSiteName('B')], deleted: false, conflicts: ['2-B-00000000'], reported: [], statuses: {} });
     expect(wants('DELETE', pod, headers())).toBe(true);
     expect(wants('PATCH', pod, headers('application/vnd.kubernetes.protobuf'))).toBe(true);
-    expect(wants('DELETE', '/api/v1/namespaces/default/pods/other', headers())).toBe(false);
     expect(wants('GET', pod, headers())).toBe(true);
     expect(wants('GET', '/api/v1/namespaces/default/pods', headers())).toBe(false);
     expect(wants('OPTIONS', pod, headers())).toBe(false);
@@ -57,7 +59,7 @@ describe('the front filter of unscoped requests', () => {
     expect(wants('GET', '/api/v1/namespaces/spread/pods', headers)).toBe(false);
   });
 
-  it('offers the reads of a resource that relies on a shared one (it may be at risk), and only those', async () => {
+  it('offers the reads of a resource that relies on a shared one (it may be at risk, or lack it), and only those', async () => {
     const index = new KeyIndex(new MemoryStorage(), silentLogger);
     const wants = replicationWants({ glue: kubernetesReplicationGlue, index, sites: testSites });
     const headers = new Headers();
@@ -70,5 +72,9 @@ describe('the front filter of unscoped requests', () => {
     expect(wants('GET', '/api/v1/namespaces/default/pods/user', headers)).toBe(true);
     expect(wants('GET', '/api/v1/namespaces/default/pods/other', headers)).toBe(false);
     expect(wants('GET', '/api/v1/namespaces/default/pods', headers)).toBe(false);
+    // Deleted under it and not made again: the pod may lack it.
+    await index.put({ ...(index.byMetaId(metaIdOf(secret, 0)) as IndexEntry), deleted: true });
+    expect(wants('GET', '/api/v1/namespaces/default/pods/user', headers)).toBe(true);
+    expect(wants('GET', '/api/v1/namespaces/default/pods/other', headers)).toBe(false);
   });
 });

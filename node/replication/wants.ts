@@ -1,9 +1,9 @@
 /**
  * The front's filter of unscoped requests (node/http's InterceptFilter): replication is offered
  * only what may concern it, so every other request keeps the raw passthrough. It runs on every
- * unscoped request, hence a method test first, and a path parse only for writes and, while some
- * conflict waits to be reported, some namespace is replicated (it may be a cross one) or some
- * resource relies on a shared one, reads.
+ * unscoped request, hence a method test first, and a path parse only for writes other than JSON
+ * ones (all offered) and, while some conflict waits to be reported, some namespace is replicated
+ * (it may be a cross one) or some resource relies on a shared one, reads.
  */
 import type { HeaderReader, InterceptFilter } from '../http/index.js';
 import type { EngineContext } from './context.js';
@@ -25,8 +25,8 @@ export function replicationWants(ctx: Pick<EngineContext, 'glue' | 'index' | 'si
         // In a cross namespace, a read spans the namespace's sites (cross-container.ts).
         if (containers && containerScope(ctx, call) !== undefined) return true;
         if (call.kind !== 'read') return false;
-        // A resource relying on another may be at risk (read-path.ts).
-        if (dependents && ctx.index.dependenciesOf(ctx.sites.self, call.key).length > 0) return true;
+        // A resource relying on another may be at risk, or lack it (read-path.ts).
+        if (dependents && (ctx.index.dependenciesOf(ctx.sites.self, call.key).length > 0 || ctx.index.lostDependenciesOf(ctx.sites.self, call.key).length > 0)) return true;
         return ctx.index.latest(call.key) !== undefined && ctx.index.hasUnreported();
       }
       case 'POST':
@@ -35,10 +35,11 @@ export function replicationWants(ctx: Pick<EngineContext, 'glue' | 'index' | 'si
       case 'DELETE': {
         // A JSON or YAML body may carry a scope annotation: only reading it tells.
         if (method !== 'DELETE' && bodyFormat(headers.get('content-type') ?? undefined) !== 'opaque') return true;
-        if (ctx.index.size === 0) return false;
         const call = classify(method, path, headers);
-        if (ctx.index.hasContainers() && containerScope(ctx, call) !== undefined) return true;
-        return call.kind === 'write' && call.key !== undefined && ctx.index.live(call.key) !== undefined;
+        // A write of a named object takes its key's lock (interceptor.ts); a collection's delete
+        // concerns replication only in a cross namespace.
+        if (call.kind === 'write' && call.key !== undefined) return true;
+        return ctx.index.hasContainers() && containerScope(ctx, call) !== undefined;
       }
       default:
         return false;
