@@ -65,7 +65,7 @@ async function missingWarnings(ctx: EngineContext, read: GlueReadCall, lost: rea
     const path = ctx.glue.readPath(dependency.key);
     if (!referred.has(keyText(dependency.key)) || path === undefined) continue;
     if ((await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) })).status !== 404) continue;
-    warnings.push(`${describeKey(read.key)} relies on ${describeKey(dependency.key)}, which was deleted by a delete that did not know of it and is missing here`);
+    warnings.push(`${describeKey(read.key)} relies on ${describeKey(dependency.key)}, which is missing here: deleted (forced, or by a site that did not know of ${read.key.name} yet)`);
   }
   return warnings;
 }

@@ -701,7 +701,7 @@ describe('request checks', () => {
     // The tombstone takes Site1's copy; the owner has none to give. Reads of the pod say so.
     await eventually(async () => expect(await tokenData(site1)).toBeUndefined());
     const lacking = await site1.request('GET', `${pods}/late`);
-    expect([lacking.status, lacking.headers.get('warning')]).toEqual([200, expect.stringContaining('pods default/late relies on secrets default/token, which was deleted')]);
+    expect([lacking.status, lacking.headers.get('warning')]).toEqual([200, expect.stringContaining('pods default/late relies on secrets default/token, which is missing here')]);
     // Made again while Site1 runs: told, Site1 asks, and has it.
     expect((await site2.request('POST', secrets, { body: tokenSecret('v2') })).status).toBe(201);
     await eventually(async () => expect(await tokenData(site1)).toBe('v2'));
