@@ -37,6 +37,7 @@ export interface SimFlags {
   readonly latency: string;
   readonly workload: string;
   readonly clockSkew?: string;
+  readonly appLatency?: string;
   readonly bound?: string;
   readonly swarm?: string;
   readonly json?: boolean;
@@ -60,6 +61,7 @@ export function optionsFromFlags(flags: SimFlags): ScenarioOptions {
     latency: parseLatency(flags.latency),
     operations: parseWorkload(flags.workload),
     ...(flags.clockSkew === undefined ? {} : { maxClockSkewMs: parseDurationMs(flags.clockSkew, '--clock-skew') }),
+    ...(flags.appLatency === undefined ? {} : { appLatency: parseLatency(flags.appLatency, '--app-latency') }),
     ...(flags.bound === undefined ? {} : { boundMs: parseDurationMs(flags.bound, '--bound') }),
   };
 }
@@ -150,6 +152,7 @@ export function simCommand(output?: SimOutput): Command {
     .option('--latency <spec>', 'one-way link latency: 20ms, 10-50ms, long-tail:20ms:200ms, normal:50ms:10ms', '10-50ms')
     .option('--workload <w>', 'light, mixed, heavy, or a number of operations', 'mixed')
     .option('--clock-skew <time>', "each site's wall clock off by up to this")
+    .option('--app-latency <spec>', "how long each site's application takes to answer a call, as --latency (default: at once)")
     .option('--bound <time>', 'convergence must follow the final heal within this (default 15s)')
     .option('--swarm <n>', 'run n seeds from --seed, each with settings drawn from the seed')
     .option('--json', 'print the report as JSON')

@@ -5,14 +5,18 @@
  * (write path, reconciler, key index, share policy) and the HTTP front, driven in process through
  * `Site.fetch`. The simulator never calls `listen()`: no socket is opened.
  */
+import { sleep, type Clock } from '../../core/clock.js';
 import type { PeerIdString, SiteName } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
+import type { Random } from '../../core/random.js';
 import type { DocumentChangedEvent } from '../../crdt/documents.js';
 import type { Storage } from '../../crdt/storage.js';
 import { configDefaults, type NodeConfig } from '../../node/config.js';
+import { wrapLocalApp, type LocalApp } from '../../node/local-app.js';
 import type { RemoteFetch } from '../../node/replication/index.js';
 import { startSite, type Site } from '../../node/site.js';
 import type { MemoryTransport } from '../../p2p/memory-transport.js';
+import { sampleLatency, type LatencyDistribution } from '../core/distributions.js';
 import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope } from '../core/sim-clock.js';
 import type { Trace } from '../core/trace.js';
@@ -47,6 +51,8 @@ export interface SimNodeInit {
   readonly peers: readonly string[];
   readonly settings: SimNodeSettings;
   readonly hooks: SiteHooks;
+  /** How long the application takes to answer a call; absent: at once. */
+  readonly appLatency?: LatencyDistribution;
 }
 
 export interface SimNodeDeps {
@@ -113,7 +119,9 @@ export async function startSimNode(init: SimNodeInit, deps: SimNodeDeps): Promis
   const standin = createStandin({ site: init.site, clock, random, logger, storage: deps.appStorage });
   await standin.ready;
   const observed = observedApp(standin, { site: init.site, incarnation: init.incarnation, elapsedMs: deps.elapsedMs, log: deps.apps });
-  const localApp = init.hooks.localApp?.(observed, context) ?? observed;
+  // Slowed outside the log: the log has the moment the stand-in made the object.
+  const answering = init.appLatency === undefined ? observed : slowedApp(observed, init.appLatency, clock, random.fork('app-latency'));
+  const localApp = init.hooks.localApp?.(answering, context) ?? answering;
   const storage = init.hooks.storage?.(deps.storage, context) ?? deps.storage;
   await transport.start();
   const nodeTransport = init.hooks.transport?.(transport, context) ?? transport;
@@ -136,5 +144,22 @@ function traceDocuments(site: Site, deps: SimNodeDeps, name: SiteName): void {
     deps.onDocumentChange(name, event);
     // Folded into the hash, not kept: replication makes several changes per write on every site.
     deps.trace.digest('doc:change', { site: name, doc: event.docId, origin: event.origin, heads: [...event.heads] });
+  });
+}
+
+/**
+ * The stand-in answering each call after a delay drawn from `latency`, part of it before the call
+ * reaches the application and the rest after, as a real application's work lies between the two.
+ * On the process's clock: a crash before the call reaches the application loses the call; one
+ * after leaves the object made, unanswered.
+ */
+function slowedApp(app: LocalApp, latency: LatencyDistribution, clock: Clock, random: Random): LocalApp {
+  return wrapLocalApp(app, async (request: Request): Promise<Response> => {
+    const totalMs = sampleLatency(latency, random);
+    const beforeMs = totalMs * random.float();
+    await sleep(clock, beforeMs);
+    const response = await app.fetch(request);
+    await sleep(clock, totalMs - beforeMs);
+    return response;
   });
 }

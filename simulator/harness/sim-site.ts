@@ -13,6 +13,7 @@ import type { PeerIdString, SiteName } from '../../core/ids.js';
 import type { DocumentChangedEvent } from '../../crdt/documents.js';
 import type { RemoteFetch } from '../../node/replication/index.js';
 import { createMemoryTransport, type MemoryTransport } from '../../p2p/memory-transport.js';
+import type { LatencyDistribution } from '../core/distributions.js';
 import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope, SimClock } from '../core/sim-clock.js';
 import { SimLogger } from '../core/sim-logger.js';
@@ -32,6 +33,8 @@ export interface SimSiteInit {
   readonly hooks: SiteHooks;
   /** How far this site's wall clock is off the simulation's. */
   readonly skewMs: number;
+  /** How long the application takes to answer a call; absent: at once. */
+  readonly appLatency?: LatencyDistribution;
   readonly disk: Omit<SimDiskOptions, 'label'>;
 }
 
@@ -138,7 +141,10 @@ export class SimSite {
     this.process = process;
     trace.record('site:boot', { incarnation }, this.name);
     const node = await startSimNode(
-      { site: this.name, incarnation, peers: this.init.peers, settings: this.init.settings, hooks: this.init.hooks },
+      {
+        site: this.name, incarnation, peers: this.init.peers, settings: this.init.settings, hooks: this.init.hooks,
+        ...(this.init.appLatency === undefined ? {} : { appLatency: this.init.appLatency }),
+      },
       {
         clock: scope, random, logger, storage: this.nodeDisk.open(scope), appStorage: this.appDisk.open(scope), transport,
         remoteFetch: this.deps.remoteFetch(this), trace, apps: this.deps.apps, onDocumentChange: this.deps.onDocumentChange, label, elapsedMs: () => clock.elapsedMs(),

@@ -12,6 +12,7 @@
 import { asPeerIdString, asSiteName, type PeerIdString, type SiteName } from '../../core/ids.js';
 import type { DocumentChangedEvent } from '../../crdt/documents.js';
 import type { DocumentId } from '../../core/ids.js';
+import type { LatencyDistribution } from '../core/distributions.js';
 import { SeededRandom, type Seed } from '../core/seeded-random.js';
 import { SimClock, type RunLimit } from '../core/sim-clock.js';
 import { Trace } from '../core/trace.js';
@@ -36,6 +37,8 @@ export interface SimulationOptions {
   readonly disk?: Omit<SimDiskOptions, 'label'>;
   /** Each site's wall clock is off by a skew drawn in [-max, max]; default 0. */
   readonly maxClockSkewMs?: number;
+  /** How long each site's application takes to answer a call; default: at once. */
+  readonly appLatency?: LatencyDistribution;
   /** Whom each site dials at start: every other site (as `cheops up`), or the first site only. */
   readonly peering?: 'all' | 'first';
   readonly node?: Partial<SimNodeSettings>;
@@ -112,7 +115,10 @@ export class Simulation {
       const peers = options.peering === 'first' ? (index === 0 ? [] : [`/memory/${names[0] ?? name}`]) : others.map((other) => `/memory/${other}`);
       const skewMs = maxSkewMs === 0 ? 0 : (siteRandom.fork('skew').float() * 2 - 1) * maxSkewMs;
       const site = new SimSite(
-        { name, peerId: asPeerIdString(`peer-${name}`), peers, settings, hooks: options.hooks ?? {}, skewMs, disk: options.disk ?? {} },
+        {
+          name, peerId: asPeerIdString(`peer-${name}`), peers, settings, hooks: options.hooks ?? {}, skewMs, disk: options.disk ?? {},
+          ...(options.appLatency === undefined ? {} : { appLatency: options.appLatency }),
+        },
         {
           clock: this.clock, random: siteRandom, network: this.network, trace: this.trace, apps: this.apps, label,
           remoteFetch: (from) => this.http.remoteFetch(from),

@@ -96,7 +96,7 @@ export function formatVerdict(report: ScenarioReport): string {
 export function formatReport(report: ScenarioReport, mode: TimelineMode): string {
   const { options } = report;
   const lines = [
-    `cheops sim: seed ${String(options.seed)}, ${options.sites} sites, ${options.durationMs / 1000} s, faults ${describeFaults(options.faults)}, latency ${describeLatency(options.latency)}, ${options.operations} operations`,
+    `cheops sim: seed ${String(options.seed)}, ${options.sites} sites, ${options.durationMs / 1000} s, faults ${describeFaults(options.faults)}, latency ${describeLatency(options.latency)}, ${options.operations} operations${options.appLatency === undefined ? '' : `, application latency ${describeLatency(options.appLatency)}`}`,
   ];
   const timeline = formatTimeline(report.timeline, mode);
   if (timeline.length > 0) lines.push('', 'timeline (virtual ms since the start, site, event)', ...timeline);
@@ -116,6 +116,7 @@ export function formatSwarmLine(report: ScenarioReport): string {
     `faults ${describeFaults(options.faults).padEnd(28)}`,
     `latency ${formatLatency(options.latency).padEnd(22)}`,
     `${String(options.operations).padStart(3)} ops`,
+    `app ${options.appLatency === undefined ? '0ms' : formatLatency(options.appLatency)}`.padEnd(22),
     report.verdict === 'pass' ? 'PASS' : `FAIL ${failed.join(',')}`,
     `hash ${report.traceHash.slice(0, 12)}`,
     `${(report.wallMs / 1000).toFixed(1)} s`,

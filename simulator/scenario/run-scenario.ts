@@ -104,6 +104,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const link: Partial<LinkProfile> = { latency: options.latency };
   const sim = await startSimulation({
     seed: options.seed, sites: options.sites, link, maxClockSkewMs: options.maxClockSkewMs ?? 0, ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+    ...(options.appLatency === undefined ? {} : { appLatency: options.appLatency }),
   });
   try {
     if (!(await meshed(sim))) sim.trace.record('sim:unmeshed', {});

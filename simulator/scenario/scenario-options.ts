@@ -37,6 +37,13 @@ export interface ScenarioOptions {
   readonly maxSettleMs?: number;
   /** Each site's wall clock is off by up to this; default 0. */
   readonly maxClockSkewMs?: number;
+  /**
+   * How long each site's application takes to answer a call (drawn per call; the object is
+   * written somewhere in between); default none: it answers at once. Widens the windows between
+   * an application call and everything else a site does (another site's share request, a
+   * reconcile pass, a crash).
+   */
+  readonly appLatency?: LatencyDistribution;
   /** Sharing in the workload (three sites or more); defaults in `scenarioDefaults.sharing`. */
   readonly sharing?: Partial<SharingSettings>;
   /** Wrappers of the nodes' ports (broken-node tests). */
@@ -93,7 +100,7 @@ function millis(text: string): number {
  * `20ms` (fixed), `10-50ms` (uniform), `long-tail:20ms:200ms` (median and p99),
  * `normal:50ms:10ms` (mean and standard deviation).
  */
-export function parseLatency(text: string): LatencyDistribution {
+export function parseLatency(text: string, name = 'latency'): LatencyDistribution {
   const trimmed = text.trim();
   let distribution: LatencyDistribution;
   const parts = trimmed.split(':');
@@ -107,7 +114,7 @@ export function parseLatency(text: string): LatencyDistribution {
   } else {
     distribution = { type: 'fixed', ms: millis(trimmed) };
   }
-  checkLatency(distribution, 'latency');
+  checkLatency(distribution, name);
   return distribution;
 }
 
@@ -146,6 +153,7 @@ export function replayCommand(options: ScenarioOptions): string {
     `--latency ${formatLatency(options.latency)}`,
     `--workload ${options.operations}`,
     ...((options.maxClockSkewMs ?? 0) > 0 ? [`--clock-skew ${options.maxClockSkewMs ?? 0}ms`] : []),
+    ...(options.appLatency === undefined ? [] : [`--app-latency ${formatLatency(options.appLatency)}`]),
   ].join(' ');
 }
 

@@ -18,6 +18,15 @@ const latencies: readonly LatencyDistribution[] = [
   { type: 'normal', meanMs: 30, stdDevMs: 10 },
 ];
 
+/** How long each application takes to answer: at once in two seeds of five. Drawn after the other settings, so a seed keeps those it had before this was added. */
+const appLatencies: readonly { readonly appLatency?: LatencyDistribution }[] = [
+  {},
+  {},
+  { appLatency: { type: 'fixed', ms: 2 } },
+  { appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } },
+  { appLatency: { type: 'long-tail', medianMs: 5, p99Ms: 100 } },
+];
+
 /** The settings seed `seed` runs with in a swarm. */
 export function swarmSettings(seed: Seed): Omit<ScenarioOptions, 'onProgress' | 'hooks'> {
   const random = new SeededRandom(seed).fork('swarm');
@@ -31,6 +40,7 @@ export function swarmSettings(seed: Seed): Omit<ScenarioOptions, 'onProgress' | 
     faults,
     latency: random.pick(latencies),
     operations: 20 + random.int(131),
+    ...random.pick(appLatencies),
   };
 }
 

@@ -102,3 +102,27 @@ describe('a crash and a restart', () => {
     for (const ref of refs) expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ metadata: { name: ref.name } });
   });
 });
+
+describe('an application that takes its time (--app-latency)', () => {
+  it('answers each call that much later, and a crash before its answer leaves the object made, unacknowledged', async () => {
+    sim = await startSimulation({ seed: 'slow-app', sites: 2, appLatency: { type: 'fixed', ms: 40 } });
+    expect(await meshed(sim)).toBe(true);
+    const started = sim.clock.elapsedMs();
+    expect((await send(sim, 'Site1', createCall(notes, objectBody(notes, 'first', { text: 'one' }, {})))).status).toBe(201);
+    expect(sim.clock.elapsedMs() - started).toBeGreaterThanOrEqual(40);
+    // Cut short after the application made it: the object stands, the client heard a reset.
+    const other: ObjectRef = { ...notes, name: 'unanswered' };
+    const site1 = sim.site('Site1');
+    let outcome = 'pending';
+    site1.call(toRequest(simHttpUrl(site1.name), createCall(other, objectBody(other, 'second', { text: 'two' }, {})))).then(
+      () => (outcome = 'answered'),
+      (error: Error) => (outcome = error.name),
+    );
+    expect(await sim.runUntil(() => sim?.apps.writes.some((write) => write.key?.name === 'unanswered') === true, { timeoutMs: 1_000 })).toBe(true);
+    sim.crash('Site1');
+    await sim.runFor(1_000);
+    expect(outcome).toBe('SiteDownError');
+    await sim.restart('Site1');
+    expect(await objectOn(sim, 'Site1', other)).toMatchObject({ metadata: { name: 'unanswered' } });
+  });
+});

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSim, type SimFlags, type SimOutput } from '../../cli/sim-command.js';
 import type { SiteHooks } from '../../simulator/harness/site-hooks.js';
+import { swarmSettings } from '../../simulator/scenario/swarm.js';
 import { dropsReplicatedWrites } from './broken-nodes.js';
 
 const flags: SimFlags = { seed: '5', sites: '3', duration: '8s', faults: 'none', latency: '20ms', workload: '30', timeline: 'none', progress: false };
@@ -31,6 +32,19 @@ describe('cheops sim', () => {
     expect(run.stdout).toMatch(/FAIL\s+convergence/);
     expect(run.stdout).toMatch(/on Site2: the application lacks it/);
     expect(run.stdout).toContain('replay: cheops sim --seed 5 --sites 3 --duration 8s --faults none --latency 20ms --workload 30');
+  });
+
+  it('replays a run with a slow application with that latency', async () => {
+    const run = await sim({ appLatency: '5-15ms' }, dropsReplicatedWrites('Site2'));
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('application latency 5–15ms');
+    expect(run.stdout).toContain('replay: cheops sim --seed 5 --sites 3 --duration 8s --faults none --latency 20ms --workload 30 --app-latency 5-15ms');
+  });
+
+  it('draws a slow application for some seeds of a swarm, an immediate one for others', () => {
+    const drawn = Array.from({ length: 40 }, (_, index) => swarmSettings(1000 + index).appLatency);
+    expect(drawn.filter((latency) => latency === undefined).length).toBeGreaterThan(5);
+    expect(new Set(drawn.filter((latency) => latency !== undefined).map((latency) => latency?.type))).toEqual(new Set(['fixed', 'uniform', 'long-tail']));
   });
 
   it('exits 2 naming a bad flag', async () => {
