@@ -130,6 +130,8 @@ export interface ReplicationGlue {
   keyOfObject(object: unknown, call: GlueWriteCall): ResourceKey | undefined;
   /** Whether a request body asks for a dry run that the path did not show (a Kubernetes DELETE's options). */
   isDryRunBody(body: unknown): boolean;
+  /** `target` (path and query) asking for a dry run: the application checks the write and keeps nothing (Kubernetes: `dryRun=All`). */
+  dryRunTarget(target: string): string;
   /** The object without its site-local fields: what becomes the desired state. */
   canonical(object: JsonObject, key: ResourceKey): JsonObject;
   /** `desired` as it must be applied onto the `local` object: the local site-local fields kept. */

@@ -138,6 +138,13 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
 
   isDryRunBody: deleteOptionsDryRun,
 
+  dryRunTarget(target: string): string {
+    const question = target.indexOf('?');
+    const query = new URLSearchParams(question === -1 ? '' : target.slice(question + 1));
+    query.set('dryRun', 'All');
+    return `${question === -1 ? target : target.slice(0, question)}?${query.toString()}`;
+  },
+
   canonical(object: JsonObject, key: ResourceKey): JsonObject {
     return stripSiteLocalFields(object, pluralOf(key.service));
   },

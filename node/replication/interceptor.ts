@@ -30,13 +30,13 @@ import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
 import { noticeMadeAgain } from './reshare.js';
 import { forwardWrite } from './forward.js';
-import { CheopsHeader, describeKey, firstValue, parseWait } from './http.js';
+import { CheopsHeader, describeKey, firstValue, parseWait, relay } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
 import { bodyFormat, readWriteBody, type WriteBody } from './request-body.js';
 import { knownSitesOf } from './sites.js';
-import { replicatedWrite, sendLocal } from './write-path.js';
+import { fetchLocal, localRequest, replicatedWrite, sendLocal } from './write-path.js';
 
 /** Where a write runs. */
 type WritePlan =
@@ -94,7 +94,9 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
   // Until it is made or refused, an owner's reliance check hears it is coming (creating.ts).
   const end = shares && key !== undefined && write.op === 'create' ? ctx.creating.begin(key) : undefined;
   try {
-    const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key) : { notes: [], relies: false };
+    const preflight = write.op === 'create' ? () => refusedByApplication(ctx, call, body) : undefined;
+    const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key, preflight) : { notes: [], relies: false };
+    if (shared.refused !== undefined) return shared.refused;
     const plan = shared.notes.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared.notes] };
     return await writePlanned(ctx, call, write, body, plan, key, live, wait, shared.relies);
   } finally {
@@ -132,6 +134,16 @@ async function writePlanned(
         intentFirst: write.op === 'create' && relies,
       });
   }
+}
+
+/**
+ * The application's answer to the create as a dry run, when it refuses it (invalid, there
+ * already, over a quota): that answer, relayed, and nothing shared for an object never made.
+ */
+async function refusedByApplication(ctx: EngineContext, call: FrontCall, body: WriteBody): Promise<Response | undefined> {
+  const request = localRequest(call, body);
+  const answer = await fetchLocal(ctx, { ...request, path: ctx.glue.dryRunTarget(request.path) });
+  return answer.status >= 200 && answer.status <= 299 ? undefined : relay(answer, []);
 }
 
 /**

@@ -63,7 +63,8 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
         const url = new URL(request.url);
         if (!request.headers.has('user-agent') && url.hostname === 'local-application') engineCalls.set(site, [...(engineCalls.get(site) ?? []), `${request.method} ${url.pathname}`]);
         if (appDown.has(site)) return Promise.reject(new TypeError('fetch failed: connection refused'));
-        const held = appHeld.get(`${site} ${request.method}`) ?? (request.method === 'POST' ? appHeld.get(site) : undefined);
+        // A site's hold is on what its application makes: not on a dry run, which makes nothing.
+        const held = appHeld.get(`${site} ${request.method}`) ?? (request.method === 'POST' && !url.searchParams.has('dryRun') ? appHeld.get(site) : undefined);
         if (held !== undefined) heldRequests.push(`${site} ${request.method} ${url.pathname}`);
         return held === undefined ? standin.fetch(request) : held.then(() => standin.fetch(request));
       };
@@ -663,6 +664,17 @@ describe('request checks', () => {
     expect(patched.headers.get('x-cheops-meta-id')).not.toBeNull();
     const key = async (site: TestSite): Promise<string> => Buffer.from(String(((await site.local(`${secrets}/token`)).body.data as Record<string, string>).key), 'base64').toString();
     await eventually(async () => expect([await key(site1), await key(site2)]).toEqual(['v2', 'v2']));
+  });
+
+  it('shares nothing for an object the application refuses: the refusal as it answered, no copy of the secret', async () => {
+    const [site1, site2] = await threeSites();
+    expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: pod('taken') })).status).toBe(201);
+    const refused = await site1.request('POST', pods, { body: usingSecret('taken'), scope: '{pods: Site1, secrets: Site2}' });
+    expect([refused.status, ((await refused.json()) as { reason?: string }).reason]).toEqual([409, 'AlreadyExists']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await tokenData(site1)).toBeUndefined();
+    expect(await (await site2.fetch(new Request('http://site2.test/cheops/v1/replicants'))).json()).toEqual({ items: [] });
   });
 
   it('makes a share wait for a plain delete of the object already on its way to the application: no copy of what its owner deleted', async () => {

@@ -37,9 +37,17 @@ import { adoptable } from './write-path.js';
 export interface SharedDependencies {
   /** `Warning`s. */
   readonly notes: readonly string[];
+  /** The answer to give instead of writing the object, `preflight`'s: nothing was shared. */
+  readonly refused?: Response;
   /** It has a requirement or a reliance (its create then stores its intent first: write-path.ts). */
   readonly relies: boolean;
 }
+
+/**
+ * Asked once, before a dependency is first shared or followed for the object: an answer that
+ * refuses the object (its application would not make it), or undefined to go on.
+ */
+export type Preflight = () => Promise<Response | undefined>;
 
 /**
  * Makes every dependency of `object` that `scope` takes from other sites present here and on the
@@ -48,15 +56,23 @@ export interface SharedDependencies {
  */
 export async function shareDependencies(
   ctx: EngineContext, call: FrontCall, write: GlueWriteCall, object: JsonObject, scope: { readonly text: string; readonly scope: Scope }, consumers: readonly SiteName[],
-  dependent: ResourceKey | undefined,
+  dependent: ResourceKey | undefined, preflight?: Preflight,
 ): Promise<SharedDependencies> {
   const notes: string[] = [];
   const dependencies = ctx.glue.dependencies(object, write).filter((dependency) => dependency.kind !== DependencyKind.Composition);
+  let checked = preflight === undefined;
   for (const dependency of dependencies) {
     const { key } = dependency;
     const resolved = resolveScope(scope.scope, key.service, knownSitesOf(ctx.sites));
     if (!resolved.ok) throw resolved.error;
     const { sites } = resolved.resolution;
+    // Before the first dependency goes anywhere it was not: a share the object's own refusal
+    // then left in place put a copy of another site's secret where nothing uses it.
+    if (!checked && (!sites.includes(ctx.self) || consumers.some((site) => site !== ctx.self))) {
+      checked = true;
+      const refused = await preflight?.();
+      if (refused !== undefined) return { notes, relies: true, refused };
+    }
     if (sites.includes(ctx.self)) {
       const note = await followHere(ctx, call, dependency, consumers, dependent);
       if (note !== undefined) notes.push(note);

@@ -6,6 +6,7 @@
  * replication with it: a write's marker (an annotation the workload puts on every body it sends)
  * says which operation an object came from.
  */
+import { sleep, type Clock } from '../../core/clock.js';
 import type { SiteName } from '../../core/ids.js';
 import { inProcessLocalApp, type LocalApp } from '../../node/local-app.js';
 import type { Standin } from '../standin/index.js';
@@ -23,9 +24,9 @@ export interface AppObjectKey {
 
 /** One write an application answered. */
 export interface AppWrite {
-  /** Virtual milliseconds since the start of the run, when the application answered. */
+  /** Virtual milliseconds since the start of the run, when the application answered (its answer then takes the rest of any `--app-latency` to come back). */
   readonly atMs: number;
-  /** When the request reached the application (the stand-in's disk makes a write take time). */
+  /** When the node sent the request (it reaches the application after part of any `--app-latency`; the stand-in's disk makes a write take time too). */
   readonly issuedAtMs: number;
   readonly site: SiteName;
   readonly incarnation: number;
@@ -100,34 +101,53 @@ export interface ObservedAppDeps {
   /** Virtual milliseconds since the start of the run. */
   readonly elapsedMs: () => number;
   readonly log: AppLog;
+  /** How long each call takes on its way to the stand-in and back (`--app-latency`); none: at once. */
+  readonly latency?: AppLatency;
 }
 
-/** The stand-in as a LocalApp whose every write is recorded in the AppLog. */
+/** Delays drawn for each call, waited on the process's clock. */
+export interface AppLatency {
+  readonly clock: Clock;
+  readonly draw: () => { readonly beforeMs: number; readonly afterMs: number };
+}
+
+/** The stand-in as a LocalApp whose every write is recorded in the AppLog, when the stand-in answered it. */
 export function observedApp(standin: Pick<Standin, 'fetch'>, deps: ObservedAppDeps): LocalApp {
+  const { latency } = deps;
   return inProcessLocalApp(async (request: Request): Promise<Response> => {
-      const { pathname } = new URL(request.url);
-      const source = request.headers.has('user-agent') ? 'client' : 'node';
-      const issuedAtMs = deps.elapsedMs();
-      const response = await standin.fetch(request);
-      if (!writeMethods.has(request.method)) return response;
-      const answered = await response
-        .clone()
-        .json()
-        .catch(() => undefined);
-      const parsed = appKeyOfPath(pathname, answered);
-      deps.log.record({
-        atMs: deps.elapsedMs(),
-        issuedAtMs,
-        site: deps.site,
-        incarnation: deps.incarnation,
-        method: request.method,
-        path: pathname,
-        key: parsed?.key,
-        subresource: parsed?.subresource,
-        status: response.status,
-        marker: response.status < 300 ? markerOf(answered) : undefined,
-        source,
-      });
-      return response;
+    const issuedAtMs = deps.elapsedMs();
+    const delay = latency?.draw();
+    if (latency !== undefined && delay !== undefined) await sleep(latency.clock, delay.beforeMs);
+    const response = await standin.fetch(request);
+    if (writeMethods.has(request.method) && !isDryRun(request)) await record(request, response, issuedAtMs, deps);
+    if (latency !== undefined && delay !== undefined) await sleep(latency.clock, delay.afterMs);
+    return response;
+  });
+}
+
+/** A write the application checks and keeps nothing of (`dryRun=All`, Cheops's check before sharing). */
+function isDryRun(request: Request): boolean {
+  return new URL(request.url).searchParams.getAll('dryRun').some((value) => value !== '');
+}
+
+async function record(request: Request, response: Response, issuedAtMs: number, deps: ObservedAppDeps): Promise<void> {
+  const { pathname } = new URL(request.url);
+  const answered = await response
+    .clone()
+    .json()
+    .catch(() => undefined);
+  const parsed = appKeyOfPath(pathname, answered);
+  deps.log.record({
+    atMs: deps.elapsedMs(),
+    issuedAtMs,
+    site: deps.site,
+    incarnation: deps.incarnation,
+    method: request.method,
+    path: pathname,
+    key: parsed?.key,
+    subresource: parsed?.subresource,
+    status: response.status,
+    marker: response.status < 300 ? markerOf(answered) : undefined,
+    source: request.headers.has('user-agent') ? 'client' : 'node',
   });
 }

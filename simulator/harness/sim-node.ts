@@ -5,14 +5,13 @@
  * (write path, reconciler, key index, share policy) and the HTTP front, driven in process through
  * `Site.fetch`. The simulator never calls `listen()`: no socket is opened.
  */
-import { sleep, type Clock } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import type { PeerIdString, SiteName } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import type { Random } from '../../core/random.js';
 import type { DocumentChangedEvent } from '../../crdt/documents.js';
 import type { Storage } from '../../crdt/storage.js';
 import { configDefaults, type NodeConfig } from '../../node/config.js';
-import { wrapLocalApp, type LocalApp } from '../../node/local-app.js';
 import type { RemoteFetch } from '../../node/replication/index.js';
 import { startSite, type Site } from '../../node/site.js';
 import type { MemoryTransport } from '../../p2p/memory-transport.js';
@@ -21,7 +20,7 @@ import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope } from '../core/sim-clock.js';
 import type { Trace } from '../core/trace.js';
 import { createStandin, type Standin } from '../standin/index.js';
-import { observedApp, type AppLog } from './app-log.js';
+import { observedApp, type AppLatency, type AppLog } from './app-log.js';
 import type { SiteHookContext, SiteHooks } from './site-hooks.js';
 
 /** The node's timing settings; defaults are the production ones (node/config.ts). */
@@ -118,10 +117,11 @@ export async function startSimNode(init: SimNodeInit, deps: SimNodeDeps): Promis
   const context: SiteHookContext = { site: init.site, incarnation: init.incarnation, clock, random: random.fork('hooks') };
   const standin = createStandin({ site: init.site, clock, random, logger, storage: deps.appStorage });
   await standin.ready;
-  const observed = observedApp(standin, { site: init.site, incarnation: init.incarnation, elapsedMs: deps.elapsedMs, log: deps.apps });
-  // Slowed outside the log: the log has the moment the stand-in made the object.
-  const answering = init.appLatency === undefined ? observed : slowedApp(observed, init.appLatency, clock, random.fork('app-latency'));
-  const localApp = init.hooks.localApp?.(answering, context) ?? answering;
+  const observed = observedApp(standin, {
+    site: init.site, incarnation: init.incarnation, elapsedMs: deps.elapsedMs, log: deps.apps,
+    ...(init.appLatency === undefined ? {} : { latency: appLatency(init.appLatency, clock, random.fork('app-latency')) }),
+  });
+  const localApp = init.hooks.localApp?.(observed, context) ?? observed;
   const storage = init.hooks.storage?.(deps.storage, context) ?? deps.storage;
   await transport.start();
   const nodeTransport = init.hooks.transport?.(transport, context) ?? transport;
@@ -148,18 +148,17 @@ function traceDocuments(site: Site, deps: SimNodeDeps, name: SiteName): void {
 }
 
 /**
- * The stand-in answering each call after a delay drawn from `latency`, part of it before the call
- * reaches the application and the rest after, as a real application's work lies between the two.
- * On the process's clock: a crash before the call reaches the application loses the call; one
- * after leaves the object made, unanswered.
+ * Each call's delay drawn from `latency`, part of it before the call reaches the stand-in and the
+ * rest after, as a real application's work lies between the two. On the process's clock: a crash
+ * before the call reaches the stand-in loses it; one after leaves the object made, unanswered.
  */
-function slowedApp(app: LocalApp, latency: LatencyDistribution, clock: Clock, random: Random): LocalApp {
-  return wrapLocalApp(app, async (request: Request): Promise<Response> => {
-    const totalMs = sampleLatency(latency, random);
-    const beforeMs = totalMs * random.float();
-    await sleep(clock, beforeMs);
-    const response = await app.fetch(request);
-    await sleep(clock, totalMs - beforeMs);
-    return response;
-  });
+function appLatency(latency: LatencyDistribution, clock: Clock, random: Random): AppLatency {
+  return {
+    clock,
+    draw: () => {
+      const totalMs = sampleLatency(latency, random);
+      const beforeMs = totalMs * random.float();
+      return { beforeMs, afterMs: totalMs - beforeMs };
+    },
+  };
 }
