@@ -1,7 +1,8 @@
 /**
  * The CI list (issue 5): a fixed list of seeds, each a five-site run with every fault on
  * (partitions cut, black-holed and one-way, crashes, crashes in the middle of a write, loss,
- * resets, reordering and duplicates) and a small workload, checked by every checker. Split over
+ * resets, reordering and duplicates) and a small workload, checked by every checker; half of
+ * them with slow applications. Split over
  * four files so that vitest runs two at a time on a two-core machine; each seed is its own test,
  * and a failure prints its violations and the command that replays it.
  */
@@ -12,7 +13,10 @@ import { replayCommand, type ScenarioOptions } from '../../simulator/scenario/sc
 /** 100 seeds: 1 to 100. */
 export const ciSeeds: readonly number[] = Array.from({ length: 100 }, (_, index) => index + 1);
 
-/** The settings of every CI seed: small enough for 100 seeds in a few minutes, faults on. */
+/**
+ * The settings of every CI seed: small enough for 100 seeds in a few minutes, faults on. Odd
+ * seeds have applications that take 1–20 ms to answer (`--app-latency`), even ones answer at once.
+ */
 export function ciOptions(seed: number): ScenarioOptions {
   return {
     seed,
@@ -21,6 +25,7 @@ export function ciOptions(seed: number): ScenarioOptions {
     faults: ['partitions', 'crashes', 'loss', 'reorder'],
     latency: { type: 'uniform', minMs: 10, maxMs: 50 },
     operations: 40,
+    ...(seed % 2 === 1 ? { appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } } : {}),
   };
 }
 
