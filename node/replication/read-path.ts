@@ -7,12 +7,12 @@
  */
 import type { Replicant } from '../../crdt/replicant.js';
 import { keyText, lostToDelete, parseRevision, replicantDocId, type ConflictEntry } from '../../crdt/replicant.js';
-import { isJsonObject, type JsonObject } from '../../glue/json.js';
+import { isJsonObject } from '../../glue/json.js';
 import type { ResourceKey } from '../../core/ids.js';
 import type { GlueReadCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
-import { answerJson, describeKey, relay, warning } from './http.js';
+import { answerJson, describeKey, relay, warning, type BufferedAnswer } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { unreachableOwner } from './sites.js';
 import { fetchLocal, localRequest } from './write-path.js';
@@ -56,26 +56,23 @@ export function readWithWarnings(ctx: EngineContext, call: FrontCall, read: Glue
  * and its dependency are read from the application each time, rather than tracked.
  */
 async function missingWarnings(ctx: EngineContext, read: GlueReadCall, lost: readonly IndexEntry[]): Promise<string[]> {
-  const object = await readJson(ctx, ctx.glue.readPath(read.key));
-  if (object === undefined) return [];
+  const path = ctx.glue.readPath(read.key);
+  const answer = path === undefined ? undefined : await getLocal(ctx, path);
+  const object = answer?.status === 200 ? answerJson(answer) : undefined;
+  if (!isJsonObject(object)) return [];
   const call = { kind: 'write', op: 'create', service: read.service, key: read.key, ...(read.key.namespace === undefined ? {} : { namespace: read.key.namespace }) } as const;
   const referred = new Set(ctx.glue.dependencies(object, call).map((dependency) => keyText(dependency.key)));
   const warnings: string[] = [];
   for (const dependency of lost) {
-    const path = ctx.glue.readPath(dependency.key);
-    if (!referred.has(keyText(dependency.key)) || path === undefined) continue;
-    if ((await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) })).status !== 404) continue;
+    const dependencyPath = ctx.glue.readPath(dependency.key);
+    if (!referred.has(keyText(dependency.key)) || dependencyPath === undefined || (await getLocal(ctx, dependencyPath)).status !== 404) continue;
     warnings.push(`${describeKey(read.key)} relies on ${describeKey(dependency.key)}, which is missing here: deleted (forced, or by a site that did not know of ${read.key.name} yet)`);
   }
   return warnings;
 }
 
-/** The object at `path` in the local application, when there is one. */
-async function readJson(ctx: EngineContext, path: string | undefined): Promise<JsonObject | undefined> {
-  if (path === undefined) return undefined;
-  const answer = await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
-  const object = answer.status === 200 ? answerJson(answer) : undefined;
-  return isJsonObject(object) ? object : undefined;
+function getLocal(ctx: EngineContext, path: string): Promise<BufferedAnswer> {
+  return fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
 }
 
 /**
