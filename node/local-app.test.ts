@@ -88,6 +88,25 @@ describe('httpLocalApp exchange', () => {
   });
 });
 
+describe('httpLocalApp fetch', () => {
+  it('closes the upstream request when the signal given with the call aborts (a watch whose client left)', async () => {
+    let closed = false;
+    const { url } = await application((_, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"type":"ADDED"}\n');
+      res.on('close', () => (closed = true));
+    });
+    const app = httpLocalApp(url);
+    apps.push(app);
+    const client = new AbortController();
+    // The Request itself carries no signal: only the one handed beside it can end the watch.
+    const response = await app.fetch(new Request('http://local-application/api/v1/pods?watch=true'), client.signal);
+    expect(response.status).toBe(200);
+    client.abort();
+    await expect.poll(() => closed, { timeout: 5_000 }).toBe(true);
+  });
+});
+
 describe('wrapLocalApp', () => {
   it('sends both entries of the wrapped application through the wrapper', async () => {
     const inner = inProcessLocalApp(() => Promise.resolve(new Response('inner', { status: 200 })));

@@ -31,8 +31,13 @@ export interface LocalAnswer {
 export interface LocalApp {
   /** Base URL of the application's HTTP API, when it has one (production); absent in-process. */
   readonly url: string | undefined;
-  /** Sends one request to the application; rejects only when it cannot be reached. */
-  fetch(request: Request): Promise<Response>;
+  /**
+   * Sends one request to the application; rejects only when it cannot be reached. `signal`: the
+   * one `request` was made with, when the caller has it. Over HTTP it is the one followed: a
+   * Request holds its own signal only weakly (undici #3644), so a watch whose client left could
+   * stay open upstream.
+   */
+  fetch(request: Request, signal?: AbortSignal): Promise<Response>;
   /**
    * `fetch` for a request and an answer read whole, which is all the node's own calls are. Over
    * HTTP it skips web streams and chunked bodies (~1 ms of CPU on a small write). A wrapper that
@@ -66,9 +71,9 @@ export function httpLocalApp(baseUrl: string, options: HttpLocalAppOptions = {})
   const agent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
   return {
     url: base.href.replace(/\/$/, ''),
-    fetch(request: Request): Promise<Response> {
+    fetch(request: Request, signal?: AbortSignal): Promise<Response> {
       const incoming = new URL(request.url);
-      return relayFetch(new URL(`${prefix}${incoming.pathname}${incoming.search}`, base.origin), request, agent);
+      return relayFetch(new URL(`${prefix}${incoming.pathname}${incoming.search}`, base.origin), request, agent, signal);
     },
     exchange: (call) => exchangeOver(agent, base.origin, `${prefix}${call.path}`, call, timeoutMs),
     close: () => agent.close(),

@@ -40,7 +40,7 @@ async function askMember<T>(ctx: EngineContext, call: FrontCall, site: SiteName,
   const target = ctx.glue.memberTarget(call.url, site);
   try {
     if (site === ctx.self) {
-      return { site, answer: await take(await ctx.localApp.fetch(new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal }))) };
+      return { site, answer: await take(await ctx.localApp.fetch(new Request(`http://local-application${target}`, { method: call.method, headers: requestHeaders(call.headers), signal }), signal)) };
     }
     const base = ctx.sites.httpOf(site);
     if (base === undefined) return { site, failure: 'its HTTP address is not known yet' };
