@@ -54,6 +54,18 @@ const heldRequests: string[] = [];
 /** The requests each site's engine made to its application (a client's carry a user-agent, the test's own go to http://app). */
 const engineCalls = new Map<string, string[]>();
 
+/** Holds the application calls `key` names (`Site2 DELETE`, or `Site1`: its creates) until the function returned is called. */
+function hold(key: string): () => void {
+  let release: () => void = () => undefined;
+  appHeld.set(key, new Promise<void>((resolve) => {
+    release = resolve;
+  }));
+  return () => {
+    appHeld.delete(key);
+    release();
+  };
+}
+
 async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
   mesh = await TestMesh.create({
     names: ['Site1', 'Site2', 'Site3'],
@@ -646,17 +658,13 @@ describe('request checks', () => {
   it('makes a plain write on a resource being shared wait for its replicant, so the write reaches the sharing site too', async () => {
     const [site1, site2] = await threeSites();
     expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
-    let release: () => void = () => undefined;
-    appHeld.set('Site2 GET', new Promise<void>((resolve) => {
-      release = resolve;
-    }));
+    const release = hold('Site2 GET');
     const using = usingSecret('user');
     const creating = site1.request('POST', pods, { body: using, scope: '{pods: Site1, secrets: Site2}' });
     // Site2 is reading its secret to share it: a change of it made there meanwhile waits its turn.
     await eventually(() => expect(engineCalls.get('Site2')).toContain(`GET ${secrets}/token`));
     const patching = site2.request('PATCH', `${secrets}/token`, { body: { stringData: { key: 'v2' } }, headers: { 'content-type': 'application/merge-patch+json' } });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    appHeld.delete('Site2 GET');
     release();
     expect((await creating).status).toBe(201);
     const patched = await patching;
@@ -680,15 +688,11 @@ describe('request checks', () => {
   it('makes a share wait for a plain delete of the object already on its way to the application: no copy of what its owner deleted', async () => {
     const [site1, site2] = await threeSites();
     expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
-    let release: () => void = () => undefined;
-    appHeld.set('Site2 DELETE', new Promise<void>((resolve) => {
-      release = resolve;
-    }));
+    const release = hold('Site2 DELETE');
     const deleting = site2.request('DELETE', `${secrets}/token`);
     await eventually(() => expect(heldRequests).toContain(`Site2 DELETE ${secrets}/token`));
     const creating = site1.request('POST', pods, { body: usingSecret('user'), scope: '{pods: Site1, secrets: Site2}' });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    appHeld.delete('Site2 DELETE');
     release();
     expect((await deleting).status).toBe(200);
     const created = await creating;
@@ -734,15 +738,11 @@ describe('request checks', () => {
     expect((await site1.request('POST', pods, { body: usingSecret('gone'), scope: '{pods: Site1, secrets: Site2}' })).status).toBe(201);
     expect((await site1.request('DELETE', `${pods}/gone`)).status).toBe(200);
     // Site2's delete looks for Site1's pod, recorded but gone: Site1 is slow to say so.
-    let release: () => void = () => undefined;
-    appHeld.set('Site1 GET', new Promise<void>((resolve) => {
-      release = resolve;
-    }));
+    const release = hold('Site1 GET');
     const deleting = site2.request('DELETE', `${secrets}/token`);
     await eventually(() => expect(heldRequests).toContain(`Site1 GET ${pods}/gone`));
     // Meanwhile Site3 takes the secret for a pod of its own.
     expect((await site3.request('POST', pods, { body: usingSecret('newcomer'), scope: '{pods: Site3, secrets: Site2}' })).status).toBe(201);
-    appHeld.delete('Site1 GET');
     release();
     const refused = await deleting;
     expect(refused.status).toBe(409);
@@ -789,16 +789,12 @@ describe('request checks', () => {
     const using = usingSecret('coming');
     expect((await site2.request('POST', secrets, { body: tokenSecret('v1') })).status).toBe(201);
     // Site1's copy of the secret is slow to be made: its pod waits for it, recorded already at the owner.
-    let release: () => void = () => undefined;
-    appHeld.set('Site1', new Promise<void>((resolve) => {
-      release = resolve;
-    }));
+    const release = hold('Site1');
     const creating = site1.request('POST', pods, { body: using, scope: '{pods: Site1, secrets: Site2}' });
     await eventually(() => expect(heldRequests).toContain(`Site1 POST ${secrets}`));
     const refused = await site2.request('DELETE', `${secrets}/token`);
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { message: string }).message).toContain('pods default/coming on Site1');
-    appHeld.delete('Site1');
     release();
     expect((await creating).status).toBe(201);
     expect((await site1.local(`${secrets}/token`)).status).toBe(200);
@@ -1042,8 +1038,7 @@ describe('request checks', () => {
     await mesh?.partition('Site1');
     expect((await site2.request('POST', pods, { body: pod('twin', { from: 'Site2' }), scope: both })).status).toBe(201);
     expect((await site2.request('DELETE', `${pods}/twin`)).status).toBe(200);
-    let release = (): void => undefined;
-    appHeld.set('Site1', new Promise<void>((resolve) => (release = resolve)));
+    const release = hold('Site1');
     const onSite1 = site1.request('POST', pods, { body: pod('twin', { from: 'Site1' }), scope: both });
     await mesh?.heal('Site1');
     // The tombstone of the first incarnation reaches Site1 while its application holds the create.
