@@ -39,6 +39,8 @@ export interface RetryHost {
   blocked(key: WorkloadKey): boolean;
   /** Sends the retry (`retryOf`: the first attempt's id). */
   resend(retry: Retry): void;
+  /** Whether the workload has stopped: answers then bring no retry. */
+  stopped(): boolean;
 }
 
 /** The retries a workload has waiting. */
@@ -57,6 +59,19 @@ export class Retries {
 
   clear(): void {
     this.waiting.clear();
+  }
+
+  /**
+   * Follows a write just sent as attempt `attempt`: once answered, `answered` learns the outcome,
+   * then the write is retried when a user would retry it (unless the workload has stopped).
+   */
+  follow(sent: { readonly op: OpRecord; readonly done: Promise<OpRecord> }, site: SiteName, build: (opId: string) => KubectlCall, attempt: number, answered: (op: OpRecord) => void): void {
+    sent.done
+      .then(() => {
+        answered(sent.op);
+        if (!this.host.stopped()) this.afterAnswer(sent.op, site, build, attempt);
+      })
+      .catch(() => undefined);
   }
 
   /** Retries `op` when a user would (wantsRetry), as attempt `attempt + 1`. */

@@ -92,6 +92,7 @@ export class SharingWorkload {
       after: (delayMs, run) => this.schedule.after(delayMs, run),
       blocked: (key) => this.busy.has(key),
       resend: (retry) => this.send(retry.site, retry.key, retry.build, retry.original, retry.attempt + 1),
+      stopped: () => this.schedule.stopped,
     }, options.maxRetries ?? 2);
   }
 
@@ -157,16 +158,13 @@ export class SharingWorkload {
   }
 
   private send(site: SiteName, key: WorkloadKey, build: (opId: string) => KubectlCall, retryOf?: string, attempt = 0): void {
-    const { op, done } = this.client.send(site, key, build, retryOf);
-    if (op.outcome === 'skipped') return;
+    const sent = this.client.send(site, key, build, retryOf);
+    if (sent.op.outcome === 'skipped') return;
     this.busy.add(key);
-    done
-      .then(() => {
-        this.busy.delete(key);
-        this.learn(op);
-        if (!this.schedule.stopped) this.retries.afterAnswer(op, site, build, attempt);
-      })
-      .catch(() => undefined);
+    this.retries.follow(sent, site, build, attempt, (op) => {
+      this.busy.delete(key);
+      this.learn(op);
+    });
   }
 
   /**

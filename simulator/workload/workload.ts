@@ -56,6 +56,7 @@ export class Workload {
       after: (delayMs, run) => this.schedule.after(delayMs, run),
       blocked: (key) => key.kind !== 'replicated' && this.busy.has(key),
       resend: (retry) => this.send(retry.site, retry.key, retry.build, retry.original, retry.attempt + 1),
+      stopped: () => this.schedule.stopped,
     }, this.options.maxRetries);
   }
 
@@ -141,16 +142,13 @@ export class Workload {
   }
 
   private send(site: SiteName, key: WorkloadKey, build: (opId: string) => KubectlCall, retryOf: string | undefined, attempt: number): void {
-    const { op, done } = this.client.send(site, key, build, retryOf);
-    if (op.outcome === 'skipped') return;
+    const sent = this.client.send(site, key, build, retryOf);
+    if (sent.op.outcome === 'skipped') return;
     if (key.kind !== 'replicated') this.busy.add(key);
-    done
-      .then(() => {
-        this.busy.delete(key);
-        this.learn(op);
-        if (!this.schedule.stopped) this.retries.afterAnswer(op, site, build, attempt);
-      })
-      .catch(() => undefined);
+    this.retries.follow(sent, site, build, attempt, (op) => {
+      this.busy.delete(key);
+      this.learn(op);
+    });
   }
 
   /** What the client believes after an answer: created or replaced means there, deleted or 404 means gone. */
