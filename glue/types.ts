@@ -119,6 +119,8 @@ export type ObjectOperation = 'get' | 'create' | 'replace' | 'delete';
 export interface ReplicationGlue {
   /** The `app` of the keys this glue makes. */
   readonly app: string;
+  /** A path the application answers 200 on while it serves (Kubernetes: `/readyz`): asked when its calls fail. */
+  readonly readinessPath: string;
   /** Classifies an intercepted request. */
   classify(request: GlueRequest): GlueCall;
   /**

@@ -84,6 +84,7 @@ function objectPaths(key: ResourceKey, body: JsonObject): { collection: string; 
 /** Replication's view of the Kubernetes API. */
 export const kubernetesReplicationGlue: ReplicationGlue = {
   app: kubernetesApp,
+  readinessPath: '/readyz',
 
   classify(request: GlueRequest): GlueCall {
     const call = classifyKubernetesRequest({

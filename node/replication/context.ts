@@ -3,7 +3,7 @@
  * path, the forwarder, the read path and the admin routes.
  */
 import type { Clock, Logger } from '../../core/index.js';
-import type { SiteName } from '../../core/ids.js';
+import type { DocumentId, MetaId, SiteName } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
@@ -54,6 +54,17 @@ export interface ReplicationOptions {
 /** The options with their defaults filled in. */
 export type ResolvedReplicationOptions = Required<ReplicationOptions>;
 
+/**
+ * What to look at again when a write's application answered nothing, or a 5xx: the write may
+ * have been made all the same, and the client was not told.
+ */
+export interface Rechecks {
+  /** The replica of `docId`, whose write through the front left its mark (`localWritePending`): a pass verifies it. */
+  replica(docId: DocumentId): void;
+  /** The create intent of `metaId`: settled as after a crash (create-recovery.ts). */
+  intent(metaId: MetaId): void;
+}
+
 /** The engine's parts, shared by its modules. */
 export interface EngineContext {
   readonly self: SiteName;
@@ -74,4 +85,5 @@ export interface EngineContext {
   readonly logger: Logger;
   readonly metrics: ReplicationMetrics;
   readonly options: ResolvedReplicationOptions;
+  readonly recheck: Rechecks;
 }

@@ -1,12 +1,16 @@
 /**
- * Start-up side of create-intents.ts: each intent a crash left is settled under its key's lock.
- * Its replicant stored, or a later replicant of the key here: forgotten. Otherwise the local
- * application is asked for the object: held (and not on its way out), the replicant is made from
- * it, as the answered create would have made it; absent, nothing acknowledged is lost (the create
- * never finished, or the object was deleted since): forgotten. An application that does not
- * answer is asked again with backoff until it does or the engine stops.
+ * Settles the create intents (create-intents.ts) that no answered create cleared: those a crash
+ * left, found at start-up, and those of a create whose application failed to answer (refused,
+ * reset, 5xx: made or not, the client was not told), at once. Each is settled under its key's
+ * lock. Its replicant stored, or a later replicant of the key here: forgotten. Otherwise the
+ * local application is asked for the object: held (and not on its way out), the replicant is
+ * made from it, as the answered create would have made it; absent, nothing acknowledged is lost
+ * (the create never finished, or the object was deleted since): forgotten. An application that
+ * does not answer is asked again with backoff, and at once when it answers again (AppHealth),
+ * until it does or the engine stops.
  */
 import { errorMessage, sleep } from '../../core/index.js';
+import type { MetaId } from '../../core/ids.js';
 import { metaIdOf, replicantDocId } from '../../crdt/replicant.js';
 import { isJsonObject } from '../../glue/json.js';
 import type { EngineContext } from './context.js';
@@ -16,26 +20,74 @@ import { adoptable, readLocal } from './write-path.js';
 
 type Settled = 'settled' | 'retry';
 
-/** Settles every stored intent; resolves when all are settled or `signal` aborts. */
-export async function recoverCreates(ctx: EngineContext, signal: AbortSignal): Promise<void> {
-  const intents = await ctx.intents.list();
-  if (intents.length > 0) ctx.logger.info({ intents: intents.length }, 'settling creates answered before a crash');
-  await Promise.all(intents.map((intent) => settleWithRetries(ctx, intent, signal)));
-}
+/** The intents being settled; see the file comment. */
+export class CreateRecovery {
+  private readonly settling = new Set<MetaId>();
+  private readonly running = new Set<Promise<void>>();
+  private wake = new AbortController();
 
-async function settleWithRetries(ctx: EngineContext, intent: CreateIntent, signal: AbortSignal): Promise<void> {
-  let delayMs = ctx.options.retryBaseMs;
-  while (!signal.aborted) {
-    let outcome: Settled;
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Settles every stored intent not being settled already; resolves when they are, or the engine stops. */
+  async settleStored(): Promise<void> {
+    const intents = (await this.ctx.intents.list()).filter((intent) => !this.settling.has(intent.metaId));
+    if (intents.length > 0) this.ctx.logger.info({ intents: intents.length }, 'settling creates whose answer may not have reached their client');
+    await Promise.all(intents.map((intent) => this.settle(intent.metaId, intent)));
+  }
+
+  /** Starts settling the intent of `metaId`, stored by a create whose application did not answer; a failure is logged. */
+  settleOne(metaId: MetaId): void {
+    if (this.settling.has(metaId) || this.signal.aborted) return;
+    const work = this.ctx.intents
+      .list()
+      .then(async (intents) => {
+        const intent = intents.find((stored) => stored.metaId === metaId);
+        if (intent !== undefined) await this.settle(metaId, intent);
+      })
+      .catch((error: unknown) => this.ctx.logger.error({ metaId, error: errorMessage(error) }, 'create intent not read; start-up settles it'));
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
+  /** Resolves once the settling started by `settleOne` is over (it ends when the engine stops). */
+  async stopped(): Promise<void> {
+    await Promise.all([...this.running]);
+  }
+
+  /** Cuts short every backoff under way: what they wait for (the application) is back. */
+  retryNow(): void {
+    this.wake.abort();
+    this.wake = new AbortController();
+  }
+
+  private async settle(metaId: MetaId, intent: CreateIntent): Promise<void> {
+    if (this.settling.has(metaId)) return;
+    this.settling.add(metaId);
     try {
-      outcome = await ctx.locks.run(intent.key, () => settle(ctx, intent));
-    } catch (error) {
-      ctx.logger.warn({ metaId: intent.metaId, key: intent.key, error: errorMessage(error) }, 'create intent not settled yet; retrying');
-      outcome = 'retry';
+      await this.settleWithRetries(intent);
+    } finally {
+      this.settling.delete(metaId);
     }
-    if (outcome === 'settled') return;
-    await sleep(ctx.clock, delayMs, signal).catch(() => undefined);
-    delayMs = Math.min(delayMs * 2, ctx.options.retryMaxMs);
+  }
+
+  private async settleWithRetries(intent: CreateIntent): Promise<void> {
+    const { ctx } = this;
+    let delayMs = ctx.options.retryBaseMs;
+    while (!this.signal.aborted) {
+      let outcome: Settled;
+      try {
+        outcome = await ctx.locks.run(intent.key, () => settle(ctx, intent));
+      } catch (error) {
+        ctx.logger.warn({ metaId: intent.metaId, key: intent.key, error: errorMessage(error) }, 'create intent not settled yet; retrying');
+        outcome = 'retry';
+      }
+      if (outcome === 'settled') return;
+      await sleep(ctx.clock, delayMs, AbortSignal.any([this.signal, this.wake.signal])).catch(() => undefined);
+      delayMs = Math.min(delayMs * 2, ctx.options.retryMaxMs);
+    }
   }
 }
 

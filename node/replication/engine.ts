@@ -25,7 +25,8 @@ import { indexOnArrival, type ArrivalIndexDeps } from './arrival-index.js';
 import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
 import { replicationInterceptor } from './interceptor.js';
 import { CreateIntents } from './create-intents.js';
-import { recoverCreates } from './create-recovery.js';
+import { CreateRecovery } from './create-recovery.js';
+import { AppHealth } from './app-health.js';
 import { KeyIndex } from './key-index.js';
 import { KeyLocks } from './key-locks.js';
 import { createReplicationMetrics } from './metrics.js';
@@ -93,6 +94,8 @@ export class ReplicationEngine {
   private unsubscribe: (() => void) | undefined;
   private readonly stopping = new AbortController();
   private recovery: Promise<void> = Promise.resolve();
+  private readonly createRecovery: CreateRecovery;
+  private readonly appHealth: AppHealth;
 
   constructor(components: ReplicationComponents, init: { readonly site: SiteName } & ReplicationOptions) {
     const { site, ...options } = init;
@@ -104,11 +107,24 @@ export class ReplicationEngine {
     this.arrival = { self: site, index, replicants, refused: this.refused, passWaiting: (docId) => this.reconciler.isWaiting(docId) };
     const metrics = createReplicationMetrics(components.registry ?? new Registry(), () => index.entries());
     const locks = new KeyLocks();
+    this.appHealth = new AppHealth({
+      app: components.localApp, readinessPath: components.glue.readinessPath, clock: components.clock, logger, changed: (answering) => metrics.appUp.set(answering ? 1 : 0),
+    });
+    const localApp = this.appHealth.watch(components.localApp);
     this.ctx = {
-      self: site, glue: components.glue, localApp: components.localApp, remote: components.remote, sites: components.sites,
+      self: site, glue: components.glue, localApp, remote: components.remote, sites: components.sites,
       documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger), creating: new CreatesUnderWay(), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      recheck: {
+        replica: (docId) => this.reconciler.schedule(docId),
+        intent: (metaId) => this.createRecovery.settleOne(metaId),
+      },
     };
-    const applier = new Applier({ localApp: components.localApp, glue: components.glue, logger });
+    this.createRecovery = new CreateRecovery(this.ctx, this.stopping.signal);
+    this.appHealth.onBack(() => {
+      this.reconciler.retryNow();
+      this.createRecovery.retryNow();
+    });
+    const applier = new Applier({ localApp, glue: components.glue, logger });
     this.resharer = new Resharer(this.ctx);
     this.reconciler = new Reconciler(this.ctx.options, {
       pass: reconcilePass({
@@ -177,7 +193,7 @@ export class ReplicationEngine {
     this.reconciler.start();
     // A re-share lives in memory: one a crash cut short is started again (reshare.ts).
     this.resharer.resume();
-    this.recovery = recoverCreates(this.ctx, this.stopping.signal).catch((error: unknown) => {
+    this.recovery = this.createRecovery.settleStored().catch((error: unknown) => {
       this.ctx.logger.error({ error: errorMessage(error) }, 'create intents not read; start again to settle them');
     });
     this.ctx.logger.info({ replicants: index.size, resumed }, 'replication started');
@@ -189,7 +205,9 @@ export class ReplicationEngine {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.stopping.abort();
+    this.appHealth.stop();
     await this.recovery;
+    await this.createRecovery.stopped();
     await this.ctx.replicants.settled();
     await this.reconciler.stop();
     await this.ctx.index.settled();

@@ -18,6 +18,8 @@ export interface ReplicationMetrics {
   readonly writes: Counter<'op' | 'result'>;
   /** Reads whose scope sent them to another site, by the site that answered. */
   readonly forwardedReads: Counter<'site'>;
+  /** 1 while the local application answers, 0 while it is found down (AppHealth). */
+  readonly appUp: Gauge;
 }
 
 /** Creates the metrics on `registry`; `entries` is read when scraped. */
@@ -96,5 +98,16 @@ export function createReplicationMetrics(registry: Registry, entries: () => read
       labelNames: ['site'],
       registers: [registry],
     }),
+    appUp: appUpGauge(registry),
   };
+}
+
+function appUpGauge(registry: Registry): Gauge {
+  const gauge = new Gauge({
+    name: 'cheops_local_application_up',
+    help: "1 while this site's application answers, 0 from a call it failed and a readiness probe it did not answer until it answers again",
+    registers: [registry],
+  });
+  gauge.set(1);
+  return gauge;
 }

@@ -98,6 +98,36 @@ describe('Reconciler', () => {
     expect(reconciler.retrying()).toBe(0);
     await reconciler.stop();
   });
+
+  it('runs every waiting retry at once when told what they waited for is back, their backoff started over', async () => {
+    const { reconciler, clock, runs, release } = setup(['retry', 'retry', 'retry', 'retry', 'retry', 'done', 'done', 'retry', 'done']);
+    release();
+    reconciler.start();
+    reconciler.schedule(docA);
+    await reconciler.idle();
+    for (let step = 0; step < 4; step += 1) {
+      await clock.advance(2 ** step * 1_000);
+      await reconciler.idle();
+    }
+    expect(runs).toHaveLength(5);
+    reconciler.schedule(docB);
+    await reconciler.idle();
+    expect(reconciler.retrying()).toBe(1);
+    reconciler.retryNow();
+    await reconciler.idle();
+    // a ran again at once (its next try was up to 16 s off); b, done, is not run.
+    expect(runs).toEqual([docA, docA, docA, docA, docA, docB, docA]);
+    expect(reconciler.retrying()).toBe(0);
+    // Its one failure since starts the backoff over: back within the base.
+    const again = [...runs];
+    reconciler.schedule(docA);
+    await reconciler.idle();
+    expect(reconciler.retrying()).toBe(1);
+    await clock.advance(1_000);
+    await reconciler.idle();
+    expect(runs).toEqual([...again, docA, docA]);
+    await reconciler.stop();
+  });
 });
 
 describe('Reconciler giving way', () => {

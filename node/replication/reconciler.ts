@@ -139,6 +139,19 @@ export class Reconciler {
     };
   }
 
+  /**
+   * Runs every pass waiting for a retry now, its backoff started over: what failed was waiting on
+   * something that is back (the local application, AppHealth), not on its own next attempt.
+   */
+  retryNow(): void {
+    if (!this.running) return;
+    for (const [docId, state] of this.states) {
+      if (state.retry === undefined) continue;
+      state.attempts = 0;
+      this.schedule(docId);
+    }
+  }
+
   /** Documents waiting for a retry (metrics, tests). */
   retrying(): number {
     let count = 0;

@@ -120,10 +120,21 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promi
   // leaves the mark, and start-up re-checks the application against the document.
   const live = write.key === undefined ? undefined : ctx.index.live(write.key);
   if (live !== undefined) await ctx.index.markLocalWrite(live.metaId, true);
-  const answer = await fetchLocal(ctx, localRequest(call, write.body, jsonMedia));
+  let answer: BufferedAnswer;
+  try {
+    answer = await fetchLocal(ctx, localRequest(call, write.body, jsonMedia));
+  } catch (error) {
+    if (live !== undefined) ctx.recheck.replica(replicantDocId(live.metaId));
+    throw error;
+  }
   const step = await recordAnswer(ctx, write, answer);
-  // Not awaited: the mark left by a crash now costs one extra check at start-up, nothing more.
-  if (live !== undefined) void ctx.index.markLocalWrite(live.metaId, false);
+  if (live !== undefined) {
+    // A 5xx may hide a write made all the same (a 504, a reset behind a proxy): the mark stays,
+    // and a pass puts the replica back to the replicant's state, which the client was not told
+    // had changed. Otherwise not awaited: the mark left by a crash costs one check at start-up.
+    if (answer.status >= 500) ctx.recheck.replica(replicantDocId(live.metaId));
+    else void ctx.index.markLocalWrite(live.metaId, false);
+  }
   return step;
 }
 
@@ -158,8 +169,14 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     const first = write.intentFirst === true ? await recordIntent() : undefined;
     const answering = fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
     const intentStored = first === undefined ? recordIntent() : Promise.resolve(first);
-    // An unreachable application throws here and may leave the intent: start-up checks it.
-    const answer = await answering;
+    let answer: BufferedAnswer;
+    try {
+      answer = await answering;
+    } catch (error) {
+      // Made or not, the client is told nothing: the intent is settled as after a crash.
+      if (await intentStored) ctx.recheck.intent(metaId);
+      throw error;
+    }
     const object = answerJson(answer);
     const stored = await intentStored;
     // A replicant of the key may have arrived from a peer meanwhile (the same name created there).
@@ -167,7 +184,9 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
       !ctx.glue.isOwnedChild(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key) && stillNew(ctx, key, incarnation, metaId);
     if (!ready) {
       answered.resolve(await recordAnswer(ctx, write, answer));
-      if (stored) void ctx.intents.clear(metaId);
+      // A 5xx may hide a create made all the same (a 504): its intent is settled as after a crash.
+      if (stored && answer.status >= 500) ctx.recheck.intent(metaId);
+      else if (stored) void ctx.intents.clear(metaId);
       return;
     }
     const pending = ctx.replicants.beginCreate({

@@ -6,11 +6,13 @@
  *   answered from the site's own application;
  * - a read sent to a member, or without a scope, is answered by the site it reached, which waits on
  *   no other (local first); in a cross namespace, by the member holding the object;
- * - every answer is a 200 or a 404 (but for those 5xx); a 200 holds the object asked for, made by
+ * - every answer is a 200 or a 404 (but for those 5xx, and a 5xx while the application that had
+ *   to answer was out, `--faults app-outages`); a 200 holds the object asked for, made by
  *   a write of that object the clients had sent by then (its op marker), nothing invented.
  *
  * Reads without an answer (the site died, the client gave up) say nothing and are not checked.
  */
+import type { SiteName } from '../../core/ids.js';
 import type { ReadRecord } from '../workload/reads.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
 
@@ -19,12 +21,15 @@ function describeRead(read: ReadRecord): string {
   return `${read.id} (get ${describeRef(read.key.ref)} on ${read.site}, ${scope}, at ${at(read.issuedAtMs)})`;
 }
 
-/** What is wrong with one answered read, if anything. */
-function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | undefined): string | undefined {
+/** What is wrong with one answered read, if anything. `appOut`: whether a site's application was out during the read. */
+function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | undefined, appOut: (site: SiteName) => boolean): string | undefined {
   const status = read.status ?? 0;
   const outside = read.call.scope !== undefined && !read.key.sites.includes(read.site);
   if (status !== 200 && status !== 404) {
     if (outside && status >= 500) return undefined;
+    // The application that had to answer was out (in a cross namespace, any member's may hold the object).
+    const answering = read.key.kind === 'cross' ? [read.site, ...read.key.sites] : [read.site];
+    if (status >= 500 && answering.some(appOut)) return undefined;
     return `${describeRead(read)} answered ${status}`;
   }
   if (outside) {
@@ -53,7 +58,8 @@ export function checkReads(ctx: CheckContext): CheckerResult {
   const violations: string[] = [];
   for (const read of answered) {
     const writes = new Map(ctx.history.of(read.key).filter((op) => op.outcome !== 'skipped').map((op) => [op.id, op.issuedAtMs]));
-    const violation = violationOf(read, (marker) => writes.get(marker));
+    const appOut = (site: SiteName): boolean => ctx.sim.site(site).app.wasOut(read.issuedAtMs, read.answeredAtMs ?? Number.POSITIVE_INFINITY);
+    const violation = violationOf(read, (marker) => writes.get(marker), appOut);
     if (violation !== undefined) violations.push(violation);
   }
   return resultOf('reads', answered.length, violations);

@@ -1,7 +1,7 @@
 /**
  * The kinds of faults a run injects, and how `cheops sim --faults` names them:
- * `none`, `all`, or a comma list of `partitions`, `crashes`, `loss`, `reorder` (singular forms
- * and `partition`/`crash` accepted).
+ * `none`, `all`, or a comma list of `partitions`, `crashes`, `loss`, `reorder`, `app-outages`
+ * (singular forms, `partition`/`crash`, `app-outage` and `app` accepted).
  *
  * - partitions: symmetric splits (cut or black-holed) and one-way partitions, each healed after a
  *   while;
@@ -10,10 +10,13 @@
  *   application's answer and the replicant's write);
  * - loss: a small loss (retransmissions) on every link, and episodes of heavy loss and resets on
  *   some links;
- * - reorder: gossip detours and duplicates on every link for the whole run.
+ * - reorder: gossip detours and duplicates on every link for the whole run;
+ * - app-outages: a site's application stops answering for a while, refusing connections or
+ *   answering 503, and the calls under way when it goes lose their answers (made or not); its
+ *   node stays up (harness/app-availability.ts).
  */
 
-export const faultKinds = ['partitions', 'crashes', 'loss', 'reorder'] as const;
+export const faultKinds = ['partitions', 'crashes', 'loss', 'reorder', 'app-outages'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 const aliases: Readonly<Record<string, FaultKind>> = {
@@ -24,6 +27,9 @@ const aliases: Readonly<Record<string, FaultKind>> = {
   loss: 'loss',
   reorder: 'reorder',
   reordering: 'reorder',
+  'app-outages': 'app-outages',
+  'app-outage': 'app-outages',
+  app: 'app-outages',
 };
 
 /** Parses a `--faults` value; throws a RangeError naming what it does not know. */

@@ -33,9 +33,14 @@ export interface FaultCounts {
   crashes: number;
   crashesMidWrite: number;
   lossEpisodes: number;
+  /** Outages of a site's application (its node up): refusing connections, or answering 503. */
+  appOutages: number;
   /** Restarts that failed: a node that cannot start from its own store is a bug. */
   failedRestarts: number;
 }
+
+/** The kinds that come as episodes (reordering is on for the whole run). */
+type EpisodicKind = Exclude<FaultKind, 'reorder'>;
 
 /** Small background loss and gossip disorder for the whole run, when those faults are on. */
 const backgroundLoss = 0.01;
@@ -44,7 +49,7 @@ const duplicateShare = 0.05;
 
 /** The fault schedule of one run. */
 export class FaultSchedule {
-  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, lossEpisodes: 0, failedRestarts: 0 };
+  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, lossEpisodes: 0, appOutages: 0, failedRestarts: 0 };
   /** Messages of restarts that failed (the checkers report them). */
   readonly restartFailures: string[] = [];
   private readonly timers = new Set<Timer>();
@@ -72,7 +77,7 @@ export class FaultSchedule {
       this.sim.network.setDefaultLink(background);
       this.sim.trace.record('fault:links', { loss: background.loss ?? 0, reorder: background.reorder ?? 0, duplicate: background.duplicate ?? 0 });
     }
-    const episodic = kinds.filter((kind): kind is 'partitions' | 'crashes' | 'loss' => kind !== 'reorder');
+    const episodic = kinds.filter((kind): kind is EpisodicKind => kind !== 'reorder');
     if (episodic.length === 0) return;
     const meanGapMs = this.options.meanGapMs ?? 2_500;
     let at = this.options.startMs + this.gap(meanGapMs);
@@ -90,6 +95,7 @@ export class FaultSchedule {
     this.disarm?.();
     this.sim.heal();
     this.sim.network.setDefaultLink(this.base);
+    for (const site of this.sim.sites) this.appBack(site);
     for (const pair of this.degraded) {
       const [a, b] = pair.split(' ') as [string, string];
       this.sim.setLink(a, b, this.base);
@@ -118,10 +124,29 @@ export class FaultSchedule {
     this.timers.add(timer);
   }
 
-  private episode(kind: 'partitions' | 'crashes' | 'loss'): void {
+  private episode(kind: EpisodicKind): void {
     if (kind === 'partitions') this.partition();
     else if (kind === 'crashes') this.crash();
-    else this.degradeLink();
+    else if (kind === 'loss') this.degradeLink();
+    else this.appOutage();
+  }
+
+  /** One site's application stops answering for 0.5 to 8 s (harness/app-availability.ts). */
+  private appOutage(): void {
+    const answering = this.sim.sites.filter((site) => site.app.outage === undefined);
+    if (answering.length === 0) return;
+    const site = this.random.pick(answering);
+    const kind = this.random.chance(0.5) ? 'refusing' : 'unavailable';
+    this.counts.appOutages += 1;
+    site.app.begin(kind, this.sim.clock.elapsedMs());
+    this.sim.trace.record('fault:app-down', { kind }, site.name);
+    this.after(500 + this.random.float() * 7_500, () => this.appBack(site));
+  }
+
+  private appBack(site: SimSite): void {
+    if (site.app.outage === undefined) return;
+    site.app.end(this.sim.clock.elapsedMs());
+    this.sim.trace.record('fault:app-up', {}, site.name);
   }
 
   private partition(): void {

@@ -20,6 +20,7 @@ import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope } from '../core/sim-clock.js';
 import type { Trace } from '../core/trace.js';
 import { createStandin, type Standin } from '../standin/index.js';
+import type { AppAvailability } from './app-availability.js';
 import { observedApp, type AppLatency, type AppLog } from './app-log.js';
 import type { SiteHookContext, SiteHooks } from './site-hooks.js';
 
@@ -64,6 +65,8 @@ export interface SimNodeDeps {
   readonly storage: Storage;
   /** The stand-in's store (its etcd). */
   readonly appStorage: Storage;
+  /** Whether the site's application answers (held by the site: an outage outlives the node's crash). */
+  readonly appAvailability: AppAvailability;
   /** Not started: the node starts it. */
   readonly transport: MemoryTransport;
   /** How this node reaches other sites' fronts. */
@@ -120,6 +123,7 @@ export async function startSimNode(init: SimNodeInit, deps: SimNodeDeps): Promis
   const observed = observedApp(standin, {
     site: init.site, incarnation: init.incarnation, elapsedMs: deps.elapsedMs, log: deps.apps,
     ...(init.appLatency === undefined ? {} : { latency: appLatency(init.appLatency, clock, random.fork('app-latency')) }),
+    availability: deps.appAvailability,
   });
   const localApp = init.hooks.localApp?.(observed, context) ?? observed;
   const storage = init.hooks.storage?.(deps.storage, context) ?? deps.storage;

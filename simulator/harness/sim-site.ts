@@ -20,6 +20,7 @@ import { SimLogger } from '../core/sim-logger.js';
 import type { Trace } from '../core/trace.js';
 import type { SimNetwork } from '../network/sim-network.js';
 import { SimDisk, type SimDiskOptions } from '../storage/sim-disk.js';
+import { AppAvailability } from './app-availability.js';
 import type { AppLog } from './app-log.js';
 import type { SiteHooks } from './site-hooks.js';
 import { startSimNode, type SimNode, type SimNodeSettings } from './sim-node.js';
@@ -83,6 +84,8 @@ export class SimSite {
   readonly address: string;
   readonly nodeDisk: SimDisk;
   readonly appDisk: SimDisk;
+  /** Whether the application answers: outages (`--faults app-outages`) outlive the node's crashes. */
+  readonly app = new AppAvailability();
   private readonly init: SimSiteInit;
   private readonly deps: SimSiteDeps;
   private process: Process | undefined;
@@ -146,7 +149,7 @@ export class SimSite {
         ...(this.init.appLatency === undefined ? {} : { appLatency: this.init.appLatency }),
       },
       {
-        clock: scope, random, logger, storage: this.nodeDisk.open(scope), appStorage: this.appDisk.open(scope), transport,
+        clock: scope, random, logger, storage: this.nodeDisk.open(scope), appStorage: this.appDisk.open(scope), appAvailability: this.app, transport,
         remoteFetch: this.deps.remoteFetch(this), trace, apps: this.deps.apps, onDocumentChange: this.deps.onDocumentChange, label, elapsedMs: () => clock.elapsedMs(),
       },
     );

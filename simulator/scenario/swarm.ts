@@ -31,17 +31,20 @@ const appLatencies: readonly { readonly appLatency?: LatencyDistribution }[] = [
 export function swarmSettings(seed: Seed): Omit<ScenarioOptions, 'onProgress' | 'hooks'> {
   const random = new SeededRandom(seed).fork('swarm');
   const sites = 2 + random.int(6);
-  // Each fault on with probability 3/4: most seeds mix several, some run clean.
-  const faults: FaultKind[] = faultKinds.filter(() => random.chance(0.75));
-  return {
+  // Each fault on with probability 3/4: most seeds mix several, some run clean. Application
+  // outages are drawn last, as the applications' latency, for the same reason.
+  const drawnFirst = faultKinds.filter((kind) => kind !== 'app-outages');
+  const faults: FaultKind[] = drawnFirst.filter(() => random.chance(0.75));
+  const settings = {
     seed,
     sites,
     durationMs: (10 + random.int(31)) * 1_000,
-    faults,
     latency: random.pick(latencies),
     operations: 20 + random.int(131),
     ...random.pick(appLatencies),
   };
+  if (random.chance(0.75)) faults.push('app-outages');
+  return { ...settings, faults };
 }
 
 /** The seeds of a swarm of `count` runs from `first`: `first`, `first + 1`, … (or `first-0`, `first-1`, … for a text seed). */

@@ -171,6 +171,18 @@ export function scopeStrippingProxy(on: string): SiteHooks {
   };
 }
 
+/** A proxy in front of `on` that answers every read 503 itself, its application serving all along. */
+export function unavailableProxy(on: string): SiteHooks {
+  return {
+    front: (front, context) =>
+      context.site !== on ? front : (request) => {
+          if (request.method !== 'GET') return front(request);
+          const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'ServiceUnavailable', code: 503 };
+          return Promise.resolve(new Response(JSON.stringify(status), { status: 503, headers: { 'content-type': 'application/json' } }));
+      },
+  };
+}
+
 /**
  * A proxy in front of `on` that drops the `secrets: …` binding from the scope of pod creates
  * (`{pods: Site1, secrets: Site2}` becomes `{pods: Site1}`): the pod is made without its secret

@@ -9,7 +9,7 @@ import { containerKey, crossNamespace, workloadKey } from '../../simulator/workl
 import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
 import {
   bypassingApp, configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, replayingApp, resurrectingApp, scopeStrippingProxy, scriptedRun,
-  slowApp, type Script,
+  slowApp, unavailableProxy, type Script,
 } from './broken-nodes.js';
 
 const shared = configMap('shared', ['Site1', 'Site2']);
@@ -108,6 +108,23 @@ describe('the checkers against broken nodes', () => {
     });
     expect(failing(results)).toEqual(['reads']);
     expect(violations(results, 'reads')).toMatch(/r1 \(get configmaps\/default\/shared on Site3, scope \{Site1 & Site2\}, at \S+ s\) answered 404 by Site3 itself, outside its scope/);
+  });
+
+  it('reads fails on a 5xx from a member whose application was serving, not while it was out', async () => {
+    const results = await scriptedRun('unavailable', unavailableProxy('Site2'), [shared], async (run) => {
+      await createAndLabel(run);
+      expect((await run.read('Site2', shared, false)).status).toBe(503);
+    });
+    expect(failing(results)).toEqual(['reads']);
+    expect(violations(results, 'reads')).toMatch(/r1 \(get configmaps\/default\/shared on Site2, no scope, at \S+ s\) answered 503/);
+
+    const outage = await scriptedRun('app-outage', {}, [shared], async (run) => {
+      await createAndLabel(run);
+      run.sim.site('Site2').app.begin('refusing', run.sim.clock.elapsedMs());
+      expect((await run.read('Site2', shared, false)).status).toBe(503);
+      run.sim.site('Site2').app.end(run.sim.clock.elapsedMs());
+    });
+    expect(failing(outage)).toEqual([]);
   });
 
   it('reads fails when a forwarded read answers another object', async () => {

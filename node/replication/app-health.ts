@@ -1,0 +1,137 @@
+/**
+ * Whether the local application answers, as the engine's own calls find it. An edge site's
+ * Kubernetes API server goes away now and then (an upgrade, a restart, etcd without quorum), and
+ * every pass that calls it meanwhile fails and backs off; without this, the last of them would
+ * run again up to `retryMaxMs` after the application came back. So:
+ *
+ * - a call that fails to connect, or is answered 502, 503 or 504, makes the application
+ *   *suspect*, and its readiness endpoint (`ReplicationGlue.readinessPath`) is asked at once;
+ * - answered there, the failure was the call's own (a slow webhook, one timeout): nothing more;
+ * - not answered, the application is *down*: asked again every `probeEveryMs` until it answers,
+ *   or any other call gets an answer, and then every listener of `onBack` is told (the
+ *   reconciler runs its waiting retries, the create intents left by the outage are settled).
+ *
+ * Nothing here is on a request's path: the probes run beside it.
+ */
+import { errorMessage, type Clock, type Logger, type Timer } from '../../core/index.js';
+import type { LocalAnswer, LocalApp, LocalExchange } from '../local-app.js';
+
+export interface AppHealthDeps {
+  /** The application itself (not the watched one: a probe is no call of the engine's). */
+  readonly app: LocalApp;
+  /** Path of the application's readiness endpoint (Kubernetes: `/readyz`). */
+  readonly readinessPath: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Between two probes of an application found down; default 1 s. */
+  readonly probeEveryMs?: number;
+  /** Told each time the application is found down (false) and answers again (true): the metric. */
+  readonly changed?: (answering: boolean) => void;
+}
+
+type HealthState = 'answering' | 'suspect' | 'down';
+
+/** Statuses with which a server, or the proxy before it, says it is not serving (rather than refusing the request). */
+const notServing = new Set([502, 503, 504]);
+
+/** See the file comment. */
+export class AppHealth {
+  private state: HealthState = 'answering';
+  private probeTimer: Timer | undefined;
+  private downSince: number | undefined;
+  private stopped = false;
+  private readonly backListeners = new Set<() => void>();
+
+  constructor(private readonly deps: AppHealthDeps) {}
+
+  /** False while the application is known down (a probe went unanswered and nothing has answered since). */
+  get answering(): boolean {
+    return this.state !== 'down';
+  }
+
+  /** Calls `listener` each time the application answers again after it was found down; answers the unsubscribe. */
+  onBack(listener: () => void): () => void {
+    this.backListeners.add(listener);
+    return () => {
+      this.backListeners.delete(listener);
+    };
+  }
+
+  /** `app` with every call's outcome watched: what the engine calls. */
+  watch(app: LocalApp): LocalApp {
+    return {
+      url: app.url,
+      fetch: (request, signal) => this.observe(app.fetch(request, signal)),
+      exchange: (call: LocalExchange): Promise<LocalAnswer> => this.observe(app.exchange(call)),
+      close: () => app.close(),
+    };
+  }
+
+  /** Stops probing. */
+  stop(): void {
+    this.stopped = true;
+    this.probeTimer?.cancel();
+    this.probeTimer = undefined;
+  }
+
+  private observe<T extends { readonly status: number }>(call: Promise<T>): Promise<T> {
+    return call.then(
+      (answer) => {
+        if (notServing.has(answer.status)) this.failed(`answered HTTP ${answer.status}`);
+        else this.answered();
+        return answer;
+      },
+      (error: unknown) => {
+        this.failed(errorMessage(error));
+        throw error;
+      },
+    );
+  }
+
+  private failed(why: string): void {
+    if (this.state !== 'answering' || this.stopped) return;
+    this.state = 'suspect';
+    this.deps.logger.debug({ why }, 'a call to the local application failed; asking its readiness');
+    void this.probe();
+  }
+
+  private answered(): void {
+    if (this.state === 'answering') return;
+    const wasDown = this.state === 'down';
+    const downForMs = this.downSince === undefined ? 0 : this.deps.clock.now() - this.downSince;
+    this.state = 'answering';
+    this.downSince = undefined;
+    this.probeTimer?.cancel();
+    this.probeTimer = undefined;
+    if (!wasDown) return;
+    this.deps.changed?.(true);
+    this.deps.logger.info({ downForMs }, 'the local application answers again; retrying what waited for it');
+    for (const listener of [...this.backListeners]) listener();
+  }
+
+  private async probe(): Promise<void> {
+    if (this.stopped) return;
+    let ready: boolean;
+    try {
+      const answer = await this.deps.app.exchange({ method: 'GET', path: this.deps.readinessPath, headers: new Headers({ accept: 'text/plain' }) });
+      ready = answer.status === 200;
+    } catch {
+      ready = false;
+    }
+    if (this.stopped || this.state === 'answering') return;
+    if (ready) {
+      this.answered();
+      return;
+    }
+    if (this.state === 'suspect') {
+      this.state = 'down';
+      this.downSince = this.deps.clock.now();
+      this.deps.changed?.(false);
+      this.deps.logger.warn({ readiness: this.deps.readinessPath }, 'the local application is not answering; probing it until it does');
+    }
+    this.probeTimer = this.deps.clock.setTimeout(() => {
+      this.probeTimer = undefined;
+      void this.probe();
+    }, this.deps.probeEveryMs ?? 1_000);
+  }
+}
