@@ -287,4 +287,17 @@ describe('replication across three real sites, with the real kubectl', () => {
       expect(read.stderr).toMatch(/Warning: pods twins\/twin was made on Site1 and Site2 while they could not reach each other: Site1's, made first, is the one read and changed here/);
     }, 30_000);
   }, 90_000);
+
+  it('a secret deleted by force under the pods relying on it: their reads say it is missing here, until its owner makes it again', async () => {
+    const forced = await cluster.kubectl('Site2', ['delete', 'secret', 'token', '--force', '--grace-period=0']);
+    expect([forced.code, forced.stdout]).toEqual([0, 'secret "token" force deleted\n']);
+    await eventually(async () => expect((await cluster.kubectl('Site1', ['get', 'secret', 'token'])).code).not.toBe(0), 30_000);
+    await eventually(async () => {
+      const read = await cluster.kubectl('Site1', ['get', 'pod', 'consumer', '-o', 'name']);
+      expect([read.stdout, read.stderr]).toEqual(['pod/consumer\n', expect.stringMatching(/Warning: pods default\/consumer relies on secrets default\/token, which is missing here/)]);
+    }, 30_000);
+    expect(await cluster.ok('Site2', ['create', 'secret', 'generic', 'token', '--from-literal=key=again'])).toBe('secret/token created\n');
+    await eventually(async () => expect(Buffer.from(await cluster.ok('Site1', ['get', 'secret', 'token', '-o', 'jsonpath={.data.key}']), 'base64').toString()).toBe('again'), 30_000);
+    expect((await cluster.kubectl('Site1', ['get', 'pod', 'consumer', '-o', 'name'])).stderr).toBe('');
+  }, 90_000);
 });

@@ -28,7 +28,7 @@ import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
-import { noticeMadeAgain } from './reshare.js';
+import { noticeMadeAgain, noticeMadeAgainAmong } from './reshare.js';
 import { forwardWrite } from './forward.js';
 import { CheopsHeader, describeKey, firstValue, parseWait, relay } from './http.js';
 import type { IndexEntry } from './key-index.js';
@@ -69,7 +69,9 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     // object before this write or after it; a delete let through while a share read the object
     // left the other site a copy of what its owner had deleted.
     const opaque = classified.op === 'delete' || bodyFormat(firstValue(call.headers['content-type'])) === 'opaque';
-    if (call.scope === undefined && live === undefined && opaque && pathKey === undefined) return undefined;
+    // A create named only by its answer, though, may make again a name other sites relied on (reshare.ts).
+    const mayMakeAgain = classified.op === 'create' && ctx.index.hasDeletedRelied();
+    if (call.scope === undefined && live === undefined && opaque && pathKey === undefined && !mayMakeAgain) return undefined;
     return handleWrite(ctx, call, classified);
   };
 }
@@ -110,7 +112,11 @@ async function writePlanned(
 ): Promise<Response> {
   switch (plan.kind) {
     case 'local': {
-      if (key === undefined) return writeHereOnly(ctx, call, write, key, body, plan.warnings);
+      if (key === undefined) {
+        const answer = await writeHereOnly(ctx, call, write, key, body, plan.warnings);
+        if (write.op === 'create' && answer.ok && ctx.index.hasDeletedRelied()) noticeMadeAgainAmong(ctx, write);
+        return answer;
+      }
       // Under the key's lock: a replicant made of the object meanwhile (a share granted, a
       // follow) read it before this write or comes after it, never loses it.
       const here = await ctx.locks.run(key, async () => (ctx.index.live(key) === undefined ? writeHereOnly(ctx, call, write, key, body, plan.warnings) : undefined));

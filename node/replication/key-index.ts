@@ -116,6 +116,8 @@ export class KeyIndex {
   private readonly containers = new Set<MetaId>();
   /** Dependent (`dependentText`) → the entries it relies on: reads look for them only while there are any. */
   private readonly reliedUpon = new Map<string, Set<MetaId>>();
+  /** Deleted entries whose replicant lists dependents: names an owner may make again (reshare.ts). */
+  private readonly deletedRelied = new Set<MetaId>();
 
   constructor(
     private readonly storage: Storage,
@@ -147,6 +149,22 @@ export class KeyIndex {
   /** Whether any entry records a dependent. */
   hasDependents(): boolean {
     return this.reliedUpon.size > 0;
+  }
+
+  /** Whether some deleted replicant held here lists dependents (a create whose name only its answer tells may make it again). */
+  hasDeletedRelied(): boolean {
+    return this.deletedRelied.size > 0;
+  }
+
+  /** The keys of `service` in `namespace` deleted while something relied on them, and not made again since. */
+  deletedReliedIn(service: string, namespace: string | undefined): ResourceKey[] {
+    const keys = new Map<string, ResourceKey>();
+    for (const metaId of this.deletedRelied) {
+      const entry = this.byMeta.get(metaId);
+      if (entry === undefined || entry.key.service !== service || entry.key.namespace !== namespace) continue;
+      if (this.latest(entry.key)?.deleted === true) keys.set(keyText(entry.key), entry.key);
+    }
+    return [...keys.values()];
   }
 
   /** The live entries `key` on `site` is recorded as relying on. */
@@ -266,6 +284,7 @@ export class KeyIndex {
       this.byKey.get(keyText(entry.key))?.delete(metaId);
       this.unreported.delete(metaId);
       this.containers.delete(metaId);
+      this.deletedRelied.delete(metaId);
       this.forgetDependents(entry);
     }
     this.reserved.delete(metaId);
@@ -293,6 +312,8 @@ export class KeyIndex {
       this.reliedUpon.set(dependent, metaIds);
     }
     this.byMeta.set(entry.metaId, entry);
+    if (entry.deleted && (entry.dependents?.length ?? 0) > 0) this.deletedRelied.add(entry.metaId);
+    else this.deletedRelied.delete(entry.metaId);
     if (this.isContainer(entry.key)) this.containers.add(entry.metaId);
     if (entry.conflicts.some((revision) => !entry.reported.includes(revision))) this.unreported.add(entry.metaId);
     else this.unreported.delete(entry.metaId);

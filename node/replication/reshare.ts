@@ -14,6 +14,7 @@
 import { errorMessage, type Timer } from '../../core/index.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { keyText, replicantDocId, type DependentEntry, type Replicant } from '../../crdt/replicant.js';
+import type { GlueWriteCall } from '../../glue/types.js';
 import type { EngineContext } from './context.js';
 import { describeKey } from './http.js';
 import { postOn } from './forward.js';
@@ -42,6 +43,23 @@ export function noticeMadeAgain(ctx: EngineContext, key: ResourceKey): void {
       }
     }
   })().catch((error: unknown) => ctx.logger.debug({ key, error: errorMessage(error) }, 'sites relying on a name made again not told'));
+}
+
+/**
+ * The owner's side, for a create whose name only the application's answer tells (a protobuf
+ * body, as `kubectl create secret` sends): each name of its collection deleted under dependents
+ * that the application holds now is noticed as made again. Asked only while such names exist.
+ */
+export function noticeMadeAgainAmong(ctx: EngineContext, write: GlueWriteCall): void {
+  const candidates = ctx.index.deletedReliedIn(write.service, write.namespace);
+  void (async () => {
+    for (const key of candidates) {
+      const path = ctx.glue.readPath(key);
+      if (path === undefined) continue;
+      const answer = await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
+      if (answer.status === 200) noticeMadeAgain(ctx, key);
+    }
+  })().catch((error: unknown) => ctx.logger.debug({ service: write.service, error: errorMessage(error) }, 'names made again not looked for'));
 }
 
 /** Attempts at most, while the owner cannot be asked; the delays double from `retryBaseMs`. */

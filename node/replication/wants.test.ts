@@ -72,9 +72,19 @@ describe('the front filter of unscoped requests', () => {
     expect(wants('GET', '/api/v1/namespaces/default/pods/user', headers)).toBe(true);
     expect(wants('GET', '/api/v1/namespaces/default/pods/other', headers)).toBe(false);
     expect(wants('GET', '/api/v1/namespaces/default/pods', headers)).toBe(false);
-    // Deleted under it and not made again: the pod may lack it.
+    const protobuf = new Headers({ 'content-type': 'application/vnd.kubernetes.protobuf' });
+    expect(wants('POST', '/api/v1/namespaces/default/secrets', protobuf)).toBe(false);
+    // Deleted under it and not made again: the pod may lack it, and a create named only by its
+    // answer (kubectl create secret) may make it again, which the pod's site is told.
     await index.put({ ...(index.byMetaId(metaIdOf(secret, 0)) as IndexEntry), deleted: true });
     expect(wants('GET', '/api/v1/namespaces/default/pods/user', headers)).toBe(true);
     expect(wants('GET', '/api/v1/namespaces/default/pods/other', headers)).toBe(false);
+    expect(wants('POST', '/api/v1/namespaces/default/secrets', protobuf)).toBe(true);
+    expect(index.deletedReliedIn('secrets', 'default')).toEqual([secret]);
+    expect(index.deletedReliedIn('secrets', 'other')).toEqual([]);
+    // Made again (a live incarnation): nothing to look for.
+    const again = metaIdOf(secret, 1);
+    await index.put({ metaId: again, key: secret, incarnation: 1, scope: '{B & A}', sites: [asSiteName('B'), asSiteName('A')], deleted: false, conflicts: [], reported: [], statuses: {} });
+    expect(index.deletedReliedIn('secrets', 'default')).toEqual([]);
   });
 });

@@ -39,6 +39,8 @@ export function replicationWants(ctx: Pick<EngineContext, 'glue' | 'index' | 'si
         // A write of a named object takes its key's lock (interceptor.ts); a collection's delete
         // concerns replication only in a cross namespace.
         if (call.kind === 'write' && call.key !== undefined) return true;
+        // A create named only by its answer may make again a name other sites relied on (reshare.ts).
+        if (call.kind === 'write' && call.op === 'create' && ctx.index.hasDeletedRelied()) return true;
         return ctx.index.hasContainers() && containerScope(ctx, call) !== undefined;
       }
       default:

@@ -10,6 +10,7 @@
  */
 import type { Timer } from '../../core/clock.js';
 import type { SeededRandom } from '../core/seeded-random.js';
+import type { AppOutageKind } from '../harness/app-availability.js';
 import type { AppWrite } from '../harness/app-log.js';
 import type { SimSite } from '../harness/sim-site.js';
 import type { Simulation } from '../harness/simulation.js';
@@ -38,6 +39,8 @@ export interface FaultCounts {
   /** Restarts that failed: a node that cannot start from its own store is a bug. */
   failedRestarts: number;
 }
+
+const appOutageKinds: readonly AppOutageKind[] = ['refusing', 'unavailable', 'stalled'];
 
 /** The kinds that come as episodes (reordering is on for the whole run). */
 type EpisodicKind = Exclude<FaultKind, 'reorder'>;
@@ -136,7 +139,7 @@ export class FaultSchedule {
     const answering = this.sim.sites.filter((site) => site.app.outage === undefined);
     if (answering.length === 0) return;
     const site = this.random.pick(answering);
-    const kind = this.random.chance(0.5) ? 'refusing' : 'unavailable';
+    const kind = this.random.pick(appOutageKinds);
     this.counts.appOutages += 1;
     site.app.begin(kind, this.sim.clock.elapsedMs());
     this.sim.trace.record('fault:app-down', { kind }, site.name);

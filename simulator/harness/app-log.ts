@@ -10,7 +10,7 @@ import { sleep, type Clock } from '../../core/clock.js';
 import type { SiteName } from '../../core/ids.js';
 import { inProcessLocalApp, type LocalApp } from '../../node/local-app.js';
 import type { Standin } from '../standin/index.js';
-import { outageStatus, refusedError, resetError, type AppAvailability } from './app-availability.js';
+import type { OutageGate } from './app-availability.js';
 
 /** The annotation every workload write carries: the operation's id. */
 export const opMarkerAnnotation = 'sim.cheops.io/op';
@@ -105,7 +105,7 @@ export interface ObservedAppDeps {
   /** How long each call takes on its way to the stand-in and back (`--app-latency`); none: at once. */
   readonly latency?: AppLatency;
   /** Whether the application answers (`--faults app-outages`); absent: always. */
-  readonly availability?: AppAvailability;
+  readonly outages?: OutageGate;
 }
 
 /** Delays drawn for each call, waited on the process's clock. */
@@ -116,25 +116,17 @@ export interface AppLatency {
 
 /** The stand-in as a LocalApp whose every write is recorded in the AppLog, when the stand-in answered it. */
 export function observedApp(standin: Pick<Standin, 'fetch'>, deps: ObservedAppDeps): LocalApp {
-  const { latency, availability } = deps;
+  const { latency, outages } = deps;
   return inProcessLocalApp(async (request: Request): Promise<Response> => {
     const issuedAtMs = deps.elapsedMs();
     const delay = latency?.draw();
     if (latency !== undefined && delay !== undefined) await sleep(latency.clock, delay.beforeMs);
-    const outage = availability?.outage;
-    if (outage === 'refusing') throw refusedError(deps.site);
-    if (outage === 'unavailable') return outageStatus(503);
-    const epoch = availability?.epoch;
+    const arrived = await outages?.arrive();
+    if (arrived !== undefined && 'refusal' in arrived) return arrived.refusal;
     const response = await standin.fetch(request);
     if (writeMethods.has(request.method) && !isDryRun(request)) await record(request, response, issuedAtMs, deps);
     if (latency !== undefined && delay !== undefined) await sleep(latency.clock, delay.afterMs);
-    // An outage began while the call was under way: made or not, its answer never comes back.
-    if (availability !== undefined && availability.epoch !== epoch) {
-      await response.body?.cancel().catch(() => undefined);
-      if (availability.outage === 'unavailable') return outageStatus(504);
-      throw resetError(deps.site);
-    }
-    return response;
+    return arrived === undefined || outages === undefined ? response : outages.leave(arrived.epoch, response);
   });
 }
 

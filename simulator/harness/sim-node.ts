@@ -20,7 +20,7 @@ import type { SeededRandom } from '../core/seeded-random.js';
 import type { ClockScope } from '../core/sim-clock.js';
 import type { Trace } from '../core/trace.js';
 import { createStandin, type Standin } from '../standin/index.js';
-import type { AppAvailability } from './app-availability.js';
+import { OutageGate, type AppAvailability } from './app-availability.js';
 import { observedApp, type AppLatency, type AppLog } from './app-log.js';
 import type { SiteHookContext, SiteHooks } from './site-hooks.js';
 
@@ -123,7 +123,7 @@ export async function startSimNode(init: SimNodeInit, deps: SimNodeDeps): Promis
   const observed = observedApp(standin, {
     site: init.site, incarnation: init.incarnation, elapsedMs: deps.elapsedMs, log: deps.apps,
     ...(init.appLatency === undefined ? {} : { latency: appLatency(init.appLatency, clock, random.fork('app-latency')) }),
-    availability: deps.appAvailability,
+    outages: new OutageGate(deps.appAvailability, clock, init.site),
   });
   const localApp = init.hooks.localApp?.(observed, context) ?? observed;
   const storage = init.hooks.storage?.(deps.storage, context) ?? deps.storage;
