@@ -89,6 +89,21 @@ describe('an application outage', () => {
     expect(await metric(sim, 'Site2', 'cheops_local_application_up')).toBe(1);
   });
 
+  it('keeps answering at once on a site whose peer application stalls, and the peer applies the write when it serves again', async () => {
+    sim = await twoSites('app-outage-stalled');
+    sim.site('Site2').app.begin('stalled', sim.clock.elapsedMs());
+    const ref = configMap('while-stalled');
+    const sentAt = sim.clock.elapsedMs();
+    expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'made', { text: 'made' }, {}), { scope }))).status).toBe(201);
+    expect(sim.clock.elapsedMs() - sentAt).toBeLessThan(100);
+    await sim.runFor(5_000);
+    expect(await objectOn(sim, 'Site2', ref)).toBeUndefined();
+    // The pass under way was held, not failed: it goes on the moment the application serves.
+    appBack(sim, 'Site2');
+    await sim.runFor(200);
+    expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'made' } });
+  });
+
   it("puts back an update the application made without answering, since its client was not told; the retry then lands", async () => {
     sim = await twoSites('app-outage-update');
     const ref = configMap('notes');
