@@ -148,7 +148,7 @@ export function simCommand(output?: SimOutput): Command {
     .option('--seed <seed>', 'the seed: the same seed gives the same run and trace hash', '1')
     .option('--sites <n>', 'number of sites', String(scenarioDefaults.sites))
     .option('--duration <time>', 'how long the workload and faults run, simulated (30s, 500ms, 2m)', `${scenarioDefaults.durationMs / 1000}s`)
-    .option('--faults <list>', 'none, all, or a comma list of partitions, crashes, loss, reorder, app-outages', 'all')
+    .option('--faults <list>', 'none, all, or a comma list of partitions, crashes, loss, reorder, app-outages, disk-full', 'all')
     .option('--latency <spec>', 'one-way link latency: 20ms, 10-50ms, long-tail:20ms:200ms, normal:50ms:10ms', '10-50ms')
     .option('--workload <w>', 'light, mixed, heavy, or a number of operations', 'mixed')
     .option('--clock-skew <time>', "each site's wall clock off by up to this")

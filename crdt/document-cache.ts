@@ -28,6 +28,8 @@ export interface PendingWork {
   toEveryone: boolean;
   /** A local change pending is not a background one (ChangeOptions.background): nor is the event. */
   foreground: boolean;
+  /** A local change pending is told to no peer before it is durable (ChangeOptions.durableFirst). */
+  durableFirst: boolean;
   readonly waiters: Deferred<readonly string[]>[];
 }
 

@@ -39,6 +39,13 @@ export interface LocalChangeOptions {
    * made by each side crossed the link and were applied one by one beside the applications.
    */
   readonly background?: boolean;
+  /**
+   * Told to no peer until it is durable, not as its write starts: for a change other sites act on
+   * as a grant (a replicant widened to more sites, one made for a site that asked for it). Pushed
+   * early and then lost in a failed write, it would stay at the sites it reached and nowhere here,
+   * and this site would refuse what they send of the document: it does not count them as members.
+   */
+  readonly durableFirst?: boolean;
 }
 
 export interface GroupCommitOptions {
@@ -88,9 +95,10 @@ export class GroupCommit {
    * are the local change's (see ChangeOptions).
    */
   enqueue(entry: LoadedDocument, local: Uint8Array | undefined, remote: readonly Uint8Array[], options: LocalChangeOptions = {}): Promise<readonly string[]> {
-    const work = (entry.pending ??= { local: [], remote: [], alongside: [], audience: new Set(), toEveryone: false, foreground: false, waiters: [] });
+    const work = (entry.pending ??= { local: [], remote: [], alongside: [], audience: new Set(), toEveryone: false, foreground: false, durableFirst: false, waiters: [] });
     if (local !== undefined) {
       work.local.push(local);
+      if (options.durableFirst === true) work.durableFirst = true;
       if (options.audience === undefined) work.toEveryone = true;
       else for (const peer of options.audience) work.audience.add(peer);
       if (options.background !== true) work.foreground = true;
@@ -136,7 +144,7 @@ export class GroupCommit {
     const removals = this.removals.splice(0);
     const writes = this.planAll();
     for (const { entry, work, plan } of writes) {
-      if (work.local.length > 0) this.options.emitApplied(localEvent(entry.docId, plan.heads, work));
+      if (work.local.length > 0 && !work.durableFirst) this.options.emitApplied(localEvent(entry.docId, plan.heads, work));
     }
     const operations = [...removals.flatMap((removal) => removal.operations), ...writes.flatMap((write) => [...write.plan.operations, ...write.work.alongside])];
     let failure: CheopsError | undefined;

@@ -327,6 +327,26 @@ describe('DocumentStore: persistence', () => {
     await store.close();
   });
 
+  it('tells of a change made durable-first only once it is durable, with any change written beside it', async () => {
+    const counting = new CountingStorage(new MemoryStorage());
+    const store = await openStore(counting);
+    await store.create(docA, { n: 1 });
+    const applied: DocumentChangedEvent[] = [];
+    const written: DocumentChangedEvent[] = [];
+    store.onLocalChangeApplied((event) => applied.push(event));
+    store.onChange((event) => written.push(event));
+    counting.hold();
+    const granted = store.change<{ n: number }>(docA, (doc) => void (doc.n = 2), { durableFirst: true });
+    const beside = store.change<{ n: number; m?: number }>(docA, (doc) => void (doc.m = 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(applied).toEqual([]);
+    counting.release();
+    await Promise.all([granted, beside]);
+    expect(applied).toEqual([]);
+    expect(written.map((event) => event.changes.length)).toEqual([2]);
+    await store.close();
+  });
+
   it('tells of local changes as their write starts, with the same changes as once they are durable', async () => {
     const counting = new CountingStorage(new MemoryStorage());
     const store = await openStore(counting);

@@ -24,6 +24,7 @@ import { AwayWrites } from './away-writes.js';
 import { BackgroundHold, defaultMaxHoldMs, type BackgroundGate } from './background-hold.js';
 import { DocPusher, type PushMarks } from './doc-push.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { LostWrites } from './lost-writes.js';
 import type { DocSyncComponents, DocSyncOptions, DocSyncStats, PeerLiveness } from './doc-sync-options.js';
 import { PeerMessageGuard, type DroppedCounts } from './peer-message-guard.js';
 import {
@@ -89,6 +90,7 @@ export class DocSync {
   private readonly pusher: DocPusher;
   private readonly sender: SyncSender;
   private readonly awayWrites: AwayWrites;
+  private readonly lostWrites: LostWrites;
   private readonly background: BackgroundGate | undefined;
   private readonly hold: BackgroundHold;
   private stopListeningToGate: (() => void) | undefined;
@@ -142,6 +144,17 @@ export class DocSync {
     this.hold = new BackgroundHold(this.options.backgroundHoldMaxMs, this.clock, () => this.releaseHeld());
     this.queue = new KeyedQueue(this.logger, this.onPeerIdle);
     this.awayWrites = new AwayWrites({ maxDocuments: maxAwayDocuments, maxAwayMs: maxAwayMs }, this.clock);
+    this.lostWrites = new LostWrites(
+      this.clock,
+      (peer, doc) => {
+        // Held: a fresh session, which the peer starts afresh too, and it sends all we lack.
+        // Not held (the failed write was its first): asked for whole, as after a summary.
+        this.sessions.forgetSyncState(peer, doc);
+        if (this.documents.has(doc)) this.sender.markDirty(peer, doc);
+        else this.sender.markWanted(peer, doc, true);
+      },
+      (peer) => this.running && this.isConnected(peer),
+    );
     this.guard = new PeerMessageGuard(this.options, { clock: this.clock, logger: this.logger });
     this.sender = new SyncSender(this.options.syncTickMs, {
       transport: this.transport,
@@ -209,6 +222,7 @@ export class DocSync {
     this.running = false;
     this.antiEntropyTimer?.cancel();
     this.antiEntropyTimer = undefined;
+    this.lostWrites.stop();
     this.pusher.stop();
     this.sender.stop();
     this.transport.off('message', this.onMessage);
@@ -331,6 +345,7 @@ export class DocSync {
   /**
    * A small local change is pushed as its write starts, not once it is durable: the receivers'
    * apply overlaps the origin's fsync. The store's per-open actor id makes that safe (documents.ts).
+   * A change made `durableFirst` (a desired state, a join) is told of only once durable.
    */
   private readonly onLocalChangeApplied = (event: DocumentChangedEvent): void => {
     if (!this.running || this.mayHold(event)) return;
@@ -583,6 +598,7 @@ export class DocSync {
               return false;
             },
           );
+          if (ok) this.lostWrites.written(from, doc);
           // The queue held the epoch meanwhile: a different one means the peer went down.
           if (ok && this.running && this.sessions.epoch(from) === epoch) await onWritten();
         } finally {
@@ -594,10 +610,12 @@ export class DocSync {
 
   /**
    * Input from `from` was applied but its write failed (the store dropped the document, storage
-   * never had it): our sync state with the peer believes otherwise, so it starts over.
+   * never had it): our sync state with the peer believes otherwise, so it starts over, and the
+   * document is pulled from the peer again (lost-writes.ts).
    */
   private lostWrite(from: PeerIdString, doc: DocumentId, epoch: number, error: unknown): void {
     if (this.sessions.epoch(from) === epoch) this.sessions.forgetDocument(from, doc);
+    this.lostWrites.failed(from, doc);
     this.logger.warn({ peer: from, doc, err: errorMessage(error) }, 'received changes not written; the document syncs again');
   }
 
@@ -623,6 +641,7 @@ export class DocSync {
 
   private readonly onPeerDisconnect = (event: { readonly peer: PeerIdString }): void => {
     this.awayWrites.left(event.peer);
+    this.lostWrites.forgetPeer(event.peer);
     this.sessions.reset(event.peer);
     this.summaries.delete(event.peer);
     this.sender.forgetPeer(event.peer);
@@ -647,6 +666,8 @@ export class DocSync {
    */
   private async receiveSync(from: PeerIdString, message: SyncMessage, epoch: number): Promise<AfterWrite | undefined> {
     if (!this.running || this.sessions.epoch(from) !== epoch) return undefined;
+    // The peer starts a new session: ours may believe it holds what it lost (SyncMessage.fresh).
+    if (message.fresh === true) this.sessions.forgetSyncState(from, message.doc);
     let applied;
     try {
       applied = await this.documents.acceptSyncMessage(message.doc, this.sessions.state(from, message.doc), message.data);

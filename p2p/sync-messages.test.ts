@@ -19,6 +19,17 @@ describe('sync channel messages', () => {
     }
   });
 
+  it('marks the first message of a new session as fresh, alone or in a batch, and only with true', () => {
+    const data = new Uint8Array([0x42, 1]);
+    const single = { type: 'sync', v: 1, doc: asDocumentId('res/a'), data, fresh: true } as const;
+    expect(decodeSyncChannelMessage(encodeSyncChannelMessage(single))).toEqual({ ok: true, value: single });
+    const items = [{ doc: asDocumentId('res/a'), data, fresh: true as const }, { doc: asDocumentId('res/b'), data }];
+    expect(decodeSyncChannelMessage(encodeSyncChannelMessage({ type: 'syncs', v: 1, items }))).toEqual({ ok: true, value: { type: 'syncs', v: 1, items } });
+    expect(decodeSyncChannelMessage(encode({ type: 'sync', v: 1, doc: 'res/a', data, fresh: 1 })).ok).toBe(false);
+    expect(decodeSyncChannelMessage(encode({ type: 'syncs', v: 1, items: [['res/a', data, false]] })).ok).toBe(false);
+    expect(decodeSyncChannelMessage(encode({ type: 'syncs', v: 1, items: [['res/a', data, true, 1]] })).ok).toBe(false);
+  });
+
   it('marks the messages of a complete summary, and only with a boolean', () => {
     const docs = [{ doc: asDocumentId('res/a'), heads: ['aa'.repeat(32)] }];
     for (const end of [true, false, undefined]) {

@@ -51,6 +51,13 @@ export interface SyncMessage {
   readonly v: 1;
   readonly doc: DocumentId;
   readonly data: Uint8Array;
+  /**
+   * The first message of a new session at the sender (it kept no sync state for the document):
+   * the receiver starts afresh too. Its own state may believe changes reached the sender that the
+   * sender no longer holds (a write that failed after they were received), and Automerge never
+   * sends again what its state says it sent: the difference would stay until a reconnection.
+   */
+  readonly fresh?: true;
 }
 
 /**
@@ -61,7 +68,14 @@ export interface SyncMessage {
 export interface SyncBatchMessage {
   readonly type: 'syncs';
   readonly v: 1;
-  readonly items: ReadonlyArray<{ readonly doc: DocumentId; readonly data: Uint8Array }>;
+  readonly items: ReadonlyArray<SyncItem>;
+}
+
+/** One document's message in a `syncs` message (`fresh`: as SyncMessage's). */
+export interface SyncItem {
+  readonly doc: DocumentId;
+  readonly data: Uint8Array;
+  readonly fresh?: true;
 }
 
 /** The heads of one document as the sender has it. */
@@ -132,7 +146,7 @@ export interface PushMessage {
 
 export function encodeSyncChannelMessage(message: SyncChannelMessage): Uint8Array {
   if (message.type === 'sync') return encodeCbor(message);
-  if (message.type === 'syncs') return encodeCbor({ type: 'syncs', v: 1, items: message.items.map((item) => [item.doc, item.data]) });
+  if (message.type === 'syncs') return encodeCbor({ type: 'syncs', v: 1, items: message.items.map((item) => (item.fresh === true ? [item.doc, item.data, true] : [item.doc, item.data])) });
   if (message.type === 'want') return encodeCbor({ type: 'want', v: 1, docs: [...message.docs] });
   if (message.type === 'docs') {
     return encodeCbor({ type: 'docs', v: 1, items: message.items.map((item) => [item.doc, [...item.heads], [...item.changes]]) });
@@ -157,15 +171,16 @@ function decodeHeadsEntries(value: unknown): DecodeResult<HeadsEntry[]> {
   return decoded(entries);
 }
 
-function decodeSyncItems(value: unknown): DecodeResult<Array<{ doc: DocumentId; data: Uint8Array }>> {
+function decodeSyncItems(value: unknown): DecodeResult<SyncItem[]> {
   if (!Array.isArray(value) || value.length === 0 || value.length > maxBatchedSyncMessages) return malformed('bad sync items');
-  const items: Array<{ doc: DocumentId; data: Uint8Array }> = [];
+  const items: SyncItem[] = [];
   for (const item of value as unknown[]) {
-    if (!Array.isArray(item) || item.length !== 2) return malformed('bad sync item');
-    const [doc, data] = item as unknown[];
+    if (!Array.isArray(item) || (item.length !== 2 && item.length !== 3)) return malformed('bad sync item');
+    const [doc, data, fresh] = item as unknown[];
     if (!isDocumentIdValue(doc)) return malformed('bad document id');
     if (!isBytes(data)) return malformed('bad sync data');
-    items.push({ doc, data });
+    if (fresh !== undefined && fresh !== true) return malformed('bad sync freshness');
+    items.push(fresh === true ? { doc, data, fresh } : { doc, data });
   }
   return decoded(items);
 }
@@ -204,9 +219,11 @@ export function decodeSyncChannelMessage(bytes: Uint8Array): DecodeResult<SyncCh
   if (tag.value.type === 'sync') {
     const doc = field(record.value, 'doc');
     const data = field(record.value, 'data');
+    const fresh = field(record.value, 'fresh');
     if (!isDocumentIdValue(doc)) return malformed('bad document id');
     if (!isBytes(data)) return malformed('bad sync data');
-    return decoded({ type: 'sync', v: 1, doc, data });
+    if (fresh !== undefined && fresh !== true) return malformed('bad sync freshness');
+    return decoded({ type: 'sync', v: 1, doc, data, ...(fresh === true ? { fresh } : {}) });
   }
   if (tag.value.type === 'syncs') {
     const items = decodeSyncItems(field(record.value, 'items'));

@@ -70,6 +70,8 @@ interface GeneratedMessage {
   readonly doc: DocumentId;
   readonly data: Uint8Array;
   readonly bytes: number;
+  /** Generated without a kept state: the receiver starts afresh too (SyncMessage.fresh). */
+  readonly fresh?: true;
 }
 
 interface WholeDocument {
@@ -128,11 +130,11 @@ export class SyncSender {
     this.schedule(this.syncTickMs);
   }
 
-  /** Asks `peer` for `doc` whole at the next tick (we hold none of it). */
-  markWanted(peer: PeerIdString, doc: DocumentId): void {
+  /** Asks `peer` for `doc` whole at the next tick (we hold none of it); `again`: even if just asked (what came was lost). */
+  markWanted(peer: PeerIdString, doc: DocumentId, again = false): void {
     if (!this.c.isRunning()) return;
     const askedAt = this.asked.get(peer)?.get(doc);
-    if (askedAt !== undefined && this.c.clock.now() - askedAt < wantAgainAfterMs) return;
+    if (!again && askedAt !== undefined && this.c.clock.now() - askedAt < wantAgainAfterMs) return;
     this.wanted.add(peer, doc);
     this.schedule(this.syncTickMs);
   }
@@ -340,10 +342,11 @@ export class SyncSender {
   /** The next sync message of `doc` for `peer` (its state updated), or undefined when none is due. */
   private async generate(peer: PeerIdString, doc: DocumentId, epoch: number): Promise<GeneratedMessage | undefined> {
     const { sessions, documents } = this.c;
+    const fresh = !sessions.hasState(peer, doc);
     const [state, data] = await documents.generateSyncMessage(doc, sessions.state(peer, doc));
     if (sessions.epoch(peer) !== epoch) return undefined;
     sessions.setState(peer, doc, state);
-    return data === null ? undefined : { doc, data, bytes: data.length + doc.length };
+    return data === null ? undefined : { doc, data, bytes: data.length + doc.length, ...(fresh ? { fresh: true as const } : {}) };
   }
 
   /** Sends one batch (alone: as a plain `sync` message); false, its states forgotten, when it did not leave. */
@@ -351,7 +354,9 @@ export class SyncSender {
     const [first] = batch;
     if (first === undefined) return true;
     const message: SyncChannelMessage =
-      batch.length === 1 ? { type: 'sync', v: 1, doc: first.doc, data: first.data } : { type: 'syncs', v: 1, items: batch.map(({ doc, data }) => ({ doc, data })) };
+      batch.length === 1
+        ? { type: 'sync', v: 1, doc: first.doc, data: first.data, ...(first.fresh === true ? { fresh: true } : {}) }
+        : { type: 'syncs', v: 1, items: batch.map(({ doc, data, fresh }) => (fresh === true ? { doc, data, fresh } : { doc, data })) };
     try {
       await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage(message));
       for (let sent = 0; sent < batch.length; sent += 1) this.c.sent('sync');

@@ -27,6 +27,11 @@ export class SyncSessions {
     return this.session(peer).states.get(doc) ?? initSyncState();
   }
 
+  /** Whether a sync state of (peer, doc) is kept: a message generated without one starts a new session. */
+  hasState(peer: PeerIdString, doc: DocumentId): boolean {
+    return this.sessions.get(peer)?.states.has(doc) === true;
+  }
+
   setState(peer: PeerIdString, doc: DocumentId, state: SyncState): void {
     this.session(peer).states.set(doc, state);
   }

@@ -7,7 +7,7 @@ import type { DocumentId, MetaId, SiteName } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
-import type { CreateIntents } from './create-intents.js';
+import type { CreateIntent, CreateIntents } from './create-intents.js';
 import type { KeyIndex } from './key-index.js';
 import type { KeyLocks } from './key-locks.js';
 import type { ReplicationMetrics } from './metrics.js';
@@ -63,6 +63,8 @@ export interface Rechecks {
   replica(docId: DocumentId): void;
   /** The create intent of `metaId`: settled as after a crash (create-recovery.ts). */
   intent(metaId: MetaId): void;
+  /** A create the application made and whose replicant could not be stored, nor its intent: settled from memory. */
+  created(intent: CreateIntent): void;
 }
 
 /** The engine's parts, shared by its modules. */

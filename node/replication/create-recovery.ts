@@ -52,7 +52,18 @@ export class CreateRecovery {
     void work.finally(() => this.running.delete(work));
   }
 
-  /** Resolves once the settling started by `settleOne` is over (it ends when the engine stops). */
+  /**
+   * Starts settling `intent`, held in memory only: a create the application made whose replicant
+   * and intent the store refused (a full disk). A crash before it is settled loses it.
+   */
+  settleUnstored(intent: CreateIntent): void {
+    if (this.settling.has(intent.metaId) || this.signal.aborted) return;
+    const work = this.settle(intent.metaId, intent);
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
+  /** Resolves once the settling started by `settleOne` and `settleUnstored` is over (it ends when the engine stops). */
   async stopped(): Promise<void> {
     await Promise.all([...this.running]);
   }
@@ -95,11 +106,16 @@ async function settle(ctx: EngineContext, intent: CreateIntent): Promise<Settled
   const { key, metaId } = intent;
   const forget = async (why: string): Promise<Settled> => {
     ctx.logger.info({ metaId, key, why }, 'create intent settled');
+    // An entry a failed write reserved, with no document: nothing to index.
+    if (ctx.index.byMetaId(metaId) !== undefined && !ctx.documents.has(replicantDocId(metaId))) await ctx.index.remove(metaId);
     await ctx.intents.clear(metaId);
     return 'settled';
   };
   if (ctx.documents.has(replicantDocId(metaId))) return forget('its replicant is stored');
-  if (ctx.index.live(key) !== undefined || metaIdOf(key, ctx.index.nextIncarnation(key)) !== metaId) return forget('a later replicant of the key is held');
+  // The intent's own entry may be there without its document: reserved by a create whose write failed.
+  const live = ctx.index.live(key);
+  const own = live?.metaId === metaId;
+  if (!own && (live !== undefined || metaIdOf(key, ctx.index.nextIncarnation(key)) !== metaId)) return forget('a later replicant of the key is held');
   const answer = await readLocal(ctx, key, intent.request);
   if (answer === undefined) return forget('its body does not say where the object lives');
   if (answer.status === 404) return forget('the application does not hold the object');

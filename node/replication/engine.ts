@@ -117,6 +117,7 @@ export class ReplicationEngine {
       recheck: {
         replica: (docId) => this.reconciler.schedule(docId),
         intent: (metaId) => this.createRecovery.settleOne(metaId),
+        created: (intent) => this.createRecovery.settleUnstored(intent),
       },
     };
     this.createRecovery = new CreateRecovery(this.ctx, this.stopping.signal);

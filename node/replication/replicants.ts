@@ -159,7 +159,15 @@ export class Replicants {
     await documents.delete(docId);
   }
 
-  /** Writes what the local application accepted, in one change, and updates the index. */
+  /**
+   * A replicant another site granted this one (a share it asked for): taken from now on, though
+   * dropped here before (`drop`), when its scope did not include this site yet.
+   */
+  expect(docId: DocumentId): void {
+    this.deps.refused.delete(docId);
+  }
+
+  /** Writes what the local application accepted, in one change, and updates the index; peers hear of it once it is stored. */
   async writeLocal(write: LocalWrite): Promise<LocalWriteResult> {
     const { documents, index, clock, self } = this.deps;
     const live = index.live(write.key);
@@ -187,7 +195,10 @@ export class Replicants {
         revision = written.revision;
         generation = written.generation;
       },
-      { create: true, message: `${write.op} by ${self}`, ...(write.alongside === undefined ? {} : { alongside: write.alongside }) },
+      // Told to the other sites once stored (DocumentStore's `durableFirst`): a desired state or a
+      // tombstone this site lost after a peer had it would come back from that peer saying this
+      // site applied it, though the write was refused here and its object may have moved on.
+      { create: true, message: `${write.op} by ${self}`, durableFirst: true, ...(write.alongside === undefined ? {} : { alongside: write.alongside }) },
     );
     const replicant = await this.refresh(docId);
     return { replicant, revision, generation };
@@ -261,15 +272,23 @@ export class Replicants {
     const { replicant } = read;
     const joining = sites.filter((site) => !replicant.meta.sites.includes(site));
     if (joining.length === 0 && dependent === undefined) return replicant;
+    const before = index.byMetaId(replicant.metaId);
     if (joining.length > 0) {
       const widened = [...replicant.meta.sites, ...joining];
       await index.update(replicant.metaId, { sites: widened, scope: `{${widened.join(' & ')}}` });
     }
     const at = clock.now();
-    await documents.change<ReplicantDraft>(docId, (draft) => {
-      for (const site of joining) writeJoin(draft, { site, by: self, at });
-      if (dependent !== undefined) writeDependent(draft, { ...dependent, at });
-    }, { message: `join ${joining.join(',')} by ${self}` });
+    try {
+      // Told to the joining sites once stored: were it lost here after they had it, they would
+      // hold a replicant this site does not count them in, and it would refuse what they send.
+      await documents.change<ReplicantDraft>(docId, (draft) => {
+        for (const site of joining) writeJoin(draft, { site, by: self, at });
+        if (dependent !== undefined) writeDependent(draft, { ...dependent, at });
+      }, { message: `join ${joining.join(',')} by ${self}`, durableFirst: joining.length > 0 });
+    } catch (error) {
+      if (joining.length > 0 && before !== undefined) await index.update(replicant.metaId, { sites: before.sites, scope: before.scope });
+      throw error;
+    }
     return this.refresh(docId);
   }
 

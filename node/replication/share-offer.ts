@@ -56,7 +56,11 @@ export async function askToShare(ctx: EngineContext, call: FrontCall | undefined
       const body = answerJson(answer);
       if (answer.status === 404) return { kind: 'missing', site };
       const granted = answer.status === 200 ? grantedOf(body) : undefined;
-      if (granted !== undefined) return { kind: 'granted', site, granted };
+      if (granted !== undefined) {
+        // Asked for: taken from now on, even if this site dropped it before, out of its scope then.
+        if (granted.sites.includes(ctx.self)) ctx.replicants.expect(replicantDocId(granted.metaId));
+        return { kind: 'granted', site, granted };
+      }
       failures.push(`${site}: it answered ${answer.status}${isJsonObject(body) && typeof body.message === 'string' ? ` (${body.message})` : ''}`);
     } catch (error) {
       failures.push(`${site}: ${errorMessage(error)}`);

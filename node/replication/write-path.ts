@@ -127,7 +127,7 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promi
     if (live !== undefined) ctx.recheck.replica(replicantDocId(live.metaId));
     throw error;
   }
-  const step = await recordAnswer(ctx, write, answer);
+  const step = await recordOrSettle(ctx, write, answer, live);
   if (live !== undefined) {
     // A 5xx may hide a write made all the same (a 504, a reset behind a proxy): the mark stays,
     // and a pass puts the replica back to the replicant's state, which the client was not told
@@ -183,7 +183,7 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     const ready = stored && answer.status >= 200 && answer.status <= 299 && isJsonObject(object) &&
       !ctx.glue.isOwnedChild(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key) && stillNew(ctx, key, incarnation, metaId);
     if (!ready) {
-      answered.resolve(await recordAnswer(ctx, write, answer));
+      answered.resolve(await recordOrSettle(ctx, write, answer, undefined));
       // A 5xx may hide a create made all the same (a 504): its intent is settled as after a crash.
       if (stored && answer.status >= 500) ctx.recheck.intent(metaId);
       else if (stored) void ctx.intents.clear(metaId);
@@ -206,7 +206,9 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
       const result = await pending.store([ctx.intents.clearOperation(metaId)]);
       ctx.logger.info({ metaId, key, op: 'create', revision: result.revision }, 'replicated write');
     } catch (error) {
-      ctx.logger.error({ metaId, key, error: errorMessage(error) }, 'the replicant of an answered create was not stored; start-up makes it from the create intent');
+      // The intent stays (its removal was in the failed batch): settled as after a crash, now.
+      ctx.logger.error({ metaId, key, error: errorMessage(error) }, 'the replicant of an answered create was not stored; it is made from the create intent');
+      ctx.recheck.intent(metaId);
     }
   });
   // Settles `answered` when the work failed before answering; a no-op once answered.
@@ -221,6 +223,32 @@ function stillNew(ctx: EngineContext, key: ResourceKey, incarnation: number, met
 
 function sameKey(a: ResourceKey | undefined, b: ResourceKey): boolean {
   return a !== undefined && keyText(a) === keyText(b);
+}
+
+/**
+ * `recordAnswer`, and when its replicant's change fails (a full disk) after the application made
+ * the write: the client hears the failure, and what the application holds is settled all the
+ * same (Rechecks): a replica written through a replicant is put back to it, a create is
+ * replicated from the object once the store takes writes again, as an intent left by a crash.
+ */
+async function recordOrSettle(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer, live: IndexEntry | undefined): Promise<WriteStep> {
+  try {
+    return await recordAnswer(ctx, write, answer);
+  } catch (error) {
+    if (live !== undefined) ctx.recheck.replica(replicantDocId(live.metaId));
+    else settleUnrecordedCreate(ctx, write, answer);
+    throw error;
+  }
+}
+
+function settleUnrecordedCreate(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer): void {
+  const request = write.body.parsed;
+  const key = write.key ?? ctx.glue.keyOfObject(answerJson(answer), write.glueCall);
+  if (write.glueCall.op !== 'create' || key === undefined || !isJsonObject(request)) return;
+  // The failed change reserved its entry in the index: its meta-ID is the one to make.
+  const reserved = ctx.index.live(key);
+  if (reserved === undefined || ctx.documents.has(replicantDocId(reserved.metaId))) return;
+  ctx.recheck.created({ metaId: reserved.metaId, key, incarnation: reserved.incarnation, scope: write.scope, sites: write.sites, request });
 }
 
 async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer): Promise<WriteStep> {

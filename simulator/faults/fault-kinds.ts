@@ -1,7 +1,7 @@
 /**
  * The kinds of faults a run injects, and how `cheops sim --faults` names them:
- * `none`, `all`, or a comma list of `partitions`, `crashes`, `loss`, `reorder`, `app-outages`
- * (singular forms, `partition`/`crash`, `app-outage` and `app` accepted).
+ * `none`, `all`, or a comma list of `partitions`, `crashes`, `loss`, `reorder`, `app-outages`,
+ * `disk-full` (singular forms, `partition`/`crash`, `app-outage`, `app` and `disk` accepted).
  *
  * - partitions: symmetric splits (cut or black-holed) and one-way partitions, each healed after a
  *   while;
@@ -13,10 +13,12 @@
  * - reorder: gossip detours and duplicates on every link for the whole run;
  * - app-outages: a site's application stops answering for a while, refusing connections or
  *   answering 503, and the calls under way when it goes lose their answers (made or not); its
- *   node stays up (harness/app-availability.ts).
+ *   node stays up (harness/app-availability.ts);
+ * - disk-full: a site's node store refuses every write for a while, as a full disk does, and
+ *   takes writes again once there is room (storage/sim-disk.ts).
  */
 
-export const faultKinds = ['partitions', 'crashes', 'loss', 'reorder', 'app-outages'] as const;
+export const faultKinds = ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 const aliases: Readonly<Record<string, FaultKind>> = {
@@ -30,6 +32,8 @@ const aliases: Readonly<Record<string, FaultKind>> = {
   'app-outages': 'app-outages',
   'app-outage': 'app-outages',
   app: 'app-outages',
+  'disk-full': 'disk-full',
+  disk: 'disk-full',
 };
 
 /** Parses a `--faults` value; throws a RangeError naming what it does not know. */

@@ -36,6 +36,8 @@ export interface FaultCounts {
   lossEpisodes: number;
   /** Outages of a site's application (its node up): refusing connections, or answering 503. */
   appOutages: number;
+  /** Episodes of a site's node store refusing writes (a full disk). */
+  fullDisks: number;
   /** Restarts that failed: a node that cannot start from its own store is a bug. */
   failedRestarts: number;
 }
@@ -52,7 +54,7 @@ const duplicateShare = 0.05;
 
 /** The fault schedule of one run. */
 export class FaultSchedule {
-  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, lossEpisodes: 0, appOutages: 0, failedRestarts: 0 };
+  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, lossEpisodes: 0, appOutages: 0, fullDisks: 0, failedRestarts: 0 };
   /** Messages of restarts that failed (the checkers report them). */
   readonly restartFailures: string[] = [];
   private readonly timers = new Set<Timer>();
@@ -98,7 +100,10 @@ export class FaultSchedule {
     this.disarm?.();
     this.sim.heal();
     this.sim.network.setDefaultLink(this.base);
-    for (const site of this.sim.sites) this.appBack(site);
+    for (const site of this.sim.sites) {
+      this.appBack(site);
+      site.nodeDisk.free();
+    }
     for (const pair of this.degraded) {
       const [a, b] = pair.split(' ') as [string, string];
       this.sim.setLink(a, b, this.base);
@@ -131,7 +136,17 @@ export class FaultSchedule {
     if (kind === 'partitions') this.partition();
     else if (kind === 'crashes') this.crash();
     else if (kind === 'loss') this.degradeLink();
-    else this.appOutage();
+    else if (kind === 'app-outages') this.appOutage();
+    else this.fillDisk();
+  }
+
+  /** One site's node store refuses every write for 0.5 to 6 s, up or down (a full disk is the machine's). */
+  private fillDisk(): void {
+    const site = this.random.pick(this.sim.sites);
+    if (site.nodeDisk.full) return;
+    this.counts.fullDisks += 1;
+    site.nodeDisk.fill();
+    this.after(500 + this.random.float() * 5_500, () => site.nodeDisk.free());
   }
 
   /** One site's application stops answering for 0.5 to 8 s (harness/app-availability.ts). */
@@ -210,6 +225,13 @@ export class FaultSchedule {
     if (site.state !== 'down') return;
     const booting = site.boot().catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
+      if (site.nodeDisk.full) {
+        // A node cannot start on a full disk; its supervisor tries again, as systemd would.
+        site.crash();
+        this.sim.trace.record('fault:restart-deferred', { error: message }, site.name);
+        this.after(1_000, () => this.restart(site));
+        return;
+      }
       this.counts.failedRestarts += 1;
       this.restartFailures.push(`${site.name}: ${message}`);
       this.sim.trace.record('fault:restart-failed', { error: message }, site.name);

@@ -32,8 +32,9 @@ export function swarmSettings(seed: Seed): Omit<ScenarioOptions, 'onProgress' | 
   const random = new SeededRandom(seed).fork('swarm');
   const sites = 2 + random.int(6);
   // Each fault on with probability 3/4: most seeds mix several, some run clean. Application
-  // outages are drawn last, as the applications' latency, for the same reason.
-  const drawnFirst = faultKinds.filter((kind) => kind !== 'app-outages');
+  // outages and full disks are drawn last, as the applications' latency, for the same reason.
+  const drawnLast: readonly FaultKind[] = ['app-outages', 'disk-full'];
+  const drawnFirst = faultKinds.filter((kind) => !drawnLast.includes(kind));
   const faults: FaultKind[] = drawnFirst.filter(() => random.chance(0.75));
   const settings = {
     seed,
@@ -43,7 +44,7 @@ export function swarmSettings(seed: Seed): Omit<ScenarioOptions, 'onProgress' | 
     operations: 20 + random.int(131),
     ...random.pick(appLatencies),
   };
-  if (random.chance(0.75)) faults.push('app-outages');
+  for (const kind of drawnLast) if (random.chance(0.75)) faults.push(kind);
   return { ...settings, faults };
 }
 

@@ -58,6 +58,7 @@ export class SimDisk {
   private readonly trace: Trace | undefined;
   private readonly counters: DiskStats = { writes: 0, reads: 0, lostWrites: 0, failedWrites: 0, crashes: 0 };
   private current: SimStorage | undefined;
+  private isFull = false;
 
   constructor(options: SimDiskOptions, components: SimDiskComponents) {
     this.options = {
@@ -97,19 +98,44 @@ export class SimDisk {
     return lost;
   }
 
+  /**
+   * The disk fills up (`--faults disk-full`): from now on every write fails, applying nothing,
+   * until `free()`; reads still work. As LevelDB on a full disk: each write is refused with an
+   * I/O error, and the store takes writes again once there is room (no reopen needed).
+   */
+  fill(): void {
+    if (this.isFull) return;
+    this.isFull = true;
+    this.trace?.record('disk:full', { disk: this.label });
+  }
+
+  /** There is room again (see `fill`). */
+  free(): void {
+    if (!this.isFull) return;
+    this.isFull = false;
+    this.trace?.record('disk:freed', { disk: this.label });
+  }
+
+  /** Whether the disk is full (see `fill`). */
+  get full(): boolean {
+    return this.isFull;
+  }
+
   /** A snapshot of the counters. */
   stats(): DiskStats {
     return { ...this.counters };
   }
 
-  /** @internal The latency of one operation, and whether a write fails. */
-  draw(kind: OperationKind): { readonly latencyMs: number; readonly fails: boolean } {
+  /** @internal The latency of one operation, and why a write fails, if it does. */
+  draw(kind: OperationKind): { readonly latencyMs: number; readonly failure: string | undefined } {
     this.counters[kind === 'read' ? 'reads' : 'writes'] += 1;
     const latencyMs = sampleLatency(kind === 'read' ? this.options.readLatency : this.options.writeLatency, this.random);
     const rate = this.options.writeFailureRate;
-    const fails = kind === 'write' && rate > 0 && this.random.float() < rate;
-    if (fails) this.counters.failedWrites += 1;
-    return { latencyMs, fails };
+    // Drawn whether full or not: a full disk shifts no later draw.
+    const random = kind === 'write' && rate > 0 && this.random.float() < rate;
+    const failure = kind !== 'write' ? undefined : this.isFull ? 'IO error: No space left on device' : random ? 'simulated write failure' : undefined;
+    if (failure !== undefined) this.counters.failedWrites += 1;
+    return { latencyMs, failure };
   }
 }
 
@@ -197,7 +223,7 @@ export class SimStorage implements Storage {
   private enqueue<T>(kind: OperationKind, run: () => Promise<T>): Promise<T> {
     if (this.status === 'crashed') return never();
     if (this.status === 'closed') return Promise.reject(new CheopsError(ErrorCode.StorageClosed, 'the store is closed'));
-    const { latencyMs, fails } = this.disk.draw(kind);
+    const { latencyMs, failure } = this.disk.draw(kind);
     const now = this.clock.now();
     // First in, first out: never completes before an operation issued earlier.
     const at = Math.max(now + latencyMs, this.lastCompletionAt);
@@ -208,7 +234,7 @@ export class SimStorage implements Storage {
       const complete = (): void => {
         // A crash between scheduling and now (possible only for a microtask) loses the operation.
         if (!this.inFlight.delete(operation)) return;
-        if (fails) reject(new CheopsError(ErrorCode.StorageFailure, `${this.disk.label}: simulated write failure`));
+        if (failure !== undefined) reject(new CheopsError(ErrorCode.StorageFailure, `${this.disk.label}: ${failure}`));
         // MemoryStorage applies synchronously inside the call: durable in this same event.
         else run().then(resolve, reject);
       };
