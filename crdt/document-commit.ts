@@ -62,7 +62,7 @@ export interface GroupCommitOptions {
    */
   readonly emitApplied: (event: DocumentChangedEvent) => void;
   /** A batch carrying local changes failed: they were announced (`emitApplied`) and are gone here. */
-  readonly onLocalChangesLost: () => void;
+  readonly onLocalChangesLost: (docIds: readonly DocumentId[]) => void;
 }
 
 interface PlannedWrite {
@@ -165,7 +165,8 @@ export class GroupCommit {
       if (failure === undefined) this.written(write);
       else this.failed(write, failure);
     }
-    if (failure !== undefined && writes.some((write) => write.work.local.length > 0)) this.options.onLocalChangesLost();
+    const lost = failure === undefined ? [] : writes.filter((write) => write.work.local.length > 0).map((write) => write.entry.docId);
+    if (lost.length > 0) this.options.onLocalChangesLost(lost);
   }
 
   private planAll(): PlannedWrite[] {

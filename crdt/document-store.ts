@@ -73,6 +73,7 @@ export class DocumentStore implements SyncableDocuments {
   private readonly index = new Map<DocumentId, readonly string[]>();
   private readonly listeners = new Set<DocumentListener>();
   private readonly appliedListeners = new Set<DocumentListener>();
+  private readonly lostListeners = new Set<(docIds: readonly DocumentId[]) => void>();
   private readonly operations = new Set<Promise<unknown>>();
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   private cache: DocumentCache | undefined;
@@ -314,6 +315,13 @@ export class DocumentStore implements SyncableDocuments {
     };
   }
 
+  onLocalChangesLost(listener: (docIds: readonly DocumentId[]) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => {
+      this.lostListeners.delete(listener);
+    };
+  }
+
   onLocalChangeApplied(listener: DocumentListener): () => void {
     this.appliedListeners.add(listener);
     return () => {
@@ -347,10 +355,11 @@ export class DocumentStore implements SyncableDocuments {
       onWritten: (docId, heads) => this.index.set(docId, heads),
       emit: (event) => this.emit(this.listeners, event),
       emitApplied: (event) => this.emit(this.appliedListeners, event),
-      onLocalChangesLost: () => {
+      onLocalChangesLost: (docIds) => {
         const renewed = this.drawActor();
-        this.logger.warn({ actor: renewed }, 'local changes lost in a failed write: new changes are made by a new actor');
+        this.logger.warn({ actor: renewed, documents: docIds.length }, 'local changes lost in a failed write: new changes are made by a new actor');
         this.cacheOrThrow().renewActor(renewed);
+        for (const listener of [...this.lostListeners]) listener(docIds);
       },
     });
     this.remote = new RemoteInput({ cache: this.cache, commit: this.commit, logger: this.logger });

@@ -95,4 +95,9 @@ export interface SyncableDocuments {
    * replicated write does not wait for the origin's disk before it travels.
    */
   onLocalChangeApplied(listener: DocumentListener): () => void;
+  /**
+   * Documents whose local changes a failed write lost, though they may have left already (pushed
+   * as their write started): the peers that hold them can give them back.
+   */
+  onLocalChangesLost(listener: (docIds: readonly DocumentId[]) => void): () => void;
 }

@@ -1,9 +1,10 @@
 /**
  * The site's own Prometheus metrics (`cheops_` prefix), read when scraped: peers by state, RTT
- * per site, document-sync counters and the number of stored documents.
+ * per site, document-sync counters, the number of stored documents and whether the store takes writes.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DocumentStore } from '../crdt/document-store.js';
+import type { StorageHealth } from '../crdt/storage-health.js';
 import type { DocSync, DocSyncStats } from '../p2p/doc-sync.js';
 import type { SitesView } from './sites-view.js';
 
@@ -11,6 +12,7 @@ export interface SiteMetricsDeps {
   readonly sites: Pick<SitesView, 'list'>;
   readonly docSync: Pick<DocSync, 'stats'>;
   readonly documents: Pick<DocumentStore, 'ids' | 'loadedCount'>;
+  readonly storage: Pick<StorageHealth, 'writable'>;
 }
 
 const syncCounters: ReadonlyArray<[keyof DocSyncStats, string, string]> = [
@@ -53,6 +55,14 @@ export function createSiteMetrics(registry: Registry, deps: SiteMetricsDeps): vo
     registers: [registry],
     collect() {
       this.set(deps.documents.ids().length);
+    },
+  });
+  new Gauge({
+    name: 'cheops_store_writable',
+    help: "1 while the site's store takes writes, 0 from a refused write (a full disk) until one goes through",
+    registers: [registry],
+    collect() {
+      this.set(deps.storage.writable ? 1 : 0);
     },
   });
   new Gauge({

@@ -27,6 +27,7 @@ import { httpLocalApp, type LocalApp } from './local-app.js';
 import { noApplication } from './no-application.js';
 import { httpRemoteFetch, ReplicationEngine, type RemoteFetch, type SitesPort } from './replication/index.js';
 import { createSiteMetrics } from './site-metrics.js';
+import { StorageHealth } from '../crdt/storage-health.js';
 import { SitesView } from './sites-view.js';
 
 /**
@@ -94,7 +95,11 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     stack.length = 0;
   };
   try {
-    const { storage, transport } = components;
+    const { transport } = components;
+    // Every write of the node goes through it: a full disk's end is seen the moment it comes.
+    const storageHealth = new StorageHealth({ clock: components.clock, logger });
+    stack.push({ name: 'storage-health', stop: () => storageHealth.stop() });
+    const storage = storageHealth.watch(components.storage);
     const documents = new DocumentStore({ storage, clock: components.clock, random: components.random, logger });
     await documents.open();
     stack.push({ name: 'documents', stop: () => documents.close() });
@@ -118,7 +123,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
 
     const registry = new Registry();
     const syncBusy = (): boolean => (late.docSync?.receivedBacklogBytes() ?? 0) >= syncBusyBacklogBytes;
-    const replication = await openReplication(config, app, { components, documents, sites, registry, logger, syncBusy });
+    const replication = await openReplication(config, app, { components: { ...components, storage }, documents, sites, registry, logger, syncBusy });
     if (replication !== undefined) stack.push({ name: 'replication', stop: () => replication.stop() });
 
     const mesh = startMesh(config, {
@@ -127,6 +132,10 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     });
     late.heartbeats = mesh.heartbeats;
     late.docSync = mesh.docSync;
+    storageHealth.onBack(() => {
+      mesh.docSync.retryLostWrites();
+      replication?.engine.storageBack();
+    });
     replication?.engine.onWidened((docId) => mesh.docSync.offer(docId));
     stack.push({ name: 'mesh', stop: () => mesh.stop() });
     // Stopped before the mesh (the stack runs backwards): no pass starts on a closing store.
@@ -138,7 +147,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     const watcher = watchDirectory({ documents, directory, mesh, sites, self, logger });
     stack.push({ name: 'directory-watch', stop: watcher });
 
-    createSiteMetrics(registry, { sites, docSync: mesh.docSync, documents });
+    createSiteMetrics(registry, { sites, docSync: mesh.docSync, documents, storage: storageHealth });
     const expectedHeads = new ExpectedHeads({ documents, clock: components.clock });
     stack.push({ name: 'expected-heads', stop: () => expectedHeads.stop() });
     const admin: AdminRoutes = {

@@ -109,6 +109,7 @@ export class DocSync {
   private antiEntropyTimer: Timer | undefined;
   private stopListeningToDocuments: (() => void) | undefined;
   private stopListeningToLocalChanges: (() => void) | undefined;
+  private stopListeningToLostChanges: (() => void) | undefined;
   /** The `changes` of local events pushed before they were durable: not pushed again once they are. */
   private readonly pushedEarly = new WeakSet<readonly Uint8Array[]>();
   /** Pushes marked `reachedAll` that are being taken in: their sender and heads, by document. */
@@ -204,6 +205,7 @@ export class DocSync {
     this.liveness?.on('peer:down', this.onPeerDisconnect);
     this.stopListeningToDocuments = this.documents.onChange(this.onDocumentChanged);
     this.stopListeningToLocalChanges = this.documents.onLocalChangeApplied(this.onLocalChangeApplied);
+    this.stopListeningToLostChanges = this.documents.onLocalChangesLost(this.onLocalChangesLost);
     this.stopListeningToGate = this.background?.onIdle(() => this.releaseHeld());
     this.antiEntropyTimer = this.clock.setInterval(() => this.periodicAntiEntropy(), this.options.antiEntropyIntervalMs);
     this.antiEntropy();
@@ -236,6 +238,8 @@ export class DocSync {
     this.stopListeningToDocuments = undefined;
     this.stopListeningToLocalChanges?.();
     this.stopListeningToLocalChanges = undefined;
+    this.stopListeningToLostChanges?.();
+    this.stopListeningToLostChanges = undefined;
     // A send to a peer that stopped reading (it is stopping too: `cheops up` stops every site at
     // once) waits for a flow-control window that never opens, and two such sites would wait on
     // each other. What a cut-short send carried, the next sync sends again.
@@ -318,6 +322,11 @@ export class DocSync {
     for (const [peer, docs] of byPeer) if (docs.length > 0) void this.queue.run(peer, () => this.sender.sendHeads(peer, docs));
   }
 
+  /** The store takes writes again: every document whose received changes were lost is pulled now. */
+  retryLostWrites(): void {
+    if (this.running) this.lostWrites.retryNow();
+  }
+
   /** A snapshot of the counters. */
   stats(): DocSyncStats {
     return { ...this.counters, ...this.guard.dropped() };
@@ -355,6 +364,19 @@ export class DocSync {
     if (peers.length === 0) return;
     this.pushLocal(event, shared, peers, audienceOnly);
     this.pushedEarly.add(event.changes);
+  };
+
+  /**
+   * Local changes a failed write lost may have left, pushed as their write started: each peer
+   * sharing the document is asked for it again (lost-writes.ts), as for received changes lost.
+   * A document changed long ago is digested only by anti-entropy's round, 30 s on.
+   */
+  private readonly onLocalChangesLost = (docIds: readonly DocumentId[]): void => {
+    if (!this.running) return;
+    for (const doc of docIds) {
+      const shared = sharingOf(this.options.sharedWith, doc, this.logger);
+      for (const peer of this.connectedSharing(shared)) this.lostWrites.failed(peer, doc);
+    }
   };
 
   private readonly onDocumentChanged = (event: DocumentChangedEvent): void => {

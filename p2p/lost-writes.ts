@@ -4,8 +4,9 @@
  * document that does not change is digested only by anti-entropy's round (30 s), and a site
  * whose store just refused writes may be refusing the next ones too. So each (peer, document)
  * whose write was lost is pulled again (a fresh sync session: the peer answers with all we lack)
- * after a backoff, 1 s doubling to 30 s while the writes keep failing, and forgotten once a write
- * of the document from that peer goes through or the peer leaves.
+ * after a backoff, 1 s doubling to 30 s while the writes keep failing (at once when the store is
+ * found to take writes again, `retryNow`), and forgotten once a write of the document from that
+ * peer goes through or the peer leaves.
  */
 import type { Clock, Timer } from '../core/clock.js';
 import type { DocumentId, PeerIdString } from '../core/ids.js';
@@ -15,6 +16,7 @@ const maxRetryMs = 30_000;
 
 interface Lost {
   readonly peer: PeerIdString;
+  readonly doc: DocumentId;
   attempts: number;
   timer: Timer | undefined;
 }
@@ -32,7 +34,7 @@ export class LostWrites {
   /** What `peer` sent of `doc` was not written: pull it again after the backoff. */
   failed(peer: PeerIdString, doc: DocumentId): void {
     const key = keyOf(peer, doc);
-    const entry = this.lost.get(key) ?? { peer, attempts: 0, timer: undefined };
+    const entry = this.lost.get(key) ?? { peer, doc, attempts: 0, timer: undefined };
     this.lost.set(key, entry);
     if (entry.timer !== undefined) return;
     const delayMs = Math.min(firstRetryMs * 2 ** entry.attempts, maxRetryMs);
@@ -48,6 +50,18 @@ export class LostWrites {
   written(peer: PeerIdString, doc: DocumentId): void {
     const key = keyOf(peer, doc);
     if (this.lost.get(key)?.timer === undefined) this.lost.delete(key);
+  }
+
+  /** Pulls every waiting document now, its backoff started over: the store takes writes again. */
+  retryNow(): void {
+    for (const [key, entry] of this.lost) {
+      if (entry.timer === undefined) continue;
+      entry.timer.cancel();
+      entry.timer = undefined;
+      entry.attempts = 0;
+      if (this.isConnected(entry.peer)) this.pull(entry.peer, entry.doc);
+      else this.lost.delete(key);
+    }
   }
 
   /** `peer` left: its next connection starts with a complete summary. */

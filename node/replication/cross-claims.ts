@@ -38,18 +38,14 @@ function containerDocOf(ctx: EngineContext, key: ResourceKey): DocumentId | unde
 
 /**
  * Records that this site makes `key` (when it is in a cross namespace); whether a new claim was
- * written (not when this site's claim stands already). A failure is logged, and the create goes
- * on: the claim tells a partition's double claims apart, it is not the object.
+ * written (not when this site's claim stands already). Throws when the claim cannot be stored (a
+ * full disk): the create is refused, nothing made, since an object without its claim would be a
+ * double no site could tell apart after a partition (found by the simulator, swarm seed 3600151).
  */
 export async function claimName(ctx: EngineContext, key: ResourceKey): Promise<boolean> {
   const docId = containerDocOf(ctx, key);
   if (docId === undefined) return false;
-  try {
-    return await ctx.replicants.recordClaim(docId, key);
-  } catch (error) {
-    ctx.logger.warn({ key, error: errorMessage(error) }, 'claim on a cross name not recorded: a claim of it made elsewhere during a partition will not be found');
-    return false;
-  }
+  return ctx.replicants.recordClaim(docId, key);
 }
 
 /** Forgets this site's claim on `key`: its object here is gone. */

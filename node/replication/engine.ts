@@ -231,6 +231,12 @@ export class ReplicationEngine {
     await this.ctx.index.settled();
   }
 
+  /** The site's store takes writes again (a full disk had room): what waited for it runs now. */
+  storageBack(): void {
+    this.reconciler.retryNow();
+    this.createRecovery.retryNow();
+  }
+
   /** Documents waiting for a retry of a transient failure (tests, metrics). */
   retrying(): number {
     return this.reconciler.retrying();

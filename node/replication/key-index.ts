@@ -268,12 +268,30 @@ export class KeyIndex {
     return this.put(withCurrent);
   }
 
-  /** Marks (`pending`) or clears the write under way through this site's front on `metaId` (see `localWritePending`). */
-  markLocalWrite(metaId: MetaId, pending: boolean): Promise<void> {
+  /**
+   * Marks (`pending`) or clears the write under way through this site's front on `metaId` (see
+   * `localWritePending`). The mark is no cache: it is written alone, synced, and rejects when the
+   * store refuses it (a full disk), its memory undone, so that no write reaches the application
+   * unmarked. Clearing goes with the other entries' batch.
+   */
+  async markLocalWrite(metaId: MetaId, pending: boolean): Promise<void> {
     const entry = this.byMeta.get(metaId);
-    if (entry === undefined || (entry.localWritePending === true) === pending) return Promise.resolve();
+    if (entry === undefined || (entry.localWritePending === true) === pending) return;
     const { localWritePending: _old, ...rest } = entry;
-    return this.put(pending ? { ...rest, localWritePending: true } : rest);
+    if (!pending) {
+      await this.put(rest);
+      return;
+    }
+    const marked: IndexEntry = { ...rest, localWritePending: true };
+    this.remember(marked);
+    this.reserved.delete(metaId);
+    try {
+      // After any batch already issued (the store applies writes in order); a later one carries the mark too.
+      await this.storage.put(storageKey(metaId), encodeEntry(marked));
+    } catch (error) {
+      if (this.byMeta.get(metaId) === marked) this.remember(rest);
+      throw error;
+    }
   }
 
   /** Forgets an entry, in memory and in the store. */

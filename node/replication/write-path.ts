@@ -129,11 +129,13 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promi
   }
   const step = await recordOrSettle(ctx, write, answer, live);
   if (live !== undefined) {
-    // A 5xx may hide a write made all the same (a 504, a reset behind a proxy): the mark stays,
-    // and a pass puts the replica back to the replicant's state, which the client was not told
-    // had changed. Otherwise not awaited: the mark left by a crash costs one check at start-up.
-    if (answer.status >= 500) ctx.recheck.replica(replicantDocId(live.metaId));
-    else void ctx.index.markLocalWrite(live.metaId, false);
+    // Recorded: the replicant holds what the application answered, the whole object. Otherwise
+    // (a refusal, or a 5xx, which may hide a write made all the same) the mark stays and a pass
+    // puts the replica back to the replicant's state: an earlier write cut short may have changed
+    // the object too (a delete refused by a full disk, retried and answered 404: seed 3600121).
+    // Not awaited: the mark left by a crash costs one check at start-up.
+    if (step.kind === 'written') void ctx.index.markLocalWrite(live.metaId, false);
+    else ctx.recheck.replica(replicantDocId(live.metaId));
   }
   return step;
 }

@@ -69,10 +69,31 @@ function checkReplicatedOp(ctx: CheckContext, op: OpRecord): string | undefined 
   }
   const marker = markerLeft(op);
   const writes = history.writes.filter((write) => write.marker !== undefined && write.marker === marker);
-  if (writes.length === 0) return `${describeOp(op)}: acknowledged, but no write of ${history.docId} carries it`;
+  if (writes.length === 0) {
+    if (op.call.verb === 'create' && madeFromLaterWrite(ctx, op, history)) return undefined;
+    return `${describeOp(op)}: acknowledged, but no write of ${history.docId} carries it`;
+  }
   if (writes.some((write) => keptAs(history, write) !== undefined)) return undefined;
   const winner = history.replicant?.desired;
   return `${describeOp(op)}: lost: neither the winner (${winner?.revision ?? '?'}, marker ${markerOf(winner?.body) ?? 'none'}), nor a recorded conflict loser, nor overwritten by a write that saw it (revision ${writes[0]?.revision ?? '?'})`;
+}
+
+/**
+ * A create answered before its replicant was stored, whose replicant was then made from the
+ * object a later write on the same site had changed (that write's change refused by a full disk,
+ * or made on the reserved entry): the create is overwritten by a write that saw it, though never
+ * recorded on its own (create-recovery.ts). The later write must have been sent after the create
+ * was answered, to the same site, and be what the replicant's first write carries.
+ */
+function madeFromLaterWrite(ctx: CheckContext, create: OpRecord, history: ReplicantHistory): boolean {
+  const later = new Set(
+    ctx.history
+      .of(create.key)
+      .filter((op) => op.site === create.site && op.issuedAtMs >= (create.answeredAtMs ?? Infinity) && op.call.verb !== 'delete')
+      .map((op) => op.id),
+  );
+  const first = history.writes.find((write) => !history.writes.some((other) => other !== write && history.precedes(other.hash, write.hash)));
+  return first?.marker !== undefined && later.has(first.marker);
 }
 
 /**

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { asDocumentId } from '../../core/ids.js';
 import { metaIdOf } from '../../crdt/replicant.js';
 import { startSimulation, type Simulation } from '../../simulator/harness/simulation.js';
-import { createCall, labelCall, objectBody, type ObjectRef } from '../../simulator/workload/kubectl-requests.js';
+import { createCall, deleteCall, labelCall, objectBody, type ObjectRef } from '../../simulator/workload/kubectl-requests.js';
 import { meshed, objectOn, send } from './support.js';
 
 let sim: Simulation | undefined;
@@ -61,6 +61,35 @@ describe('a full disk', () => {
     await sim.runFor(5_000);
     expect(await labels(sim, 'Site1', ref)).toEqual({});
     expect(sim.converged(docOf(ref))).toBe(true);
+  });
+
+  it('refuses a write before the application sees it while its mark cannot be stored, and puts back what a write cut short changed', async () => {
+    sim = await twoSites('disk-full-delete');
+    const ref = configMap('doomed');
+    expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'created', { text: 'one' }, {}), { scope }))).status).toBe(201);
+    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    const disk = sim.site('Site1').nodeDisk;
+    // The mark refused: the application never sees the delete.
+    disk.fill();
+    expect((await send(sim, 'Site1', deleteCall(ref))).status).toBe(500);
+    expect(await objectOn(sim, 'Site1', ref)).toBeDefined();
+    // The mark stored, the tombstone refused: the object is gone here, its replicant live.
+    disk.free();
+    const unsubscribe = sim.apps.subscribe((write) => {
+      if (write.site === 'Site1' && write.method === 'DELETE' && write.key?.name === ref.name) disk.fill();
+    });
+    expect((await send(sim, 'Site1', deleteCall(ref))).status).toBe(500);
+    unsubscribe();
+    // A pass puts the object back, as the replicant says (its record waits for the disk).
+    expect(await sim.runUntil(() => sim!.apps.writes.some((write) => write.site === 'Site1' && write.method === 'POST' && write.key?.name === ref.name && write.source === 'node'), { timeoutMs: 5_000 })).toBe(true);
+    await sim.runFor(100);
+    expect(await objectOn(sim, 'Site1', ref)).toMatchObject({ data: { text: 'one' } });
+    expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'one' } });
+    disk.free();
+    expect((await send(sim, 'Site1', deleteCall(ref))).status).toBe(200);
+    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    await sim.runFor(1_000);
+    for (const site of ['Site1', 'Site2']) expect(await objectOn(sim, site, ref)).toBeUndefined();
   });
 
   it('replicates a create its application made while the disk refused its replicant, once the disk takes writes', async () => {
