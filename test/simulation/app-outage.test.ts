@@ -4,13 +4,12 @@
  * the application runs as soon as it answers again, not after its last backoff.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { asDocumentId, asSiteName } from '../../core/ids.js';
-import { metaIdOf } from '../../crdt/replicant.js';
+import { asSiteName } from '../../core/ids.js';
 import type { AppOutageKind } from '../../simulator/harness/app-availability.js';
 import { simHttpUrl } from '../../simulator/harness/sim-node.js';
-import { startSimulation, type Simulation } from '../../simulator/harness/simulation.js';
-import { createCall, labelCall, objectBody, type ObjectRef } from '../../simulator/workload/kubectl-requests.js';
-import { meshed, objectOn, send } from './support.js';
+import type { Simulation } from '../../simulator/harness/simulation.js';
+import { createCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
+import { configMapRef, firstLifeDoc, labelsOn, objectOn, send, twoMeshedSites } from './support.js';
 
 let sim: Simulation | undefined;
 afterEach(() => {
@@ -19,15 +18,6 @@ afterEach(() => {
 });
 
 const scope = '{Site1 & Site2}';
-const configMap = (name: string): ObjectRef => ({ resource: 'configmaps', namespace: 'default', name });
-const docOf = (ref: ObjectRef): ReturnType<typeof asDocumentId> =>
-  asDocumentId(`res/${metaIdOf({ app: 'kubernetes', service: ref.resource, namespace: ref.namespace, name: ref.name }, 0)}`);
-
-async function twoSites(seed: string): Promise<Simulation> {
-  const simulation = await startSimulation({ seed, sites: 2 });
-  expect(await meshed(simulation)).toBe(true);
-  return simulation;
-}
 
 /** Takes `site`'s application away the moment it has made a write of `name`: the write stands, its answer is lost. */
 function outageAfterWriteOf(simulation: Simulation, site: string, name: string, kind: AppOutageKind): void {
@@ -51,8 +41,8 @@ function appBack(simulation: Simulation, site: string): void {
 
 describe('an application outage', () => {
   it('replicates a create the application made but could not answer, once it answers, with no retry', async () => {
-    sim = await twoSites('app-outage-create');
-    const ref = configMap('unanswered');
+    sim = await twoMeshedSites('app-outage-create');
+    const ref = configMapRef('unanswered');
     outageAfterWriteOf(sim, 'Site1', ref.name, 'refusing');
     const answer = await send(sim, 'Site1', createCall(ref, objectBody(ref, 'made', { text: 'made' }, {}), { scope }));
     expect(answer.status).toBe(503);
@@ -63,17 +53,17 @@ describe('an application outage', () => {
 
     appBack(sim, 'Site1');
     const site2 = sim.site('Site2');
-    expect(await sim.runUntil(() => site2.node.documents.has(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
-    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    expect(await sim.runUntil(() => site2.node.documents.has(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     await sim.runFor(1_000);
     expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'made' } });
   });
 
   it('runs the passes that failed meanwhile as soon as the application answers again', async () => {
-    sim = await twoSites('app-outage-passes');
+    sim = await twoMeshedSites('app-outage-passes');
     const site2 = sim.site('Site2');
     site2.app.begin('unavailable', sim.clock.elapsedMs());
-    const refs = ['one', 'two', 'three'].map(configMap);
+    const refs = ['one', 'two', 'three'].map(configMapRef);
     for (const ref of refs) expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, ref.name, { text: ref.name }, {}), { scope }))).status).toBe(201);
     // Long enough for each pass to have failed five or six times: its next try is up to 32 s off.
     await sim.runFor(40_000);
@@ -90,9 +80,9 @@ describe('an application outage', () => {
   });
 
   it('keeps answering at once on a site whose peer application stalls, and the peer applies the write when it serves again', async () => {
-    sim = await twoSites('app-outage-stalled');
+    sim = await twoMeshedSites('app-outage-stalled');
     sim.site('Site2').app.begin('stalled', sim.clock.elapsedMs());
-    const ref = configMap('while-stalled');
+    const ref = configMapRef('while-stalled');
     const sentAt = sim.clock.elapsedMs();
     expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'made', { text: 'made' }, {}), { scope }))).status).toBe(201);
     expect(sim.clock.elapsedMs() - sentAt).toBeLessThan(100);
@@ -105,25 +95,24 @@ describe('an application outage', () => {
   });
 
   it("puts back an update the application made without answering, since its client was not told; the retry then lands", async () => {
-    sim = await twoSites('app-outage-update');
-    const ref = configMap('notes');
+    sim = await twoMeshedSites('app-outage-update');
+    const ref = configMapRef('notes');
     expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'created', { text: 'one' }, {}), { scope }))).status).toBe(201);
-    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
 
     outageAfterWriteOf(sim, 'Site1', ref.name, 'unavailable');
     const answer = await send(sim, 'Site1', labelCall(ref, 'labelled', ['tier', 'gold'], { scope }));
     expect(answer.status).toBe(504);
-    const labels = async (site: string): Promise<unknown> => ((await objectOn(sim!, site, ref))?.['metadata'] as { labels?: unknown } | undefined)?.labels ?? {};
-    expect(await labels('Site1')).toMatchObject({ tier: 'gold' });
+    expect(await labelsOn(sim, 'Site1', ref)).toMatchObject({ tier: 'gold' });
 
     appBack(sim, 'Site1');
     await sim.runFor(3_000);
-    expect(await labels('Site1')).not.toHaveProperty('tier');
-    expect(await labels('Site2')).not.toHaveProperty('tier');
+    expect(await labelsOn(sim, 'Site1', ref)).not.toHaveProperty('tier');
+    expect(await labelsOn(sim, 'Site2', ref)).not.toHaveProperty('tier');
 
     expect((await send(sim, 'Site1', labelCall(ref, 'retried', ['tier', 'gold'], { scope }))).status).toBe(200);
-    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     await sim.runFor(1_000);
-    for (const site of ['Site1', 'Site2']) expect(await labels(site)).toMatchObject({ tier: 'gold' });
+    for (const site of ['Site1', 'Site2']) expect(await labelsOn(sim, site, ref)).toMatchObject({ tier: 'gold' });
   });
 });

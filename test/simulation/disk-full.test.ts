@@ -4,11 +4,9 @@
  * can, and what its application made meanwhile is replicated or put back, not left on one site.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { asDocumentId } from '../../core/ids.js';
-import { metaIdOf } from '../../crdt/replicant.js';
-import { startSimulation, type Simulation } from '../../simulator/harness/simulation.js';
-import { createCall, deleteCall, labelCall, objectBody, type ObjectRef } from '../../simulator/workload/kubectl-requests.js';
-import { meshed, objectOn, send } from './support.js';
+import type { Simulation } from '../../simulator/harness/simulation.js';
+import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
+import { configMapRef, firstLifeDoc, labelsOn, objectOn, send, twoMeshedSites } from './support.js';
 
 let sim: Simulation | undefined;
 afterEach(() => {
@@ -17,57 +15,45 @@ afterEach(() => {
 });
 
 const scope = '{Site1 & Site2}';
-const configMap = (name: string): ObjectRef => ({ resource: 'configmaps', namespace: 'default', name });
-const docOf = (ref: ObjectRef): ReturnType<typeof asDocumentId> =>
-  asDocumentId(`res/${metaIdOf({ app: 'kubernetes', service: ref.resource, namespace: ref.namespace, name: ref.name }, 0)}`);
-
-async function twoSites(seed: string): Promise<Simulation> {
-  const simulation = await startSimulation({ seed, sites: 2 });
-  expect(await meshed(simulation)).toBe(true);
-  return simulation;
-}
-
-const labels = async (simulation: Simulation, site: string, ref: ObjectRef): Promise<unknown> =>
-  ((await objectOn(simulation, site, ref))?.['metadata'] as { labels?: unknown } | undefined)?.labels ?? {};
 
 describe('a full disk', () => {
   it('gets a site the changes it could not store within seconds of its disk taking writes again', async () => {
-    sim = await twoSites('disk-full-receiver');
+    sim = await twoMeshedSites('disk-full-receiver');
     const disk = sim.site('Site2').nodeDisk;
     disk.fill();
-    const refs = ['one', 'two', 'three'].map(configMap);
+    const refs = ['one', 'two', 'three'].map(configMapRef);
     for (const ref of refs) expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, ref.name, { text: ref.name }, {}), { scope }))).status).toBe(201);
     await sim.runFor(5_000);
-    expect(refs.filter((ref) => sim!.converged(docOf(ref)))).toEqual([]);
+    expect(refs.filter((ref) => sim!.converged(firstLifeDoc(ref)))).toEqual([]);
     disk.free();
     // Pulled again after its backoff (at most 8 s by now), not at anti-entropy's round (30 s).
-    expect(await sim.runUntil(() => refs.every((ref) => sim!.converged(docOf(ref))), { timeoutMs: 10_000 })).toBe(true);
+    expect(await sim.runUntil(() => refs.every((ref) => sim!.converged(firstLifeDoc(ref))), { timeoutMs: 10_000 })).toBe(true);
     await sim.runFor(1_000);
     for (const ref of refs) expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: ref.name } });
   });
 
   it('answers a write it cannot store with a 500 that reaches no other site, and puts its application back', async () => {
-    sim = await twoSites('disk-full-writer');
-    const ref = configMap('notes');
+    sim = await twoMeshedSites('disk-full-writer');
+    const ref = configMapRef('notes');
     expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'created', { text: 'one' }, {}), { scope }))).status).toBe(201);
-    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     const disk = sim.site('Site1').nodeDisk;
     disk.fill();
     const refused = await send(sim, 'Site1', labelCall(ref, 'labelled', ['tier', 'gold'], { scope }));
     expect([refused.status, refused.body['code']]).toEqual([500, 500]);
     await sim.runFor(2_000);
-    expect(await labels(sim, 'Site2', ref)).toEqual({});
+    expect(await labelsOn(sim, 'Site2', ref)).toEqual({});
     disk.free();
     await sim.runFor(5_000);
-    expect(await labels(sim, 'Site1', ref)).toEqual({});
-    expect(sim.converged(docOf(ref))).toBe(true);
+    expect(await labelsOn(sim, 'Site1', ref)).toEqual({});
+    expect(sim.converged(firstLifeDoc(ref))).toBe(true);
   });
 
   it('refuses a write before the application sees it while its mark cannot be stored, and puts back what a write cut short changed', async () => {
-    sim = await twoSites('disk-full-delete');
-    const ref = configMap('doomed');
+    sim = await twoMeshedSites('disk-full-delete');
+    const ref = configMapRef('doomed');
     expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'created', { text: 'one' }, {}), { scope }))).status).toBe(201);
-    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     const disk = sim.site('Site1').nodeDisk;
     // The mark refused: the application never sees the delete.
     disk.fill();
@@ -87,21 +73,21 @@ describe('a full disk', () => {
     expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'one' } });
     disk.free();
     expect((await send(sim, 'Site1', deleteCall(ref))).status).toBe(200);
-    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 5_000 })).toBe(true);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     await sim.runFor(1_000);
     for (const site of ['Site1', 'Site2']) expect(await objectOn(sim, site, ref)).toBeUndefined();
   });
 
   it('replicates a create its application made while the disk refused its replicant, once the disk takes writes', async () => {
-    sim = await twoSites('disk-full-create');
+    sim = await twoMeshedSites('disk-full-create');
     const disk = sim.site('Site1').nodeDisk;
     disk.fill();
-    const ref = configMap('made-anyway');
+    const ref = configMapRef('made-anyway');
     expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'made', { text: 'made' }, {}), { scope }))).status).toBe(500);
     expect(await objectOn(sim, 'Site1', ref)).toMatchObject({ data: { text: 'made' } });
     await sim.runFor(3_000);
     disk.free();
-    expect(await sim.runUntil(() => sim!.converged(docOf(ref)), { timeoutMs: 10_000 })).toBe(true);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 10_000 })).toBe(true);
     await sim.runFor(1_000);
     expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'made' } });
   });

@@ -1,8 +1,9 @@
 /** Helpers for the simulation tests: kubectl-equivalent calls through a site's front, and what applications hold. */
-import { asSiteName } from '../../core/ids.js';
+import { asDocumentId, asSiteName, type DocumentId } from '../../core/ids.js';
+import { metaIdOf } from '../../crdt/replicant.js';
 import { siteDirectoryId } from '../../crdt/site-directory.js';
 import { simHttpUrl } from '../../simulator/harness/sim-node.js';
-import type { Simulation } from '../../simulator/harness/simulation.js';
+import { startSimulation, type Simulation } from '../../simulator/harness/simulation.js';
 import { toRequest, type KubectlCall, type ObjectRef } from '../../simulator/workload/kubectl-requests.js';
 
 /** What a front answered. */
@@ -42,4 +43,26 @@ export function meshed(sim: Simulation, timeoutMs = 30_000): Promise<boolean> {
     () => directoryConverged(sim) && sim.sites.every((site) => site.state === 'up' && site.node.site.sites.list().filter((item) => item.state !== 'down').length === count),
     { timeoutMs },
   );
+}
+
+/** A config map of the `default` namespace. */
+export function configMapRef(name: string): ObjectRef {
+  return { resource: 'configmaps', namespace: 'default', name };
+}
+
+/** The replicant document of the first life (incarnation 0) of `ref`. */
+export function firstLifeDoc(ref: ObjectRef): DocumentId {
+  return asDocumentId(`res/${metaIdOf({ app: 'kubernetes', service: ref.resource, namespace: ref.namespace, name: ref.name }, 0)}`);
+}
+
+/** Two sites from `seed`, started and meshed. */
+export async function twoMeshedSites(seed: string): Promise<Simulation> {
+  const simulation = await startSimulation({ seed, sites: 2 });
+  if (!(await meshed(simulation))) throw new Error(`the sites of ${seed} did not mesh`);
+  return simulation;
+}
+
+/** The labels of `ref` in `site`'s application (none: `{}`). */
+export async function labelsOn(sim: Simulation, site: string, ref: ObjectRef): Promise<unknown> {
+  return ((await objectOn(sim, site, ref))?.['metadata'] as { labels?: unknown } | undefined)?.labels ?? {};
 }
