@@ -146,7 +146,12 @@ export interface PushMessage {
 
 export function encodeSyncChannelMessage(message: SyncChannelMessage): Uint8Array {
   if (message.type === 'sync') return encodeCbor(message);
-  if (message.type === 'syncs') return encodeCbor({ type: 'syncs', v: 1, items: message.items.map((item) => (item.fresh === true ? [item.doc, item.data, true] : [item.doc, item.data])) });
+  if (message.type === 'syncs') {
+    // Which items are fresh, apart: a node that does not know the field ignores it (and starts no
+    // session afresh, as before it existed), where a third element in an item it would refuse.
+    const fresh = message.items.flatMap((item, index) => (item.fresh === true ? [index] : []));
+    return encodeCbor({ type: 'syncs', v: 1, items: message.items.map((item) => [item.doc, item.data]), ...(fresh.length === 0 ? {} : { fresh }) });
+  }
   if (message.type === 'want') return encodeCbor({ type: 'want', v: 1, docs: [...message.docs] });
   if (message.type === 'docs') {
     return encodeCbor({ type: 'docs', v: 1, items: message.items.map((item) => [item.doc, [...item.heads], [...item.changes]]) });
@@ -171,18 +176,31 @@ function decodeHeadsEntries(value: unknown): DecodeResult<HeadsEntry[]> {
   return decoded(entries);
 }
 
-function decodeSyncItems(value: unknown): DecodeResult<SyncItem[]> {
+function decodeSyncItems(value: unknown, freshValue: unknown): DecodeResult<SyncItem[]> {
   if (!Array.isArray(value) || value.length === 0 || value.length > maxBatchedSyncMessages) return malformed('bad sync items');
+  const fresh = decodeFreshIndexes(freshValue, value.length);
+  if (fresh === undefined) return malformed('bad sync freshness');
   const items: SyncItem[] = [];
-  for (const item of value as unknown[]) {
-    if (!Array.isArray(item) || (item.length !== 2 && item.length !== 3)) return malformed('bad sync item');
-    const [doc, data, fresh] = item as unknown[];
+  for (const [index, item] of (value as unknown[]).entries()) {
+    if (!Array.isArray(item) || item.length !== 2) return malformed('bad sync item');
+    const [doc, data] = item as unknown[];
     if (!isDocumentIdValue(doc)) return malformed('bad document id');
     if (!isBytes(data)) return malformed('bad sync data');
-    if (fresh !== undefined && fresh !== true) return malformed('bad sync freshness');
-    items.push(fresh === true ? { doc, data, fresh } : { doc, data });
+    items.push(fresh.has(index) ? { doc, data, fresh: true } : { doc, data });
   }
   return decoded(items);
+}
+
+/** The indexes of a `syncs` message's fresh items: none when absent, undefined when malformed. */
+function decodeFreshIndexes(value: unknown, count: number): ReadonlySet<number> | undefined {
+  if (value === undefined) return new Set();
+  if (!Array.isArray(value) || value.length > count) return undefined;
+  const indexes = new Set<number>();
+  for (const index of value as unknown[]) {
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= count || indexes.has(index)) return undefined;
+    indexes.add(index);
+  }
+  return indexes;
 }
 
 function decodeWanted(value: unknown): DecodeResult<DocumentId[]> {
@@ -226,7 +244,7 @@ export function decodeSyncChannelMessage(bytes: Uint8Array): DecodeResult<SyncCh
     return decoded({ type: 'sync', v: 1, doc, data, ...(fresh === true ? { fresh } : {}) });
   }
   if (tag.value.type === 'syncs') {
-    const items = decodeSyncItems(field(record.value, 'items'));
+    const items = decodeSyncItems(field(record.value, 'items'), field(record.value, 'fresh'));
     if (!items.ok) return items;
     return decoded({ type: 'syncs', v: 1, items: items.value });
   }
