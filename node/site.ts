@@ -123,7 +123,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
 
     const registry = new Registry();
     const syncBusy = (): boolean => (late.docSync?.receivedBacklogBytes() ?? 0) >= syncBusyBacklogBytes;
-    const replication = await openReplication(config, app, { components: { ...components, storage }, documents, sites, registry, logger, syncBusy });
+    const replication = await openReplication(config, app, { components: { ...components, storage }, documents, sites, registry, logger, syncBusy, storageWritable: () => storageHealth.writable });
     if (replication !== undefined) stack.push({ name: 'replication', stop: () => replication.stop() });
 
     const mesh = startMesh(config, {
@@ -264,6 +264,8 @@ interface ReplicationDeps {
   readonly sites: SitesView;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** False while the site's store refuses writes (StorageHealth). */
+  readonly storageWritable: () => boolean;
 }
 
 /** The replication engine and what it owns, or undefined for a site without an application. */
@@ -295,7 +297,7 @@ async function openReplication(config: NodeConfig, app: LocalApplication, deps: 
   const engine = new ReplicationEngine(
     {
       documents, storage: components.storage, localApp, glue, sites: sitesPort(config.site, sites), remote: remote.fetch,
-      clock: components.clock, random: components.random, logger, registry, yieldTo: deps.syncBusy,
+      clock: components.clock, random: components.random, logger, registry, yieldTo: deps.syncBusy, storageWritable: deps.storageWritable,
     },
     { site: config.site },
   );

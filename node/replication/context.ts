@@ -88,4 +88,6 @@ export interface EngineContext {
   readonly metrics: ReplicationMetrics;
   readonly options: ResolvedReplicationOptions;
   readonly recheck: Rechecks;
+  /** False while the site's store refuses writes (crdt/storage-health.ts): no replicated write starts then. */
+  readonly storageWritable: () => boolean;
 }

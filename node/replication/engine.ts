@@ -56,6 +56,8 @@ export interface ReplicationComponents {
   readonly registry?: Registry;
   /** True while more urgent work runs (a heal's document sync): reconcile passes wait (Reconciler). */
   readonly yieldTo?: () => boolean;
+  /** False while the store refuses writes (StorageHealth); always writable when absent. */
+  readonly storageWritable?: () => boolean;
 }
 
 /** Reconcile passes run at once by default (bench/heal.ts measures the application's floor with as many). */
@@ -114,6 +116,7 @@ export class ReplicationEngine {
     this.ctx = {
       self: site, glue: components.glue, localApp, remote: components.remote, sites: components.sites,
       documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger), creating: new CreatesUnderWay(), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      storageWritable: components.storageWritable ?? (() => true),
       recheck: {
         replica: (docId) => this.reconciler.schedule(docId),
         intent: (metaId) => this.createRecovery.settleOne(metaId),

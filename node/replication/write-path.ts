@@ -102,6 +102,11 @@ type WriteStep =
  * wait for other sites (`X-Cheops-Wait: all`) is outside it.
  */
 export async function replicatedWrite(ctx: EngineContext, write: ReplicatedWrite): Promise<Response> {
+  // The store refuses writes (a full disk): the application would make what no replicant, intent
+  // or mark could record, which only memory would then remember (seed 3800071: a crash lost it).
+  if (!ctx.storageWritable()) {
+    throw new CheopsError(ErrorCode.StorageFailure, `the store of ${ctx.self} refuses writes (is its disk full?): nothing was written; send it again once the store has room`);
+  }
   // A create whose name only the answer tells (protobuf) names a new object: nothing to lock yet.
   const step =
     write.key === undefined

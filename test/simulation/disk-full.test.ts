@@ -59,8 +59,12 @@ describe('a full disk', () => {
     disk.fill();
     expect((await send(sim, 'Site1', deleteCall(ref))).status).toBe(500);
     expect(await objectOn(sim, 'Site1', ref)).toBeDefined();
-    // The mark stored, the tombstone refused: the object is gone here, its replicant live.
+    // While the store is seen refusing writes, no replicated write starts; its probe sees the room.
     disk.free();
+    expect((await send(sim, 'Site1', deleteCall(ref))).status).toBe(500);
+    expect(sim.apps.writes.filter((write) => write.method === 'DELETE')).toEqual([]);
+    await sim.runFor(1_500);
+    // The mark stored, the tombstone refused: the object is gone here, its replicant live.
     const unsubscribe = sim.apps.subscribe((write) => {
       if (write.site === 'Site1' && write.method === 'DELETE' && write.key?.name === ref.name) disk.fill();
     });
@@ -72,6 +76,7 @@ describe('a full disk', () => {
     expect(await objectOn(sim, 'Site1', ref)).toMatchObject({ data: { text: 'one' } });
     expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'one' } });
     disk.free();
+    await sim.runFor(1_500);
     expect((await send(sim, 'Site1', deleteCall(ref))).status).toBe(200);
     expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     await sim.runFor(1_000);

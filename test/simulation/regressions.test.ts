@@ -363,6 +363,11 @@ const foundWith: readonly ScenarioOptions[] = [
   { seed: 3600103, sites: 4, durationMs: 32_000, faults: ['partitions', 'loss', 'app-outages', 'disk-full'], latency: { type: 'long-tail', medianMs: 20, p99Ms: 200 }, operations: 142, appLatency: { type: 'long-tail', medianMs: 5, p99Ms: 100 } },
   { seed: 3600121, sites: 5, durationMs: 35_000, faults: ['crashes', 'loss', 'reorder', 'app-outages', 'disk-full'], latency: { type: 'fixed', ms: 5 }, operations: 131 },
   { seed: 3600151, sites: 2, durationMs: 34_000, faults: ['partitions', 'reorder', 'disk-full'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 142 },
+  // cheops sim --swarm 1 --seed 3800071 (stop 24): a create the application made while the disk
+  // refused its intent and replicant was remembered in memory only, and a crash lost it: an
+  // object of a deleted replicant's name, with no replicant. Fixed: while the store is seen
+  // refusing writes, no replicated write starts (write-path.ts).
+  { seed: 3800071, sites: 4, durationMs: 23_000, faults: ['crashes', 'reorder', 'app-outages', 'disk-full'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 147, appLatency: { type: 'long-tail', medianMs: 5, p99Ms: 100 } },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
