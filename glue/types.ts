@@ -147,7 +147,10 @@ export interface ReplicationGlue {
   isTerminating(object: unknown): boolean;
   /** The application's own id of an object (Kubernetes: `metadata.uid`). */
   localId(object: unknown): string | undefined;
-  /** The request doing `operation` to the object `key`, described by `body` (the desired state). */
+  /**
+   * The request doing `operation` to the object `key`, described by `body` (the desired state); a
+   * delete of a body that carries the application's own id deletes that very object only.
+   */
   objectRequest(operation: ObjectOperation, key: ResourceKey, body: JsonObject): GlueObjectRequest | undefined;
   /** Reads and removes a scope carried inside a body (a manifest annotation). */
   takeScope(body: unknown): TakenScope<unknown>;

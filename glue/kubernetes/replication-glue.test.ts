@@ -84,6 +84,9 @@ describe('the Kubernetes replication glue', () => {
     expect(glue.objectRequest('get', key, body)).toEqual({ method: 'GET', path: '/api/v1/namespaces/default/pods/purple' });
     expect(glue.objectRequest('create', key, body)).toEqual({ method: 'POST', path: '/api/v1/namespaces/default/pods', body });
     expect(glue.objectRequest('delete', key, body)?.body).toMatchObject({ propagationPolicy: 'Background' });
+    expect(glue.objectRequest('delete', key, body)?.body).not.toHaveProperty('preconditions');
+    // An object as the application answered it: that very object, not one made since under the name.
+    expect(glue.objectRequest('delete', key, { ...body, metadata: { name: 'purple', uid: 'u-1' } })?.body).toMatchObject({ preconditions: { uid: 'u-1' } });
     const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' } };
     expect(glue.objectRequest('replace', { ...key, service: 'deployments', name: 'web' }, deployment)?.path).toBe('/apis/apps/v1/namespaces/default/deployments/web');
     expect(glue.objectRequest('get', { app: 'kubernetes', service: 'namespaces', name: 'foo' }, { apiVersion: 'v1', kind: 'Namespace' })?.path).toBe('/api/v1/namespaces/foo');

@@ -174,8 +174,12 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
         return { method: 'POST', path: paths.collection, body };
       case 'replace':
         return { method: 'PUT', path: paths.object, body };
-      case 'delete':
-        return { method: 'DELETE', path: paths.object, body: deleteOptions };
+      case 'delete': {
+        // A body that names its uid (an object as the application answered it, not a desired
+        // state) deletes that object only, never another made since under the name.
+        const uid = stringIn(body, ['metadata', 'uid']);
+        return { method: 'DELETE', path: paths.object, body: uid === undefined ? deleteOptions : { ...deleteOptions, preconditions: { uid } } };
+      }
     }
   },
 

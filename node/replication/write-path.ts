@@ -234,27 +234,48 @@ function sameKey(a: ResourceKey | undefined, b: ResourceKey): boolean {
 
 /**
  * `recordAnswer`, and when its replicant's change fails (a full disk) after the application made
- * the write: the client hears the failure, and what the application holds is settled all the
- * same (Rechecks): a replica written through a replicant is put back to it, a create is
- * replicated from the object once the store takes writes again, as an intent left by a crash.
+ * the write: the client hears the failure, and what the application holds is made to agree
+ * (Rechecks): a replica written through a replicant is put back to it, a create is undone.
  */
 async function recordOrSettle(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer, live: IndexEntry | undefined): Promise<WriteStep> {
   try {
     return await recordAnswer(ctx, write, answer);
   } catch (error) {
     if (live !== undefined) ctx.recheck.replica(replicantDocId(live.metaId));
-    else settleUnrecordedCreate(ctx, write, answer);
+    else await undoUnrecordedCreate(ctx, write, answer);
     throw error;
   }
 }
 
-function settleUnrecordedCreate(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer): void {
+/**
+ * A create the application made and no intent or replicant records (the store refused both): the
+ * object is deleted again, that very one (its uid), so that the 500 the client hears is the whole
+ * truth. Remembered in memory only, it would be lost with a crash before the store has room, and
+ * stay on this site alone (swarm seed 3900249). Should the undo fail too, it is replicated from
+ * memory once the store takes writes.
+ */
+async function undoUnrecordedCreate(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer): Promise<void> {
   const request = write.body.parsed;
-  const key = write.key ?? ctx.glue.keyOfObject(answerJson(answer), write.glueCall);
+  const object = answerJson(answer);
+  const key = write.key ?? ctx.glue.keyOfObject(object, write.glueCall);
   if (write.glueCall.op !== 'create' || key === undefined || !isJsonObject(request)) return;
-  // The failed change reserved its entry in the index: its meta-ID is the one to make.
+  // The failed change reserved its entry in the index: its meta-ID is the one the create made.
   const reserved = ctx.index.live(key);
   if (reserved === undefined || ctx.documents.has(replicantDocId(reserved.metaId))) return;
+  const undo = isJsonObject(object) && answer.status >= 200 && answer.status <= 299 ? ctx.glue.objectRequest('delete', key, object) : undefined;
+  if (undo !== undefined) {
+    try {
+      const body = undo.body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(undo.body));
+      const undone = await fetchLocal(ctx, { method: undo.method, path: undo.path, headers: new Headers({ accept: jsonMedia, 'content-type': jsonMedia }), body });
+      if ((undone.status >= 200 && undone.status <= 299) || undone.status === 404) {
+        ctx.logger.warn({ metaId: reserved.metaId, key }, 'a create whose replicant the store refused was undone');
+        await ctx.index.remove(reserved.metaId);
+        return;
+      }
+    } catch (error) {
+      ctx.logger.warn({ metaId: reserved.metaId, key, error: errorMessage(error) }, 'a create whose replicant the store refused could not be undone');
+    }
+  }
   ctx.recheck.created({ metaId: reserved.metaId, key, incarnation: reserved.incarnation, scope: write.scope, sites: write.sites, request });
 }
 

@@ -83,16 +83,21 @@ describe('a full disk', () => {
     for (const site of ['Site1', 'Site2']) expect(await objectOn(sim, site, ref)).toBeUndefined();
   });
 
-  it('replicates a create its application made while the disk refused its replicant, once the disk takes writes', async () => {
+  it('undoes a create its application made while the disk refused its intent and replicant: the 500 is the whole truth', async () => {
     sim = await twoMeshedSites('disk-full-create');
     const disk = sim.site('Site1').nodeDisk;
     disk.fill();
     const ref = configMapRef('made-anyway');
-    expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, 'made', { text: 'made' }, {}), { scope }))).status).toBe(500);
-    expect(await objectOn(sim, 'Site1', ref)).toMatchObject({ data: { text: 'made' } });
-    await sim.runFor(3_000);
+    const create = (): ReturnType<typeof createCall> => createCall(ref, objectBody(ref, 'made', { text: 'made' }, {}), { scope });
+    expect((await send(sim, 'Site1', create())).status).toBe(500);
+    expect(sim.apps.writes.filter((write) => write.key?.name === ref.name).map((write) => [write.method, write.status])).toEqual([['POST', 201], ['DELETE', 200]]);
+    expect(await objectOn(sim, 'Site1', ref)).toBeUndefined();
     disk.free();
-    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 10_000 })).toBe(true);
+    await sim.runFor(3_000);
+    expect(sim.site('Site2').node.documents.has(firstLifeDoc(ref))).toBe(false);
+    // The client's retry is a create like any other.
+    expect((await send(sim, 'Site1', create())).status).toBe(201);
+    expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     await sim.runFor(1_000);
     expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'made' } });
   });

@@ -368,6 +368,9 @@ const foundWith: readonly ScenarioOptions[] = [
   // object of a deleted replicant's name, with no replicant. Fixed: while the store is seen
   // refusing writes, no replicated write starts (write-path.ts).
   { seed: 3800071, sites: 4, durationMs: 23_000, faults: ['crashes', 'reorder', 'app-outages', 'disk-full'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 147, appLatency: { type: 'long-tail', medianMs: 5, p99Ms: 100 } },
+  // cheops sim --swarm 1 --seed 3900249 (stop 24): the same, for the first write that met the full
+  // disk (before the store was seen refusing). Fixed: such a create is undone in the application.
+  { seed: 3900249, sites: 3, durationMs: 22_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 106, appLatency: { type: 'long-tail', medianMs: 5, p99Ms: 100 } },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
