@@ -63,7 +63,7 @@ export interface Rechecks {
   replica(docId: DocumentId): void;
   /** The create intent of `metaId`: settled as after a crash (create-recovery.ts). */
   intent(metaId: MetaId): void;
-  /** A create the application made and whose replicant could not be stored, nor its intent: settled from memory. */
+  /** A create the application made whose replicant, intent and undo all failed: settled from memory. */
   created(intent: CreateIntent): void;
 }
 

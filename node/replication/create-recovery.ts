@@ -1,7 +1,7 @@
 /**
  * Settles the create intents (create-intents.ts) that no answered create cleared: those a crash
- * left, found at start-up, and those of a create whose application failed to answer (refused,
- * reset, 5xx: made or not, the client was not told), at once. Each is settled under its key's
+ * left, found at start-up, and, at once, those of a create whose application failed to answer
+ * (refused, reset, 5xx: made or not, the client was not told) or whose replicant the store refused. Each is settled under its key's
  * lock. Its replicant stored, or a later replicant of the key here: forgotten. Otherwise the
  * local application is asked for the object: held (and not on its way out), the replicant is
  * made from it, as the answered create would have made it; absent, nothing acknowledged is lost
@@ -54,7 +54,8 @@ export class CreateRecovery {
 
   /**
    * Starts settling `intent`, held in memory only: a create the application made whose replicant
-   * and intent the store refused (a full disk). A crash before it is settled loses it.
+   * and intent the store refused (a full disk), and which could not be undone either
+   * (write-path.ts). A crash before it is settled loses it.
    */
   settleUnstored(intent: CreateIntent): void {
     if (this.settling.has(intent.metaId) || this.signal.aborted) return;
