@@ -62,7 +62,8 @@ export interface GroupCommitOptions {
    */
   readonly emitApplied: (event: DocumentChangedEvent) => void;
   /** A batch carrying local changes failed: they were announced (`emitApplied`) and are gone here. */
-  readonly onLocalChangesLost: (docIds: readonly DocumentId[]) => void;
+  /** `firstOfRun`: the batch before it went through (see `failing`). */
+  readonly onLocalChangesLost: (docIds: readonly DocumentId[], firstOfRun: boolean) => void;
 }
 
 interface PlannedWrite {
@@ -81,6 +82,8 @@ export class GroupCommit {
   private readonly dirty = new Set<LoadedDocument>();
   private readonly removals: Removal[] = [];
   private state: 'idle' | 'scheduled' | 'writing' = 'idle';
+  /** The last batch failed: the next failure is logged at debug level. */
+  private failing = false;
   /** Storage batches written so far (metrics, tests). */
   batches = 0;
 
@@ -148,13 +151,19 @@ export class GroupCommit {
     }
     const operations = [...removals.flatMap((removal) => removal.operations), ...writes.flatMap((write) => [...write.plan.operations, ...write.work.alongside])];
     let failure: CheopsError | undefined;
+    const wasFailing = this.failing;
     if (operations.length > 0) {
       try {
         await this.options.storage.batch(operations);
         this.batches += 1;
+        this.failing = false;
       } catch (error) {
         failure = asStorageError(error);
-        this.options.logger.error({ documents: writes.length, error: errorMessage(error) }, 'a storage batch failed');
+        // The first failure of a run of them is an error; the rest (a full disk refuses every
+        // batch until it has room) are debug, or they would fill the log, and the disk under it.
+        const level = this.failing ? 'debug' : 'error';
+        this.failing = true;
+        this.options.logger[level]({ documents: writes.length, error: errorMessage(error) }, 'a storage batch failed');
       }
     }
     for (const removal of removals) {
@@ -166,7 +175,7 @@ export class GroupCommit {
       else this.failed(write, failure);
     }
     const lost = failure === undefined ? [] : writes.filter((write) => write.work.local.length > 0).map((write) => write.entry.docId);
-    if (lost.length > 0) this.options.onLocalChangesLost(lost);
+    if (lost.length > 0) this.options.onLocalChangesLost(lost, !wasFailing);
   }
 
   private planAll(): PlannedWrite[] {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, isCheopsError } from '../core/errors.js';
 import { asDocumentId } from '../core/ids.js';
-import { silentLogger } from '../core/logger.js';
+import { MemoryLogger, silentLogger } from '../core/logger.js';
 import { chunkKey, encodeIndexRecord, indexKey, snapshotKey } from './document-layout.js';
 import { DocumentStore } from './document-store.js';
 import type { DocumentChangedEvent } from './documents.js';
@@ -409,6 +409,26 @@ describe('DocumentStore: persistence', () => {
     expect(await peer.read(docA)).toEqual({ n: 2, v: 'next' });
     await store.close();
     await peer.close();
+  });
+
+  it('logs the first failed batch of a run as an error and the rest at debug level, as a full disk refuses them all', async () => {
+    const counting = new CountingStorage(new MemoryStorage());
+    const logger = new MemoryLogger();
+    const store = new DocumentStore({ storage: counting, clock: new ManualClock(), random: seededRandom(1), logger });
+    await store.open();
+    await store.create(docA, { n: 1 });
+    const levels = (): string[] => logger.find('storage batch failed').map((entry) => entry.level);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      counting.failNext();
+      await rejection(store.change<{ n: number }>(docA, (doc) => void (doc.n = 10 + attempt)));
+    }
+    expect(levels()).toEqual(['error', 'debug', 'debug']);
+    expect(logger.find('local changes lost').map((entry) => entry.level)).toEqual(['warn', 'debug', 'debug']);
+    await store.change<{ n: number }>(docA, (doc) => void (doc.n = 20));
+    counting.failNext();
+    await rejection(store.change<{ n: number }>(docA, (doc) => void (doc.n = 21)));
+    expect(levels()).toEqual(['error', 'debug', 'debug', 'error']);
+    await store.close();
   });
 
   it('rejects changes whose batch failed and forgets them, then works again', async () => {

@@ -355,9 +355,9 @@ export class DocumentStore implements SyncableDocuments {
       onWritten: (docId, heads) => this.index.set(docId, heads),
       emit: (event) => this.emit(this.listeners, event),
       emitApplied: (event) => this.emit(this.appliedListeners, event),
-      onLocalChangesLost: (docIds) => {
+      onLocalChangesLost: (docIds, firstOfRun) => {
         const renewed = this.drawActor();
-        this.logger.warn({ actor: renewed, documents: docIds.length }, 'local changes lost in a failed write: new changes are made by a new actor');
+        this.logger[firstOfRun ? 'warn' : 'debug']({ actor: renewed, documents: docIds.length }, 'local changes lost in a failed write: new changes are made by a new actor');
         this.cacheOrThrow().renewActor(renewed);
         for (const listener of [...this.lostListeners]) listener(docIds);
       },

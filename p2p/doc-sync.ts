@@ -637,8 +637,9 @@ export class DocSync {
    */
   private lostWrite(from: PeerIdString, doc: DocumentId, epoch: number, error: unknown): void {
     if (this.sessions.epoch(from) === epoch) this.sessions.forgetDocument(from, doc);
-    this.lostWrites.failed(from, doc);
-    this.logger.warn({ peer: from, doc, err: errorMessage(error) }, 'received changes not written; the document syncs again');
+    // Once per document and peer until a write of it goes through: a full disk refuses them all.
+    const level = this.lostWrites.failed(from, doc) ? 'warn' : 'debug';
+    this.logger[level]({ peer: from, doc, err: errorMessage(error) }, 'received changes not written; the document syncs again');
   }
 
   private readonly onPeerConnect = (event: { readonly peer: PeerIdString }): void => {

@@ -31,12 +31,13 @@ export class LostWrites {
     private readonly isConnected: (peer: PeerIdString) => boolean,
   ) {}
 
-  /** What `peer` sent of `doc` was not written: pull it again after the backoff. */
-  failed(peer: PeerIdString, doc: DocumentId): void {
+  /** What `peer` sent of `doc` was not written: pull it again after the backoff. True the first time since it was last written. */
+  failed(peer: PeerIdString, doc: DocumentId): boolean {
     const key = keyOf(peer, doc);
-    const entry = this.lost.get(key) ?? { peer, doc, attempts: 0, timer: undefined };
+    const known = this.lost.get(key);
+    const entry = known ?? { peer, doc, attempts: 0, timer: undefined };
     this.lost.set(key, entry);
-    if (entry.timer !== undefined) return;
+    if (entry.timer !== undefined) return known === undefined;
     const delayMs = Math.min(firstRetryMs * 2 ** entry.attempts, maxRetryMs);
     entry.attempts += 1;
     entry.timer = this.clock.setTimeout(() => {
@@ -44,6 +45,7 @@ export class LostWrites {
       if (this.isConnected(peer)) this.pull(peer, doc);
       else this.lost.delete(key);
     }, delayMs);
+    return known === undefined;
   }
 
   /** Something `peer` sent of `doc` was written: its store takes writes again. */
