@@ -1,13 +1,13 @@
 /**
  * Settles the create intents (create-intents.ts) that no answered create cleared: those a crash
  * left, found at start-up, and, at once, those of a create whose application failed to answer
- * (refused, reset, 5xx: made or not, the client was not told) or whose replicant the store refused. Each is settled under its key's
- * lock. Its replicant stored, or a later replicant of the key here: forgotten. Otherwise the
- * local application is asked for the object: held (and not on its way out), the replicant is
- * made from it, as the answered create would have made it; absent, nothing acknowledged is lost
- * (the create never finished, or the object was deleted since): forgotten. An application that
- * does not answer is asked again with backoff, and at once when it answers again (AppHealth),
- * until it does or the engine stops.
+ * (refused, reset, 5xx: made or not, the client was not told) or whose replicant the store
+ * refused. Each is settled under its key's lock. Its replicant stored, or a later replicant of
+ * the key here: forgotten. Otherwise the local application is asked for the object: held (and not
+ * on its way out), the replicant is made from it, as the answered create would have made it;
+ * absent, nothing acknowledged is lost (the create never finished, or the object was deleted
+ * since): forgotten. An application that does not answer is asked again with backoff, and at once
+ * when it or the store is back (AppHealth, StorageHealth), until it does or the engine stops.
  */
 import { errorMessage, sleep } from '../../core/index.js';
 import type { MetaId } from '../../core/ids.js';
@@ -29,7 +29,10 @@ export class CreateRecovery {
   constructor(
     private readonly ctx: EngineContext,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    // One listener for the engine's life: the backoffs wait on `wake` alone.
+    signal.addEventListener('abort', () => this.wake.abort(), { once: true });
+  }
 
   /** Settles every stored intent not being settled already; resolves when they are, or the engine stops. */
   async settleStored(): Promise<void> {
@@ -71,6 +74,7 @@ export class CreateRecovery {
 
   /** Cuts short every backoff under way: what they wait for (the application) is back. */
   retryNow(): void {
+    if (this.signal.aborted) return;
     this.wake.abort();
     this.wake = new AbortController();
   }
@@ -97,7 +101,7 @@ export class CreateRecovery {
         outcome = 'retry';
       }
       if (outcome === 'settled') return;
-      await sleep(ctx.clock, delayMs, AbortSignal.any([this.signal, this.wake.signal])).catch(() => undefined);
+      await sleep(ctx.clock, delayMs, this.wake.signal).catch(() => undefined);
       delayMs = Math.min(delayMs * 2, ctx.options.retryMaxMs);
     }
   }
