@@ -299,6 +299,10 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
   };
   if (key === undefined) return notReplicated('the application answer names no object');
   if (glueCall.op !== 'delete' && ctx.glue.isOwnedChild(object)) return notReplicated('an owned child is never replicated; its parent is');
+  // A change to an object on its way out (a pod in its grace period, its replicant tombstoned
+  // already) is no new life of the name: it would stay live everywhere once the object is gone
+  // here (swarm seed 4200231: a label sent while the delete waited for a stalled application).
+  if (glueCall.op !== 'delete' && ctx.index.live(key) === undefined && ctx.glue.isTerminating(object)) return notReplicated('the object is being deleted');
   const body = isJsonObject(object) ? ctx.glue.canonical(object, key) : undefined;
   if (body === undefined && (glueCall.op !== 'delete' || ctx.index.live(key) === undefined)) return notReplicated('the application did not answer with the object');
   const result = await ctx.replicants.writeLocal({
