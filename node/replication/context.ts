@@ -3,7 +3,7 @@
  * path, the forwarder, the read path and the admin routes.
  */
 import type { Clock, Logger } from '../../core/index.js';
-import type { DocumentId, MetaId, SiteName } from '../../core/ids.js';
+import type { DocumentId, MetaId, ResourceKey, SiteName } from '../../core/ids.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
@@ -65,6 +65,8 @@ export interface Rechecks {
   intent(metaId: MetaId): void;
   /** A create the application made whose replicant, intent and undo all failed: settled from memory. */
   created(intent: CreateIntent): void;
+  /** A name other sites relied on, made again here: they are told, again while they cannot be reached (reshare.ts). */
+  madeAgain(key: ResourceKey): void;
 }
 
 /** The engine's parts, shared by its modules. */

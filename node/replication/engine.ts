@@ -121,6 +121,7 @@ export class ReplicationEngine {
         replica: (docId) => this.reconciler.schedule(docId),
         intent: (metaId) => this.createRecovery.settleOne(metaId),
         created: (intent) => this.createRecovery.settleUnstored(intent),
+        madeAgain: (key) => this.resharer.madeAgain(key),
       },
     };
     this.createRecovery = new CreateRecovery(this.ctx, this.stopping.signal);

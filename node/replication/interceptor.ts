@@ -28,7 +28,7 @@ import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
-import { noticeMadeAgain, noticeMadeAgainAmong } from './reshare.js';
+import { noticeMadeAgainAmong } from './reshare.js';
 import { forwardWrite } from './forward.js';
 import { CheopsHeader, describeKey, firstValue, parseWait, relay } from './http.js';
 import type { IndexEntry } from './key-index.js';
@@ -122,7 +122,7 @@ async function writePlanned(
       const here = await ctx.locks.run(key, async () => (ctx.index.live(key) === undefined ? writeHereOnly(ctx, call, write, key, body, plan.warnings) : undefined));
       // Replicated while this write waited: it is a write of the replicated object now.
       if (here === undefined) return planAndWrite(ctx, call, write, body);
-      if (write.op === 'create' && here.ok && ctx.index.hasDependents()) noticeMadeAgain(ctx, key);
+      if (write.op === 'create' && here.ok && ctx.index.hasDependents()) ctx.recheck.madeAgain(key);
       return here;
     }
     case 'forward':

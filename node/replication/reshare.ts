@@ -25,27 +25,6 @@ import { fetchLocal } from './write-path.js';
 export const sharesAgainRoute = '/shares/again';
 
 /**
- * The owner's side: `key` was just made here, through the front, with no replicant. When the last
- * life of the name, deleted, lists dependents on other sites, each of those sites is told (in the
- * background; one that cannot be reached asks again itself when its tombstone comes).
- */
-export function noticeMadeAgain(ctx: EngineContext, key: ResourceKey): void {
-  const latest = ctx.index.latest(key);
-  if (latest === undefined || !latest.deleted || (latest.dependents?.length ?? 0) === 0) return;
-  void (async () => {
-    const replicant = await ctx.replicants.get(latest.metaId);
-    const sites = [...new Set((replicant?.dependents ?? []).map((dependent) => dependent.site).filter((site) => site !== ctx.self))];
-    for (const site of sites.filter((candidate) => ctx.sites.isUp(candidate))) {
-      try {
-        await postOn(ctx, undefined, site, `/cheops/v1${sharesAgainRoute}`, { key });
-      } catch (error) {
-        ctx.logger.debug({ key, site, error: errorMessage(error) }, 'a site relying on a name made again was not told');
-      }
-    }
-  })().catch((error: unknown) => ctx.logger.debug({ key, error: errorMessage(error) }, 'sites relying on a name made again not told'));
-}
-
-/**
  * The owner's side, for a create whose name only the application's answer tells (a protobuf
  * body, as `kubectl create secret` sends): each name of its collection deleted under dependents
  * that the application holds now is noticed as made again. Asked only while such names exist.
@@ -57,7 +36,7 @@ export function noticeMadeAgainAmong(ctx: EngineContext, write: GlueWriteCall): 
       const path = ctx.glue.readPath(key);
       if (path === undefined) continue;
       const answer = await fetchLocal(ctx, { method: 'GET', path, headers: new Headers({ accept: 'application/json' }) });
-      if (answer.status === 200) noticeMadeAgain(ctx, key);
+      if (answer.status === 200) ctx.recheck.madeAgain(key);
     }
   })().catch((error: unknown) => ctx.logger.debug({ service: write.service, error: errorMessage(error) }, 'names made again not looked for'));
 }
@@ -98,12 +77,53 @@ export class Resharer {
     }
   }
 
-  /** The owner made `key` again (noticeMadeAgain): asks for it again if something here still relies on it. */
+  /** The owner made `key` again (its `madeAgain`): asks for it again if something here still relies on it. */
   async again(key: ResourceKey): Promise<void> {
     const latest = this.ctx.index.latest(key);
     if (this.stopped || latest === undefined || !latest.deleted || this.ctx.index.live(key) !== undefined) return;
     const replicant = await this.ctx.replicants.get(latest.metaId);
     if (replicant !== undefined) this.deleted(replicant);
+  }
+
+  /**
+   * The owner's side: `key` was just made here, through the front, with no replicant. When the
+   * last life of the name, deleted, lists dependents on other sites, each of those sites is told
+   * (`POST /cheops/v1/shares/again`), in the background; one that cannot be reached is told again
+   * with backoff (swarm seed 4200203: cut off at that moment, its pod never had its secret back,
+   * since it had asked already when the tombstone came).
+   */
+  madeAgain(key: ResourceKey): void {
+    const { ctx } = this;
+    const latest = ctx.index.latest(key);
+    if (this.stopped || latest === undefined || !latest.deleted || (latest.dependents?.length ?? 0) === 0) return;
+    void ctx.replicants.get(latest.metaId).then(
+      (replicant) => {
+        const sites = [...new Set((replicant?.dependents ?? []).map((dependent) => dependent.site).filter((site) => site !== ctx.self))];
+        for (const site of sites) this.tell(key, site, 1);
+      },
+      (error: unknown) => ctx.logger.debug({ key, error: errorMessage(error) }, 'sites relying on a name made again not told'),
+    );
+  }
+
+  private tell(key: ResourceKey, site: SiteName, attempt: number): void {
+    const { ctx } = this;
+    if (this.stopped) return;
+    const told = async (): Promise<void> => {
+      if (!ctx.sites.isUp(site)) throw new Error(`${site} is down`);
+      const answer = await postOn(ctx, undefined, site, `/cheops/v1${sharesAgainRoute}`, { key });
+      if (answer.status >= 500) throw new Error(`${site} answered HTTP ${answer.status}`);
+    };
+    told().catch((error: unknown) => {
+      if (attempt >= maxAttempts || this.stopped) {
+        ctx.logger.debug({ key, site, error: errorMessage(error) }, 'a site relying on a name made again was not told');
+        return;
+      }
+      const timer = ctx.clock.setTimeout(() => {
+        this.timers.delete(timer);
+        this.tell(key, site, attempt + 1);
+      }, Math.min(ctx.options.retryMaxMs, ctx.options.retryBaseMs * 2 ** (attempt - 1)));
+      this.timers.add(timer);
+    });
   }
 
   stop(): void {

@@ -376,6 +376,11 @@ const foundWith: readonly ScenarioOptions[] = [
   // of the name, live everywhere once the pod was gone here. Fixed: a change to an object on its
   // way out with no live replicant is applied there only (write-path.ts); the checker allows it.
   { seed: 4200231, sites: 3, durationMs: 24_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full'], latency: { type: 'long-tail', medianMs: 60, p99Ms: 600 }, operations: 122 },
+  // cheops sim --swarm 1 --seed 4200203 (stop 24): Site5 deleted a secret just after sharing it
+  // with a pod made on Site1, then made it again while Site1 was cut off: Site1, which had asked
+  // for it again when the tombstone came, was never told, and its pod never had the secret back.
+  // Fixed: an owner tells the relying sites again, with backoff, until it reaches them (reshare.ts).
+  { seed: 4200203, sites: 5, durationMs: 32_000, faults: ['partitions', 'crashes', 'loss', 'app-outages', 'disk-full'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 71 },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
