@@ -54,6 +54,12 @@ export class CreateIntents {
     }
   }
 
+  /** The stored intent of `metaId`, if there is one (a malformed one counts as none). */
+  async get(metaId: MetaId): Promise<CreateIntent | undefined> {
+    const bytes = await this.storage.get(storageKey(metaId));
+    return bytes === undefined ? undefined : parseIntent(metaId, bytes);
+  }
+
   /** Every stored intent; a malformed one is logged and removed. */
   async list(): Promise<CreateIntent[]> {
     const intents: CreateIntent[] = [];

@@ -45,9 +45,8 @@ export class CreateRecovery {
   settleOne(metaId: MetaId): void {
     if (this.settling.has(metaId) || this.signal.aborted) return;
     const work = this.ctx.intents
-      .list()
-      .then(async (intents) => {
-        const intent = intents.find((stored) => stored.metaId === metaId);
+      .get(metaId)
+      .then(async (intent) => {
         if (intent !== undefined) await this.settle(metaId, intent);
       })
       .catch((error: unknown) => this.ctx.logger.error({ metaId, error: errorMessage(error) }, 'create intent not read; start-up settles it'));

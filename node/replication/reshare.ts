@@ -121,9 +121,14 @@ export class Resharer {
       const timer = ctx.clock.setTimeout(() => {
         this.timers.delete(timer);
         this.tell(key, site, attempt + 1);
-      }, Math.min(ctx.options.retryMaxMs, ctx.options.retryBaseMs * 2 ** (attempt - 1)));
+      }, this.backoffMs(attempt));
       this.timers.add(timer);
     });
+  }
+
+  /** The wait after failed attempt `attempt` (1, 2, …): doubling from `retryBaseMs`, at most `retryMaxMs`. */
+  private backoffMs(attempt: number): number {
+    return Math.min(this.ctx.options.retryMaxMs, this.ctx.options.retryBaseMs * 2 ** (attempt - 1));
   }
 
   stop(): void {
@@ -166,7 +171,7 @@ export class Resharer {
       for (const dependent of standing) {
         const asked = await askToShare(ctx, undefined, [owner], { key, sites, dependent });
         if (asked.kind === 'unreachable') {
-          if (attempt < maxAttempts) this.later(Math.min(ctx.options.retryMaxMs, ctx.options.retryBaseMs * 2 ** (attempt - 1)), replicant, attempt + 1);
+          if (attempt < maxAttempts) this.later(this.backoffMs(attempt), replicant, attempt + 1);
           else ctx.logger.warn({ key, owner, why: asked.why }, 'a dependency deleted on its owner could not be asked for again');
           return;
         }
