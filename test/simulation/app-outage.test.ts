@@ -79,6 +79,25 @@ describe('an application outage', () => {
     expect(await metric(sim, 'Site2', 'cheops_local_application_up')).toBe(1);
   });
 
+  it('says a stalled application is down while it holds the calls, and applies what they carried once it answers', async () => {
+    sim = await twoMeshedSites('app-outage-stalled');
+    const site2 = sim.site('Site2');
+    site2.app.begin('stalled', sim.clock.elapsedMs());
+    const ref = configMapRef('held');
+    expect((await send(sim, 'Site1', createCall(ref, objectBody(ref, ref.name, { text: 'held' }, {}), { scope }))).status).toBe(201);
+    // The pass's create is held: nothing fails, only its age (5 s) and an unanswered probe (2 s) tell.
+    await sim.runFor(3_000);
+    expect(await metric(sim, 'Site2', 'cheops_local_application_up')).toBe(1);
+    await sim.runFor(7_000);
+    expect(await metric(sim, 'Site2', 'cheops_local_application_up')).toBe(0);
+    expect(await objectOn(sim, 'Site2', ref)).toBeUndefined();
+
+    appBack(sim, 'Site2');
+    await sim.runFor(500);
+    expect(await metric(sim, 'Site2', 'cheops_local_application_up')).toBe(1);
+    expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'held' } });
+  });
+
   it('keeps answering at once on a site whose peer application stalls, and the peer applies the write when it serves again', async () => {
     sim = await twoMeshedSites('app-outage-stalled');
     sim.site('Site2').app.begin('stalled', sim.clock.elapsedMs());
