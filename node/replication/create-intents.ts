@@ -33,6 +33,8 @@ export class CreateIntents {
   constructor(
     private readonly storage: Storage,
     private readonly logger: Logger,
+    /** False while the store is known to refuse writes (see KeyIndex's). */
+    private readonly storeWritable: () => boolean = () => true,
   ) {}
 
   /** Stores `intent`; resolves once it is durable. */
@@ -50,7 +52,7 @@ export class CreateIntents {
     try {
       await this.storage.delete(storageKey(metaId));
     } catch (error) {
-      this.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not removed; start-up checks it again');
+      this.logger[this.storeWritable() ? 'warn' : 'debug']({ metaId, error: errorMessage(error) }, 'create intent not removed; start-up checks it again');
     }
   }
 

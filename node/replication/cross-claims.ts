@@ -55,7 +55,7 @@ export async function releaseName(ctx: EngineContext, key: ResourceKey): Promise
   try {
     await ctx.replicants.dropClaim(docId, key);
   } catch (error) {
-    ctx.logger.warn({ key, error: errorMessage(error) }, 'claim on a cross name not removed');
+    ctx.logger[ctx.storageWritable() ? 'warn' : 'debug']({ key, error: errorMessage(error) }, 'claim on a cross name not removed');
   }
 }
 

@@ -102,7 +102,8 @@ export class ReplicationEngine {
   constructor(components: ReplicationComponents, init: { readonly site: SiteName } & ReplicationOptions) {
     const { site, ...options } = init;
     const logger = components.logger.child({ component: 'replication' });
-    const index = new KeyIndex(components.storage, logger, (key) => key.app === components.glue.app && components.glue.spansSites(key.service));
+    const storageWritable = components.storageWritable ?? ((): boolean => true);
+    const index = new KeyIndex(components.storage, logger, (key) => key.app === components.glue.app && components.glue.spansSites(key.service), storageWritable);
     const replicants = new Replicants({
       documents: components.documents, index, clock: components.clock, random: components.random.fork('replication'), logger, self: site, refused: this.refused,
     });
@@ -115,8 +116,8 @@ export class ReplicationEngine {
     const localApp = this.appHealth.watch(components.localApp);
     this.ctx = {
       self: site, glue: components.glue, localApp, remote: components.remote, sites: components.sites,
-      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger), creating: new CreatesUnderWay(), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
-      storageWritable: components.storageWritable ?? (() => true),
+      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger, storageWritable), creating: new CreatesUnderWay(), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      storageWritable,
       recheck: {
         replica: (docId) => this.reconciler.schedule(docId),
         intent: (metaId) => this.createRecovery.settleOne(metaId),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asMetaId, asSiteName, type ResourceKey } from '../../core/ids.js';
-import { silentLogger } from '../../core/logger.js';
+import { MemoryLogger, silentLogger } from '../../core/logger.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
 import { CountingStorage } from '../../crdt/test-helpers.js';
 import { metaIdOf } from '../../crdt/replicant.js';
@@ -13,6 +13,20 @@ const entry = (incarnation: number, deleted: boolean): IndexEntry => ({
 });
 
 describe('KeyIndex', () => {
+  it('warns of a failed write, but only at debug level while the store is known to refuse writes (a full disk refuses them all)', async () => {
+    const storage = new CountingStorage(new MemoryStorage());
+    const logger = new MemoryLogger();
+    let writable = true;
+    const index = new KeyIndex(storage, logger, () => false, () => writable);
+    const levels = (): string[] => logger.find('replicant index write failed').map((record) => record.level);
+    storage.failNext();
+    await index.put(entry(0, false));
+    writable = false;
+    storage.failNext();
+    await index.put(entry(0, true));
+    expect(levels()).toEqual(['warn', 'debug']);
+  });
+
   it('finds the live replicant of a key and the incarnation a new one gets', async () => {
     const index = new KeyIndex(new MemoryStorage(), silentLogger);
     expect(index.nextIncarnation(key)).toBe(0);

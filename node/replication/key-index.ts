@@ -123,6 +123,8 @@ export class KeyIndex {
     private readonly storage: Storage,
     private readonly logger: Logger,
     private readonly isContainer: (key: ResourceKey) => boolean = () => false,
+    /** False while the store is known to refuse writes: its StorageHealth said so once, this need not say it per write. */
+    private readonly storeWritable: () => boolean = () => true,
   ) {}
 
   /** Whether any container (a namespace) has an entry: else no request can be in a cross one. */
@@ -382,7 +384,7 @@ export class KeyIndex {
     try {
       await this.storage.batch(operations, { sync: marksWrite });
     } catch (error) {
-      this.logger.warn({ entries: operations.length, error: errorMessage(error) }, 'replicant index write failed');
+      this.logger[this.storeWritable() ? 'warn' : 'debug']({ entries: operations.length, error: errorMessage(error) }, 'replicant index write failed');
     } finally {
       this.writing.clear();
     }
