@@ -42,7 +42,11 @@ import { fetchLocal, localRequest, replicatedWrite, sendLocal } from './write-pa
 type WritePlan =
   | { readonly kind: 'local'; readonly warnings: readonly string[] }
   | { readonly kind: 'forward'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[] }
-  | { readonly kind: 'replicate'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly scoped: boolean }
+  | {
+      readonly kind: 'replicate'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly scoped: boolean;
+      /** Sites the scope adds to the live replicant (`sites` lists them already). */
+      readonly joining?: readonly SiteName[];
+    }
   | { readonly kind: 'cross'; readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[] };
 
 /** Builds the interceptor over the engine's parts. */
@@ -138,6 +142,7 @@ async function writePlanned(
         call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings: plan.warnings,
         adopt: plan.scoped && write.op === 'create',
         intentFirst: write.op === 'create' && relies,
+        ...(plan.joining === undefined ? {} : { joining: plan.joining }),
       });
   }
 }
@@ -202,8 +207,7 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
     case 'replication': {
       if (!resolution.sites.includes(ctx.self)) return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
       if (live === undefined) return { kind: 'replicate', sites: resolution.sites, scope: scope.text, warnings, scoped: true };
-      if (!sameSites(live.sites, resolution.sites)) warnings.push(notChanged(live, scope.text));
-      return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
+      return widenedPlan(live, resolution.sites, scope.text, write, warnings);
     }
     case 'cross':
       if (!resolution.sites.includes(ctx.self)) return { kind: 'forward', sites: resolution.sites, scope: scope.text, warnings };
@@ -213,6 +217,26 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
       if (ctx.glue.spansSites(write.service)) return { kind: 'replicate', sites: resolution.sites, scope: scope.text, warnings, scoped: true };
       return { kind: 'cross', sites: resolution.sites, scope: scope.text, warnings };
   }
+}
+
+/**
+ * A scoped write of a replicated object whose scope names sites it is not on yet: once the
+ * application accepts the write, the replicant is widened to them (`join:` entries, as a shared
+ * dependency's) in the write's own change, and their passes make the object there (the answer
+ * says so in a `Warning`, write-path.ts). This is how a
+ * site added to the deployment gets what the others replicate: `kubectl apply -f app.yaml --scope
+ * '{Site1 & Site2 & Site3}'`. Sites the scope leaves out keep their copy (a replicant is never
+ * narrowed: a delete reaches every site), with a `Warning`. A delete widens nothing.
+ */
+function widenedPlan(live: IndexEntry, sites: readonly SiteName[], scope: string, write: GlueWriteCall, warnings: string[]): WritePlan {
+  const joining = write.op === 'delete' ? [] : sites.filter((site) => !live.sites.includes(site));
+  const left = live.sites.filter((site) => !sites.includes(site));
+  if (joining.length === 0) {
+    if (left.length > 0 || write.op === 'delete' && !sameSites(live.sites, sites)) warnings.push(notChanged(live, scope));
+    return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
+  }
+  if (left.length > 0) warnings.push(`${describeKey(live.key)} stays on ${left.join(', ')}, which the scope ${scope} leaves out: a replicated object is not removed from a site by a scope (a delete removes it from every site)`);
+  return { kind: 'replicate', sites: [...live.sites, ...joining], scope: live.scope, warnings, scoped: true, joining };
 }
 
 function notChanged(live: IndexEntry, scope: string): string {

@@ -71,6 +71,11 @@ export interface LocalWrite {
   readonly nonce?: Uint8Array;
   /** Storage operations written in the same batch as the replicant's change (DocumentStore's `alongside`). */
   readonly alongside?: readonly StorageOperation[];
+  /**
+   * Sites an upsert of a live replicant adds to it (a scope naming more sites than it has): a
+   * `join:` entry each, in the write's own change, so the new sites get the state it writes.
+   */
+  readonly joining?: readonly SiteName[];
 }
 
 /**
@@ -182,24 +187,34 @@ export class Replicants {
       });
     }
     const at = write.at ?? clock.now();
+    const joining = live === undefined || write.op !== 'upsert' ? [] : (write.joining ?? []).filter((site) => !live.sites.includes(site));
+    const widened = live !== undefined && joining.length > 0 ? live : undefined;
+    // As `join` does: the index first, so the change goes to the new sites the moment it is announced.
+    if (widened !== undefined) await this.widenIndex(metaId, [...widened.sites, ...joining]);
     let revision = '';
     let generation = 0;
-    await documents.change<ReplicantDraft>(
-      docId,
-      (draft) => {
-        initReplicant(draft, {
-          key: write.key, collaboration: CollaborationKind.Replication, scope: write.scope, sites: write.sites,
-          origin: self, incarnation, createdAt: at,
-        });
-        const written = write.op === 'delete' ? this.tombstone(draft, write, at) : this.desire(draft, write, at);
-        revision = written.revision;
-        generation = written.generation;
-      },
-      // Told to the other sites once stored (DocumentStore's `durableFirst`): a desired state or a
-      // tombstone this site lost after a peer had it would come back from that peer saying this
-      // site applied it, though the write was refused here and its object may have moved on.
-      { create: true, message: `${write.op} by ${self}`, durableFirst: true, ...(write.alongside === undefined ? {} : { alongside: write.alongside }) },
-    );
+    try {
+      await documents.change<ReplicantDraft>(
+        docId,
+        (draft) => {
+          initReplicant(draft, {
+            key: write.key, collaboration: CollaborationKind.Replication, scope: write.scope, sites: write.sites,
+            origin: self, incarnation, createdAt: at,
+          });
+          for (const site of joining) writeJoin(draft, { site, by: self, at });
+          const written = write.op === 'delete' ? this.tombstone(draft, write, at) : this.desire(draft, write, at);
+          revision = written.revision;
+          generation = written.generation;
+        },
+        // Told to the other sites once stored (DocumentStore's `durableFirst`): a desired state or a
+        // tombstone this site lost after a peer had it would come back from that peer saying this
+        // site applied it, though the write was refused here and its object may have moved on.
+        { create: true, message: `${write.op} by ${self}`, durableFirst: true, ...(write.alongside === undefined ? {} : { alongside: write.alongside }) },
+      );
+    } catch (error) {
+      if (widened !== undefined) await this.widenIndex(metaId, widened.sites, widened.scope);
+      throw error;
+    }
     const replicant = await this.refresh(docId);
     return { replicant, revision, generation };
   }
@@ -273,10 +288,7 @@ export class Replicants {
     const joining = sites.filter((site) => !replicant.meta.sites.includes(site));
     if (joining.length === 0 && dependent === undefined) return replicant;
     const before = index.byMetaId(replicant.metaId);
-    if (joining.length > 0) {
-      const widened = [...replicant.meta.sites, ...joining];
-      await index.update(replicant.metaId, { sites: widened, scope: `{${widened.join(' & ')}}` });
-    }
+    if (joining.length > 0) await this.widenIndex(replicant.metaId, [...replicant.meta.sites, ...joining]);
     const at = clock.now();
     try {
       // Told to the joining sites once stored: were it lost here after they had it, they would
@@ -286,10 +298,15 @@ export class Replicants {
         if (dependent !== undefined) writeDependent(draft, { ...dependent, at });
       }, { message: `join ${joining.join(',')} by ${self}`, durableFirst: joining.length > 0 });
     } catch (error) {
-      if (joining.length > 0 && before !== undefined) await index.update(replicant.metaId, { sites: before.sites, scope: before.scope });
+      if (joining.length > 0 && before !== undefined) await this.widenIndex(replicant.metaId, before.sites, before.scope);
       throw error;
     }
     return this.refresh(docId);
+  }
+
+  /** The index entry's sites (and scope: all of them, as the decoded replicant says) set to `sites`, or back to what they were. */
+  private widenIndex(metaId: MetaId, sites: readonly SiteName[], scope = `{${sites.join(' & ')}}`): Promise<void> {
+    return this.deps.index.update(metaId, { sites, scope });
   }
 
   /** Forgets the records of `dependents` (each found gone from its site), as they were seen: one written again since stays. */

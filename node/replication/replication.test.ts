@@ -420,6 +420,39 @@ describe('request checks', () => {
     await eventually(async () => expect(await labelsOn(site2, 'shared')).toEqual({ tier: 'front' }));
   });
 
+  it('widens a replicated object to the sites a write\'s scope adds, once the application accepts the write; later writes on any copy reach them', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const all = '{Site1 & Site2 & Site3}';
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    const created = await site1.request('POST', pods, { body: pod('grow'), scope: both });
+    expect(created.status).toBe(201);
+    const sitesOf = async (): Promise<unknown> =>
+      ((await (await site1.fetch(new Request(`http://site1.test/cheops/v1/replicants/${created.headers.get('x-cheops-meta-id') ?? ''}`))).json()) as { sites: unknown }).sites;
+    await eventually(async () => expect(await uidOn(site2, 'grow')).toBeDefined());
+    // Refused by the application (an invalid label value): nothing written, no site added.
+    const refused = await site1.request('PATCH', `${pods}/grow`, { body: { metadata: { labels: { tier: 'not valid!' } } }, scope: all, headers: merge });
+    expect(refused.status).toBe(422);
+    expect(refused.headers.get('warning')).toBeNull();
+    expect(await sitesOf()).toEqual(['Site1', 'Site2']);
+    const widened = await site1.request('PATCH', `${pods}/grow`, { body: { metadata: { labels: { tier: 'front' } } }, scope: all, headers: merge });
+    expect(widened.status).toBe(200);
+    expect(widened.headers.get('warning')).toContain('pods default/grow is replicated on Site3 too from now on (scope {Site1 & Site2 & Site3})');
+    expect(widened.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending, Site3=pending');
+    expect(await sitesOf()).toEqual(['Site1', 'Site2', 'Site3']);
+    await eventually(async () => expect(await labelsOn(site3, 'grow')).toEqual({ tier: 'front' }));
+    // One replicant on three sites now: a write on the new copy reaches the others, and a delete all.
+    expect((await site3.request('PATCH', `${pods}/grow`, { body: { metadata: { labels: { tier: 'back' } } }, headers: merge })).status).toBe(200);
+    await eventually(async () => expect(await labelsOn(site1, 'grow')).toEqual({ tier: 'back' }));
+    await eventually(async () => expect(await labelsOn(site2, 'grow')).toEqual({ tier: 'back' }));
+    // A scope that leaves a site out does not remove the object from it, and says so.
+    const fewer = await site2.request('PATCH', `${pods}/grow`, { body: { metadata: { labels: { tier: 'edge' } } }, scope: '{Site2 & Site3}', headers: merge });
+    expect(fewer.status).toBe(200);
+    expect(fewer.headers.get('warning')).toContain('the scope {Site2 & Site3} of this request does not change that');
+    await eventually(async () => expect(await labelsOn(site1, 'grow')).toEqual({ tier: 'edge' }));
+    expect((await site2.request('DELETE', `${pods}/grow`)).status).toBe(200);
+    for (const site of [site1, site2, site3]) await eventually(async () => expect(await uidOn(site, 'grow')).toBeUndefined());
+  });
+
   it('reads from the site a read\'s scope names, and here when the scope includes this site', async () => {
     const [site1, site2] = await threeSites();
     expect((await site1.request('POST', pods, { body: pod('mine') })).status).toBe(201);

@@ -18,6 +18,7 @@ import {
   answerJson,
   CheopsHeader,
   createdHereHeader,
+  describeKey,
   failureWarnings,
   relay,
   replicasHeader,
@@ -47,6 +48,8 @@ export interface ReplicatedWrite {
   readonly live: IndexEntry | undefined;
   readonly scope: string;
   readonly sites: readonly SiteName[];
+  /** Sites the request's scope adds to the live replicant (`LocalWrite.joining`), once the application accepts the write. */
+  readonly joining?: readonly SiteName[];
   readonly wait: WaitRequest;
   /** Things to tell the user (`Warning` headers). */
   readonly warnings: readonly string[];
@@ -312,10 +315,15 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
     sites: write.sites,
     body,
     localId: ctx.glue.localId(object),
+    ...(write.joining === undefined ? {} : { joining: write.joining }),
   });
   ctx.metrics.writes.inc({ op: glueCall.op, result: 'replicated' });
   ctx.logger.info({ metaId: result.replicant.metaId, key, op: glueCall.op, revision: result.revision }, 'replicated write');
-  return { kind: 'written', answer, result, warnings };
+  const joined = (write.joining ?? []).filter((site) => result.replicant.meta.sites.includes(site));
+  if (joined.length === 0) return { kind: 'written', answer, result, warnings };
+  ctx.logger.info({ metaId: result.replicant.metaId, key, joined }, 'replicant widened by the scope of a write');
+  const widened = warning(`${describeKey(key)} is replicated on ${joined.join(', ')} too from now on (scope ${result.replicant.meta.scope})`);
+  return { kind: 'written', answer, result, warnings: [...warnings, widened] };
 }
 
 /** `X-Cheops-Meta-Id`, `X-Cheops-Replicas` and failure warnings, after waiting when asked. */

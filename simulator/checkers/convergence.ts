@@ -17,7 +17,7 @@ import { kubernetesReplicationGlue } from '../../glue/kubernetes/index.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import { sameJson } from '../../node/replication/applier.js';
 import { markerOf } from '../harness/app-log.js';
-import { appKeyText, replicatedLike, type WorkloadKey } from '../workload/key-space.js';
+import { appKeyText, listsItsOwnSites, replicatedLike, sitesThatMayHold, type WorkloadKey } from '../workload/key-space.js';
 import type { ReplicantHistory } from './replicant-history.js';
 import { describeRef, resultOf, type AppObject, type CheckContext, type CheckerResult } from './types.js';
 
@@ -48,9 +48,9 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | und
   return `${path === '' ? '(object)' : path}: ${JSON.stringify(a) ?? 'absent'} ≠ ${JSON.stringify(b) ?? 'absent'}`;
 }
 
-/** The sites a replicant of `key` must be at: its scope's, or a shared secret's as its replicant lists them. */
+/** The sites a replicant of `key` must be at: its scope's, or as it lists them (a shared secret's, a widenable key's). */
 export function sitesOfReplicant(key: WorkloadKey, history: ReplicantHistory): readonly SiteName[] {
-  if (key.kind !== 'shared') return key.sites;
+  if (!listsItsOwnSites(key)) return key.sites;
   return history.replicant?.meta.sites ?? history.holders;
 }
 
@@ -105,9 +105,14 @@ export function checkConvergence(ctx: CheckContext): CheckerResult {
     const last = incarnations[incarnations.length - 1];
     incarnations.forEach(({ incarnation, history }) => violations.push(...checkDocuments(ctx, key, incarnation, history, history === last?.history)));
     const shared = key.kind === 'shared';
-    for (const site of shared ? (last === undefined ? [] : sitesOfReplicant(key, last.history)) : key.sites) {
+    for (const site of shared ? (last === undefined ? [] : sitesOfReplicant(key, last.history)) : sitesThatMayHold(key)) {
       checked += 1;
       const object = ctx.final.apps.get(site)?.get(appKeyText(key.ref));
+      // The site a write may have widened the key to: it holds what the last incarnation says, if that lists it, else nothing.
+      if (site === key.widenTo && last?.history.replicant?.meta.sites.includes(site) !== true) {
+        if (object !== undefined) violations.push(`${describeRef(key.ref)} on ${site}: the application holds it (marker ${markerOf(object) ?? 'none'}) though its last replicant${last === undefined ? '' : ` (#${last.incarnation})`} does not list ${site}`);
+        continue;
+      }
       if (shared && last?.history.replicant?.deleted === true && site === key.sites[0] && object !== undefined && !markersOfWrites(last.history).has(markerOf(object) ?? '')) {
         continue; // made again at its owner since its shared life was deleted
       }

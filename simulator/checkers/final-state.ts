@@ -7,7 +7,7 @@ import { decodeReplicant } from '../../crdt/replicant-decode.js';
 import { metaIdOfDocId, replicaCurrent, replicantDocPrefix } from '../../crdt/replicant.js';
 import type { Simulation } from '../harness/simulation.js';
 import type { WorkloadResource } from '../workload/kubectl-requests.js';
-import { appKeyText, type KeySpace } from '../workload/key-space.js';
+import { appKeyText, listsItsOwnSites, type KeySpace } from '../workload/key-space.js';
 import { loadReplicantHistory, type ReplicantHistory } from './replicant-history.js';
 import type { AppObject, FinalState } from './types.js';
 
@@ -20,14 +20,14 @@ export function replicantIds(sim: Simulation): DocumentId[] {
 
 /**
  * The sites that must hold a replicant: its key's scope, or every site for one no key names; a
- * shared secret's, those it lists itself (its owner and the sites it is shared with), as the
- * first up site holding it has it. Undefined when that cannot be read.
+ * shared secret's or a widenable key's, those it lists itself (its owner and the sites it is
+ * shared with; its scope and the site a write added), as the first up site holding it has it. Undefined when that cannot be read.
  */
 async function membersOf(sim: Simulation, keys: KeySpace, docId: DocumentId): Promise<SiteName[] | undefined> {
   const metaId = metaIdOfDocId(docId);
   const found = metaId === undefined ? undefined : keys.byMetaId(metaId);
   if (found === undefined) return sim.sites.map((site) => site.name);
-  if (found.key.kind !== 'shared') return [...found.key.sites];
+  if (!listsItsOwnSites(found.key)) return [...found.key.sites];
   const holder = sim.upSites().find((site) => site.node.documents.heads(docId) !== undefined);
   if (holder === undefined) return undefined;
   const decoded = decodeReplicant(docId, await holder.node.documents.read(docId));

@@ -13,7 +13,7 @@ import type { DocumentChangedEvent } from '../../crdt/documents.js';
 import { metaIdOfDocId } from '../../crdt/replicant.js';
 import type { AppWrite } from '../harness/app-log.js';
 import type { Simulation } from '../harness/simulation.js';
-import type { KeySpace } from '../workload/key-space.js';
+import { sitesThatMayHold, type KeySpace } from '../workload/key-space.js';
 import { DependentLog } from './dependent-log.js';
 import { TombstoneLog } from './resurrection.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
@@ -57,7 +57,7 @@ export class ScopeMonitor {
     const when = at(this.sim.clock.elapsedMs());
     if (found === undefined) {
       this.report(`doc ${site} ${event.docId}`, `${site} stored ${event.docId}, which no workload key names (${event.origin} change, at ${when})`);
-    } else if (!found.key.sites.includes(site)) {
+    } else if (!sitesThatMayHold(found.key).includes(site)) {
       this.report(
         `doc ${site} ${event.docId}`,
         `${site} stored ${event.docId} (${describeRef(found.key.ref)} #${found.incarnation}) outside its scope ${found.key.scope ?? `(sites ${found.key.sites.join(', ')})`} (${event.origin} change, at ${when})`,
@@ -68,7 +68,7 @@ export class ScopeMonitor {
   private onWrite(write: AppWrite): void {
     if (write.key === undefined || write.status >= 300) return;
     const key = this.keys.byAppKey(write.key);
-    if (key === undefined || key.sites.includes(write.site)) return;
+    if (key === undefined || sitesThatMayHold(key).includes(write.site)) return;
     this.report(
       `app ${write.site} ${describeRef(key.ref)}`,
       `${write.site}'s application applied ${write.method} ${describeRef(key.ref)} (by the ${write.source === 'node' ? 'reconciler' : 'write path'}) outside its sites ${key.sites.join(', ')} at ${at(write.atMs)}`,
@@ -84,13 +84,15 @@ export function checkScopeSafety(ctx: CheckContext): CheckerResult {
     checked += 1;
     const metaId = metaIdOfDocId(history.docId);
     const found = metaId === undefined ? undefined : ctx.keys.byMetaId(metaId);
-    const outside = history.holders.filter((site) => found === undefined || !found.key.sites.includes(site));
+    // A widenable key's replicant may be held by the site a write added only when it lists it.
+    const allowed = found === undefined ? [] : found.key.widenTo === undefined ? found.key.sites : sitesThatMayHold(found.key).filter((site) => site !== found.key.widenTo || history.replicant?.meta.sites.includes(site) === true);
+    const outside = history.holders.filter((site) => !allowed.includes(site));
     const message = `${outside.join(', ')} still hold${outside.length === 1 ? 's' : ''} ${history.docId} outside its scope`;
     if (outside.length > 0 && !violations.some((violation) => violation.includes(history.docId))) violations.push(message);
   }
   for (const [site, objects] of ctx.final.apps) {
     for (const key of ctx.keys.keys) {
-      if (key.sites.includes(site) || !objects.has(`${key.ref.resource}/${key.ref.namespace}/${key.ref.name}`)) continue;
+      if (sitesThatMayHold(key).includes(site) || !objects.has(`${key.ref.resource}/${key.ref.namespace}/${key.ref.name}`)) continue;
       violations.push(`${site}'s application holds ${describeRef(key.ref)} outside its sites ${key.sites.join(', ')}`);
     }
   }

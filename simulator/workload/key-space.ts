@@ -42,6 +42,25 @@ export interface WorkloadKey {
   readonly resourceKey: ResourceKey;
   /** A dependent pod's secret, and how its spec refers to it. */
   readonly relies?: { readonly secret: WorkloadKey; readonly via: SecretReference };
+  /**
+   * A site outside the scope of a replicated key that some of its writes add to their scope: such
+   * a write widens the replicant to it (node/replication/interceptor.ts). Not in `sites`.
+   */
+  readonly widenTo?: SiteName;
+}
+
+/** The sites that may ever hold `key`: its scope's, and the one its writes may widen it to. */
+export function sitesThatMayHold(key: WorkloadKey): readonly SiteName[] {
+  return key.widenTo === undefined ? key.sites : [...key.sites, key.widenTo];
+}
+
+/**
+ * Whether a replicant of `key` says itself which sites must hold it: a shared secret's (its owner
+ * and the sites it was shared with) and a widenable key's (its scope, and the site a write may
+ * have added). Others are held by their scope's sites.
+ */
+export function listsItsOwnSites(key: WorkloadKey): boolean {
+  return key.kind === 'shared' || key.widenTo !== undefined;
 }
 
 /** How a dependent pod's spec refers to its secret: an env var's `secretKeyRef`, or a secret volume. */
@@ -226,7 +245,14 @@ export function buildKeySpace(random: SeededRandom, names: readonly SiteName[], 
       keys.push(workloadKey(resource, `${shortNames[resource]}-c-${index}`, 'cross', members, crossNamespace));
     }
   }
-  return new KeySpace(keys, containers);
+  // From a stream of its own: the keys and scopes above are drawn as they were before widening.
+  const widening = random.fork('widen');
+  const widened = keys.map((key) => {
+    const outside = names.filter((name) => !key.sites.includes(name));
+    if (key.kind !== 'replicated' || outside.length === 0 || !widening.chance(0.5)) return key;
+    return { ...key, widenTo: widening.pick(outside) };
+  });
+  return new KeySpace(widened, containers);
 }
 
 /** Site names as branded values. */

@@ -15,7 +15,7 @@ import { Retries } from './retries.js';
 import { WorkloadSchedule } from './schedule.js';
 import { History, type OpRecord } from './history.js';
 import { createCall, deleteCall, labelCall, objectBody, patchCall, replaceCall, type KubectlCall, type KubectlVerb } from './kubectl-requests.js';
-import type { KeySpace, WorkloadKey } from './key-space.js';
+import { scopeText, type KeySpace, type WorkloadKey } from './key-space.js';
 
 export interface WorkloadOptions {
   /** Operations to send (retries come on top). */
@@ -40,6 +40,7 @@ export class Workload {
   private readonly retries: Retries;
   private readonly schedule: WorkloadSchedule;
   private readonly options: Required<WorkloadOptions>;
+  private readonly widening: SeededRandom;
 
   constructor(
     private readonly sim: Simulation,
@@ -50,6 +51,7 @@ export class Workload {
     readonly history = new History(),
   ) {
     this.options = { waitAllShare: 0.05, clientTimeoutMs: 30_000, maxRetries: 2, ...options };
+    this.widening = random.fork('widen');
     this.client = new KubectlClient(sim, this.history, this.options.clientTimeoutMs);
     this.schedule = new WorkloadSchedule(sim);
     this.retries = new Retries(sim, {
@@ -85,7 +87,7 @@ export class Workload {
     const waitAllMs = key.kind === 'replicated' && this.random.chance(this.options.waitAllShare) ? 2_000 : undefined;
     const content = { [`k${this.random.int(3)}`]: `v${this.random.int(100)}` };
     const label: [string, string] = ['tier', `t${this.random.int(10)}`];
-    const options = { scope: scoped ? key.scope : undefined, waitAllMs };
+    const options = { scope: scoped ? this.scopeOf(key, verb) : undefined, waitAllMs };
     const build = (opId: string): KubectlCall => {
       switch (verb) {
         case 'create':
@@ -139,6 +141,16 @@ export class Workload {
     if (!key.sites.includes(site)) return true;
     if (key.kind === 'cross') return this.random.chance(0.3);
     return verb === 'create' || this.random.chance(0.5);
+  }
+
+  /**
+   * The scope a write carries: its key's, or now and then (an update of a key with a site to widen
+   * to) that scope and the site too, as a user adding a site to a replicated object does. Drawn
+   * from a stream of its own, so that the other draws stay as they were.
+   */
+  private scopeOf(key: WorkloadKey, verb: KubectlVerb): string | undefined {
+    if (key.widenTo === undefined || verb === 'create' || verb === 'delete' || !this.widening.chance(0.3)) return key.scope;
+    return scopeText([...key.sites, key.widenTo]);
   }
 
   private send(site: SiteName, key: WorkloadKey, build: (opId: string) => KubectlCall, retryOf: string | undefined, attempt: number): void {
