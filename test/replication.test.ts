@@ -95,6 +95,20 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect(await item('Site3', 'far')).toBeUndefined();
   });
 
+  it('a label scoped to one more site puts a replicated pod there too, with a warning; the new copy is a replica like the others', async () => {
+    expect(await cluster.ok('Site1', ['run', 'grow', '--image=nginx'], { scope: both })).toBe('pod/grow created\n');
+    await eventually(async () => expect(await cluster.podUid('Site2', 'grow')).toBeDefined());
+    const widened = await cluster.kubectl('Site1', ['label', 'pod', 'grow', 'tier=edge'], { scope: '{Site1 & Site2 & Site3}' });
+    expect(widened.code).toBe(0);
+    expect(widened.stdout).toBe('pod/grow labeled\n');
+    expect(widened.stderr).toContain('Warning: pods default/grow is replicated on Site3 too from now on (scope {Site1 & Site2 & Site3})');
+    await eventually(async () => expect((await labels('Site3', 'grow')).tier).toBe('edge'));
+    expect(await cluster.ok('Site3', ['label', 'pod', 'grow', 'tier=far', '--overwrite'])).toBe('pod/grow labeled\n');
+    await eventually(async () => expect((await labels('Site1', 'grow')).tier).toBe('far'));
+    expect(await cluster.ok('Site2', ['delete', 'pod', 'grow', '--wait=false'])).toBe('pod "grow" deleted\n');
+    for (const site of ['Site1', 'Site3'] as const) await eventually(async () => expect(await cluster.podUid(site, 'grow')).toBeUndefined());
+  });
+
   it('a read scoped to other sites is answered by one of them (a pod Site3 does not hold, a secret shared from Site2; a secret follows a replicated pod), a cross one by every member', async () => {
     expect(await cluster.ok('Site3', ['get', 'pod', 'far', '-o', 'name'], { scope: both })).toBe('pod/far\n');
     expect(await cluster.ok('Site2', ['create', 'secret', 'generic', 'token', '--from-literal=key=from-site2'])).toBe('secret/token created\n');
