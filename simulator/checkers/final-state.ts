@@ -6,7 +6,7 @@ import { asDocumentId, type DocumentId, type SiteName } from '../../core/ids.js'
 import { decodeReplicant } from '../../crdt/replicant-decode.js';
 import { metaIdOfDocId, replicaCurrent, replicantDocPrefix } from '../../crdt/replicant.js';
 import type { Simulation } from '../harness/simulation.js';
-import type { WorkloadResource } from '../workload/kubectl-requests.js';
+import { groupVersionOf, type WorkloadResource } from '../workload/kubectl-requests.js';
 import { appKeyText, listsItsOwnSites, type KeySpace } from '../workload/key-space.js';
 import { loadReplicantHistory, type ReplicantHistory } from './replicant-history.js';
 import type { AppObject, FinalState } from './types.js';
@@ -63,7 +63,7 @@ export async function settled(sim: Simulation, keys: KeySpace): Promise<boolean>
   return (await unsettledReason(sim, keys)) === undefined;
 }
 
-const resources: readonly WorkloadResource[] = ['configmaps', 'secrets', 'pods'];
+const resources: readonly WorkloadResource[] = ['configmaps', 'secrets', 'pods', 'deployments'];
 
 /** The workload's objects `site`'s application holds (an object being deleted counts as gone). */
 async function appObjects(sim: Simulation, name: SiteName, keys: KeySpace): Promise<Map<string, AppObject>> {
@@ -71,7 +71,8 @@ async function appObjects(sim: Simulation, name: SiteName, keys: KeySpace): Prom
   const standin = sim.site(name).node.standin;
   const namespaces = ['default', ...keys.containers.map((container) => container.ref.name)];
   for (const namespace of namespaces) for (const resource of resources) {
-    const response = await standin.fetch(new Request(`http://app/api/v1/namespaces/${namespace}/${resource}`, { headers: { accept: 'application/json' } }));
+    const root = groupVersionOf(resource) === 'v1' ? '/api/v1' : `/apis/${groupVersionOf(resource)}`;
+    const response = await standin.fetch(new Request(`http://app${root}/namespaces/${namespace}/${resource}`, { headers: { accept: 'application/json' } }));
     if (response.status !== 200) continue;
     const list = (await response.json()) as { apiVersion?: string; kind?: string; items?: AppObject[] };
     // List items carry no apiVersion or kind; the object read alone does.

@@ -4,7 +4,8 @@
  * application answers), so a document that was stored and dropped again, or an object created
  * and deleted again, is caught too; the checker adds what the sites hold at the end.
  *
- * A replicant no workload key names is a violation wherever it is stored: nobody asked for it.
+ * A replicant no workload key names is a violation wherever it is stored: nobody asked for it; so
+ * is a write of the node to an object no key names (a deployment's replica set or pod).
  * Keys that are not replicated belong to one site; any other site writing them broke the scope
  * (a `{Site2}` write must be forwarded to Site2, not run where it was sent).
  */
@@ -68,6 +69,13 @@ export class ScopeMonitor {
   private onWrite(write: AppWrite): void {
     if (write.key === undefined || write.status >= 300) return;
     const key = this.keys.byAppKey(write.key);
+    // The node writes only what users wrote through it: never an owned child (a deployment's
+    // replica sets and pods, which each site's controllers make: composition, DESIGN.md §8).
+    if (key === undefined && write.source === 'node') {
+      const { service, namespace, name } = write.key;
+      this.report(`node ${write.site} ${service}/${namespace ?? ''}/${name}`, `${write.site}'s node applied ${write.method} ${service} ${namespace ?? ''}/${name}, which no workload key names (an owned child?), at ${at(write.atMs)}`);
+      return;
+    }
     if (key === undefined || sitesThatMayHold(key).includes(write.site)) return;
     this.report(
       `app ${write.site} ${describeRef(key.ref)}`,

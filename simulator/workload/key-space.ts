@@ -83,7 +83,7 @@ export interface KeySpaceOptions {
 const mappedIncarnations = 64;
 
 const resources: readonly WorkloadResource[] = ['configmaps', 'configmaps', 'secrets', 'pods'];
-const shortNames: Readonly<Record<WorkloadResource, string>> = { configmaps: 'cm', secrets: 'sec', pods: 'pod', namespaces: 'ns' };
+const shortNames: Readonly<Record<WorkloadResource, string>> = { configmaps: 'cm', secrets: 'sec', pods: 'pod', deployments: 'deploy', namespaces: 'ns' };
 
 /** The cross namespace a run sets up. */
 export const crossNamespace = 'spread';
@@ -245,9 +245,15 @@ export function buildKeySpace(random: SeededRandom, names: readonly SiteName[], 
       keys.push(workloadKey(resource, `${shortNames[resource]}-c-${index}`, 'cross', members, crossNamespace));
     }
   }
-  // From a stream of its own: the keys and scopes above are drawn as they were before widening.
+  // Some replicated keys are deployments (composition: only the parent is replicated), drawn from a
+  // stream of their own, as is widening below: the keys and scopes above are drawn as they were.
+  const composing = random.fork('deployments');
+  const composed = keys.map((key) => {
+    if (key.kind !== 'replicated' || !composing.chance(0.2)) return key;
+    return workloadKey('deployments', key.ref.name.replace(/^[a-z]+-/, `${shortNames.deployments}-`), 'replicated', key.sites);
+  });
   const widening = random.fork('widen');
-  const widened = keys.map((key) => {
+  const widened = composed.map((key) => {
     const outside = names.filter((name) => !key.sites.includes(name));
     if (key.kind !== 'replicated' || outside.length === 0 || !widening.chance(0.5)) return key;
     return { ...key, widenTo: widening.pick(outside) };

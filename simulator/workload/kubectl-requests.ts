@@ -8,8 +8,11 @@
  */
 import { opMarkerAnnotation } from '../harness/app-log.js';
 
-/** The kinds of resources the workload writes (namespaces: the cross namespaces a run sets up). */
-export type WorkloadResource = 'configmaps' | 'secrets' | 'pods' | 'namespaces';
+/**
+ * The kinds of resources the workload writes (namespaces: the cross namespaces a run sets up;
+ * deployments: replicated parents whose replica sets and pods each site's controllers make).
+ */
+export type WorkloadResource = 'configmaps' | 'secrets' | 'pods' | 'deployments' | 'namespaces';
 
 /** An object the workload names (a namespace's own `namespace` is `''`). */
 export interface ObjectRef {
@@ -37,10 +40,17 @@ export interface KubectlCall {
 /** The user agent kubectl sends; the application log tells client writes from the node's by it. */
 export const kubectlUserAgent = 'kubectl/v1.32.4 (linux/amd64) kubernetes/59526cd';
 
-const kinds: Readonly<Record<WorkloadResource, string>> = { configmaps: 'ConfigMap', secrets: 'Secret', pods: 'Pod', namespaces: 'Namespace' };
+const kinds: Readonly<Record<WorkloadResource, string>> = { configmaps: 'ConfigMap', secrets: 'Secret', pods: 'Pod', deployments: 'Deployment', namespaces: 'Namespace' };
+
+/** The API group and version of `resource`'s objects, as in their paths and `apiVersion`. */
+export function groupVersionOf(resource: WorkloadResource): string {
+  return resource === 'deployments' ? 'apps/v1' : 'v1';
+}
 
 function collectionPath(ref: ObjectRef): string {
-  return ref.resource === 'namespaces' ? '/api/v1/namespaces' : `/api/v1/namespaces/${ref.namespace}/${ref.resource}`;
+  if (ref.resource === 'namespaces') return '/api/v1/namespaces';
+  const root = groupVersionOf(ref.resource) === 'v1' ? '/api/v1' : `/apis/${groupVersionOf(ref.resource)}`;
+  return `${root}/namespaces/${ref.namespace}/${ref.resource}`;
 }
 
 function objectPath(ref: ObjectRef): string {
@@ -50,7 +60,7 @@ function objectPath(ref: ObjectRef): string {
 /** The body of a whole object: what `create -f` and `replace -f` send. */
 export function objectBody(ref: ObjectRef, opId: string, content: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): Record<string, unknown> {
   const metadata = { name: ref.name, ...(ref.resource === 'namespaces' ? {} : { namespace: ref.namespace }), labels: { ...labels }, annotations: { [opMarkerAnnotation]: opId } };
-  const base = { apiVersion: 'v1', kind: kinds[ref.resource], metadata };
+  const base = { apiVersion: groupVersionOf(ref.resource), kind: kinds[ref.resource], metadata };
   switch (ref.resource) {
     case 'namespaces':
       return base;
@@ -63,6 +73,18 @@ export function objectBody(ref: ObjectRef, opId: string, content: Readonly<Recor
         ...base,
         spec: { containers: [{ name: 'main', image: `registry.sim/app:${Object.values(content)[0] ?? 'v1'}` }], restartPolicy: 'Always' },
       };
+    case 'deployments': {
+      const selected = { 'sim.cheops.io/deployment': ref.name };
+      return {
+        ...base,
+        spec: {
+          // One or two pods, by the content's digits: a replace may scale it.
+          replicas: 1 + (Number(/\d+/.exec(Object.values(content)[0] ?? '')?.[0] ?? 0) % 2),
+          selector: { matchLabels: selected },
+          template: { metadata: { labels: selected }, spec: { containers: [{ name: 'main', image: `registry.sim/app:${Object.values(content)[0] ?? 'v1'}` }] } },
+        },
+      };
+    }
   }
 }
 
@@ -105,7 +127,10 @@ export function labelCall(ref: ObjectRef, opId: string, label: readonly [string,
   return call('label', 'PATCH', `${objectPath(ref)}?fieldManager=kubectl-label`, 'application/merge-patch+json', body, options);
 }
 
-/** `kubectl patch <ref> -p '{"data":{...}}'`: a strategic merge patch. Pods get a label instead (their spec is immutable). */
+/**
+ * `kubectl patch <ref> -p '{"data":{...}}'`: a strategic merge patch. A deployment gets a new image
+ * (a rollout: a new replica set on every site); pods get a label instead (their spec is immutable).
+ */
 export function patchCall(ref: ObjectRef, opId: string, content: Readonly<Record<string, string>>, options: CallOptions = {}): KubectlCall {
   const annotations = { [opMarkerAnnotation]: opId };
   const body =
@@ -113,7 +138,9 @@ export function patchCall(ref: ObjectRef, opId: string, content: Readonly<Record
       ? { metadata: { annotations }, data: { ...content } }
       : ref.resource === 'secrets'
         ? { metadata: { annotations }, stringData: { ...content } }
-        : { metadata: { annotations, labels: { ...content } } };
+        : ref.resource === 'deployments'
+          ? { metadata: { annotations }, spec: { template: { spec: { containers: [{ name: 'main', image: `registry.sim/app:${Object.values(content)[0] ?? 'v1'}` }] } } } }
+          : { metadata: { annotations, labels: { ...content } } };
   return call('patch', 'PATCH', `${objectPath(ref)}?fieldManager=kubectl-patch`, 'application/strategic-merge-patch+json', body, options);
 }
 

@@ -147,6 +147,23 @@ export function leakingTransport(on: string): SiteHooks {
   };
 }
 
+/**
+ * An application that hides the owner of the pods a client labels: the node then takes a
+ * deployment's pod for an object of its own, and replicates it (composition broken).
+ */
+export function ownerHidingApp(on: string): SiteHooks {
+  return {
+    localApp: (app: LocalApp, context: SiteHookContext): LocalApp =>
+      context.site !== on ? app : wrapLocalApp(app, async (request) => {
+          const answer = await app.fetch(request);
+          if (request.method !== 'PATCH' || !new URL(request.url).pathname.includes('/pods/') || !answer.ok) return answer;
+          const object = (await answer.json()) as { metadata?: Record<string, unknown> };
+          delete object.metadata?.['ownerReferences'];
+          return json(answer.status, object);
+      }),
+  };
+}
+
 /** An application that takes `delayMs` over every write of the reconciler. */
 export function slowApp(on: string, delayMs: number): SiteHooks {
   return {

@@ -6,10 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { CheckerName, CheckerResult } from '../../simulator/checkers/index.js';
 import { asSiteName } from '../../core/ids.js';
 import { containerKey, crossNamespace, workloadKey } from '../../simulator/workload/key-space.js';
-import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
+import { createCall, deleteCall, labelCall, objectBody, toRequest } from '../../simulator/workload/kubectl-requests.js';
+import { simHttpUrl } from '../../simulator/harness/sim-node.js';
 import {
-  bypassingApp, configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, replayingApp, resurrectingApp, scopeStrippingProxy, scriptedRun,
-  slowApp, unavailableProxy, type Script,
+  bypassingApp, configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, ownerHidingApp, replayingApp, resurrectingApp, scopeStrippingProxy,
+  scriptedRun, slowApp, unavailableProxy, type Script,
 } from './broken-nodes.js';
 
 const shared = configMap('shared', ['Site1', 'Site2']);
@@ -99,6 +100,22 @@ describe('the checkers against broken nodes', () => {
     const results = await scriptedRun('leaks', leakingTransport('Site1'), [shared], createAndLabel);
     expect(failing(results)).toContain('scope-safety');
     expect(violations(results, 'scope-safety')).toMatch(/Site3 stored res\/\S+ \(configmaps\/default\/shared #0\) outside its scope \{Site1 & Site2\}/);
+  });
+
+  it('scope-safety fails when a node replicates a pod a replicated deployment owns', async () => {
+    const web = workloadKey('deployments', 'web', 'replicated', [asSiteName('Site1'), asSiteName('Site2')]);
+    const results = await scriptedRun('owner-hidden', ownerHidingApp('Site1'), [web], async ({ send, sim }) => {
+      expect((await send('Site1', web, (id) => createCall(web.ref, objectBody(web.ref, id, { k: 'v1' }, {}), { scope }))).outcome).toBe('acknowledged');
+      await sim.runFor(3_000);
+      const pods = await sim.perform(async () => (await (await sim.site('Site1').node.standin.fetch(new Request('http://app/api/v1/namespaces/default/pods'))).json()) as { items: Array<{ metadata: { name: string } }> });
+      const owned = pods.items[0]?.metadata.name ?? 'none';
+      expect(owned).toMatch(/^web-/);
+      const labelled = await sim.perform(() => sim.site('Site1').call(toRequest(simHttpUrl(asSiteName('Site1')), labelCall({ resource: 'pods', namespace: 'default', name: owned }, 'x', ['tier', 'a'], { scope }))));
+      expect(labelled.status).toBe(200);
+      await sim.runFor(2_000);
+    });
+    expect(failing(results)).toContain('scope-safety');
+    expect(violations(results, 'scope-safety')).toMatch(/Site2's node applied POST pods default\/web-\S+, which no workload key names \(an owned child\?\)/);
   });
 
   it('reads fails when a site answers a read its scope leaves out from its own application', async () => {
