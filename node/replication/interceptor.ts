@@ -19,7 +19,7 @@
 import { CheopsError, ErrorCode } from '../../core/index.js';
 import type { ResourceKey, SiteName } from '../../core/ids.js';
 import { BindingSource, parseScope, resolveScope, type Scope } from '../../scope/index.js';
-import { isJsonObject } from '../../glue/json.js';
+import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall, Interceptor, RequestScope } from '../http/index.js';
 import type { EngineContext } from './context.js';
@@ -93,8 +93,12 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
   const live = key === undefined ? undefined : ctx.index.live(key);
   const planned = planWrite(ctx, write, scope, live);
   // What the object needs from the sites its scope takes other services from comes first (share.ts).
-  const object = isJsonObject(body.parsed) ? body.parsed : undefined;
-  const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update');
+  // Widened, it needs them on its new sites too: those its whole desired state names (a label's
+  // patch names none), made there before the object is.
+  const object = planned.kind === 'replicate' && planned.joining !== undefined && live !== undefined
+    ? await desiredObject(ctx, live)
+    : isJsonObject(body.parsed) ? body.parsed : undefined;
+  const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update' || planned.kind === 'replicate' && planned.joining !== undefined);
   // The sites the object goes to: a replicated one's (this site among them), else this site alone.
   const consumers = planned.kind === 'replicate' ? planned.sites : [ctx.self];
   // Until it is made or refused, an owner's reliance check hears it is coming (creating.ts).
@@ -145,6 +149,12 @@ async function writePlanned(
         ...(plan.joining === undefined ? {} : { joining: plan.joining }),
       });
   }
+}
+
+/** The live replicant's desired object, as this site holds it. */
+async function desiredObject(ctx: EngineContext, live: IndexEntry): Promise<JsonObject | undefined> {
+  const body = (await ctx.replicants.get(live.metaId))?.desired.body;
+  return isJsonObject(body) ? body : undefined;
 }
 
 /**

@@ -453,6 +453,24 @@ describe('request checks', () => {
     for (const site of [site1, site2, site3]) await eventually(async () => expect(await uidOn(site, 'grow')).toBeUndefined());
   });
 
+  it('takes what a widened object relies on to the new sites too, though the write that widens it is a label', async () => {
+    const [site1, , site3] = await threeSites();
+    expect((await site1.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'v1' } } })).status).toBe(201);
+    const consumer = { ...pod('consumer'), spec: { containers: [{ name: 'app', image: 'nginx', envFrom: [{ secretRef: { name: 'creds' } }] }] } };
+    expect((await site1.request('POST', pods, { body: consumer, scope: both })).status).toBe(201);
+    const widened = await site1.request('PATCH', `${pods}/consumer`, {
+      body: { metadata: { labels: { tier: 'edge' } } }, scope: '{Site1 & Site2 & Site3}', headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    expect(widened.status).toBe(200);
+    const warnings = widened.headers.get('warning') ?? '';
+    expect(warnings).toContain('secrets default/creds (spec.containers[0].envFrom[0].secretRef) follows to Site3');
+    expect(warnings).toContain('pods default/consumer is replicated on Site3 too from now on');
+    await eventually(async () => {
+      expect((await site3.local(`${secrets}/creds`)).status).toBe(200);
+      expect(await labelsOn(site3, 'consumer')).toEqual({ tier: 'edge' });
+    });
+  });
+
   it('reads from the site a read\'s scope names, and here when the scope includes this site', async () => {
     const [site1, site2] = await threeSites();
     expect((await site1.request('POST', pods, { body: pod('mine') })).status).toBe(201);
