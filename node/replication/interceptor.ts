@@ -95,10 +95,9 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
   // What the object needs from the sites its scope takes other services from comes first (share.ts).
   // Widened, it needs them on its new sites too: those its whole desired state names (a label's
   // patch names none), made there before the object is.
-  const object = planned.kind === 'replicate' && planned.joining !== undefined && live !== undefined
-    ? await desiredObject(ctx, live)
-    : isJsonObject(body.parsed) ? body.parsed : undefined;
-  const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update' || planned.kind === 'replicate' && planned.joining !== undefined);
+  const widening = planned.kind === 'replicate' && planned.joining !== undefined && live !== undefined;
+  const object = widening ? await desiredObject(ctx, live) : isJsonObject(body.parsed) ? body.parsed : undefined;
+  const shares = scope !== undefined && object !== undefined && planned.kind !== 'forward' && (write.op === 'create' || write.op === 'update' || widening);
   // The sites the object goes to: a replicated one's (this site among them), else this site alone.
   const consumers = planned.kind === 'replicate' ? planned.sites : [ctx.self];
   // Until it is made or refused, an owner's reliance check hears it is coming (creating.ts).
@@ -233,18 +232,18 @@ function planWrite(ctx: EngineContext, write: GlueWriteCall, scope: { text: stri
  * A scoped write of a replicated object whose scope names sites it is not on yet: once the
  * application accepts the write, the replicant is widened to them (`join:` entries, as a shared
  * dependency's) in the write's own change, and their passes make the object there (the answer
- * says so in a `Warning`, write-path.ts). This is how a
- * site added to the deployment gets what the others replicate: `kubectl apply -f app.yaml --scope
- * '{Site1 & Site2 & Site3}'`. Sites the scope leaves out keep their copy (a replicant is never
- * narrowed: a delete reaches every site), with a `Warning`. A delete widens nothing.
+ * says so in a `Warning`, write-path.ts). This is how a site added to the deployment gets what
+ * the others replicate: `kubectl apply -f app.yaml --scope '{Site1 & Site2 & Site3}'`. Sites the
+ * scope leaves out keep their copy (a replicant is never narrowed: a delete reaches every site),
+ * with a `Warning`. A delete widens nothing.
  */
 function widenedPlan(live: IndexEntry, sites: readonly SiteName[], scope: string, write: GlueWriteCall, warnings: string[]): WritePlan {
   const joining = write.op === 'delete' ? [] : sites.filter((site) => !live.sites.includes(site));
-  const left = live.sites.filter((site) => !sites.includes(site));
   if (joining.length === 0) {
-    if (left.length > 0 || write.op === 'delete' && !sameSites(live.sites, sites)) warnings.push(notChanged(live, scope));
+    if (!sameSites(live.sites, sites)) warnings.push(notChanged(live, scope));
     return { kind: 'replicate', sites: live.sites, scope: live.scope, warnings, scoped: true };
   }
+  const left = live.sites.filter((site) => !sites.includes(site));
   if (left.length > 0) warnings.push(`${describeKey(live.key)} stays on ${left.join(', ')}, which the scope ${scope} leaves out: a replicated object is not removed from a site by a scope (a delete removes it from every site)`);
   return { kind: 'replicate', sites: [...live.sites, ...joining], scope: live.scope, warnings, scoped: true, joining };
 }
