@@ -66,6 +66,12 @@ export interface GlueWriteCall {
   readonly namespace?: string;
   /** The resource, when the path names it (update, patch, delete). */
   readonly key?: ResourceKey;
+  /**
+   * Set when the write changes a part of the object and answers that part, not the object
+   * (Kubernetes: a `scale` subresource, `kubectl scale`): the path to read the whole object at
+   * after the write, whose state becomes the desired one.
+   */
+  readonly readBack?: string;
 }
 
 /** A read of one resource. */
@@ -76,8 +82,8 @@ export interface GlueReadCall {
 }
 
 /**
- * Anything replication leaves alone: lists, watches, subresources (a status or a scale is the
- * site's own), dry runs, discovery, and paths the glue does not understand.
+ * Anything replication leaves alone: lists, watches, subresources but a scale (a status, a log,
+ * an exec are the site's own), dry runs, discovery, and paths the glue does not understand.
  */
 export interface GlueOtherCall {
   readonly kind: 'other';

@@ -15,7 +15,8 @@ describe('the Kubernetes replication glue', () => {
     for (const [method, path, query] of [
       ['GET', '/api/v1/namespaces/default/pods', ''],
       ['GET', '/api/v1/namespaces/default/pods', 'watch=true'],
-      ['PATCH', '/apis/apps/v1/namespaces/default/deployments/web/scale', ''],
+      ['PATCH', '/apis/apps/v1/namespaces/default/deployments/web/scale', 'dryRun=All'],
+      ['GET', '/apis/apps/v1/namespaces/default/deployments/web/scale', ''],
       ['PUT', '/api/v1/namespaces/default/pods/purple/status', ''],
       ['POST', '/api/v1/namespaces/default/pods', 'dryRun=All'],
       ['DELETE', '/api/v1/namespaces/default/pods', ''],
@@ -23,6 +24,12 @@ describe('the Kubernetes replication glue', () => {
     ] as const) {
       expect(request(method, path, query).kind, `${method} ${path}?${query}`).toBe('other');
     }
+    // A scale changes the object's spec: a write of the object, read back whole after it.
+    expect(request('PATCH', '/apis/apps/v1/namespaces/default/deployments/web/scale', '', 'application/merge-patch+json')).toEqual({
+      kind: 'write', op: 'patch', service: 'deployments', namespace: 'default', key: { app: 'kubernetes', service: 'deployments', namespace: 'default', name: 'web' },
+      readBack: '/apis/apps/v1/namespaces/default/deployments/web',
+    });
+    expect(request('PUT', '/apis/apps/v1/namespaces/default/deployments/web/scale')).toMatchObject({ kind: 'write', op: 'update', readBack: '/apis/apps/v1/namespaces/default/deployments/web' });
     expect(glue.isDryRunBody({ dryRun: ['All'] })).toBe(true);
     // What it leaves alone still names its service, for a read's scope to bind: lists, watches, subresources.
     expect(request('GET', '/api/v1/namespaces/default/secrets', 'watch=true')).toEqual({ kind: 'other', service: 'secrets', namespace: 'default', watch: true });

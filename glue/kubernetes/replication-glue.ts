@@ -21,8 +21,10 @@ const deleteOptions: JsonObject = { apiVersion: 'v1', kind: 'DeleteOptions', pro
 function classifyResource(call: KubernetesResourceCall): GlueCall {
   const service = kubernetesServiceName(call.group, call.resource);
   const other = { kind: 'other', service, ...(call.namespace === undefined ? {} : { namespace: call.namespace }) } as const;
-  // A subresource (status, scale, log, exec) is the site's own business, and a dry run changes nothing.
-  if (call.subresource !== undefined || call.dryRun) return other;
+  // A dry run changes nothing, and a subresource (status, log, exec) is the site's own business;
+  // but a scale (`kubectl scale`) changes the object's spec, which every site of it must share.
+  if (call.dryRun) return other;
+  if (call.subresource !== undefined) return call.subresource === 'scale' ? scaleWrite(call, other) : other;
   const key = resourceKeyOfCall(call);
   if (call.verb === 'get') return key === undefined ? other : { kind: 'read', service, key };
   if (call.verb === 'list') return { ...other, list: true };
@@ -37,6 +39,15 @@ function classifyResource(call: KubernetesResourceCall): GlueCall {
     ...(call.namespace === undefined ? {} : { namespace: call.namespace }),
     ...(op === 'create' || key === undefined ? {} : { key }),
   };
+}
+
+/** A write of an object's `scale`: a write of the object, read back whole after it. */
+function scaleWrite(call: KubernetesResourceCall, other: GlueCall): GlueCall {
+  const key = resourceKeyOfCall(call);
+  if (key === undefined || (call.verb !== 'update' && call.verb !== 'patch') || call.subpath !== undefined) return other;
+  const path = call.path.endsWith('/scale') ? call.path.slice(0, -'/scale'.length) : undefined;
+  if (path === undefined) return other;
+  return { kind: 'write', op: call.verb, service: key.service, ...(call.namespace === undefined ? {} : { namespace: call.namespace }), key, readBack: path };
 }
 
 /** The plural of a service name (`pods`; `certificates` of `certificates.cert-manager.io`). */

@@ -371,6 +371,30 @@ describe('the reconciler', () => {
     expect(list.items.map((item) => `${item.key.service}/${item.key.name}`).sort()).toEqual(['deployments/web', 'namespaces/shared']);
   });
 
+  it('replicates a scale of a replicated deployment (kubectl scale): its client gets the Scale, every site the replicas', async () => {
+    const [site1, site2] = await threeSites();
+    const deployment = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+    };
+    const path = '/apis/apps/v1/namespaces/default/deployments';
+    expect((await site1.request('POST', path, { body: deployment, scope: both })).status).toBe(201);
+    await eventually(async () => expect((await site2.local(`${path}/web`)).status).toBe(200));
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    const scaled = await site1.request('PATCH', `${path}/web/scale`, { body: { spec: { replicas: 3 } }, headers: merge });
+    expect(scaled.status).toBe(200);
+    expect(await scaled.json()).toMatchObject({ kind: 'Scale', spec: { replicas: 3 } });
+    expect(scaled.headers.get('x-cheops-replicas')).toBe('Site1=applied, Site2=pending');
+    const replicas = async (site: TestSite): Promise<unknown> => ((await site.local(`${path}/web`)).body.spec as { replicas?: number }).replicas;
+    await eventually(async () => expect(await replicas(site2)).toBe(3));
+    // A later write elsewhere keeps it: it was the desired state's, not one site's.
+    expect((await site2.request('PATCH', `${path}/web`, { body: { metadata: { labels: { tier: 'edge' } } }, headers: merge })).status).toBe(200);
+    await eventually(async () => expect((await site1.local(`${path}/web`)).body.metadata).toMatchObject({ labels: { tier: 'edge' } }));
+    expect(await replicas(site1)).toBe(3);
+    // A status write stays the site's own.
+    expect((await site2.request('PATCH', `${path}/web/status`, { body: { status: { observedGeneration: 99 } }, headers: merge })).headers.get('x-cheops-meta-id')).toBeNull();
+  });
+
   it('resumes after its own restart without touching what is current', async () => {
     const [site1, site2] = await threeSites();
     expect((await site1.request('POST', pods, { body: pod('steady'), scope: both })).status).toBe(201);

@@ -293,7 +293,9 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
     ctx.metrics.writes.inc({ op: glueCall.op, result: 'rejected' });
     return { kind: 'answer', response: relay(answer, warnings) };
   }
-  const object = answerJson(answer);
+  // A write of a part (a scale) answers that part: the object it changed is read back whole.
+  const whole = glueCall.readBack === undefined ? answer : await fetchLocal(ctx, { method: 'GET', path: glueCall.readBack, headers: new Headers({ accept: jsonMedia }) });
+  const object = whole.status >= 200 && whole.status <= 299 ? answerJson(whole) : undefined;
   const key = write.key ?? ctx.glue.keyOfObject(object, glueCall);
   const notReplicated = (why: string): WriteStep => {
     ctx.logger.warn({ method: call.method, url: call.url, why }, 'write applied locally but not replicated');
