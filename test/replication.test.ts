@@ -109,6 +109,24 @@ describe('replication across three real sites, with the real kubectl', () => {
     for (const site of ['Site1', 'Site3'] as const) await eventually(async () => expect(await cluster.podUid(site, 'grow')).toBeUndefined());
   });
 
+  it('a replicated deployment: each site\'s controllers make its pods; kubectl scale on one site scales it on every site', async () => {
+    expect(await cluster.ok('Site1', ['create', 'deployment', 'web', '--image=nginx'], { scope: both })).toBe('deployment.apps/web created\n');
+    const readyOn = async (site: SiteName): Promise<number> => {
+      const result = await cluster.kubectl(site, ['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}/{.status.readyReplicas}']);
+      return result.code === 0 ? Number(result.stdout.split('/')[1] ?? 0) : -1;
+    };
+    await eventually(async () => expect(await readyOn('Site2')).toBe(1));
+    expect(await cluster.ok('Site1', ['scale', 'deployment', 'web', '--replicas=2'])).toBe('deployment.apps/web scaled\n');
+    await eventually(async () => expect(await readyOn('Site2')).toBe(2));
+    // Site2's pods are its own controllers', named there: never replicated.
+    const podsOn = async (site: SiteName): Promise<string[]> => (await cluster.ok(site, ['get', 'pods', '-l', 'app=web', '-o', 'name'])).split('\n').filter((line) => line !== '');
+    await eventually(async () => expect(await podsOn('Site2')).toHaveLength(2));
+    const onSite1 = await podsOn('Site1');
+    expect((await podsOn('Site2')).some((name) => onSite1.includes(name))).toBe(false);
+    expect(await cluster.ok('Site2', ['delete', 'deployment', 'web', '--wait=false'])).toBe('deployment.apps "web" deleted\n');
+    await eventually(async () => expect(await podsOn('Site1')).toHaveLength(0));
+  });
+
   it('a read scoped to other sites is answered by one of them (a pod Site3 does not hold, a secret shared from Site2; a secret follows a replicated pod), a cross one by every member', async () => {
     expect(await cluster.ok('Site3', ['get', 'pod', 'far', '-o', 'name'], { scope: both })).toBe('pod/far\n');
     expect(await cluster.ok('Site2', ['create', 'secret', 'generic', 'token', '--from-literal=key=from-site2'])).toBe('secret/token created\n');
