@@ -76,6 +76,13 @@ export interface LocalWrite {
    * `join:` entry each, in the write's own change, so the new sites get the state it writes.
    */
   readonly joining?: readonly SiteName[];
+  /**
+   * A new replicant whose change fails (a full disk) leaves no index entry behind: nothing else
+   * settles it (a share granted, a dependency followed). Left, it named a document never stored,
+   * and every later share of the key failed on it (swarm seed 4800263). A write through the
+   * front keeps it: its recovery undoes the application's create by it (write-path.ts).
+   */
+  readonly forgetIfUnstored?: true;
 }
 
 /**
@@ -213,6 +220,7 @@ export class Replicants {
       );
     } catch (error) {
       if (widened !== undefined) await this.widenIndex(metaId, widened.sites, widened.scope);
+      if (live === undefined && write.forgetIfUnstored === true && !documents.has(docId)) await index.remove(metaId);
       throw error;
     }
     const replicant = await this.refresh(docId);

@@ -123,7 +123,7 @@ export async function grantShare(ctx: EngineContext, request: ShareRequest): Pro
     }
     const sites = [ctx.self, ...request.sites.filter((site) => site !== ctx.self)];
     const written = await ctx.replicants.writeLocal({
-      key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),
+      key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object), forgetIfUnstored: true,
     });
     const replicant = request.dependent === undefined ? written.replicant : await ctx.replicants.join(written.replicant.docId, [], request.dependent);
     ctx.logger.info({ key, sites }, 'shared with other sites');

@@ -149,7 +149,7 @@ async function followHere(
     if (!(await adoptable(ctx, key, object))) return `${described} is being deleted on ${ctx.self}: it does not follow to ${others.join(', ')}`;
     const sites = [ctx.self, ...others];
     const written = await ctx.replicants.writeLocal({
-      key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object),
+      key, op: 'upsert', scope: `{${sites.join(' & ')}}`, sites, body: ctx.glue.canonical(object, key), localId: ctx.glue.localId(object), forgetIfUnstored: true,
     });
     if (recorded !== undefined) await ctx.replicants.join(written.replicant.docId, [], recorded);
     ctx.logger.info({ key, sites }, 'dependency replicated along with the object relying on it');

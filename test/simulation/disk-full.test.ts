@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Simulation } from '../../simulator/harness/simulation.js';
-import { createCall, deleteCall, labelCall, objectBody } from '../../simulator/workload/kubectl-requests.js';
+import { createCall, deleteCall, labelCall, objectBody, podUsingSecretBody, type ObjectRef } from '../../simulator/workload/kubectl-requests.js';
 import { configMapRef, firstLifeDoc, labelsOn, objectOn, send, twoMeshedSites } from './support.js';
 
 let sim: Simulation | undefined;
@@ -100,5 +100,22 @@ describe('a full disk', () => {
     expect(await sim.runUntil(() => sim!.converged(firstLifeDoc(ref)), { timeoutMs: 5_000 })).toBe(true);
     await sim.runFor(1_000);
     expect(await objectOn(sim, 'Site2', ref)).toMatchObject({ data: { text: 'made' } });
+  });
+
+  it('grants a share asked while its disk was full once it has room: the replicant it could not store is forgotten, not left half made', async () => {
+    sim = await twoMeshedSites('disk-full-share');
+    const secret: ObjectRef = { resource: 'secrets', namespace: 'default', name: 'token' };
+    expect((await send(sim, 'Site2', createCall(secret, objectBody(secret, 'owned', { k0: 'v' }, {})))).status).toBe(201);
+    const pod: ObjectRef = { resource: 'pods', namespace: 'default', name: 'user' };
+    const create = createCall(pod, podUsingSecretBody(pod, 'user', 'token', 'env'), { scope: '{pods: Site1, secrets: Site2}' });
+    const disk = sim.site('Site2').nodeDisk;
+    disk.fill();
+    expect((await send(sim, 'Site1', create)).status).toBeGreaterThanOrEqual(500);
+    expect(await objectOn(sim, 'Site1', pod)).toBeUndefined();
+    disk.free();
+    await sim.runFor(2_000);
+    // Asked again, the owner makes the replicant it could not make before.
+    expect((await send(sim, 'Site1', create)).status).toBe(201);
+    expect(await objectOn(sim, 'Site1', secret)).toMatchObject({ metadata: { name: 'token' } });
   });
 });
