@@ -135,7 +135,9 @@ export function decodeDeletedBy(value: unknown): DeletedBy | undefined {
   const at = time(fields?.at);
   const revision = text(fields?.revision);
   if (by === undefined || at === undefined || revision === undefined) return undefined;
-  return { site: by, at, revision };
+  // Checked by the glue before it reaches the application; here only its shape.
+  const propagation = typeof fields?.propagation === 'string' && fields.propagation.length <= 32 ? fields.propagation : undefined;
+  return { site: by, at, revision, ...(propagation === undefined ? {} : { propagation }) };
 }
 
 /** A `replica:<site>` field, or undefined when malformed. */

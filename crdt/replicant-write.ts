@@ -87,11 +87,11 @@ export function writeDesired(draft: ReplicantDraft, write: DesiredWrite): Desire
  * Marks the replicant deleted, for good, recording the desired revision the deleter had seen.
  * Returns the tombstone (the earlier one when it was deleted already).
  */
-export function markDeleted(draft: ReplicantDraft, by: { readonly site: SiteName; readonly at: number }): DeletedBy | undefined {
+export function markDeleted(draft: ReplicantDraft, by: { readonly site: SiteName; readonly at: number; readonly propagation?: string | undefined }): DeletedBy | undefined {
   if (draft.deleted === true) return decodeDeletedBy(draft.deletedBy);
   const revision = draftDesired(draft)?.revision;
   if (revision === undefined) return undefined;
-  const deletedBy: DeletedBy = { site: by.site, at: by.at, revision };
+  const deletedBy: DeletedBy = { site: by.site, at: by.at, revision, ...(by.propagation === undefined ? {} : { propagation: by.propagation }) };
   draft.deleted = true;
   draft.deletedBy = stored(deletedBy);
   return deletedBy;

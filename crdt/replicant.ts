@@ -110,6 +110,8 @@ export interface DeletedBy {
   readonly site: SiteName;
   readonly at: number;
   readonly revision: string;
+  /** What the delete asked done with what the object owns (glue's `deletePropagation`), when it asked. */
+  readonly propagation?: string;
 }
 
 /** One site's replica, written by that site only. */

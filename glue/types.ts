@@ -155,9 +155,10 @@ export interface ReplicationGlue {
   localId(object: unknown): string | undefined;
   /**
    * The request doing `operation` to the object `key`, described by `body` (the desired state); a
-   * delete of a body that carries the application's own id deletes that very object only.
+   * delete of a body that carries the application's own id deletes that very object only, and
+   * one with a `propagation` (`deletePropagation`'s) treats what the object owns so.
    */
-  objectRequest(operation: ObjectOperation, key: ResourceKey, body: JsonObject): GlueObjectRequest | undefined;
+  objectRequest(operation: ObjectOperation, key: ResourceKey, body: JsonObject, propagation?: string): GlueObjectRequest | undefined;
   /** Reads and removes a scope carried inside a body (a manifest annotation). */
   takeScope(body: unknown): TakenScope<unknown>;
   /** The message of an error answer, for replica errors and logs. */
@@ -175,6 +176,12 @@ export interface ReplicationGlue {
   readPath(key: ResourceKey): string | undefined;
   /** Whether a delete (its query, its body) insists on going through whatever relies on the object (Kubernetes: a grace period of 0). */
   forcedDelete(query: string, body: unknown): boolean;
+  /**
+   * What a delete (its query, its body) asks done with the objects the deleted one owns, when it
+   * asks (Kubernetes: `propagationPolicy`, `Orphan` for `kubectl delete --cascade=orphan`): every
+   * site's delete of a replica must do the same. Undefined: the application's default.
+   */
+  deletePropagation(query: string, body: unknown): string | undefined;
   /**
    * What to ask `site` for a list or a watch (path and query) of several sites: the whole list
    * (the sites' pages cannot be merged), from `site`'s own version where `target` names a merged one.

@@ -92,6 +92,14 @@ describe('the Kubernetes replication glue', () => {
     expect(glue.objectRequest('create', key, body)).toEqual({ method: 'POST', path: '/api/v1/namespaces/default/pods', body });
     expect(glue.objectRequest('delete', key, body)?.body).toMatchObject({ propagationPolicy: 'Background' });
     expect(glue.objectRequest('delete', key, body)?.body).not.toHaveProperty('preconditions');
+    // What the user's delete asked done with what the object owns, as every site must do it; a peer's nonsense is not sent.
+    expect(glue.objectRequest('delete', key, body, 'Orphan')?.body).toMatchObject({ propagationPolicy: 'Orphan' });
+    expect(glue.objectRequest('delete', key, body, 'Everything')?.body).toMatchObject({ propagationPolicy: 'Background' });
+    expect(glue.deletePropagation('', { kind: 'DeleteOptions', propagationPolicy: 'Orphan' })).toBe('Orphan');
+    expect(glue.deletePropagation('propagationPolicy=Foreground', undefined)).toBe('Foreground');
+    expect(glue.deletePropagation('', { orphanDependents: true })).toBe('Orphan');
+    expect(glue.deletePropagation('', { propagationPolicy: 'Sideways' })).toBeUndefined();
+    expect(glue.deletePropagation('', undefined)).toBeUndefined();
     // An object as the application answered it: that very object, not one made since under the name.
     expect(glue.objectRequest('delete', key, { ...body, metadata: { name: 'purple', uid: 'u-1' } })?.body).toMatchObject({ preconditions: { uid: 'u-1' } });
     const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' } };

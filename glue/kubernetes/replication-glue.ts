@@ -15,8 +15,11 @@ import { kubernetesApp, kubernetesServiceName, objectName, resourceKeyOfCall, sp
 
 const writeVerbs = { create: 'create', update: 'update', patch: 'patch', delete: 'delete' } as const;
 
-/** What a replicated delete asks of each site: children go too, in the background, as kubectl asks. */
+/** What a replicated delete asks of each site: children go too, in the background, as kubectl asks, unless the delete asked otherwise. */
 const deleteOptions: JsonObject = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' };
+
+/** The propagation policies of the Kubernetes API (metav1.DeletionPropagation). */
+const propagationPolicies = new Set(['Orphan', 'Background', 'Foreground']);
 
 function classifyResource(call: KubernetesResourceCall): GlueCall {
   const service = kubernetesServiceName(call.group, call.resource);
@@ -113,6 +116,15 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
 
   dependencies: (object: unknown, call: GlueWriteCall): readonly Dependency[] => listKubernetesDependencies(object, { service: call.service, namespace: call.namespace }),
 
+  deletePropagation(query: string, body: unknown): string | undefined {
+    const fromBody = isJsonObject(body) ? body.propagationPolicy : undefined;
+    const asked = typeof fromBody === 'string' ? fromBody : (new URLSearchParams(query).get('propagationPolicy') ?? undefined);
+    if (asked !== undefined) return propagationPolicies.has(asked) ? asked : undefined;
+    // The older form (kubectl before 1.20, and clients still): orphanDependents.
+    const orphan = isJsonObject(body) ? body.orphanDependents : new URLSearchParams(query).get('orphanDependents');
+    return orphan === true || orphan === 'true' ? 'Orphan' : undefined;
+  },
+
   forcedDelete(query: string, body: unknown): boolean {
     // `kubectl delete --force --grace-period=0` sends DeleteOptions with gracePeriodSeconds 0.
     return new URLSearchParams(query).get('gracePeriodSeconds') === '0' || (isJsonObject(body) && body.gracePeriodSeconds === 0);
@@ -175,7 +187,7 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
     return stringIn(object, ['metadata', 'uid']);
   },
 
-  objectRequest(operation: ObjectOperation, key: ResourceKey, body: JsonObject): GlueObjectRequest | undefined {
+  objectRequest(operation: ObjectOperation, key: ResourceKey, body: JsonObject, propagation?: string): GlueObjectRequest | undefined {
     const paths = objectPaths(key, body);
     if (paths === undefined) return undefined;
     switch (operation) {
@@ -189,7 +201,9 @@ export const kubernetesReplicationGlue: ReplicationGlue = {
         // A body that names its uid (an object as the application answered it, not a desired
         // state) deletes that object only, never another made since under the name.
         const uid = stringIn(body, ['metadata', 'uid']);
-        return { method: 'DELETE', path: paths.object, body: uid === undefined ? deleteOptions : { ...deleteOptions, preconditions: { uid } } };
+        // From a peer's tombstone: only a policy the API knows.
+        const policy = propagation !== undefined && propagationPolicies.has(propagation) ? { propagationPolicy: propagation } : {};
+        return { method: 'DELETE', path: paths.object, body: { ...deleteOptions, ...policy, ...(uid === undefined ? {} : { preconditions: { uid } }) } };
       }
     }
   },

@@ -54,7 +54,7 @@ export class Applier {
   async delete(replicant: Replicant, superseded: boolean): Promise<ApplyOutcome> {
     if (superseded) return { kind: 'deleted', op: 'none' };
     const body = replicant.desired.body as JsonObject;
-    const request = this.deps.glue.objectRequest('delete', replicant.meta.key, body);
+    const request = this.deps.glue.objectRequest('delete', replicant.meta.key, body, replicant.deletedBy?.propagation);
     if (request === undefined) return { kind: 'failed', op: 'delete', error: 'the desired state does not say where the object lives' };
     const answer = await this.send(request);
     if ('error' in answer) return { kind: 'transient', op: 'delete', error: answer.error };

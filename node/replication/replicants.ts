@@ -83,6 +83,8 @@ export interface LocalWrite {
    * front keeps it: its recovery undoes the application's create by it (write-path.ts).
    */
   readonly forgetIfUnstored?: true;
+  /** A delete's `propagation` (glue's `deletePropagation`): every site's delete does the same. */
+  readonly propagation?: string;
 }
 
 /**
@@ -426,7 +428,7 @@ export class Replicants {
     if (draftDesired(draft) === undefined) {
       writeDesired(draft, { site: this.deps.self, at, body: write.body ?? {}, nonce: this.deps.random.bytes(4) });
     }
-    const deletedBy = markDeleted(draft, { site: this.deps.self, at });
+    const deletedBy = markDeleted(draft, { site: this.deps.self, at, propagation: write.propagation });
     const generation = draftDesired(draft)?.generation ?? 0;
     const revision = deletedBy?.revision ?? '';
     writeReplica(draft, this.deps.self, {

@@ -395,6 +395,23 @@ describe('the reconciler', () => {
     expect((await site2.request('PATCH', `${path}/web/status`, { body: { status: { observedGeneration: 99 } }, headers: merge })).headers.get('x-cheops-meta-id')).toBeNull();
   });
 
+  it('deletes a replicated deployment on every site as its delete asked: its replica sets orphaned everywhere with --cascade=orphan', async () => {
+    const [site1, site2] = await threeSites();
+    const deployment = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'kept' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'kept' } }, template: { metadata: { labels: { app: 'kept' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+    };
+    const path = '/apis/apps/v1/namespaces/default/deployments';
+    const replicaSets = async (site: TestSite): Promise<number> => ((await site.local('/apis/apps/v1/namespaces/default/replicasets')).body.items as unknown[]).length;
+    expect((await site1.request('POST', path, { body: deployment, scope: both })).status).toBe(201);
+    await eventually(async () => expect(await replicaSets(site2)).toBe(1));
+    const deleted = await site1.request('DELETE', `${path}/kept`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Orphan' } });
+    expect(deleted.status).toBe(200);
+    await eventually(async () => expect((await site2.local(`${path}/kept`)).status).toBe(404));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([await replicaSets(site1), await replicaSets(site2)]).toEqual([1, 1]);
+  });
+
   it('resumes after its own restart without touching what is current', async () => {
     const [site1, site2] = await threeSites();
     expect((await site1.request('POST', pods, { body: pod('steady'), scope: both })).status).toBe(201);

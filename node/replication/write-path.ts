@@ -318,6 +318,7 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
     body,
     localId: ctx.glue.localId(object),
     ...(write.joining === undefined ? {} : { joining: write.joining }),
+    ...deletePropagationOf(ctx, write),
   });
   ctx.metrics.writes.inc({ op: glueCall.op, result: 'replicated' });
   ctx.logger.info({ metaId: result.replicant.metaId, key, op: glueCall.op, revision: result.revision }, 'replicated write');
@@ -326,6 +327,13 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
   ctx.logger.info({ metaId: result.replicant.metaId, key, joined }, 'replicant widened by the scope of a write');
   const widened = warning(`${describeKey(key)} is replicated on ${joined.join(', ')} too from now on (scope ${result.replicant.meta.scope})`);
   return { kind: 'written', answer, result, warnings: [...warnings, widened] };
+}
+
+/** What a delete asked done with what the object owns, for the tombstone. */
+function deletePropagationOf(ctx: EngineContext, write: ReplicatedWrite): { propagation?: string } {
+  if (write.glueCall.op !== 'delete') return {};
+  const propagation = ctx.glue.deletePropagation(write.call.query, write.body.parsed);
+  return propagation === undefined ? {} : { propagation };
 }
 
 /** `X-Cheops-Meta-Id`, `X-Cheops-Replicas` and failure warnings, after waiting when asked. */
