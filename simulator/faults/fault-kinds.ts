@@ -1,7 +1,8 @@
 /**
  * The kinds of faults a run injects, and how `cheops sim --faults` names them:
  * `none`, `all`, or a comma list of `partitions`, `crashes`, `loss`, `reorder`, `app-outages`,
- * `disk-full` (singular forms, `partition`/`crash`, `app-outage`, `app` and `disk` accepted).
+ * `disk-full`, `slow-disk` (singular forms, `partition`/`crash`, `app-outage`, `app`, `disk` and
+ * `stall` accepted).
  *
  * - partitions: symmetric splits (cut or black-holed) and one-way partitions, each healed after a
  *   while;
@@ -15,10 +16,12 @@
  *   answering 503, and the calls under way when it goes lose their answers (made or not); its
  *   node stays up (harness/app-availability.ts);
  * - disk-full: a site's node store refuses every write for a while, as a full disk does, and
- *   takes writes again once there is room (storage/sim-disk.ts).
+ *   takes writes again once there is room (storage/sim-disk.ts);
+ * - slow-disk: a site's node store completes nothing for 0.3 to 4 s, as a stalled SD card or a
+ *   saturated I/O queue does, then what it was asked, in order (storage/sim-disk.ts).
  */
 
-export const faultKinds = ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full'] as const;
+export const faultKinds = ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 const aliases: Readonly<Record<string, FaultKind>> = {
@@ -34,6 +37,8 @@ const aliases: Readonly<Record<string, FaultKind>> = {
   app: 'app-outages',
   'disk-full': 'disk-full',
   disk: 'disk-full',
+  'slow-disk': 'slow-disk',
+  stall: 'slow-disk',
 };
 
 /** Parses a `--faults` value; throws a RangeError naming what it does not know. */

@@ -38,6 +38,8 @@ export interface FaultCounts {
   appOutages: number;
   /** Episodes of a site's node store refusing writes (a full disk). */
   fullDisks: number;
+  /** Episodes of a site's node store completing no write for a while (a stalled disk). */
+  slowDisks: number;
   /** Restarts that failed: a node that cannot start from its own store is a bug. */
   failedRestarts: number;
 }
@@ -54,7 +56,7 @@ const duplicateShare = 0.05;
 
 /** The fault schedule of one run. */
 export class FaultSchedule {
-  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, lossEpisodes: 0, appOutages: 0, fullDisks: 0, failedRestarts: 0 };
+  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, lossEpisodes: 0, appOutages: 0, fullDisks: 0, slowDisks: 0, failedRestarts: 0 };
   /** Messages of restarts that failed (the checkers report them). */
   readonly restartFailures: string[] = [];
   private readonly timers = new Set<Timer>();
@@ -103,6 +105,7 @@ export class FaultSchedule {
     for (const site of this.sim.sites) {
       this.appBack(site);
       site.nodeDisk.free();
+      site.nodeDisk.resume();
     }
     for (const pair of this.degraded) {
       const [a, b] = pair.split(' ') as [string, string];
@@ -137,7 +140,17 @@ export class FaultSchedule {
     else if (kind === 'crashes') this.crash();
     else if (kind === 'loss') this.degradeLink();
     else if (kind === 'app-outages') this.appOutage();
-    else this.fillDisk();
+    else if (kind === 'disk-full') this.fillDisk();
+    else this.stallDisk();
+  }
+
+  /** One site's node store completes nothing for 0.3 to 4 s, up or down (the machine's disk). */
+  private stallDisk(): void {
+    const site = this.random.pick(this.sim.sites);
+    if (site.nodeDisk.stalled) return;
+    this.counts.slowDisks += 1;
+    site.nodeDisk.stall();
+    this.after(300 + this.random.float() * 3_700, () => site.nodeDisk.resume());
   }
 
   /** One site's node store refuses every write for 0.5 to 6 s, up or down (a full disk is the machine's). */

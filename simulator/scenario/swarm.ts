@@ -32,8 +32,8 @@ export function swarmSettings(seed: Seed): Omit<ScenarioOptions, 'onProgress' | 
   const random = new SeededRandom(seed).fork('swarm');
   const sites = 2 + random.int(6);
   // Each fault on with probability 3/4: most seeds mix several, some run clean. Application
-  // outages and full disks are drawn last, as the applications' latency, for the same reason.
-  const drawnLast: readonly FaultKind[] = ['app-outages', 'disk-full'];
+  // outages and disk faults are drawn last, as the applications' latency, for the same reason.
+  const drawnLast: readonly FaultKind[] = ['app-outages', 'disk-full', 'slow-disk'];
   const drawnFirst = faultKinds.filter((kind) => !drawnLast.includes(kind));
   const faults: FaultKind[] = drawnFirst.filter(() => random.chance(0.75));
   const settings = {

@@ -66,6 +66,29 @@ describe('SimDisk', () => {
     expect(new TextDecoder().decode(value)).toBe('19');
   });
 
+  it('completes nothing while stalled, then what was issued meanwhile in order; a crash meanwhile loses it', async () => {
+    const { clock, disk, trace } = setup();
+    const storage = disk.open(clock);
+    const before = watch(storage.put(['before'], text('0')));
+    disk.stall();
+    const write = watch(storage.put(['during'], text('1')));
+    const read = watch(storage.get(['during']));
+    await clock.runFor(2_000);
+    expect([before.settled, write.settled, read.settled]).toEqual([true, false, false]);
+    expect(await durableKeys(disk)).toEqual(['before']);
+    disk.resume();
+    expect(new TextDecoder().decode(await clock.runUntilSettled(storage.get(['during']), { timeoutMs: 100 }))).toBe('1');
+    expect([write.settled, read.settled]).toEqual([true, true]);
+    disk.stall();
+    const lost = watch(storage.put(['lost'], text('2')));
+    disk.crash();
+    disk.resume();
+    await clock.runFor(1_000);
+    expect(lost.settled).toBe(false);
+    expect(await durableKeys(disk)).toEqual(['before', 'during']);
+    expect(trace.events(['disk:stall', 'disk:resume']).map((event) => event.kind)).toEqual(['disk:stall', 'disk:resume', 'disk:stall', 'disk:resume']);
+  });
+
   it('stores what the caller passed even if it reuses the buffer before the write completes', async () => {
     const { clock, disk } = setup();
     const storage = disk.open(clock);

@@ -59,6 +59,7 @@ export class SimDisk {
   private readonly counters: DiskStats = { writes: 0, reads: 0, lostWrites: 0, failedWrites: 0, crashes: 0 };
   private current: SimStorage | undefined;
   private isFull = false;
+  private isStalled = false;
 
   constructor(options: SimDiskOptions, components: SimDiskComponents) {
     this.options = {
@@ -121,6 +122,30 @@ export class SimDisk {
     return this.isFull;
   }
 
+  /**
+   * The disk freezes (`--faults slow-disk`): an SD card's garbage collection, an I/O queue that
+   * another process saturates. No operation issued from now on completes until `resume()`; then
+   * they run in their order, each taking its time. Operations issued before complete as drawn.
+   */
+  stall(): void {
+    if (this.isStalled) return;
+    this.isStalled = true;
+    this.trace?.record('disk:stall', { disk: this.label });
+  }
+
+  /** The disk answers again (see `stall`). */
+  resume(): void {
+    if (!this.isStalled) return;
+    this.isStalled = false;
+    this.trace?.record('disk:resume', { disk: this.label });
+    this.current?.release();
+  }
+
+  /** Whether the disk is stalled (see `stall`). */
+  get stalled(): boolean {
+    return this.isStalled;
+  }
+
   /** A snapshot of the counters. */
   stats(): DiskStats {
     return { ...this.counters };
@@ -151,6 +176,8 @@ export class SimStorage implements Storage {
   /** Applies completed operations to the durable data, with MemoryStorage's key order and checks. */
   private readonly durable: MemoryStorage;
   private readonly inFlight = new Set<InFlight>();
+  /** Operations issued while the disk is stalled, in their order, with what each then takes. */
+  private held: Array<{ readonly latencyMs: number; readonly complete: () => void; readonly operation: InFlight }> = [];
   private lastCompletionAt = Number.NEGATIVE_INFINITY;
   private status: 'open' | 'closed' | 'crashed' = 'open';
 
@@ -217,17 +244,31 @@ export class SimStorage implements Storage {
       if (operation.kind === 'write') lostWrites += 1;
     }
     this.inFlight.clear();
+    this.held = [];
     return lostWrites;
+  }
+
+  /** @internal The disk answers again: what was issued while it was stalled runs now, in order. */
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const { latencyMs, complete, operation } of held) this.schedule(operation, latencyMs, complete);
+  }
+
+  /** Completes `operation` once it has taken `latencyMs`, never before one issued earlier. */
+  private schedule(operation: InFlight, latencyMs: number, complete: () => void): void {
+    const now = this.clock.now();
+    const at = Math.max(now + latencyMs, this.lastCompletionAt);
+    this.lastCompletionAt = at;
+    const delayMs = at - now;
+    if (delayMs <= 0) queueMicrotask(complete);
+    else operation.timer = this.clock.setTimeout(complete, delayMs);
   }
 
   private enqueue<T>(kind: OperationKind, run: () => Promise<T>): Promise<T> {
     if (this.status === 'crashed') return never();
     if (this.status === 'closed') return Promise.reject(new CheopsError(ErrorCode.StorageClosed, 'the store is closed'));
     const { latencyMs, failure } = this.disk.draw(kind);
-    const now = this.clock.now();
-    // First in, first out: never completes before an operation issued earlier.
-    const at = Math.max(now + latencyMs, this.lastCompletionAt);
-    this.lastCompletionAt = at;
     return new Promise<T>((resolve, reject) => {
       const operation: InFlight = { kind, timer: undefined };
       this.inFlight.add(operation);
@@ -238,9 +279,9 @@ export class SimStorage implements Storage {
         // MemoryStorage applies synchronously inside the call: durable in this same event.
         else run().then(resolve, reject);
       };
-      const delayMs = at - now;
-      if (delayMs <= 0) queueMicrotask(complete);
-      else operation.timer = this.clock.setTimeout(complete, delayMs);
+      // First in, first out: a stalled disk holds everything issued after, reads too.
+      if (this.disk.stalled || this.held.length > 0) this.held.push({ latencyMs, complete, operation });
+      else this.schedule(operation, latencyMs, complete);
     });
   }
 }

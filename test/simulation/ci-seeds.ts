@@ -1,7 +1,7 @@
 /**
  * The CI list (issue 5): a fixed list of seeds, each a five-site run with every fault on
  * (partitions cut, black-holed and one-way, crashes, crashes in the middle of a write, loss,
- * resets, reordering and duplicates, application outages, full disks) and a small workload, checked by every checker; half of
+ * resets, reordering and duplicates, application outages, full disks, stalled disks) and a small workload, checked by every checker; half of
  * them with slow applications. Split over
  * four files so that vitest runs two at a time on a two-core machine; each seed is its own test,
  * and a failure prints its violations and the command that replays it.
@@ -22,7 +22,7 @@ export function ciOptions(seed: number): ScenarioOptions {
     seed,
     sites: 5,
     durationMs: 15_000,
-    faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full'],
+    faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'],
     latency: { type: 'uniform', minMs: 10, maxMs: 50 },
     operations: 40,
     ...(seed % 2 === 1 ? { appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } } : {}),

@@ -50,8 +50,9 @@ describe('cheops sim', () => {
 
   it('takes application outages among the faults, and prints what they did', async () => {
     expect(parseFaults('partitions,app')).toEqual(['partitions', 'app-outages']);
-    expect(parseFaults('all')).toEqual(expect.arrayContaining(['app-outages', 'disk-full']));
+    expect(parseFaults('all')).toEqual(expect.arrayContaining(['app-outages', 'disk-full', 'slow-disk']));
     expect(parseFaults('disk')).toEqual(['disk-full']);
+    expect(parseFaults('stall,partition')).toEqual(['partitions', 'slow-disk']);
     expect(describeFaults(['partitions', 'crashes', 'loss', 'reorder'])).toBe('partitions,crashes,loss,reorder');
     const run = await sim({ faults: 'app-outages', duration: '20s' });
     expect(run.code).toBe(0);
@@ -59,16 +60,17 @@ describe('cheops sim', () => {
     expect(run.stdout).toContain('cheops sim: seed 5, 3 sites, 20 s, faults app-outages,');
   });
 
-  it('keeps the settings each swarm seed drew before application outages and full disks were drawn', () => {
+  it('keeps the settings each swarm seed drew before application outages and disk faults were drawn', () => {
     const drawn = Array.from({ length: 40 }, (_, index) => swarmSettings(1000 + index).faults);
     expect(drawn.filter((faults) => faults.includes('app-outages')).length).toBeGreaterThan(15);
     expect(drawn.filter((faults) => faults.includes('disk-full')).length).toBeGreaterThan(15);
+    expect(drawn.filter((faults) => faults.includes('slow-disk')).length).toBeGreaterThan(15);
     // Seed 3100004 as `cheops sim --swarm 300 --seed 3100000` ran it before outages were drawn.
     const { faults, ...settings } = swarmSettings(3100004);
     expect(settings).toEqual({
       seed: 3100004, sites: 2, durationMs: 30_000, latency: { type: 'long-tail', medianMs: 20, p99Ms: 200 }, operations: 113, appLatency: { type: 'fixed', ms: 2 },
     });
-    expect(faults.filter((kind) => kind !== 'app-outages' && kind !== 'disk-full')).toEqual(['partitions', 'crashes', 'reorder']);
+    expect(faults.filter((kind) => kind !== 'app-outages' && kind !== 'disk-full' && kind !== 'slow-disk')).toEqual(['partitions', 'crashes', 'reorder']);
   });
 
   it('exits 2 naming a bad flag', async () => {
