@@ -150,7 +150,7 @@ export class DocSync {
       (peer, doc) => {
         // Held: a fresh session, which the peer starts afresh too, and it sends all we lack.
         // Not held (the failed write was its first): asked for whole, as after a summary.
-        this.sessions.forgetSyncState(peer, doc);
+        this.sessions.startAfresh(peer, doc);
         if (this.documents.has(doc)) this.sender.markDirty(peer, doc);
         else this.sender.markWanted(peer, doc, true);
       },
@@ -286,7 +286,8 @@ export class DocSync {
   offer(doc: DocumentId): void {
     if (!this.running || this.documents.heads(doc) === undefined) return;
     for (const peer of this.connectedSharing(sharingOf(this.options.sharedWith, doc, this.logger))) {
-      this.sessions.forgetSyncState(peer, doc);
+      // Afresh on both sides: a peer refused before may believe what it pushed arrived.
+      this.sessions.startAfresh(peer, doc);
       this.sender.markDirty(peer, doc);
     }
   }

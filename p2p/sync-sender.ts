@@ -342,7 +342,7 @@ export class SyncSender {
   /** The next sync message of `doc` for `peer` (its state updated), or undefined when none is due. */
   private async generate(peer: PeerIdString, doc: DocumentId, epoch: number): Promise<GeneratedMessage | undefined> {
     const { sessions, documents } = this.c;
-    const fresh = !sessions.hasState(peer, doc);
+    const fresh = sessions.takeAfresh(peer, doc) || !sessions.hasState(peer, doc);
     const [state, data] = await documents.generateSyncMessage(doc, sessions.state(peer, doc));
     if (sessions.epoch(peer) !== epoch) return undefined;
     sessions.setState(peer, doc, state);

@@ -14,6 +14,8 @@ import type { SyncState } from '../crdt/documents.js';
 interface PeerSession {
   readonly states: Map<DocumentId, SyncState>;
   readonly knownHeads: Map<DocumentId, readonly string[]>;
+  /** Documents whose next message must start a new session on both sides (`startAfresh`). */
+  readonly afresh: Set<DocumentId>;
 }
 
 export class SyncSessions {
@@ -50,13 +52,36 @@ export class SyncSessions {
     this.sessions.get(peer)?.states.delete(doc);
   }
 
+  /**
+   * As `forgetSyncState`, and the next message of (peer, doc) is marked fresh, so that the peer
+   * starts over too, even if a message of the peer's old session comes in before ours leaves and
+   * makes a state again. Without the mark, that state made our message an ordinary one, and the
+   * peer, believing it had sent what our store had lost, never sent it again: the two sides
+   * exchanged empty messages every tick (swarm seed 4900112, a full disk while a replicant was
+   * widened).
+   */
+  startAfresh(peer: PeerIdString, doc: DocumentId): void {
+    const session = this.session(peer);
+    session.states.delete(doc);
+    session.afresh.add(doc);
+  }
+
+  /** Whether (peer, doc)'s next message must start a new session (`startAfresh`); clears the mark, and the state made since. */
+  takeAfresh(peer: PeerIdString, doc: DocumentId): boolean {
+    const session = this.sessions.get(peer);
+    if (session?.afresh.delete(doc) !== true) return false;
+    session.states.delete(doc);
+    return true;
+  }
+
   /** Forgets what we knew of one document at `peer` (its sync broke: start over). */
   forgetDocument(peer: PeerIdString, doc: DocumentId): void {
     const session = this.sessions.get(peer);
     if (session === undefined) return;
     session.states.delete(doc);
     session.knownHeads.delete(doc);
-    if (session.states.size === 0 && session.knownHeads.size === 0) this.sessions.delete(peer);
+    session.afresh.delete(doc);
+    if (session.states.size === 0 && session.knownHeads.size === 0 && session.afresh.size === 0) this.sessions.delete(peer);
   }
 
   /** Changes each time `peer`'s session is reset. */
@@ -105,7 +130,7 @@ export class SyncSessions {
   private session(peer: PeerIdString): PeerSession {
     let session = this.sessions.get(peer);
     if (session === undefined) {
-      session = { states: new Map(), knownHeads: new Map() };
+      session = { states: new Map(), knownHeads: new Map(), afresh: new Set() };
       this.sessions.set(peer, session);
     }
     return session;

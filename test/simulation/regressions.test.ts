@@ -387,6 +387,13 @@ const foundWith: readonly ScenarioOptions[] = [
   // so a pod whose secret was made again never had it back. Fixed: a share's failed replicant is
   // forgotten (Replicants' `forgetIfUnstored`); disk-full.test.ts has it scripted.
   { seed: 4800263, sites: 4, durationMs: 14_000, faults: ['loss', 'reorder', 'disk-full'], latency: { type: 'long-tail', medianMs: 20, p99Ms: 200 }, operations: 128, appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } },
+  // cheops sim --swarm 1 --seed 4900112 (stop 25): a site whose disk was full when the join of a
+  // widened replicant came pulled the document again from a member once it had room; a message
+  // of the member's old session, come in first, made the pull an ordinary message, and the member,
+  // believing it had sent the join, never sent it again: the two exchanged empty sync messages
+  // every 30 ms, and the new member was refused, until anti-entropy 25 s after the heal. Fixed: a
+  // session started afresh marks its next message fresh whatever comes in meanwhile (SyncSessions).
+  { seed: 4900112, sites: 7, durationMs: 34_000, faults: ['partitions', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'fixed', ms: 5 }, operations: 114, appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
