@@ -44,6 +44,16 @@ async function tokenData(site: TestSite): Promise<string | undefined> {
   return status === 200 ? Buffer.from(String((body.data as Record<string, string>).key), 'base64').toString() : undefined;
 }
 
+const deploymentsPath = '/apis/apps/v1/namespaces/default/deployments';
+
+/** A deployment of one nginx pod, selected by `app: name`. */
+function deploymentOf(name: string): JsonObject {
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+  };
+}
+
 let mesh: TestMesh | undefined;
 /** Sites whose application is unreachable (as far as the engine sees it). */
 const appDown = new Set<string>();
@@ -373,12 +383,8 @@ describe('the reconciler', () => {
 
   it('replicates a scale of a replicated deployment (kubectl scale): its client gets the Scale, every site the replicas', async () => {
     const [site1, site2] = await threeSites();
-    const deployment = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
-      spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
-    };
-    const path = '/apis/apps/v1/namespaces/default/deployments';
-    expect((await site1.request('POST', path, { body: deployment, scope: both })).status).toBe(201);
+    const path = deploymentsPath;
+    expect((await site1.request('POST', path, { body: deploymentOf('web'), scope: both })).status).toBe(201);
     await eventually(async () => expect((await site2.local(`${path}/web`)).status).toBe(200));
     const merge = { 'content-type': 'application/merge-patch+json' };
     const scaled = await site1.request('PATCH', `${path}/web/scale`, { body: { spec: { replicas: 3 } }, headers: merge });
@@ -397,13 +403,9 @@ describe('the reconciler', () => {
 
   it('deletes a replicated deployment on every site as its delete asked: its replica sets orphaned everywhere with --cascade=orphan', async () => {
     const [site1, site2] = await threeSites();
-    const deployment = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'kept' },
-      spec: { replicas: 1, selector: { matchLabels: { app: 'kept' } }, template: { metadata: { labels: { app: 'kept' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
-    };
-    const path = '/apis/apps/v1/namespaces/default/deployments';
+    const path = deploymentsPath;
     const replicaSets = async (site: TestSite): Promise<number> => ((await site.local('/apis/apps/v1/namespaces/default/replicasets')).body.items as unknown[]).length;
-    expect((await site1.request('POST', path, { body: deployment, scope: both })).status).toBe(201);
+    expect((await site1.request('POST', path, { body: deploymentOf('kept'), scope: both })).status).toBe(201);
     await eventually(async () => expect(await replicaSets(site2)).toBe(1));
     const deleted = await site1.request('DELETE', `${path}/kept`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Orphan' } });
     expect(deleted.status).toBe(200);
