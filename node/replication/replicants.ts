@@ -196,10 +196,8 @@ export class Replicants {
       });
     }
     const at = write.at ?? clock.now();
+    // The index learns them once the change is stored (`refresh`), as `join`'s.
     const joining = live === undefined || write.op !== 'upsert' ? [] : (write.joining ?? []).filter((site) => !live.sites.includes(site));
-    const widened = live !== undefined && joining.length > 0 ? live : undefined;
-    // As `join` does: the index first, so the change goes to the new sites the moment it is announced.
-    if (widened !== undefined) await this.widenIndex(metaId, [...widened.sites, ...joining]);
     let revision = '';
     let generation = 0;
     try {
@@ -221,7 +219,6 @@ export class Replicants {
         { create: true, message: `${write.op} by ${self}`, durableFirst: true, ...(write.alongside === undefined ? {} : { alongside: write.alongside }) },
       );
     } catch (error) {
-      if (widened !== undefined) await this.widenIndex(metaId, widened.sites, widened.scope);
       if (live === undefined && write.forgetIfUnstored === true && !documents.has(docId)) await index.remove(metaId);
       throw error;
     }
@@ -284,39 +281,30 @@ export class Replicants {
   /**
    * Shares the replicant with `sites` as well (a `join:` entry for each it leaves out) and records
    * `dependent`, in one change: a dependency shared with one more site stays one document
-   * (share.ts). The index learns the new sites before the change is written, so the change goes
-   * to them the moment it is announced (the share policy reads the index). Resolves with the
+   * (share.ts). The index learns the new sites once the change is stored, not before: the share
+   * policy reads the index, and a site it named before the join was stored was sent the stored
+   * state, without its join, dropped it as foreign and refused it from then on (swarm seed
+   * 5000404: the owner's disk stalled as it stored the join). The widened entry then syncs the
+   * document with the new sites afresh (`onWidened`, DocSync's `offer`). Resolves with the
    * replicant as it then is. The dependent is written anew even when recorded already (a new
    * object of the same name: its `at` changes, see reliance.ts); without one, nothing is written
    * when no site is new.
    */
   async join(docId: DocumentId, sites: readonly SiteName[], dependent?: DependentEntry): Promise<Replicant> {
-    const { documents, index, clock, self } = this.deps;
+    const { documents, clock, self } = this.deps;
     const read = await this.read(docId);
     if (read.kind !== 'ok') throw new Error(`replicant ${docId} cannot be shared: ${read.kind === 'invalid' ? read.reason : 'absent'}`);
     const { replicant } = read;
     const joining = sites.filter((site) => !replicant.meta.sites.includes(site));
     if (joining.length === 0 && dependent === undefined) return replicant;
-    const before = index.byMetaId(replicant.metaId);
-    if (joining.length > 0) await this.widenIndex(replicant.metaId, [...replicant.meta.sites, ...joining]);
     const at = clock.now();
-    try {
-      // Told to the joining sites once stored: were it lost here after they had it, they would
-      // hold a replicant this site does not count them in, and it would refuse what they send.
-      await documents.change<ReplicantDraft>(docId, (draft) => {
-        for (const site of joining) writeJoin(draft, { site, by: self, at });
-        if (dependent !== undefined) writeDependent(draft, { ...dependent, at });
-      }, { message: `join ${joining.join(',')} by ${self}`, durableFirst: joining.length > 0 });
-    } catch (error) {
-      if (joining.length > 0 && before !== undefined) await this.widenIndex(replicant.metaId, before.sites, before.scope);
-      throw error;
-    }
+    // Told to the joining sites once stored: were it lost here after they had it, they would
+    // hold a replicant this site does not count them in, and it would refuse what they send.
+    await documents.change<ReplicantDraft>(docId, (draft) => {
+      for (const site of joining) writeJoin(draft, { site, by: self, at });
+      if (dependent !== undefined) writeDependent(draft, { ...dependent, at });
+    }, { message: `join ${joining.join(',')} by ${self}`, durableFirst: joining.length > 0 });
     return this.refresh(docId);
-  }
-
-  /** The index entry's sites (and scope: all of them, as the decoded replicant says) set to `sites`, or back to what they were. */
-  private widenIndex(metaId: MetaId, sites: readonly SiteName[], scope = `{${sites.join(' & ')}}`): Promise<void> {
-    return this.deps.index.update(metaId, { sites, scope });
   }
 
   /** Forgets the records of `dependents` (each found gone from its site), as they were seen: one written again since stays. */

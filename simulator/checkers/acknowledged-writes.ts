@@ -81,11 +81,30 @@ function checkReplicatedOp(ctx: CheckContext, op: OpRecord): string | undefined 
   return `${describeOp(op)}: lost: neither the winner (${winner?.revision ?? '?'}, marker ${markerOf(winner?.body) ?? 'none'}), nor a recorded conflict loser, nor overwritten by a write that saw it (revision ${writes[0]?.revision ?? '?'})`;
 }
 
-/** Whether a delete of `op`'s key on its site was acknowledged before `op` was answered. */
+/**
+ * Whether `op` reached an object on its way out: a delete of `op`'s key on its site was
+ * acknowledged before `op` was answered, or the application that applied `op` (its site's, or the
+ * one it was forwarded to) took a delete of the object `op` wrote before `op`'s own write. The
+ * second, read in the application log, holds when the delete's answer came after `op`'s: both
+ * forwarded, the delete applied first, its answer slower (seed 5000132).
+ */
 function afterDeleteHere(ctx: CheckContext, op: OpRecord): boolean {
-  return ctx.history
+  const acknowledgedBefore = ctx.history
     .of(op.key)
     .some((other) => other.site === op.site && other.call.verb === 'delete' && other.outcome === 'acknowledged' && (other.answeredAtMs ?? Infinity) <= (op.answeredAtMs ?? -Infinity));
+  return acknowledgedBefore || appliedAfterDelete(ctx, op);
+}
+
+function appliedAfterDelete(ctx: CheckContext, op: OpRecord): boolean {
+  const where = op.forwardedTo ?? op.site;
+  const text = appKeyText(op.key.ref);
+  const writes = ctx.sim.apps.writes.filter((write) => write.site === where && write.key !== undefined && write.subresource === undefined && appKeyText(write.key) === text && write.status < 300);
+  const own = writes.findIndex((write) => write.marker === op.id && write.method !== 'DELETE');
+  if (own === -1) return false;
+  // The object `op` wrote: made by the last create before it; deleted after that create, it was on its way out.
+  const before = writes.slice(0, own);
+  const made = before.map((write) => write.method).lastIndexOf('POST');
+  return before.slice(made + 1).some((write) => write.method === 'DELETE');
 }
 
 /**

@@ -394,6 +394,17 @@ const foundWith: readonly ScenarioOptions[] = [
   // every 30 ms, and the new member was refused, until anti-entropy 25 s after the heal. Fixed: a
   // session started afresh marks its next message fresh whatever comes in meanwhile (SyncSessions).
   { seed: 4900112, sites: 7, durationMs: 34_000, faults: ['partitions', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'fixed', ms: 5 }, operations: 114, appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } },
+  // cheops sim --swarm 1 --seed 5000132 (stop 25): a checker false positive. A label forwarded to
+  // the site that had just applied a delete of the pod reached it in its grace period (applied
+  // there only, no meta-ID, as 4200231's), and its answer came back before the delete's. The
+  // checker now reads the application log for the delete before the write.
+  { seed: 5000132, sites: 3, durationMs: 26_000, faults: ['loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 150 },
+  // cheops sim --swarm 1 --seed 5000404 (stop 25): the owner of a secret shared with two more
+  // sites widened its key index before the join was stored (its disk stalled): a joined site was
+  // sent the stored state, without its join, dropped it as foreign and refused it for good, and its
+  // pod never had the secret. Fixed: the index learns the new sites once the join is stored, and
+  // the widened entry syncs with them afresh (Replicants' `join`).
+  { seed: 5000404, sites: 6, durationMs: 23_000, faults: ['partitions', 'loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'long-tail', medianMs: 20, p99Ms: 200 }, operations: 36 },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
