@@ -2,8 +2,9 @@
  * Settles the create intents (create-intents.ts) that no answered create cleared: those a crash
  * left, found at start-up, and, at once, those of a create whose application failed to answer
  * (refused, reset, 5xx: made or not, the client was not told) or whose replicant the store
- * refused. Each is settled under its key's lock. Its replicant stored, or a later replicant of
- * the key here: forgotten. Otherwise the local application is asked for the object: held (and not
+ * refused. Each is settled under its key's lock; meanwhile no pass applies the key's replicant
+ * here (the object is the create's until it is recorded). Its replicant stored, or a later
+ * replicant of the key here: forgotten. Otherwise the local application is asked for the object: held (and not
  * on its way out), the replicant is made from it, as the answered create would have made it;
  * absent, nothing acknowledged is lost (the create never finished, or the object was deleted
  * since): forgotten. An application that does not answer is asked again with backoff, and at once
@@ -66,6 +67,11 @@ export class CreateRecovery {
     void work.finally(() => this.running.delete(work));
   }
 
+  /** Whether the intent of `metaId` is being settled: its create is not in any replicant yet. */
+  isSettling(metaId: MetaId): boolean {
+    return this.settling.has(metaId);
+  }
+
   /** Resolves once the settling started by `settleOne` and `settleUnstored` is over (it ends when the engine stops). */
   async stopped(): Promise<void> {
     await Promise.all([...this.running]);
@@ -115,7 +121,14 @@ async function settle(ctx: EngineContext, intent: CreateIntent): Promise<Settled
     await ctx.intents.clear(metaId);
     return 'settled';
   };
-  if (ctx.documents.has(replicantDocId(metaId))) return forget('its replicant is stored');
+  if (ctx.documents.has(replicantDocId(metaId))) {
+    // Stored by the create, or passed here since: settled. Brought by a site that made the same
+    // name meanwhile (cut off from this one), it holds no replica of this site: the create is in
+    // no write of it, and is written onto it below, as a write after what it holds (swarm seed
+    // 5100088: forgotten, the create was acknowledged and in no replicant).
+    const stored = await ctx.replicants.get(metaId);
+    if (stored === undefined || stored.replicas[ctx.self] !== undefined) return forget('its replicant is stored');
+  }
   // The intent's own entry may be there without its document: reserved by a create whose write failed.
   const live = ctx.index.live(key);
   const own = live?.metaId === metaId;

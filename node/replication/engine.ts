@@ -137,6 +137,7 @@ export class ReplicationEngine {
         self: site, documents: components.documents, replicants, index, locks, applier, clock: components.clock, logger, metrics,
         peerIdOf: (name) => components.sites.peerIdOf(name),
         tombstoneApplied: (replicant) => this.resharer.deleted(replicant),
+        createUnsettled: (metaId) => this.createRecovery.isSettling(metaId),
       }),
       clock: components.clock,
       random: components.random.fork('reconciler'),
