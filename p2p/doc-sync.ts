@@ -99,6 +99,9 @@ export class DocSync {
   /** The documents named so far by a complete summary still arriving, per peer. */
   private readonly summaries = new Map<PeerIdString, Set<DocumentId>>();
   private readonly lastHealAt = new Map<PeerIdString, number>();
+  /** Peers connected before this sync started: our first summary asks for theirs again (HeadsMessage `ask`). */
+  private readonly askSummary = new Set<PeerIdString>();
+
   private readonly counters: SentCounts = {
     syncMessagesSent: 0,
     syncMessagesReceived: 0,
@@ -208,6 +211,8 @@ export class DocSync {
     this.stopListeningToLostChanges = this.documents.onLocalChangesLost(this.onLocalChangesLost);
     this.stopListeningToGate = this.background?.onIdle(() => this.releaseHeld());
     this.antiEntropyTimer = this.clock.setInterval(() => this.periodicAntiEntropy(), this.options.antiEntropyIntervalMs);
+    // Peers already connected may have sent their summary before anything listened.
+    for (const peer of this.transport.connectedPeers()) this.askSummary.add(peer);
     this.antiEntropy();
   }
 
@@ -248,6 +253,7 @@ export class DocSync {
     }
     this.sessions.clear();
     this.lastHealAt.clear();
+    this.askSummary.clear();
     this.awaitingRelay.clear();
     this.guard.stop();
   }
@@ -271,7 +277,8 @@ export class DocSync {
     this.healing.add(peer);
     void this.queue.run(peer, () => {
       this.healing.delete(peer);
-      return this.sender.sendHeads(peer, this.sharedDocuments(peer), true);
+      const ask = this.askSummary.delete(peer);
+      return this.sender.sendHeads(peer, this.sharedDocuments(peer), true, ask);
     });
   }
 
@@ -671,6 +678,7 @@ export class DocSync {
     this.sender.forgetPeer(event.peer);
     this.pusher.forgetPeer(event.peer);
     this.lastHealAt.delete(event.peer);
+    this.askSummary.delete(event.peer);
     for (const [doc, own] of this.awaitingRelay) if (own.by.has(event.peer)) this.awaitingRelay.delete(doc);
     if (!this.queue.busy(event.peer)) this.onPeerIdle(event.peer);
   };
@@ -787,6 +795,8 @@ export class DocSync {
       return;
     }
     this.summaries.delete(from);
+    // The peer started its sync after we connected: the summary we sent then may have been lost.
+    if (message.ask === true) this.heal(from);
     const lacking = this.sharedDocuments(from).filter((doc) => !named.has(doc));
     if (lacking.length > 0) await this.sender.sendDocuments(from, lacking, true);
   }

@@ -41,6 +41,10 @@ describe('sync channel messages', () => {
       expect(decodeSyncChannelMessage(encodeSyncChannelMessage(message))).toEqual({ ok: true, value: message });
     }
     expect(decodeSyncChannelMessage(encode({ type: 'heads', v: 1, docs: [], end: 'yes' })).ok).toBe(false);
+    // A summary that asks for the receiver's again (its sender started after they connected), and only with true.
+    const asking = { type: 'heads' as const, v: 1 as const, docs: [], end: true, ask: true as const };
+    expect(decodeSyncChannelMessage(encodeSyncChannelMessage(asking))).toEqual({ ok: true, value: asking });
+    expect(decodeSyncChannelMessage(encode({ type: 'heads', v: 1, docs: [], end: true, ask: false })).ok).toBe(false);
   });
 
   it('marks a push to pass on, or as sent to every site of its document, and only with true', () => {

@@ -97,6 +97,14 @@ export interface HeadsMessage {
    * sender lacks it asks for (`want`).
    */
   readonly end?: boolean;
+  /**
+   * True on a complete summary sent by a document sync that started while already connected to
+   * the receiver (a restarted site, dialled by its peers while it opened its store): the summary
+   * the receiver sent at that connection may have come before anything listened, so it sends one
+   * again. Without it, the restarted site never learnt what its peers lacked, and what it had made
+   * while cut off waited for anti-entropy (swarm seed 5200008). An older site ignores it.
+   */
+  readonly ask?: true;
 }
 
 /**
@@ -156,7 +164,9 @@ export function encodeSyncChannelMessage(message: SyncChannelMessage): Uint8Arra
   if (message.type === 'docs') {
     return encodeCbor({ type: 'docs', v: 1, items: message.items.map((item) => [item.doc, [...item.heads], [...item.changes]]) });
   }
-  return encodeCbor({ type: 'heads', v: 1, docs: message.docs.map((entry) => [entry.doc, [...entry.heads]]), ...(message.end === undefined ? {} : { end: message.end }) });
+  return encodeCbor({
+    type: 'heads', v: 1, docs: message.docs.map((entry) => [entry.doc, [...entry.heads]]), ...(message.end === undefined ? {} : { end: message.end }), ...(message.ask === true ? { ask: true } : {}),
+  });
 }
 
 export function encodePushMessage(message: PushMessage): Uint8Array {
@@ -263,7 +273,9 @@ export function decodeSyncChannelMessage(bytes: Uint8Array): DecodeResult<SyncCh
     if (!docs.ok) return docs;
     const end = field(record.value, 'end');
     if (end !== undefined && typeof end !== 'boolean') return malformed('bad end');
-    return decoded({ type: 'heads', v: 1, docs: docs.value, ...(end === undefined ? {} : { end }) });
+    const ask = field(record.value, 'ask');
+    if (ask !== undefined && ask !== true) return malformed('bad ask');
+    return decoded({ type: 'heads', v: 1, docs: docs.value, ...(end === undefined ? {} : { end }), ...(ask === true ? { ask } : {}) });
   }
   return malformed(`unknown type ${JSON.stringify(tag.value.type)}`);
 }

@@ -248,7 +248,7 @@ export class SyncSender {
    * `complete`: `docs` are all the documents shared with `peer` (a heal), and the last message
    * says so (HeadsMessage `end`); a digest names only some.
    */
-  async sendHeads(peer: PeerIdString, docs: readonly DocumentId[], complete = false): Promise<void> {
+  async sendHeads(peer: PeerIdString, docs: readonly DocumentId[], complete = false, ask = false): Promise<void> {
     const entries: HeadsEntry[] = [];
     for (const doc of docs) {
       const heads = this.c.documents.heads(doc);
@@ -259,7 +259,7 @@ export class SyncSender {
       const slice = entries.slice(start, start + maxSummaryEntries);
       const end = start + maxSummaryEntries >= entries.length;
       try {
-        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'heads', v: 1, docs: slice, ...(complete ? { end } : {}) }));
+        await this.c.transport.send(peer, syncChannel, encodeSyncChannelMessage({ type: 'heads', v: 1, docs: slice, ...(complete ? { end } : {}), ...(complete && ask ? { ask: true as const } : {}) }));
         this.c.sent('summary');
       } catch (error) {
         this.c.logger.debug({ peer, err: errorMessage(error) }, 'heads not sent');

@@ -308,6 +308,14 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
   // already) is no new life of the name: it would stay live everywhere once the object is gone
   // here (swarm seed 4200231: a label sent while the delete waited for a stalled application).
   if (glueCall.op !== 'delete' && ctx.index.live(key) === undefined && ctx.glue.isTerminating(object)) return notReplicated('the object is being deleted');
+  // A second delete of such an object (in its grace period), its replicant deleted already: that
+  // tombstone is this delete's. A new one would start a life of the name from the deleted object
+  // (swarm seed 5200122).
+  const tombstoned = glueCall.op === 'delete' && ctx.index.live(key) === undefined && ctx.glue.isTerminating(object) ? ctx.index.latest(key) : undefined;
+  if (tombstoned?.deleted === true) {
+    ctx.metrics.writes.inc({ op: glueCall.op, result: 'replicated' });
+    return { kind: 'answer', response: relay(answer, [...warnings, [CheopsHeader.MetaId, tombstoned.metaId]]) };
+  }
   const body = isJsonObject(object) ? ctx.glue.canonical(object, key) : undefined;
   if (body === undefined && (glueCall.op !== 'delete' || ctx.index.live(key) === undefined)) return notReplicated('the application did not answer with the object');
   const result = await ctx.replicants.writeLocal({

@@ -412,6 +412,16 @@ const foundWith: readonly ScenarioOptions[] = [
   // no pass applies the key while its create is being settled, and a replicant brought from
   // elsewhere, with no replica of this site, gets the create written onto it (create-recovery.ts).
   { seed: 5100088, sites: 2, durationMs: 16_000, faults: ['partitions', 'crashes', 'reorder', 'disk-full', 'slow-disk'], latency: { type: 'long-tail', medianMs: 60, p99Ms: 600 }, operations: 141, appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } },
+  // cheops sim --swarm 1 --seed 5200008 (stop 25): a site that made a replicated create while cut
+  // off, crashed and restarted was dialled by its peers while it opened its store: their summaries
+  // came before its document sync listened, so it never learnt what they lacked, and the create
+  // waited 30 s for anti-entropy. Fixed: a sync that starts already connected asks for the
+  // peers' summaries again (HeadsMessage `ask`).
+  { seed: 5200008, sites: 4, durationMs: 25_000, faults: ['partitions', 'crashes', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'fixed', ms: 5 }, operations: 113 },
+  // cheops sim --swarm 1 --seed 5200122 (stop 25): a second delete of a pod in its grace period,
+  // its replicant deleted already, made a new incarnation's tombstone from the deleted object.
+  // Fixed: that delete is answered with the deleted replicant's meta-ID (write-path.ts).
+  { seed: 5200122, sites: 4, durationMs: 18_000, faults: ['partitions', 'crashes', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'long-tail', medianMs: 60, p99Ms: 600 }, operations: 102, appLatency: { type: 'fixed', ms: 2 } },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
