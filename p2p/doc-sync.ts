@@ -651,6 +651,7 @@ export class DocSync {
   }
 
   private readonly onPeerConnect = (event: { readonly peer: PeerIdString }): void => {
+    this.sender.forgetSentWhole(event.peer);
     this.heal(event.peer);
     this.sendAwayWrites(event.peer);
   };
@@ -795,8 +796,12 @@ export class DocSync {
       return;
     }
     this.summaries.delete(from);
-    // The peer started its sync after we connected: the summary we sent then may have been lost.
-    if (message.ask === true) this.heal(from);
+    // The peer started its sync after we connected: the summary we sent then may have been lost,
+    // and what we sent it whole before, to the process that died.
+    if (message.ask === true) {
+      this.sender.forgetSentWhole(from);
+      this.heal(from);
+    }
     const lacking = this.sharedDocuments(from).filter((doc) => !named.has(doc));
     if (lacking.length > 0) await this.sender.sendDocuments(from, lacking, true);
   }

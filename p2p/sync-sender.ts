@@ -212,6 +212,16 @@ export class SyncSender {
     return true;
   }
 
+  /**
+   * `peer` may hold nothing we sent it whole: its document sync started again (a restart), or a
+   * new connection replaced one that may have died with what was on it. What its next summary
+   * leaves out goes again at once (swarm seed 5300147: a document sent to a site that had just
+   * crashed was skipped when the restarted site's summary left it out).
+   */
+  forgetSentWhole(peer: PeerIdString): void {
+    this.sentWhole.delete(peer);
+  }
+
   /** `peer` named `docs` in a summary: it holds them, whatever we sent it whole. */
   heldBy(peer: PeerIdString, docs: Iterable<DocumentId>): void {
     const sent = this.sentWhole.get(peer);

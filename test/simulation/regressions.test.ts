@@ -427,6 +427,11 @@ const foundWith: readonly ScenarioOptions[] = [
   // fell 4 s after the heal, after the run settled. Fixed: a site that is down is looked at again
   // every second, without counting attempts (reshare.ts).
   { seed: 5200300, sites: 3, durationMs: 30_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 135 },
+  // cheops sim --swarm 1 --seed 5300147 (stop 25): Site1 made a replicant while Site2 was down and
+  // sent it whole to Site2's dying process; once Site2 restarted and its summary left it out,
+  // Site1 skipped it as sent already, and Site2 had it only at anti-entropy, 18 s after the heal.
+  // Fixed: a peer that starts its sync again (`ask`), or a new connection, forgets what was sent whole.
+  { seed: 5300147, sites: 2, durationMs: 11_000, faults: ['crashes', 'loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 131 },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
