@@ -93,6 +93,21 @@ function checkApplication(key: WorkloadKey, site: SiteName, history: ReplicantHi
   return `${what}: the application holds marker ${markerOf(object) ?? 'none'}, desired ${desired.revision} is marker ${markerOf(desired.body) ?? 'none'} (${firstDifference(canonical, desired.body) ?? ''})`;
 }
 
+/**
+ * Whether the object `site`'s application holds, with no replicant anywhere, is that of a scoped
+ * create sent there that was never answered (the site died with it) and never sent again: the
+ * application made it, and the node died before its intent was stored (it is written while the
+ * application works, docs/REPLICATION.md). The client, told nothing, retries; its retry adopts the
+ * object (a 409 on a scoped create). One that does not retry leaves it there (swarm seed 5400156:
+ * two earlier attempts answered 503 had used the client's retries).
+ */
+function unansweredCreateHere(ctx: CheckContext, key: WorkloadKey, site: SiteName, marker: string | undefined): boolean {
+  const ops = ctx.history.of(key);
+  const op = ops.find((candidate) => candidate.id === marker);
+  if (op === undefined || op.call.verb !== 'create' || op.call.scope === undefined || op.status !== undefined || op.outcome !== 'unknown') return false;
+  return (op.forwardedTo ?? op.site) === site && !ops.some((later) => later.issuedAtMs > op.issuedAtMs);
+}
+
 /** The convergence checker. */
 export function checkConvergence(ctx: CheckContext): CheckerResult {
   const violations = ctx.restartFailures.map((failure) => `a site could not restart: ${failure}`);
@@ -117,7 +132,9 @@ export function checkConvergence(ctx: CheckContext): CheckerResult {
         continue; // made again at its owner since its shared life was deleted
       }
       if (last === undefined) {
-        if (object !== undefined) violations.push(`${describeRef(key.ref)} on ${site}: the application holds it (marker ${markerOf(object) ?? 'none'}) but no site holds a replicant of it`);
+        if (object !== undefined && !unansweredCreateHere(ctx, key, site, markerOf(object))) {
+          violations.push(`${describeRef(key.ref)} on ${site}: the application holds it (marker ${markerOf(object) ?? 'none'}) but no site holds a replicant of it`);
+        }
         continue;
       }
       const problem = checkApplication(key, site, last.history, object, last.incarnation);

@@ -432,6 +432,11 @@ const foundWith: readonly ScenarioOptions[] = [
   // Site1 skipped it as sent already, and Site2 had it only at anti-entropy, 18 s after the heal.
   // Fixed: a peer that starts its sync again (`ask`), or a new connection, forgets what was sent whole.
   { seed: 5300147, sites: 2, durationMs: 11_000, faults: ['crashes', 'loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 131 },
+  // cheops sim --swarm 1 --seed 5400156 (stop 25): the checker's. A scoped create whose site died
+  // as its application made it (before the create's intent was stored) left the object there,
+  // unreplicated; its client had used its retries on two 503s and did not send it again, whose
+  // 409 would have adopted the object. The convergence checker allows exactly that case.
+  { seed: 5400156, sites: 4, durationMs: 20_000, faults: ['crashes', 'loss', 'reorder', 'app-outages'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 49, appLatency: { type: 'fixed', ms: 2 } },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
