@@ -304,20 +304,22 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
   };
   if (key === undefined) return notReplicated('the application answer names no object');
   if (glueCall.op !== 'delete' && ctx.glue.isOwnedChild(object)) return notReplicated('an owned child is never replicated; its parent is');
-  // A change to an object on its way out (a pod in its grace period, its replicant tombstoned
-  // already) is no new life of the name: it would stay live everywhere once the object is gone
-  // here (swarm seed 4200231: a label sent while the delete waited for a stalled application).
-  if (glueCall.op !== 'delete' && ctx.index.live(key) === undefined && ctx.glue.isTerminating(object)) return notReplicated('the object is being deleted');
-  // A second delete of such an object (in its grace period), its replicant deleted already: that
-  // tombstone is this delete's. A new one would start a life of the name from the deleted object
-  // (swarm seed 5200122).
-  const tombstoned = glueCall.op === 'delete' && ctx.index.live(key) === undefined && ctx.glue.isTerminating(object) ? ctx.index.latest(key) : undefined;
-  if (tombstoned?.deleted === true) {
-    ctx.metrics.writes.inc({ op: glueCall.op, result: 'replicated' });
-    return { kind: 'answer', response: relay(answer, [...warnings, [CheopsHeader.MetaId, tombstoned.metaId]]) };
+  const live = ctx.index.live(key);
+  // An object on its way out (a pod in its grace period) with no live replicant:
+  if (live === undefined && ctx.glue.isTerminating(object)) {
+    // a change to it is no new life of the name: it would stay live everywhere once the object is
+    // gone here (swarm seed 4200231: a label sent while the delete waited for a stalled application);
+    if (glueCall.op !== 'delete') return notReplicated('the object is being deleted');
+    // a second delete of it, its replicant deleted already, is that tombstone's: a new one would
+    // start a life of the name from the deleted object (swarm seed 5200122).
+    const tombstoned = ctx.index.latest(key);
+    if (tombstoned?.deleted === true) {
+      ctx.metrics.writes.inc({ op: glueCall.op, result: 'replicated' });
+      return { kind: 'answer', response: relay(answer, [...warnings, [CheopsHeader.MetaId, tombstoned.metaId]]) };
+    }
   }
   const body = isJsonObject(object) ? ctx.glue.canonical(object, key) : undefined;
-  if (body === undefined && (glueCall.op !== 'delete' || ctx.index.live(key) === undefined)) return notReplicated('the application did not answer with the object');
+  if (body === undefined && (glueCall.op !== 'delete' || live === undefined)) return notReplicated('the application did not answer with the object');
   const result = await ctx.replicants.writeLocal({
     key,
     op: glueCall.op === 'delete' ? 'delete' : 'upsert',
