@@ -109,6 +109,19 @@ describe('replication across three real sites, with the real kubectl', () => {
     for (const site of ['Site1', 'Site3'] as const) await eventually(async () => expect(await cluster.podUid(site, 'grow')).toBeUndefined());
   });
 
+  it('the same label sent to the site the scope adds, which lacks the pod: its read and its write go to a site holding it', async () => {
+    expect(await cluster.ok('Site1', ['run', 'gain', '--image=nginx'], { scope: both })).toBe('pod/gain created\n');
+    await eventually(async () => expect(await cluster.podUid('Site2', 'gain')).toBeDefined());
+    const widened = await cluster.kubectl('Site3', ['label', 'pod', 'gain', 'tier=edge'], { scope: '{Site1 & Site2 & Site3}' });
+    expect(widened.code).toBe(0);
+    expect(widened.stdout).toBe('pod/gain labeled\n');
+    expect(widened.stderr).toContain('Warning: pods default/gain is not on Site3: the write went to a site of the scope {Site1 & Site2 & Site3} that holds it');
+    expect(widened.stderr).toContain('Warning: pods default/gain is replicated on Site3 too from now on');
+    await eventually(async () => expect((await labels('Site3', 'gain')).tier).toBe('edge'));
+    expect(await cluster.ok('Site3', ['delete', 'pod', 'gain', '--wait=false'])).toBe('pod "gain" deleted\n');
+    for (const site of ['Site1', 'Site2'] as const) await eventually(async () => expect(await cluster.podUid(site, 'gain')).toBeUndefined());
+  });
+
   it('a replicated deployment: each site\'s controllers make its pods; kubectl scale on one site scales it on every site', async () => {
     expect(await cluster.ok('Site1', ['create', 'deployment', 'web', '--image=nginx'], { scope: both })).toBe('deployment.apps/web created\n');
     const readyOn = async (site: SiteName): Promise<number> => {

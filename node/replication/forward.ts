@@ -126,6 +126,8 @@ export async function forwardWrite(
     readonly sites: readonly SiteName[]; readonly scope: string; readonly warnings: readonly string[]; readonly op: WriteOperation;
     /** This site is a member sending the write on to the member holding the object (a cross scope): a second hop, never a third. */
     readonly onward?: boolean;
+    /** Why this site sends the write on, when not because the scope leaves it out (held-elsewhere.ts: it lacks the object). */
+    readonly notHere?: string;
   },
 ): Promise<Response> {
   const from = call.headers[CheopsHeader.ForwardedFrom];
@@ -136,6 +138,7 @@ export async function forwardWrite(
       details: { scope: target.scope, from },
     });
   }
+  const why = target.notHere ?? `this site, ${ctx.self}, is not in the scope ${target.scope}`;
   const failures: string[] = [];
   for (const { site, base } of membersToTry(ctx, target.sites, failures)) {
     const headers = forwardedHeaders(ctx, call, target.scope, keptHeaders);
@@ -151,7 +154,7 @@ export async function forwardWrite(
         // The member may have applied it: another member would apply it a second time.
         throw new CheopsError(
           ErrorCode.ForwardOutcomeUnknown,
-          `the request was forwarded to ${site} (this site, ${ctx.self}, is not in the scope ${target.scope}) but no answer came back: ${errorMessage(error)}; it may have been applied there, so it was not sent to another member`,
+          `the request was forwarded to ${site} (${why}) but no answer came back: ${errorMessage(error)}; it may have been applied there, so it was not sent to another member`,
           { cause: error, details: { site, scope: target.scope } },
         );
       }
@@ -167,7 +170,7 @@ export async function forwardWrite(
   }
   throw new CheopsError(
     ErrorCode.SiteUnreachable,
-    `this site (${ctx.self}) is not in the scope ${target.scope}, and no site of it could take the request: ${failures.join('; ')}`,
+    `${why}, and no other site of it could take the request: ${failures.join('; ')}`,
     { details: { sites: target.sites, failures } },
   );
 }

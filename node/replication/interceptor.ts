@@ -13,6 +13,8 @@
  *   create here once no member holds its name (cross-write.ts), a namespace replicated; a
  *   create or replace first shares what its scope takes from other sites (share.ts), and a
  *   delete of what others rely on is refused (reliance.ts);
+ * - a scoped read or write (not a create) of an object this member lacks, which its application
+ *   answers 404, goes on to the scope's other members (held-elsewhere.ts);
  * - a write without a scope on a resource with a live replicant is a replicated write with the
  *   replicant's own scope; any other write goes to the local application as it came.
  */
@@ -30,6 +32,7 @@ import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
 import { noticeMadeAgainAmong } from './reshare.js';
 import { forwardWrite } from './forward.js';
+import { otherMembers, readHereOrElsewhere, writeHereOrElsewhere } from './held-elsewhere.js';
 import { CheopsHeader, describeKey, firstValue, parseWait, relay } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
@@ -64,7 +67,11 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     if (route instanceof CheopsError) return Promise.reject(route);
     if (route !== undefined) return answerRead(ctx, call, route);
     if (classified.kind === 'other') return undefined;
-    if (classified.kind === 'read') return readWithWarnings(ctx, call, classified);
+    if (classified.kind === 'read') {
+      const others = otherMembers(ctx, call, classified.service, classified.key);
+      if (others === undefined) return readWithWarnings(ctx, call, classified);
+      return fetchLocal(ctx, localRequest(call, undefined)).then((here) => readHereOrElsewhere(ctx, call, classified.key, others, here));
+    }
     const pathKey = classified.key;
     const live = pathKey === undefined ? undefined : ctx.index.live(pathKey);
     // Nothing here can concern replication without reading the body: pass through untouched. A
@@ -136,17 +143,22 @@ async function writePlanned(
       return forwardWrite(ctx, call, body, { ...plan, op: write.op });
     case 'cross':
       return crossWrite(ctx, call, write, body, key, plan);
-    case 'replicate':
+    case 'replicate': {
       if (write.op === 'delete' && live !== undefined) await refuseIfReliedUpon(ctx, call, live, body);
       if (write.op === 'create' && isJsonObject(body.parsed) && ctx.glue.isOwnedChild(body.parsed)) {
         return sendLocal(ctx, call, body, [...plan.warnings, `applied on ${ctx.self} only: an owned child is never replicated; its parent is`]);
       }
-      return replicatedWrite(ctx, {
+      const here = (): Promise<Response> => replicatedWrite(ctx, {
         call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings: plan.warnings,
         adopt: plan.scoped && write.op === 'create',
         intentFirst: write.op === 'create' && relies,
         ...(plan.joining === undefined ? {} : { joining: plan.joining }),
       });
+      // A write of an object the scope names other sites for, and this site lacks (held-elsewhere.ts).
+      const others = write.op === 'create' || key === undefined || !plan.scoped ? undefined : otherMembers(ctx, call, write.service, key);
+      if (others === undefined || key === undefined) return here();
+      return writeHereOrElsewhere(ctx, call, body, { key, others, scope: plan.scope, op: write.op }, here);
+    }
   }
 }
 

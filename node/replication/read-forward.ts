@@ -4,7 +4,8 @@
  * '{secrets: Site2}'` on Site1, `kubectl get pods --scope '{Site2}'`) goes to a site of that
  * scope, and the answer streams back as it comes (a watch, a log follow), with
  * `X-Cheops-Forwarded-To`. A read whose scope includes this site is answered here: a replica here
- * is the resource, and a local read never waits on another site. Discovery (the API's own
+ * is the resource, and a local read never waits on another site (but for an object this site
+ * lacks: held-elsewhere.ts). Discovery (the API's own
  * description) is always answered here.
  *
  * Unlike a write (forward.ts), a read that failed at one site may go to the next: reading twice

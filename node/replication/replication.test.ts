@@ -496,6 +496,55 @@ describe('request checks', () => {
     for (const site of [site1, site2, site3]) await eventually(async () => expect(await uidOn(site, 'grow')).toBeUndefined());
   });
 
+  it('widens from the site the scope adds: its read and its write of an object it lacks go to a site of the scope holding it', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const all = '{Site1 & Site2 & Site3}';
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    expect((await site1.request('POST', pods, { body: pod('purple'), scope: both })).status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'purple')).toBeDefined());
+    // kubectl label reads first: Site3 lacks purple, so its scope's other sites are asked.
+    const read = await site3.request('GET', `${pods}/purple`, { scope: all });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+    expect(read.headers.get('warning')).toContain('pods default/purple is not on Site3 (yet); read from Site1');
+    // Without a scope, or with one of this site alone, a read is this site's: 404, nobody asked.
+    expect((await site3.request('GET', `${pods}/purple`)).status).toBe(404);
+    expect((await site3.request('GET', `${pods}/purple`, { scope: '{Site3}' })).status).toBe(404);
+    const widened = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { tier: 'web' } } }, scope: all, headers: merge });
+    expect(widened.status).toBe(200);
+    expect(widened.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+    const warnings = widened.headers.get('warning') ?? '';
+    expect(warnings).toContain('pods default/purple is not on Site3: the write went to a site of the scope {Site1 & Site2 & Site3} that holds it');
+    expect(warnings).toContain('pods default/purple is replicated on Site3 too from now on');
+    await eventually(async () => expect(await labelsOn(site3, 'purple')).toEqual({ tier: 'web' }));
+    await eventually(async () => expect(await labelsOn(site2, 'purple')).toEqual({ tier: 'web' }));
+    // Held here now: the next scoped read is answered here.
+    const local = await site3.request('GET', `${pods}/purple`, { scope: all });
+    expect(local.headers.get('x-cheops-forwarded-to')).toBeNull();
+
+    // Held nowhere: every site answers 404, and the write is not made anywhere.
+    const nowhere = await site3.request('PATCH', `${pods}/nowhere`, { body: { metadata: { labels: { a: 'b' } } }, scope: all, headers: merge });
+    expect(nowhere.status).toBe(404);
+    expect((await site3.request('GET', `${pods}/nowhere`, { scope: all })).status).toBe(404);
+    // Cut off: the read is this site's 404, saying who could not be asked; a write cannot be made (503).
+    expect((await site1.request('POST', pods, { body: pod('far'), scope: both })).status).toBe(201);
+    // (The test mesh cuts a site's inbound routes: Site3's view is of both others cut.)
+    await mesh?.partition('Site1');
+    await mesh?.partition('Site2');
+    const cutRead = await site3.request('GET', `${pods}/far`, { scope: all });
+    expect(cutRead.status).toBe(404);
+    expect(cutRead.headers.get('warning')).toContain('pods default/far is not on Site3, and some sites of the scope could not be asked');
+    const cutWrite = await site3.request('PATCH', `${pods}/far`, { body: { metadata: { labels: { a: 'b' } } }, scope: all, headers: merge });
+    expect(cutWrite.status).toBe(503);
+    expect(((await cutWrite.json()) as { message: string }).message).toContain('pods default/far is not on Site3, a site of the scope {Site1 & Site2 & Site3}, and no other site of it could take the request');
+    await mesh?.heal('Site1');
+    await mesh?.heal('Site2');
+    expect(await uidOn(site3, 'far')).toBeUndefined();
+    // A delete made there goes where the object is, and reaches every copy.
+    expect((await site3.request('DELETE', `${pods}/far`, { scope: all })).status).toBe(200);
+    for (const site of [site1, site2]) await eventually(async () => expect(await uidOn(site, 'far')).toBeUndefined());
+  });
+
   it('takes what a widened object relies on to the new sites too, though the write that widens it is a label', async () => {
     const [site1, , site3] = await threeSites();
     expect((await site1.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'v1' } } })).status).toBe(201);

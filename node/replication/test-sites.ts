@@ -245,7 +245,8 @@ export class TestMesh {
   async route(request: Request, _signal?: AbortSignal): Promise<Response> {
     const host = new URL(request.url).hostname;
     const site = this.sites.find((candidate) => `${candidate.name.toLowerCase()}.test` === host);
-    if (site === undefined || this.cut.has(site.name)) throw new TypeError(`fetch failed: ${host} unreachable`);
+    // As undici fails a connection refused: the request never reached the site.
+    if (site === undefined || this.cut.has(site.name)) throw new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ECONNREFUSED ${host}`), { code: 'ECONNREFUSED' }) });
     return site.fetch(request);
   }
 

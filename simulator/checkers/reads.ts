@@ -5,7 +5,9 @@
  *   (`X-Cheops-Forwarded-To`), or refused with a 5xx when none could be reached; it is never
  *   answered from the site's own application;
  * - a read sent to a member, or without a scope, is answered by the site it reached, which waits on
- *   no other (local first); in a cross namespace, by the member holding the object;
+ *   no other (local first); in a cross namespace, by the member holding the object; a scoped read
+ *   of a replicated object the member's application did not hold may be answered by another
+ *   member (node/replication/held-elsewhere.ts), never one of an object it held all along;
  * - every answer is a 200 or a 404 (but for those 5xx, and a 5xx while the application that had
  *   to answer was out, `--faults app-outages`); a 200 holds the object asked for, made by
  *   a write of that object the clients had sent by then (its op marker), nothing invented.
@@ -13,6 +15,7 @@
  * Reads without an answer (the site died, the client gave up) say nothing and are not checked.
  */
 import type { SiteName } from '../../core/ids.js';
+import { appKeyText } from '../workload/key-space.js';
 import type { ReadRecord } from '../workload/reads.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
 
@@ -21,8 +24,12 @@ function describeRead(read: ReadRecord): string {
   return `${read.id} (get ${describeRef(read.key.ref)} on ${read.site}, ${scope}, at ${at(read.issuedAtMs)})`;
 }
 
-/** What is wrong with one answered read, if anything. `appOut`: whether a site's application was out during the read. */
-function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | undefined, appOut: (site: SiteName) => boolean): string | undefined {
+/**
+ * What is wrong with one answered read, if anything. `appOut`: whether a site's application was
+ * out during the read; `heldThroughout`: whether the reading site's application held the object
+ * from the read's start to its answer.
+ */
+function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | undefined, appOut: (site: SiteName) => boolean, heldThroughout: () => boolean): string | undefined {
   const status = read.status ?? 0;
   const outside = read.call.scope !== undefined && !read.key.sites.includes(read.site);
   if (status !== 200 && status !== 404) {
@@ -35,9 +42,15 @@ function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | u
   if (outside) {
     if (read.forwardedTo === undefined) return `${describeRead(read)} answered ${status} by ${read.site} itself, outside its scope`;
     if (!read.key.sites.some((site) => site === read.forwardedTo)) return `${describeRead(read)} answered ${status} by ${read.forwardedTo}, outside its scope`;
-  } else if (read.forwardedTo !== undefined && (read.key.kind !== 'cross' || !read.key.sites.some((site) => site === read.forwardedTo))) {
-    // A member answers by itself, but for an object of a cross namespace, which it finds on the member holding it.
-    return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} was to answer it${read.key.kind === 'cross' ? ' or a member' : ' itself'}`;
+  } else if (read.forwardedTo !== undefined) {
+    // A member answers by itself, but for an object of a cross namespace, which it finds on the
+    // member holding it, and a scoped read of a replicated object it lacks.
+    const member = read.key.sites.some((site) => site === read.forwardedTo);
+    const lacking = read.key.kind === 'replicated' && read.call.scope !== undefined && member;
+    if (lacking && heldThroughout()) return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} held the object all along`;
+    if (!member || (read.key.kind !== 'cross' && !lacking)) {
+      return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} was to answer it${read.key.kind === 'cross' ? ' or a member' : ' itself'}`;
+    }
   }
   if (status !== 200) return undefined;
   const object = read.object;
@@ -59,8 +72,22 @@ export function checkReads(ctx: CheckContext): CheckerResult {
   for (const read of answered) {
     const writes = new Map(ctx.history.of(read.key).filter((op) => op.outcome !== 'skipped').map((op) => [op.id, op.issuedAtMs]));
     const appOut = (site: SiteName): boolean => ctx.sim.site(site).app.wasOut(read.issuedAtMs, read.answeredAtMs ?? Number.POSITIVE_INFINITY);
-    const violation = violationOf(read, (marker) => writes.get(marker), appOut);
+    const violation = violationOf(read, (marker) => writes.get(marker), appOut, () => heldThroughout(ctx, read));
     if (violation !== undefined) violations.push(violation);
   }
   return resultOf('reads', answered.length, violations);
+}
+
+/**
+ * Whether `read.site`'s application held the object read from the read's start to its answer, as
+ * its log of writes tells: made (or written) by its last write before, and no delete meanwhile.
+ */
+function heldThroughout(ctx: CheckContext, read: ReadRecord): boolean {
+  const text = appKeyText(read.key.ref);
+  const until = read.answeredAtMs ?? Number.POSITIVE_INFINITY;
+  const writes = ctx.sim.apps.writes.filter((write) =>
+    write.site === read.site && write.key !== undefined && write.subresource === undefined && write.status < 300 && appKeyText(write.key) === text && write.atMs <= until);
+  const before = writes.filter((write) => write.atMs < read.issuedAtMs);
+  const last = before[before.length - 1];
+  return last !== undefined && last.method !== 'DELETE' && !writes.some((write) => write.atMs >= read.issuedAtMs && write.method === 'DELETE');
 }

@@ -188,6 +188,22 @@ export function scopeStrippingProxy(on: string): SiteHooks {
   };
 }
 
+/**
+ * A proxy in front of `on` that sends every scoped read to `to` (its scope made `{to}`), though
+ * `on` is a member holding the object: a member's read that waits on another site.
+ */
+export function readElsewhereProxy(on: string, to: string): SiteHooks {
+  return {
+    front: (front, context) =>
+      context.site !== on ? front : (request) => {
+          if (request.method !== 'GET' || !request.headers.has('x-cheops-scope')) return front(request);
+          const headers = new Headers(request.headers);
+          headers.set('x-cheops-scope', `{${to}}`);
+          return front(new Request(request.url, { headers }));
+      },
+  };
+}
+
 /** A proxy in front of `on` that answers every read 503 itself, its application serving all along. */
 export function unavailableProxy(on: string): SiteHooks {
   return {

@@ -9,7 +9,7 @@ import { containerKey, crossNamespace, workloadKey } from '../../simulator/workl
 import { createCall, deleteCall, labelCall, objectBody, toRequest } from '../../simulator/workload/kubectl-requests.js';
 import { simHttpUrl } from '../../simulator/harness/sim-node.js';
 import {
-  bypassingApp, configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, ownerHidingApp, replayingApp, resurrectingApp, scopeStrippingProxy,
+  bypassingApp, configMap, dropsReplicatedWrites, forgetfulStorage, leakingTransport, misroutingLinks, ownerHidingApp, readElsewhereProxy, replayingApp, resurrectingApp, scopeStrippingProxy,
   scriptedRun, slowApp, unavailableProxy, type Script,
 } from './broken-nodes.js';
 
@@ -125,6 +125,24 @@ describe('the checkers against broken nodes', () => {
     });
     expect(failing(results)).toEqual(['reads']);
     expect(violations(results, 'reads')).toMatch(/r1 \(get configmaps\/default\/shared on Site3, scope \{Site1 & Site2\}, at \S+ s\) answered 404 by Site3 itself, outside its scope/);
+  });
+
+  it('reads fails when a member holding the object has its read answered by another member; not when it lacks the object', async () => {
+    const results = await scriptedRun('reads-elsewhere', readElsewhereProxy('Site2', 'Site1'), [shared], async (run) => {
+      await createAndLabel(run);
+      expect((await run.read('Site2', shared, true)).forwardedTo).toBe('Site1');
+    });
+    expect(failing(results)).toEqual(['reads']);
+    expect(violations(results, 'reads')).toMatch(/r1 \(get configmaps\/default\/shared on Site2, scope \{Site1 & Site2\}, at \S+ s\) answered by Site1, though Site2 held the object all along/);
+
+    // Site2 cut off while the object is made: it lacks it, and its scoped read asks Site1 (held-elsewhere.ts).
+    const lacking = await scriptedRun('lacking', {}, [shared], async ({ send, read, sim }) => {
+      sim.partition([['Site1', 'Site3'], ['Site2']]);
+      expect((await send('Site1', shared, (id) => createCall(shared.ref, objectBody(shared.ref, id, { k: 'v' }, {}), { scope }))).outcome).toBe('acknowledged');
+      sim.heal();
+      expect((await read('Site2', shared, true)).forwardedTo).toBe('Site1');
+    });
+    expect(failing(lacking)).toEqual([]);
   });
 
   it('reads fails on a 5xx from a member whose application was serving, not while it was out', async () => {
