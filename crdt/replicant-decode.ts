@@ -186,6 +186,30 @@ function decodeJoin(field: string, value: unknown): JoinEntry | undefined {
 }
 
 /**
+ * `meta` with the sites of any meta written concurrently with it: two creates of one meta-ID
+ * with different scopes (one on each side of a partition, one of them widened, or one made by
+ * the site a scope adds: node/replication/membership-claims.ts). `meta` is written once, by the
+ * create, so such rivals are all the values Automerge keeps for it; it shows one of them. A
+ * replicant is never narrowed: every site decodes the union, in the winner's order then by name
+ * (with `scope` naming them all, as for joins). Without this, the site only the losing scope
+ * named held a replicant that no longer listed it, refused by every other (swarm seed 5700253).
+ */
+function withRivals(meta: ReplicantMeta, content: Record<string, unknown>): ReplicantMeta {
+  if (!Automerge.isAutomerge(content)) return meta;
+  const values = Object.values(Automerge.getConflicts(content as Automerge.Doc<Record<string, unknown>>, 'meta') ?? {});
+  if (values.length < 2) return meta;
+  const extra = new Set<SiteName>();
+  for (const value of values) {
+    const rival = decodeMeta(value);
+    if (typeof rival === 'string' || keyText(rival.key) !== keyText(meta.key) || rival.incarnation !== meta.incarnation) continue;
+    for (const name of rival.sites) if (!meta.sites.includes(name)) extra.add(name);
+  }
+  if (extra.size === 0) return meta;
+  const sites = [...meta.sites, ...[...extra].sort()].slice(0, maxSites);
+  return { ...meta, sites, scope: `{${sites.join(' & ')}}` };
+}
+
+/**
  * `meta` widened by the sites that joined: their names after the scope's, sorted so that every
  * site decodes the same list; past the most sites a scope may name, the rest are left out.
  */
@@ -269,7 +293,7 @@ export function decodeReplicant(docId: DocumentId, content: unknown): ReplicantD
       else joins.push(entry);
     }
   }
-  const sharedWith = widened(meta, joins, ignored);
+  const sharedWith = widened(withRivals(meta, content), joins, ignored);
   claims.sort((a, b) => (keyText(a.key) < keyText(b.key) ? -1 : keyText(a.key) > keyText(b.key) ? 1 : claimOrder(a, b)));
   conflicts.sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
   const deletedBy = content.deleted === true ? decodeDeletedBy(content.deletedBy) : undefined;

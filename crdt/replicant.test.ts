@@ -241,6 +241,27 @@ describe('hostile replicant content', () => {
     expect(bad.ok && bad.ignored).toEqual(['dependent:Site2:kubernetes/pods/default/user']);
   });
 
+  it('lists the sites of two creates made concurrently with different scopes: the union, the same on every site', () => {
+    const site3 = asSiteName('Site3');
+    const made = (actor: string, sites: ReplicantMeta['sites'], origin: ReplicantMeta['origin']): Automerge.Doc<ReplicantDraft> =>
+      Automerge.change(Automerge.init<ReplicantDraft>({ actor }), (draft) => {
+        initReplicant(draft, { ...meta, sites, scope: `{${sites.join(' & ')}}`, origin });
+        writeDesired(draft, { site: origin, at: 10, body: pod({ made: origin }), nonce: nonce(origin === site1 ? 1 : 3) });
+      });
+    // Site1's meta is the one Automerge shows (the greater actor): the narrower.
+    const one = made('bb', [site1, site2], site1);
+    const three = made('aa', [site1, site2, site3], site3);
+    const sitesOf = (doc: Automerge.Doc<ReplicantDraft>): unknown => {
+      const decoded = decodeReplicant(docId, doc);
+      return decoded.ok ? [decoded.replicant.meta.sites, decoded.replicant.meta.scope] : decoded.reason;
+    };
+    const union = [['Site1', 'Site2', 'Site3'], '{Site1 & Site2 & Site3}'];
+    expect(sitesOf(Automerge.merge(Automerge.clone(one), three))).toEqual(union);
+    expect(sitesOf(Automerge.merge(Automerge.clone(three), one))).toEqual(union);
+    // Alone, or a plain copy of its values (which keeps one meta), a create lists its own scope.
+    expect(sitesOf(one)).toEqual([['Site1', 'Site2'], '{Site1 & Site2}']);
+  });
+
   it('widens its sites by the sites that joined, the same list on every site, and ignores malformed joins', () => {
     const join = (site: string, by = 'Site1'): InstanceType<typeof Automerge.ImmutableString> => new Automerge.ImmutableString(JSON.stringify({ site, by, at: 5 }));
     const decoded = decode({

@@ -15,7 +15,7 @@ import { createHeartbeats, type Heartbeats } from '../p2p/heartbeat.js';
 import { createRedialer, type Redialer } from '../p2p/redialer.js';
 import type { Transport } from '../p2p/transport.js';
 import type { SharedWith, SharePolicy } from '../p2p/share-policy.js';
-import type { DocumentId, SiteName } from '../core/ids.js';
+import type { DocumentId, PeerIdString, SiteName } from '../core/ids.js';
 import { kubernetesReplicationGlue } from '../glue/kubernetes/index.js';
 import type { ReplicationGlue } from '../glue/types.js';
 import type { NodeConfig } from './config.js';
@@ -128,7 +128,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
 
     const mesh = startMesh(config, {
       transport, documents, components, logger, sharePolicy: sharePolicyOf(replication?.engine),
-      ...(replication === undefined ? {} : { background: replication.engine.backgroundGate }),
+      ...(replication === undefined ? {} : { background: replication.engine.backgroundGate, onRefused: replication.engine.refusedFrom }),
     });
     late.heartbeats = mesh.heartbeats;
     late.docSync = mesh.docSync;
@@ -212,11 +212,13 @@ interface MeshDeps {
   readonly sharePolicy: SharePolicy;
   /** Replica statuses wait while the reconciler has a backlog (p2p/background-hold.ts). */
   readonly background?: BackgroundGate;
+  /** Told of each document message refused from a peer outside the document's scope. */
+  readonly onRefused?: (peer: PeerIdString, doc: DocumentId) => void;
 }
 
 /** Heartbeats, redials and document sync, all on the Transport port. */
 function startMesh(config: NodeConfig, deps: MeshDeps): Mesh {
-  const { transport, documents, components, logger, sharePolicy, background } = deps;
+  const { transport, documents, components, logger, sharePolicy, background, onRefused } = deps;
   const heartbeats = createHeartbeats(
     { intervalMs: config.heartbeatIntervalMs, downAfterMs: config.peerDownAfterMs },
     { transport, clock: components.clock, logger },
@@ -227,7 +229,7 @@ function startMesh(config: NodeConfig, deps: MeshDeps): Mesh {
   );
   const docSync = createDocSync(
     { sharedWith: sharePolicy, antiEntropyIntervalMs: config.antiEntropyIntervalMs },
-    { transport, documents, clock: components.clock, logger, liveness: heartbeats, ...(background === undefined ? {} : { background }) },
+    { transport, documents, clock: components.clock, logger, liveness: heartbeats, ...(background === undefined ? {} : { background }), ...(onRefused === undefined ? {} : { onRefused }) },
   );
   heartbeats.start();
   docSync.start();

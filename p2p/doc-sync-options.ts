@@ -3,7 +3,7 @@
  * configures and what metrics read.
  */
 import type { Clock } from '../core/clock.js';
-import type { PeerIdString } from '../core/ids.js';
+import type { DocumentId, PeerIdString } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { SyncableDocuments } from '../crdt/documents.js';
 import type { BackgroundGate } from './background-hold.js';
@@ -57,6 +57,12 @@ export interface DocSyncComponents {
   readonly liveness?: PeerLiveness;
   /** When given, background changes wait while it is busy (background-hold.ts); else they go at once. */
   readonly background?: BackgroundGate;
+  /**
+   * Told of each message refused because its peer is outside the document's scope (after the
+   * refusal is counted and logged): the node may find the peer was to be in it (a site a scope
+   * adds, which made the object itself). Called synchronously; it must not throw.
+   */
+  readonly onRefused?: (peer: PeerIdString, doc: DocumentId) => void;
 }
 
 /** Counters for metrics and tests. Each counts every message, logged or not. */

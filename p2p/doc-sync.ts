@@ -92,6 +92,7 @@ export class DocSync {
   private readonly awayWrites: AwayWrites;
   private readonly lostWrites: LostWrites;
   private readonly background: BackgroundGate | undefined;
+  private readonly onRefused: ((peer: PeerIdString, doc: DocumentId) => void) | undefined;
   private readonly hold: BackgroundHold;
   private stopListeningToGate: (() => void) | undefined;
   /** Peers whose summary is queued and not started: one more would say the same. */
@@ -145,6 +146,7 @@ export class DocSync {
     this.logger = components.logger.child({ component: 'doc-sync' });
     this.liveness = components.liveness;
     this.background = components.background;
+    this.onRefused = components.onRefused;
     this.hold = new BackgroundHold(this.options.backgroundHoldMaxMs, this.clock, () => this.releaseHeld());
     this.queue = new KeyedQueue(this.logger, this.onPeerIdle);
     this.awayWrites = new AwayWrites({ maxDocuments: maxAwayDocuments, maxAwayMs: maxAwayMs }, this.clock);
@@ -550,7 +552,7 @@ export class DocSync {
   private acceptWant(from: PeerIdString, docs: readonly DocumentId[], size: number): void {
     const shared = docs.filter((doc) => {
       const ok = this.allowed(doc, from);
-      if (!ok) this.guard.refuse(from, doc, 'sync');
+      if (!ok) this.refuse(from, doc, 'sync');
       return ok;
     });
     if (shared.length === 0) return;
@@ -563,7 +565,7 @@ export class DocSync {
   /** A whole document we asked for: taken in as a direct push. */
   private acceptDocument(from: PeerIdString, message: PushMessage, size: number): void {
     if (!this.allowed(message.doc, from)) {
-      this.guard.refuse(from, message.doc, 'sync');
+      this.refuse(from, message.doc, 'sync');
       return;
     }
     this.enqueue(from, size, (epoch) => this.receivePush(from, message, epoch, 'direct'));
@@ -571,7 +573,7 @@ export class DocSync {
 
   private acceptSync(from: PeerIdString, message: SyncMessage, size: number): void {
     if (!this.allowed(message.doc, from)) {
-      this.guard.refuse(from, message.doc, 'sync');
+      this.refuse(from, message.doc, 'sync');
       return;
     }
     this.enqueue(from, size, (epoch) => this.receiveSync(from, message, epoch));
@@ -590,7 +592,7 @@ export class DocSync {
     // site of its scope, so such a leak never works.
     const ok = via === 'broadcast' ? shared === 'all' : includesPeer(shared, from);
     if (!ok) {
-      this.guard.refuse(from, message.doc, via);
+      this.refuse(from, message.doc, via);
       return;
     }
     this.enqueue(from, data.length, (epoch) => this.receivePush(from, message, epoch, via === 'push' ? 'direct' : 'gossip'));
@@ -785,7 +787,7 @@ export class DocSync {
     const named = complete ? (this.summaries.get(from) ?? new Set<DocumentId>()) : undefined;
     for (const entry of message.docs) {
       named?.add(entry.doc);
-      if (!this.allowed(entry.doc, from)) this.guard.refuse(from, entry.doc, 'heads');
+      if (!this.allowed(entry.doc, from)) this.refuse(from, entry.doc, 'heads');
       else if (await this.behindUs(entry)) this.peerBehind(from, entry, complete);
       else this.noteHeads(from, entry, complete);
     }
@@ -867,6 +869,16 @@ export class DocSync {
 
   private sharedDocuments(peer: PeerIdString): DocumentId[] {
     return this.documents.ids().filter((doc) => this.allowed(doc, peer));
+  }
+
+  /** Counts and logs a message from `peer` about `doc`, which it is not part of, and tells `onRefused`. */
+  private refuse(peer: PeerIdString, doc: DocumentId, kind: string): void {
+    this.guard.refuse(peer, doc, kind);
+    try {
+      this.onRefused?.(peer, doc);
+    } catch (error) {
+      this.logger.error({ peer, doc, err: errorMessage(error) }, 'a refusal listener failed');
+    }
   }
 
   private allowed(doc: DocumentId, peer: PeerIdString): boolean {

@@ -8,7 +8,7 @@
  */
 import { Registry } from 'prom-client';
 import { errorMessage, type CheopsError, type Clock, type Logger, type Random } from '../../core/index.js';
-import type { DocumentId, SiteName } from '../../core/ids.js';
+import type { DocumentId, PeerIdString, SiteName } from '../../core/ids.js';
 import { sameHeads } from '../../crdt/document-layout.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import { metaIdOfDocId, replicantDocId } from '../../crdt/replicant.js';
@@ -35,6 +35,7 @@ import { Reconciler } from './reconciler.js';
 import { Replicants } from './replicants.js';
 import { replicantSharePolicy } from './share-policy.js';
 import { Resharer } from './reshare.js';
+import { MembershipClaims } from './membership-claims.js';
 import { CreatesUnderWay } from './creating.js';
 import { replicationWants } from './wants.js';
 import { upgradeRoute } from './read-forward.js';
@@ -91,6 +92,7 @@ export class ReplicationEngine {
   private readonly ctx: EngineContext;
   private readonly reconciler: Reconciler;
   private readonly resharer: Resharer;
+  private readonly membership: MembershipClaims;
   private readonly refused = new Set<DocumentId>();
   private readonly arrival: ArrivalIndexDeps;
   private unsubscribe: (() => void) | undefined;
@@ -132,6 +134,7 @@ export class ReplicationEngine {
     });
     const applier = new Applier({ localApp, glue: components.glue, logger });
     this.resharer = new Resharer(this.ctx);
+    this.membership = new MembershipClaims(this.ctx, this.stopping.signal);
     this.reconciler = new Reconciler(this.ctx.options, {
       pass: reconcilePass({
         self: site, documents: components.documents, replicants, index, locks, applier, clock: components.clock, logger, metrics,
@@ -159,6 +162,12 @@ export class ReplicationEngine {
   onWidened(listener: (docId: DocumentId) => void): () => void {
     return this.ctx.index.onWidened((metaId) => listener(replicantDocId(metaId)));
   }
+
+  /**
+   * Document sync refused a message of `peer` about `doc` (its scope here leaves the peer out):
+   * the peer may have made the object too, with a scope naming both (membership-claims.ts).
+   */
+  readonly refusedFrom = (peer: PeerIdString, doc: DocumentId): void => this.membership.refused(peer, doc);
 
   /** Loads the key index and starts following document changes (before document sync starts). */
   async open(): Promise<void> {

@@ -545,6 +545,33 @@ describe('request checks', () => {
     for (const site of [site1, site2]) await eventually(async () => expect(await uidOn(site, 'far')).toBeUndefined());
   });
 
+  it('joins a create made on the site a scope adds to the object the others hold: one replicant, one winner on every site', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const all = '{Site1 & Site2 & Site3}';
+    const first = await site1.request('POST', pods, { body: pod('twice', { made: 'site1' }), scope: both });
+    expect(first.status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'twice')).toBeDefined());
+    // Site3 holds no purple and is not asked (a create stays local): it makes one of its own.
+    const second = await site3.request('POST', pods, { body: pod('twice', { made: 'site3' }), scope: all });
+    expect(second.status).toBe(201);
+    expect(second.headers.get('x-cheops-meta-id')).toBe(first.headers.get('x-cheops-meta-id'));
+    // Site1 and Site2 refuse Site3's document, look at Site3's copy, and take Site3 in.
+    const metaId = first.headers.get('x-cheops-meta-id') ?? '';
+    const replicantOn = async (site: TestSite): Promise<{ sites: string[]; conflicts: unknown[] }> =>
+      (await (await site.fetch(new Request(`http://${site.name.toLowerCase()}.test/cheops/v1/replicants/${metaId}`))).json()) as { sites: string[]; conflicts: unknown[] };
+    for (const site of [site1, site2, site3]) await eventually(async () => expect((await replicantOn(site)).sites).toEqual(expect.arrayContaining(['Site1', 'Site2', 'Site3'])));
+    // The two creates were concurrent: one wins, on every site, and the loser is recorded.
+    await eventually(async () => {
+      const made = await Promise.all([site1, site2, site3].map(async (site) => (await labelsOn(site, 'twice'))?.made));
+      expect(made[0]).toBeDefined();
+      expect(made).toEqual([made[0], made[0], made[0]]);
+    });
+    expect((await replicantOn(site1)).conflicts.length).toBeGreaterThan(0);
+    // One object now: a write on any copy reaches all three.
+    expect((await site3.request('PATCH', `${pods}/twice`, { body: { metadata: { labels: { made: 'both' } } }, headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
+    for (const site of [site1, site2]) await eventually(async () => expect((await labelsOn(site, 'twice'))?.made).toBe('both'));
+  });
+
   it('takes what a widened object relies on to the new sites too, though the write that widens it is a label', async () => {
     const [site1, , site3] = await threeSites();
     expect((await site1.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'v1' } } })).status).toBe(201);

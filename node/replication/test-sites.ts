@@ -106,7 +106,9 @@ export class TestSite {
     );
     await this.engine.open();
     const policy = this.engine.sharePolicy;
-    this.sync = createDocSync({ sharedWith: (docId: DocumentId) => policy(docId) ?? new Set() }, { transport: this.transport, documents: this.documents, clock, logger: this.logger });
+    this.sync = createDocSync({ sharedWith: (docId: DocumentId) => policy(docId) ?? new Set() }, {
+      transport: this.transport, documents: this.documents, clock, logger: this.logger, onRefused: this.engine.refusedFrom,
+    });
     this.sync.start();
     this.engine.onWidened((docId) => this.sync.offer(docId));
     this.engine.start();

@@ -6,7 +6,7 @@
  *   answered from the site's own application;
  * - a read sent to a member, or without a scope, is answered by the site it reached, which waits on
  *   no other (local first); in a cross namespace, by the member holding the object; a scoped read
- *   of a replicated object the member's application did not hold may be answered by another
+ *   of an object (not of a cross namespace) the member's application did not hold may be answered by another
  *   member (node/replication/held-elsewhere.ts), never one of an object it held all along;
  * - every answer is a 200 or a 404 (but for those 5xx, and a 5xx while the application that had
  *   to answer was out, `--faults app-outages`); a 200 holds the object asked for, made by
@@ -44,9 +44,9 @@ function violationOf(read: ReadRecord, writtenBy: (marker: string) => number | u
     if (!read.key.sites.some((site) => site === read.forwardedTo)) return `${describeRead(read)} answered ${status} by ${read.forwardedTo}, outside its scope`;
   } else if (read.forwardedTo !== undefined) {
     // A member answers by itself, but for an object of a cross namespace, which it finds on the
-    // member holding it, and a scoped read of a replicated object it lacks.
+    // member holding it, and a scoped read of an object it lacks (a replicated one, a shared pod).
     const member = read.key.sites.some((site) => site === read.forwardedTo);
-    const lacking = read.key.kind === 'replicated' && read.call.scope !== undefined && member;
+    const lacking = read.key.kind !== 'cross' && read.call.scope !== undefined && member;
     if (lacking && heldThroughout()) return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} held the object all along`;
     if (!member || (read.key.kind !== 'cross' && !lacking)) {
       return `${describeRead(read)} answered by ${read.forwardedTo}, though ${read.site} was to answer it${read.key.kind === 'cross' ? ' or a member' : ' itself'}`;

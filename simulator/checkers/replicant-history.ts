@@ -98,7 +98,8 @@ export async function loadReplicantHistory(docId: DocumentId, sites: readonly Si
       }
     }
   }
-  const decoded = decodeReplicant(docId, Automerge.toJS(merged));
+  // The document itself, not a copy of its values: its decode sees rival metas (crdt/replicant-decode.ts).
+  const decoded = decodeReplicant(docId, merged);
   const ancestors = new Map<string, Set<string>>();
   const ancestorsOf = (hash: string): Set<string> => {
     const known = ancestors.get(hash);

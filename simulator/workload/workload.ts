@@ -41,6 +41,7 @@ export class Workload {
   private readonly schedule: WorkloadSchedule;
   private readonly options: Required<WorkloadOptions>;
   private readonly widening: SeededRandom;
+  private readonly wideningCreates: SeededRandom;
 
   constructor(
     private readonly sim: Simulation,
@@ -52,6 +53,7 @@ export class Workload {
   ) {
     this.options = { waitAllShare: 0.05, clientTimeoutMs: 30_000, maxRetries: 2, ...options };
     this.widening = random.fork('widen');
+    this.wideningCreates = random.fork('widen-create');
     this.client = new KubectlClient(sim, this.history, this.options.clientTimeoutMs);
     this.schedule = new WorkloadSchedule(sim);
     this.retries = new Retries(sim, {
@@ -144,13 +146,17 @@ export class Workload {
   }
 
   /**
-   * The scope a write carries: its key's, or now and then (an update of a key with a site to widen
-   * to) that scope and the site too, as a user adding a site to a replicated object does. Drawn
-   * from a stream of its own, so that the other draws stay as they were.
+   * The scope a write carries: its key's, or now and then (a create or an update of a key with a
+   * site to widen to) that scope and the site too, as a user adding a site to a replicated object
+   * does. Drawn from streams of their own, so that the other draws stay as they were.
    */
   private scopeOf(key: WorkloadKey, verb: KubectlVerb): string | undefined {
-    if (key.widenTo === undefined || verb === 'create' || verb === 'delete' || !this.widening.chance(0.3)) return key.scope;
-    return scopeText([...key.sites, key.widenTo]);
+    if (key.widenTo === undefined || verb === 'delete') return key.scope;
+    // A create too, from a stream of its own (added at stop 26: the updates' draws stay as they
+    // were): sent to the site it adds, it makes a copy there that the holders take in
+    // (node/replication/membership-claims.ts).
+    const widen = verb === 'create' ? this.wideningCreates.chance(0.3) : this.widening.chance(0.3);
+    return widen ? scopeText([...key.sites, key.widenTo]) : key.scope;
   }
 
   private send(site: SiteName, key: WorkloadKey, build: (opId: string) => KubectlCall, retryOf: string | undefined, attempt: number): void {
