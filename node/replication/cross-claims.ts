@@ -81,10 +81,22 @@ export async function contest(ctx: EngineContext, call: FrontCall, key: Resource
       }
     }),
   );
-  if (claims.some((claim, index) => claim.site === ctx.self && held[index] === false)) await releaseName(ctx, key);
+  if (claims.some((claim, index) => claim.site === ctx.self && held[index] === false)) await releaseStale(ctx, call, key, path, scope);
   const standing = claims.filter((_, index) => held[index] === true).map((claim) => claim.site);
   const [winner, ...losers] = standing;
   return winner === undefined || losers.length === 0 ? undefined : { winner, losers };
+}
+
+/**
+ * This site's claim on `key`, whose object was found gone here, released: under the key's lock,
+ * once the object is found gone again. Found gone before a create of the name took the lock, and
+ * released after it, the claim would be that create's (it finds this site's claim standing and
+ * writes none): its object would be a double no site could tell apart.
+ */
+async function releaseStale(ctx: EngineContext, call: FrontCall, key: ResourceKey, path: string, scope: string): Promise<void> {
+  await ctx.locks.run(key, async () => {
+    if ((await readOn(ctx, call, ctx.self, path, scope)).status === 404) await releaseName(ctx, key);
+  });
 }
 
 /** What the answers about a contested name say. */

@@ -19,7 +19,7 @@ import type { FrontCall } from '../http/index.js';
 import type { EngineContext } from './context.js';
 import { claimName, contest, contestWarning, releaseName } from './cross-claims.js';
 import { forwardOrder, forwardWrite, readOn } from './forward.js';
-import { forwardedFrom } from './http.js';
+import { describeKey, forwardedFrom } from './http.js';
 import type { WriteBody } from './request-body.js';
 import { sendLocal } from './write-path.js';
 
@@ -57,7 +57,7 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
     if (contested !== undefined) {
       notes.push(contestWarning(key, contested));
       if (contested.winner === ctx.self) return applyHere(ctx, call, write, body, key, notes);
-      return forwardWrite(ctx, call, body, { sites: [contested.winner], scope: target.scope, warnings: notes, op: write.op, onward: true });
+      return forwardWrite(ctx, call, body, { sites: [contested.winner], scope: target.scope, warnings: notes, op: write.op, onward: true, notHere: livesOn(ctx, key, contested.winner, target.scope) });
     }
     if ((await holds(ctx, call, ctx.self, path, target.scope)) !== false) return applyHere(ctx, call, write, body, key, notes);
   }
@@ -74,9 +74,14 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
       throw new CheopsError(ErrorCode.NameTakenElsewhere, `${key.service} "${key.name}" already exists on ${site} (the scope ${target.scope} spreads ${key.service} over its sites: each name lives on one)`, {
         details: { site, name: key.name, kind: key.service },
       });
-    } else if (found === true) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op, onward: true });
+    } else if (found === true) return forwardWrite(ctx, call, body, { sites: [site], scope: target.scope, warnings: notes, op: write.op, onward: true, notHere: livesOn(ctx, key, site, target.scope) });
   }
   return applyHere(ctx, call, write, body, key, notes);
+}
+
+/** Why a write goes on to `site`: the object lives there (forward.ts words its failures with it). */
+function livesOn(ctx: EngineContext, key: ResourceKey, site: SiteName, scope: string): string {
+  return `${describeKey(key)} lives on ${site}, not on ${ctx.self} (the scope ${scope} spreads objects over its sites)`;
 }
 
 /**
@@ -86,9 +91,14 @@ export async function crossWrite(ctx: EngineContext, call: FrontCall, write: Glu
  * already keeps its claim, and its first time); a delete done here releases it.
  */
 async function applyHere(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, key: ResourceKey | undefined, notes: readonly string[]): Promise<Response> {
-  const claimed = key !== undefined && write.op === 'create' && (await claimName(ctx, key));
-  const answer = await sendLocal(ctx, call, body, notes);
-  const done = answer.status >= 200 && answer.status <= 299;
-  if (key !== undefined && ((claimed && !done) || (done && write.op === 'delete'))) await releaseName(ctx, key);
-  return answer;
+  if (key === undefined) return sendLocal(ctx, call, body, notes);
+  // Under the key's lock, as a stale claim's release (cross-claims.ts `releaseStale`): a release
+  // that saw the old object gone must not drop the claim this create found standing.
+  return ctx.locks.run(key, async () => {
+    const claimed = write.op === 'create' && (await claimName(ctx, key));
+    const answer = await sendLocal(ctx, call, body, notes);
+    const done = answer.status >= 200 && answer.status <= 299;
+    if ((claimed && !done) || (done && write.op === 'delete')) await releaseName(ctx, key);
+    return answer;
+  });
 }

@@ -323,7 +323,8 @@ export class Replicants {
     const { self, clock } = this.deps;
     const read = await this.read(docId);
     if (read.kind === 'ok' && read.replicant.claims.some((claim) => claim.site === self && keyText(claim.key) === keyText(key))) return false;
-    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeClaim(draft, { site: self, key, at: clock.now() }), { message: `claim ${self}` });
+    // Told to the peers once stored, as the release: a claim the store refused refuses the create.
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => writeClaim(draft, { site: self, key, at: clock.now() }), { message: `claim ${self}`, durableFirst: true });
     return true;
   }
 
@@ -331,7 +332,10 @@ export class Replicants {
   async dropClaim(docId: DocumentId, key: ResourceKey): Promise<void> {
     const read = await this.read(docId);
     if (read.kind !== 'ok' || !read.replicant.claims.some((claim) => claim.site === this.deps.self && keyText(claim.key) === keyText(key))) return;
-    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => void dropClaim(draft, this.deps.self, key), { message: `unclaim ${this.deps.self}` });
+    // Told to the peers once stored: a release the store refused, had it reached a peer, came back
+    // after a create of the name here had found the claim standing, and took that create's claim
+    // (swarm seed 5700094).
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => void dropClaim(draft, this.deps.self, key), { message: `unclaim ${this.deps.self}`, durableFirst: true });
   }
 
   /**

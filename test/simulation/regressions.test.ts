@@ -437,6 +437,17 @@ const foundWith: readonly ScenarioOptions[] = [
   // unreplicated; its client had used its retries on two 503s and did not send it again, whose
   // 409 would have adopted the object. The convergence checker allows exactly that case.
   { seed: 5400156, sites: 4, durationMs: 20_000, faults: ['crashes', 'loss', 'reorder', 'app-outages'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 49, appLatency: { type: 'fixed', ms: 2 } },
+  // cheops sim --swarm 1 --seed 5700253 (stop 26): two creates of one deployment on the two sides
+  // of a partition, one widened to Site4: after the heal the merged replicant showed the other's
+  // meta, without Site4, and every site refused Site4's copy. Fixed: concurrent metas decode to
+  // the union of their sites (crdt/replicant-decode.ts), as the checkers now decode them too.
+  // cheops sim --swarm 1 --seed 5700094 (stop 26): Site1 deleted its cm-c-1 of a cross namespace
+  // on a full disk: the claim's release left for Site2, then failed here. Site1 made cm-c-1 again,
+  // found its claim standing and wrote none; the release came back from Site2 and took it, and
+  // Site2's own cm-c-1 was a double no site could tell apart. Fixed: claims and releases leave
+  // once stored (durableFirst).
+  { seed: 5700094, sites: 2, durationMs: 11_000, faults: ['partitions', 'loss', 'reorder', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 106, appLatency: { type: 'fixed', ms: 0 } },
+  { seed: 5700253, sites: 5, durationMs: 25_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 94, appLatency: { type: 'fixed', ms: 2 } },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
