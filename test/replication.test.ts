@@ -122,6 +122,26 @@ describe('replication across three real sites, with the real kubectl', () => {
     for (const site of ['Site1', 'Site2'] as const) await eventually(async () => expect(await cluster.podUid(site, 'gain')).toBeUndefined());
   });
 
+  it('a manifest applied on the site its scope adds, which lacks the object: the create there joins the object the others hold, one winner everywhere', async () => {
+    const all = '{Site1 & Site2 & Site3}';
+    const manifest = (level: string, scope: string): string => [
+      'apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: joined', '  annotations:', `    cheops.io/scope: "${scope}"`, 'data:', `  level: "${level}"`, '',
+    ].join('\n');
+    const level = async (site: SiteName): Promise<string> => cluster.ok(site, ['get', 'configmap', 'joined', '-o', 'jsonpath={.data.level}']).catch(() => '');
+    expect(await cluster.ok('Site1', ['apply', '-f', '-'], { input: manifest('one', both) })).toBe('configmap/joined created\n');
+    await eventually(async () => expect(await level('Site2')).toBe('one'));
+    // The read kubectl apply makes first carries no scope: Site3 finds nothing and creates.
+    expect(await cluster.ok('Site3', ['apply', '-f', '-'], { input: manifest('three', all) })).toBe('configmap/joined created\n');
+    await eventually(async () => {
+      const levels = await Promise.all((['Site1', 'Site2', 'Site3'] as const).map(level));
+      expect(['one', 'three']).toContain(levels[0]);
+      expect(levels).toEqual([levels[0], levels[0], levels[0]]);
+    }, 20_000);
+    // One object on the three sites now: applied again on Site3, it changes everywhere.
+    expect(await cluster.ok('Site3', ['apply', '-f', '-'], { input: manifest('four', all) })).toBe('configmap/joined configured\n');
+    for (const site of ['Site1', 'Site2'] as const) await eventually(async () => expect(await level(site)).toBe('four'));
+  });
+
   it('a replicated deployment: each site\'s controllers make its pods; kubectl scale on one site scales it on every site', async () => {
     expect(await cluster.ok('Site1', ['create', 'deployment', 'web', '--image=nginx'], { scope: both })).toBe('deployment.apps/web created\n');
     const readyOn = async (site: SiteName): Promise<number> => {
