@@ -112,6 +112,12 @@ describe('replication across three real sites, with the real kubectl', () => {
   it('the same label sent to the site the scope adds, which lacks the pod: its read and its write go to a site holding it', async () => {
     expect(await cluster.ok('Site1', ['run', 'gain', '--image=nginx'], { scope: both })).toBe('pod/gain created\n');
     await eventually(async () => expect(await cluster.podUid('Site2', 'gain')).toBeDefined());
+    // A table, as kubectl asks for it, from the site that holds the pod.
+    const read = await cluster.kubectl('Site3', ['get', 'pod', 'gain'], { scope: '{Site1 & Site2 & Site3}' });
+    expect(read.code).toBe(0);
+    expect(read.stdout).toMatch(/^NAME\s+READY\s+STATUS/);
+    expect(read.stdout).toContain('gain');
+    expect(read.stderr).toContain('Warning: pods default/gain is not on Site3 (yet); read from Site1');
     const widened = await cluster.kubectl('Site3', ['label', 'pod', 'gain', 'tier=edge'], { scope: '{Site1 & Site2 & Site3}' });
     expect(widened.code).toBe(0);
     expect(widened.stdout).toBe('pod/gain labeled\n');

@@ -28,6 +28,8 @@ import { answerJson, CheopsHeader } from './http.js';
 export const lookAgainMs = 5_000;
 /** Past this many remembered looks, those older than `lookAgainMs` are forgotten. */
 const maxRemembered = 1_000;
+/** Looks under way at once, at most: a peer naming many documents it is not in asks little of this site. */
+const maxLooking = 8;
 
 export class MembershipClaims {
   private readonly lastLook = new Map<string, number>();
@@ -50,7 +52,7 @@ export class MembershipClaims {
     const id = `${site} ${metaId}`;
     const now = this.ctx.clock.now();
     const last = this.lastLook.get(id);
-    if (this.looking.has(id) || (last !== undefined && now - last < lookAgainMs)) return;
+    if (this.looking.has(id) || this.looking.size >= maxLooking || (last !== undefined && now - last < lookAgainMs)) return;
     this.remember(id, now);
     this.looking.add(id);
     void this.look(site, metaId)
