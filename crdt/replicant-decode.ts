@@ -206,8 +206,14 @@ function withRivals(meta: ReplicantMeta, content: Record<string, unknown>): Repl
   }
   if (extra.size === 0) return meta;
   const sites = [...meta.sites, ...[...extra].sort()].slice(0, maxSites);
-  return { ...meta, sites, scope: `{${sites.join(' & ')}}` };
+  // A scope that only lists sites names them all, with its own operator (a cross namespace's `%`
+  // stays cross); any other is kept as written, its sites being the list above.
+  const listed = siteList.exec(meta.scope);
+  return { ...meta, sites, scope: listed === null ? meta.scope : `{${sites.join(` ${listed[1] ?? '&'} `)}}` };
 }
+
+/** A scope that only lists sites (`{Site1 & Site2}`, `{Site1 % Site2}`), with its operator. */
+const siteList = /^\{\s*[\w.-]+(?:\s*([&%])\s*[\w.-]+)*\s*\}$/;
 
 /**
  * `meta` widened by the sites that joined: their names after the scope's, sorted so that every

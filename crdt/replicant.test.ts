@@ -260,6 +260,16 @@ describe('hostile replicant content', () => {
     expect(sitesOf(Automerge.merge(Automerge.clone(three), one))).toEqual(union);
     // Alone, or a plain copy of its values (which keeps one meta), a create lists its own scope.
     expect(sitesOf(one)).toEqual([['Site1', 'Site2'], '{Site1 & Site2}']);
+    // A cross namespace's scope stays cross; a scope with bindings is kept as written.
+    const scoped = (actor: string, sites: ReplicantMeta['sites'], scope: string): Automerge.Doc<ReplicantDraft> =>
+      Automerge.change(Automerge.init<ReplicantDraft>({ actor }), (draft) => {
+        initReplicant(draft, { ...meta, sites, scope, origin: site1 });
+        writeDesired(draft, { site: site1, at: 10, body: pod({}), nonce: nonce(1) });
+      });
+    expect(sitesOf(Automerge.merge(scoped('bb', [site1, site2], '{Site1 % Site2}'), scoped('aa', [site1, site3], '{Site1 % Site3}'))))
+      .toEqual([['Site1', 'Site2', 'Site3'], '{Site1 % Site2 % Site3}']);
+    expect(sitesOf(Automerge.merge(scoped('bb', [site1, site2], '{pods: Site1 & Site2, secrets: Site1}'), scoped('aa', [site1, site3], '{Site1 & Site3}'))))
+      .toEqual([['Site1', 'Site2', 'Site3'], '{pods: Site1 & Site2, secrets: Site1}']);
   });
 
   it('widens its sites by the sites that joined, the same list on every site, and ignores malformed joins', () => {
