@@ -37,12 +37,13 @@ export function otherMembers(ctx: EngineContext, call: FrontCall, service: strin
 }
 
 /**
- * A read of `key` answered by this site's application (`here`), or, when it answers 404, by the
- * first of `others` that holds the object. Every other answers 404 or cannot be asked: this
- * site's 404, with a `Warning` naming those that could not be asked.
+ * A read of `key` answered by this site (`here`: its application's answer, with any warnings the
+ * read path adds), or, when that is a 404, by the first of `others` that holds the object. When
+ * every other answers 404 or cannot be asked: this site's 404, with a `Warning` naming those
+ * that could not be asked.
  */
-export async function readHereOrElsewhere(ctx: EngineContext, call: FrontCall, key: ResourceKey, others: readonly SiteName[], here: BufferedAnswer): Promise<Response> {
-  if (here.status !== 404) return relay(here);
+export async function readHereOrElsewhere(ctx: EngineContext, call: FrontCall, key: ResourceKey, others: readonly SiteName[], here: Response): Promise<Response> {
+  if (here.status !== 404) return here;
   const failures: string[] = [];
   for (const { site, base } of membersToTry(ctx, others, failures)) {
     const headers = forwardedHeaders(ctx, call, call.scope?.text ?? `{${site}}`);
@@ -66,7 +67,8 @@ export async function readHereOrElsewhere(ctx: EngineContext, call: FrontCall, k
     ctx.logger.debug({ site, url: call.url, status: answer.status }, 'read of an object not held here answered by another site of its scope');
     return relay(answer, [[CheopsHeader.ForwardedTo, site], warning(`${describeKey(key)} is not on ${ctx.self} (yet); read from ${site}, a site of the scope ${call.scope?.text ?? ''}`)]);
   }
-  return relay(here, failures.length === 0 ? [] : [warning(`${describeKey(key)} is not on ${ctx.self}, and some sites of the scope could not be asked: ${failures.join('; ')}`)]);
+  if (failures.length > 0) here.headers.append(...warning(`${describeKey(key)} is not on ${ctx.self}, and some sites of the scope could not be asked: ${failures.join('; ')}`));
+  return here;
 }
 
 /**

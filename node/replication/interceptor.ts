@@ -69,8 +69,10 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     if (classified.kind === 'other') return undefined;
     if (classified.kind === 'read') {
       const others = otherMembers(ctx, call, classified.service, classified.key);
-      if (others === undefined) return readWithWarnings(ctx, call, classified);
-      return fetchLocal(ctx, localRequest(call, undefined)).then((here) => readHereOrElsewhere(ctx, call, classified.key, others, here));
+      const withWarnings = readWithWarnings(ctx, call, classified);
+      if (others === undefined) return withWarnings;
+      const here = withWarnings ?? fetchLocal(ctx, localRequest(call, undefined)).then((answer) => relay(answer));
+      return here.then((answer) => readHereOrElsewhere(ctx, call, classified.key, others, answer));
     }
     const pathKey = classified.key;
     const live = pathKey === undefined ? undefined : ctx.index.live(pathKey);
