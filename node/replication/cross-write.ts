@@ -88,7 +88,8 @@ function livesOn(ctx: EngineContext, key: ResourceKey, site: SiteName, scope: st
  * The write, to this site's application. A create claims the name first (a crash between the two
  * leaves a claim with no object, which the claim's check drops, never an object without its
  * claim) and releases the claim it wrote when the application refuses (a name this site holds
- * already keeps its claim, and its first time); a delete done here releases it.
+ * already keeps its claim, and its first time; an answer that may hide a create, a 5xx, keeps it
+ * too); a delete done here releases it.
  */
 async function applyHere(ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, key: ResourceKey | undefined, notes: readonly string[]): Promise<Response> {
   if (key === undefined) return sendLocal(ctx, call, body, notes);
@@ -98,7 +99,10 @@ async function applyHere(ctx: EngineContext, call: FrontCall, write: GlueWriteCa
     const claimed = write.op === 'create' && (await claimName(ctx, key));
     const answer = await sendLocal(ctx, call, body, notes);
     const done = answer.status >= 200 && answer.status <= 299;
-    if ((claimed && !done) || (done && write.op === 'delete')) await releaseName(ctx, key);
+    // Only a refusal says nothing was made: a 5xx may hide a create made all the same (a 504 from
+    // an application that stalled, swarm seed 6000047), and a 409 says the object is here.
+    const refused = answer.status >= 400 && answer.status <= 499 && answer.status !== 409;
+    if ((claimed && refused) || (done && write.op === 'delete')) await releaseName(ctx, key);
     return answer;
   });
 }

@@ -447,6 +447,11 @@ const foundWith: readonly ScenarioOptions[] = [
   // Site2's own cm-c-1 was a double no site could tell apart. Fixed: claims and releases leave
   // once stored (durableFirst).
   { seed: 5700094, sites: 2, durationMs: 11_000, faults: ['partitions', 'loss', 'reorder', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 106, appLatency: { type: 'fixed', ms: 0 } },
+  // cheops sim --swarm 1 --seed 6000047 (stop 26): a create of pod-c-3 in a cross namespace, answered
+  // 504 by Site2's stalled application, which made the pod all the same: the create released its
+  // claim, and a create on Site3 that could not reach Site2 made a second pod-c-3 no site could
+  // tell apart. Fixed: only a refusal (4xx but 409) releases a create's claim.
+  { seed: 6000047, sites: 4, durationMs: 36_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 85, appLatency: { type: 'fixed', ms: 2 } },
   { seed: 5700253, sites: 5, durationMs: 25_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 94, appLatency: { type: 'fixed', ms: 2 } },
 ];
 
