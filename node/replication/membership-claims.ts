@@ -8,7 +8,9 @@
  * live, of the same key, and lists both sites, widens its own to that site (a `join:` entry, as
  * a write's widening does). The two documents then sync: the two creates are concurrent writes,
  * and one wins on every site (docs/REPLICATION.md §4). Without this, each kept its own object
- * for good, and the other sites never learnt of the second create.
+ * for good, and the other sites never learnt of the second create. A create made against a name
+ * deleted here (the sender's first incarnation, this site's tombstone) loses to the delete; when
+ * the name was made again here since, the live incarnation is widened to the sender as well.
  *
  * A site can only add itself so to a replicant whose key it holds and whose scope, as it wrote
  * it, names this site: what a write forwarded from it with that scope (held-elsewhere.ts) does
@@ -82,6 +84,12 @@ export class MembershipClaims {
       { site, metaId, key: keyText(entry.key), scope: theirs.scope },
       'a site made this replicated object too, with a scope naming this site: widened to it (the two creates are concurrent writes; one wins everywhere)',
     );
+    // Deleted here and made again since (a later incarnation): the site meant the object, not the
+    // deleted one, whose tombstone now removes its create there. The live one goes to it too.
+    const live = entry.deleted ? this.ctx.index.live(entry.key) : undefined;
+    if (live === undefined || live.incarnation <= entry.incarnation || live.sites.includes(site)) return;
+    await this.ctx.replicants.join(replicantDocId(live.metaId), [site]);
+    this.ctx.logger.info({ site, metaId: live.metaId, key: keyText(live.key) }, 'the object that site made was deleted here and made again: the new one widened to it too');
   }
 
   private remember(id: string, now: number): void {

@@ -572,6 +572,25 @@ describe('request checks', () => {
     for (const site of [site1, site2]) await eventually(async () => expect((await labelsOn(site, 'twice'))?.made).toBe('both'));
   });
 
+  it('gives the site a scope adds the object made again after a delete, when its create named the deleted one', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    expect((await site1.request('POST', pods, { body: pod('again', { made: 'first' }), scope: both })).status).toBe(201);
+    await eventually(async () => expect(await uidOn(site2, 'again')).toBeDefined());
+    expect((await site1.request('DELETE', `${pods}/again`)).status).toBe(200);
+    await eventually(async () => expect(await uidOn(site2, 'again')).toBeUndefined());
+    const remade = await site1.request('POST', pods, { body: pod('again', { made: 'second' }), scope: both });
+    expect(remade.status).toBe(201);
+    // Site3 knows nothing of either: its create is of the first incarnation, whose tombstone wins.
+    const created = await site3.request('POST', pods, { body: pod('again', { made: 'site3' }), scope: '{Site1 & Site2 & Site3}' });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-cheops-meta-id')).not.toBe(remade.headers.get('x-cheops-meta-id'));
+    // The live one reaches Site3 all the same: the object its create meant.
+    for (const site of [site1, site2, site3]) await eventually(async () => expect((await labelsOn(site, 'again'))?.made).toBe('second'));
+    expect((await site3.request('PATCH', `${pods}/again`, { body: { metadata: { labels: { made: 'third' } } }, headers: merge })).status).toBe(200);
+    for (const site of [site1, site2]) await eventually(async () => expect((await labelsOn(site, 'again'))?.made).toBe('third'));
+  });
+
   it('takes what a widened object relies on to the new sites too, though the write that widens it is a label', async () => {
     const [site1, , site3] = await threeSites();
     expect((await site1.request('POST', secrets, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'v1' } } })).status).toBe(201);
