@@ -132,7 +132,19 @@ async function settle(ctx: EngineContext, intent: CreateIntent): Promise<Settled
   // The intent's own entry may be there without its document: reserved by a create whose write failed.
   const live = ctx.index.live(key);
   const own = live?.metaId === metaId;
-  if (!own && (live !== undefined || metaIdOf(key, ctx.index.nextIncarnation(key)) !== metaId)) return forget('a later replicant of the key is held');
+  if (!own && (live !== undefined || metaIdOf(key, ctx.index.nextIncarnation(key)) !== metaId)) {
+    // Held, deleted by a site that made the same name meanwhile and never knew of this create: the
+    // create lost to that delete, and says so in the document, as an update concurrent with a
+    // delete does (swarm seed 6100153: forgotten, it was acknowledged and in no replicant).
+    if (ctx.documents.has(replicantDocId(metaId)) && (await ctx.replicants.get(metaId))?.deleted === true) {
+      const answer = await readLocal(ctx, key, intent.request);
+      const object = answer?.status === 200 ? answerJson(answer) : undefined;
+      if (answer !== undefined && (answer.status >= 500 || answer.status === 429)) return 'retry';
+      await ctx.replicants.recordLostToDelete(replicantDocId(metaId), isJsonObject(object) ? ctx.glue.canonical(object, key) : intent.request);
+      return forget('its replicant was deleted meanwhile by a site that did not know of it: recorded as lost to that delete');
+    }
+    return forget('a later replicant of the key is held');
+  }
   const answer = await readLocal(ctx, key, intent.request);
   if (answer === undefined) return forget('its body does not say where the object lives');
   if (answer.status === 404) return forget('the application does not hold the object');

@@ -328,6 +328,22 @@ export class Replicants {
     return true;
   }
 
+  /**
+   * Records `body`, an object this site's application made for the incarnation `docId` holds, as a
+   * write that lost to the delete the document holds already: a create answered here whose
+   * replicant could not be stored, while another site, not knowing of it, deleted the object it
+   * had made under the same name (create-recovery.ts). Nothing is written when it is not deleted.
+   */
+  async recordLostToDelete(docId: DocumentId, body: Readonly<Record<string, unknown>>): Promise<void> {
+    const { self, clock, random } = this.deps;
+    await this.deps.documents.change<ReplicantDraft>(docId, (draft) => {
+      if (draft.deleted !== true) return;
+      writeDesired(draft, { site: self, at: clock.now(), body, nonce: random.bytes(4) });
+      recordConflicts(draft);
+    }, { message: `lost to delete ${self}`, durableFirst: true });
+    await this.refresh(docId);
+  }
+
   /** Forgets the name `key` this site took in `docId`: its object is gone. Nothing is written when it held none. */
   async dropClaim(docId: DocumentId, key: ResourceKey): Promise<void> {
     const read = await this.read(docId);

@@ -452,6 +452,12 @@ const foundWith: readonly ScenarioOptions[] = [
   // claim, and a create on Site3 that could not reach Site2 made a second pod-c-3 no site could
   // tell apart. Fixed: only a refusal (4xx but 409) releases a create's claim.
   { seed: 6000047, sites: 4, durationMs: 36_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 85, appLatency: { type: 'fixed', ms: 2 } },
+  // cheops sim --swarm 1 --seed 6100153 (stop 26): a scoped create on Site1 whose application
+  // stalled 5 s was answered, but its replicant not stored (a full disk); meanwhile Site3 made the
+  // same name (the same incarnation), deleted it and made it again. Site1's recovery found the later
+  // incarnation and forgot the create: acknowledged, in no replicant. Fixed: it is written onto the
+  // deleted incarnation as a write that lost to the delete.
+  { seed: 6100153, sites: 3, durationMs: 17_000, faults: ['partitions', 'crashes', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 53, appLatency: { type: 'fixed', ms: 2 } },
   { seed: 5700253, sites: 5, durationMs: 25_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 94, appLatency: { type: 'fixed', ms: 2 } },
 ];
 
