@@ -134,20 +134,25 @@ function writeOf(history: ReplicantHistory, op: OpRecord): DesiredWrite | undefi
   return history.writes.find((write) => write.marker === marker && write.site === op.site) ?? history.writes.find((write) => write.marker === marker);
 }
 
-/** Two writes one site made one after the other must be causally ordered in the replicant. */
+/**
+ * Two writes one site made one after the other must be causally ordered in the replicant. The site
+ * that made a write is the one it was forwarded to, if it was: a member lacking the object sends a
+ * write on (node/replication/held-elsewhere.ts), and holds only what reaches it of it afterwards.
+ */
 function checkSessionOrder(ctx: CheckContext, ops: readonly OpRecord[]): string[] {
   const violations: string[] = [];
-  const local = ops.filter((op) => op.outcome === 'acknowledged' && op.metaId !== undefined && op.call.verb !== 'delete' && op.key.sites.includes(op.site));
+  const madeOn = (op: OpRecord): string => op.forwardedTo ?? op.site;
+  const local = ops.filter((op) => op.outcome === 'acknowledged' && op.metaId !== undefined && op.call.verb !== 'delete' && op.key.sites.some((site) => site === madeOn(op)));
   for (const [index, later] of local.entries()) {
     const history = ctx.final.histories.get(replicantDocId(later.metaId as NonNullable<OpRecord['metaId']>));
     if (history === undefined) continue;
     const laterWrite = writeOf(history, later);
     for (const earlier of local.slice(0, index)) {
-      if (earlier.site !== later.site || earlier.metaId !== later.metaId || (earlier.answeredAtMs ?? Infinity) > later.issuedAtMs) continue;
+      if (madeOn(earlier) !== madeOn(later) || earlier.metaId !== later.metaId || (earlier.answeredAtMs ?? Infinity) > later.issuedAtMs) continue;
       const earlierWrite = writeOf(history, earlier);
       if (laterWrite === undefined || earlierWrite === undefined || earlierWrite === laterWrite) continue;
       if (!history.precedes(earlierWrite.hash, laterWrite.hash)) {
-        violations.push(`${describeOp(later)}: made on ${later.site} without ${earlier.id}, which ${later.site} had acknowledged before (its store forgot it?)`);
+        violations.push(`${describeOp(later)}: made on ${madeOn(later)} without ${earlier.id}, which ${madeOn(later)} had acknowledged before (its store forgot it?)`);
       }
     }
   }

@@ -458,6 +458,11 @@ const foundWith: readonly ScenarioOptions[] = [
   // incarnation and forgot the create: acknowledged, in no replicant. Fixed: it is written onto the
   // deleted incarnation as a write that lost to the delete.
   { seed: 6100153, sites: 3, durationMs: 17_000, faults: ['partitions', 'crashes', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 53, appLatency: { type: 'fixed', ms: 2 } },
+  // cheops sim --swarm 1 --seed 6200306 (stop 26): the checker's. Site1, a member still without
+  // the replicant, sent a patch on to Site2 (held-elsewhere.ts); its next patch, made on Site1
+  // before Site2's change arrived, did not follow it. The session order is the order of the
+  // writes a site made: a forwarded one is the site's it went to.
+  { seed: 6200306, sites: 2, durationMs: 25_000, faults: ['partitions', 'reorder', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 133, appLatency: { type: 'uniform', minMs: 1, maxMs: 20 } },
   { seed: 5700253, sites: 5, durationMs: 25_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 94, appLatency: { type: 'fixed', ms: 2 } },
 ];
 
