@@ -95,17 +95,20 @@ function checkApplication(key: WorkloadKey, site: SiteName, history: ReplicantHi
 
 /**
  * Whether the object `site`'s application holds, with no replicant anywhere, is that of a scoped
- * create sent there that was never answered (the site died with it) and never sent again: the
+ * create sent there that was never answered (the site died with it) and never taken in since: the
  * application made it, and the node died before its intent was stored (it is written while the
  * application works, docs/REPLICATION.md). The client, told nothing, retries; its retry adopts the
  * object (a 409 on a scoped create). One that does not retry leaves it there (swarm seed 5400156:
- * two earlier attempts answered 503 had used the client's retries).
+ * two earlier attempts answered 503 had used the client's retries), and so does one whose every
+ * retry failed before it could (seed 6300464: the restarted site's application was out, each
+ * retry answered 503): no later request of the key was acknowledged or refused.
  */
 function unansweredCreateHere(ctx: CheckContext, key: WorkloadKey, site: SiteName, marker: string | undefined): boolean {
   const ops = ctx.history.of(key);
   const op = ops.find((candidate) => candidate.id === marker);
   if (op === undefined || op.call.verb !== 'create' || op.call.scope === undefined || op.status !== undefined || op.outcome !== 'unknown') return false;
-  return (op.forwardedTo ?? op.site) === site && !ops.some((later) => later.issuedAtMs > op.issuedAtMs);
+  const later = ops.filter((candidate) => candidate.issuedAtMs > op.issuedAtMs);
+  return (op.forwardedTo ?? op.site) === site && later.every((candidate) => candidate.outcome === 'unknown' || candidate.outcome === 'skipped');
 }
 
 /** The convergence checker. */
