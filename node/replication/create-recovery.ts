@@ -135,12 +135,12 @@ async function settle(ctx: EngineContext, intent: CreateIntent): Promise<Settled
   if (!own && (live !== undefined || metaIdOf(key, ctx.index.nextIncarnation(key)) !== metaId)) {
     // Held, deleted by a site that made the same name meanwhile and never knew of this create: the
     // create lost to that delete, and says so in the document, as an update concurrent with a
-    // delete does (swarm seed 6100153: forgotten, it was acknowledged and in no replicant).
+    // delete does (swarm seed 6100153: forgotten, it was acknowledged and in no replicant). What
+    // is recorded is the create as it was asked: the application's object may be the later
+    // incarnation's by now (seed 6500012: recorded, it made the deleted incarnation hold the
+    // later one's first write, as if the deleted object had come back).
     if (ctx.documents.has(replicantDocId(metaId)) && (await ctx.replicants.get(metaId))?.deleted === true) {
-      const answer = await readLocal(ctx, key, intent.request);
-      const object = answer?.status === 200 ? answerJson(answer) : undefined;
-      if (answer !== undefined && (answer.status >= 500 || answer.status === 429)) return 'retry';
-      await ctx.replicants.recordLostToDelete(replicantDocId(metaId), isJsonObject(object) ? ctx.glue.canonical(object, key) : intent.request);
+      await ctx.replicants.recordLostToDelete(replicantDocId(metaId), ctx.glue.canonical(intent.request, key));
       return forget('its replicant was deleted meanwhile by a site that did not know of it: recorded as lost to that delete');
     }
     return forget('a later replicant of the key is held');

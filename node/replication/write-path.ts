@@ -305,13 +305,15 @@ async function recordAnswer(ctx: EngineContext, write: ReplicatedWrite, answer: 
   if (key === undefined) return notReplicated('the application answer names no object');
   if (glueCall.op !== 'delete' && ctx.glue.isOwnedChild(object)) return notReplicated('an owned child is never replicated; its parent is');
   const live = ctx.index.live(key);
-  // An object on its way out (a pod in its grace period) with no live replicant:
+  // A change to an object on its way out (a pod in its grace period) is no new life of the name:
+  // with no live replicant it would stay live everywhere once the object is gone here (swarm seed
+  // 4200231: a label sent while the delete waited for a stalled application); with one, the object
+  // is a deleted incarnation's, whose body would become the live one's (seed 6500193: a label
+  // sent as the old pod's tombstone was applied, the new incarnation not made here yet).
+  if (glueCall.op !== 'delete' && ctx.glue.isTerminating(object)) return notReplicated('the object is being deleted');
+  // A second delete of an object on its way out, its replicant deleted already, is that
+  // tombstone's: a new one would start a life of the name from the deleted object (seed 5200122).
   if (live === undefined && ctx.glue.isTerminating(object)) {
-    // a change to it is no new life of the name: it would stay live everywhere once the object is
-    // gone here (swarm seed 4200231: a label sent while the delete waited for a stalled application);
-    if (glueCall.op !== 'delete') return notReplicated('the object is being deleted');
-    // a second delete of it, its replicant deleted already, is that tombstone's: a new one would
-    // start a life of the name from the deleted object (swarm seed 5200122).
     const tombstoned = ctx.index.latest(key);
     if (tombstoned?.deleted === true) {
       ctx.metrics.writes.inc({ op: glueCall.op, result: 'replicated' });

@@ -469,6 +469,16 @@ const foundWith: readonly ScenarioOptions[] = [
   // object stays there, unreplicated. The convergence checker allows it when no later request of
   // the key was acknowledged or refused.
   { seed: 6300464, sites: 2, durationMs: 15_000, faults: ['partitions', 'crashes', 'reorder', 'app-outages', 'disk-full', 'slow-disk'], latency: { type: 'long-tail', medianMs: 20, p99Ms: 200 }, operations: 116, appLatency: { type: 'fixed', ms: 2 } },
+  // cheops sim --swarm 1 --seed 6500012 (stop 26, this stop's own): Site4's create intent, settled
+  // once a later incarnation lived there, recorded the application's object, which was that later
+  // incarnation's, as a lost write of the deleted one: the deleted object "came back". Fixed: the
+  // create is recorded as it was asked.
+  { seed: 6500012, sites: 7, durationMs: 11_000, faults: ['partitions', 'reorder', 'app-outages', 'disk-full'], latency: { type: 'uniform', minMs: 40, maxMs: 120 }, operations: 35, appLatency: { type: 'fixed', ms: 2 } },
+  // cheops sim --swarm 1 --seed 6500193 (stop 26): a label on Site2 reached the old pod in its grace
+  // period (its tombstone just applied) while the new incarnation lived there, not made yet: the
+  // dying pod became the new incarnation's desired state and replica, and Site2 never made it.
+  // Fixed: a change to an object on its way out is never replicated, live replicant or not.
+  { seed: 6500193, sites: 2, durationMs: 27_000, faults: ['partitions', 'loss', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 122, appLatency: { type: 'fixed', ms: 2 } },
   { seed: 5700253, sites: 5, durationMs: 25_000, faults: ['partitions', 'crashes', 'loss', 'reorder', 'app-outages', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 94, appLatency: { type: 'fixed', ms: 2 } },
 ];
 
