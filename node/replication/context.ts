@@ -8,6 +8,7 @@ import type { DocumentStore } from '../../crdt/document-store.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
 import type { CreateIntent, CreateIntents } from './create-intents.js';
+import type { SentOnWrites } from './sent-on.js';
 import type { KeyIndex } from './key-index.js';
 import type { KeyLocks } from './key-locks.js';
 import type { ReplicationMetrics } from './metrics.js';
@@ -83,6 +84,8 @@ export interface EngineContext {
   readonly intents: CreateIntents;
   /** Creates sharing a dependency first, under way here (creating.ts). */
   readonly creating: CreatesUnderWay;
+  /** Writes sent on to another member that this site's copy may not hold yet (sent-on.ts). */
+  readonly sentOn: SentOnWrites;
   /** One writer per key at a time: the write path and the reconcile passes. */
   readonly locks: KeyLocks;
   readonly clock: Clock;

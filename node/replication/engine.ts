@@ -37,6 +37,7 @@ import { replicantSharePolicy } from './share-policy.js';
 import { Resharer } from './reshare.js';
 import { MembershipClaims } from './membership-claims.js';
 import { CreatesUnderWay } from './creating.js';
+import { SentOnWrites } from './sent-on.js';
 import { replicationWants } from './wants.js';
 import { upgradeRoute } from './read-forward.js';
 import type { SitesPort } from './sites.js';
@@ -118,7 +119,7 @@ export class ReplicationEngine {
     const localApp = this.appHealth.watch(components.localApp);
     this.ctx = {
       self: site, glue: components.glue, localApp, remote: components.remote, sites: components.sites,
-      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger, storageWritable), creating: new CreatesUnderWay(), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger, storageWritable), creating: new CreatesUnderWay(), sentOn: new SentOnWrites(components.clock), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
       storageWritable,
       recheck: {
         replica: (docId) => this.reconciler.schedule(docId),

@@ -6,7 +6,8 @@
  * ones first: a read to the first that has the object, a write (never a create) to the first
  * that can be reached, which applies it as a member (and widens the object to this site when
  * the scope adds it: interceptor.ts, `widenedPlan`). The answer comes back with
- * `X-Cheops-Forwarded-To` and a `Warning`.
+ * `X-Cheops-Forwarded-To` and a `Warning`; the writes of the key that follow go the same way
+ * until this site's copy holds that one (sent-on.ts).
  *
  * Nothing is asked of another site while this one holds the object or has a replicant of its
  * key, nor for a request forwarded here (a second hop could go round in circles): a request its

@@ -20,6 +20,8 @@ export const CheopsHeader = {
   WaitTimeout: 'x-cheops-wait-timeout',
   ForwardedTo: 'x-cheops-forwarded-to',
   ForwardedFrom: 'x-cheops-forwarded-from',
+  /** On the answer to a write forwarded here: the replicant's heads after it (sent-on.ts). */
+  Heads: 'x-cheops-heads',
   /** `dependent`: a reliance check looking for an object (creating.ts). */
   Probe: 'x-cheops-probe',
 } as const;

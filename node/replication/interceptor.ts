@@ -19,7 +19,7 @@
  *   replicant's own scope; any other write goes to the local application as it came.
  */
 import { CheopsError, ErrorCode } from '../../core/index.js';
-import type { ResourceKey, SiteName } from '../../core/ids.js';
+import { isSiteName, type ResourceKey, type SiteName } from '../../core/ids.js';
 import { BindingSource, parseScope, resolveScope, type Scope } from '../../scope/index.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
@@ -30,10 +30,11 @@ import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
+import { afterSentOn } from './sent-on.js';
 import { noticeMadeAgainAmong } from './reshare.js';
 import { forwardWrite } from './forward.js';
 import { otherMembers, readHereOrElsewhere, writeHereOrElsewhere } from './held-elsewhere.js';
-import { CheopsHeader, describeKey, firstValue, parseWait, relay } from './http.js';
+import { CheopsHeader, describeKey, firstValue, parseWait, relay, warning } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
@@ -156,10 +157,23 @@ async function writePlanned(
         intentFirst: write.op === 'create' && relies,
         ...(plan.joining === undefined ? {} : { joining: plan.joining }),
       });
+      if (key === undefined) return here();
+      // A write sent on before this one, which this site's copy does not hold yet, goes first (sent-on.ts).
+      const after = await afterSentOn(ctx, call, key);
+      if (after.kind === 'follow') {
+        const scope = call.scope?.text ?? after.sent.scope;
+        const answer = await forwardWrite(ctx, call, body, { sites: [after.sent.site], scope, warnings: [...plan.warnings, after.note], op: write.op });
+        ctx.sentOn.record(key, after.sent.site, scope, answer);
+        return answer;
+      }
+      const warned = after.kind === 'here' ? (): Promise<Response> => here().then((answer) => withWarning(answer, after.warning)) : here;
       // A write of an object the scope names other sites for, and this site lacks (held-elsewhere.ts).
-      const others = write.op === 'create' || key === undefined || !plan.scoped ? undefined : otherMembers(ctx, call, write.service, key);
-      if (others === undefined || key === undefined) return here();
-      return writeHereOrElsewhere(ctx, call, body, { key, others, scope: plan.scope, op: write.op }, here);
+      const others = write.op === 'create' || !plan.scoped ? undefined : otherMembers(ctx, call, write.service, key);
+      if (others === undefined) return warned();
+      const answer = await writeHereOrElsewhere(ctx, call, body, { key, others, scope: plan.scope, op: write.op }, warned);
+      const sentTo = answer.headers.get(CheopsHeader.ForwardedTo);
+      if (sentTo !== null && isSiteName(sentTo)) ctx.sentOn.record(key, sentTo, plan.scope, answer);
+      return answer;
     }
   }
 }
@@ -270,3 +284,8 @@ function sameSites(a: readonly SiteName[], b: readonly SiteName[]): boolean {
   return a.length === b.length && a.every((site) => b.includes(site));
 }
 
+/** `answer` with one more `Warning`. */
+function withWarning(answer: Response, text: string): Response {
+  answer.headers.append(...warning(text));
+  return answer;
+}

@@ -8,7 +8,7 @@ import { silentLogger } from '../../core/logger.js';
 import { systemClock, systemRandom } from '../../core/system.js';
 import { inProcessLocalApp } from '../local-app.js';
 import { createStandin } from '../../simulator/standin/index.js';
-import { asSiteName } from '../../core/ids.js';
+import { asSiteName, type MetaId } from '../../core/ids.js';
 import { metaIdOf, replicantDocId } from '../../crdt/replicant.js';
 import type { JsonObject } from '../../glue/json.js';
 import { CreateIntents } from './create-intents.js';
@@ -543,6 +543,72 @@ describe('request checks', () => {
     // A delete made there goes where the object is, and reaches every copy.
     expect((await site3.request('DELETE', `${pods}/far`, { scope: all })).status).toBe(200);
     for (const site of [site1, site2]) await eventually(async () => expect(await uidOn(site, 'far')).toBeUndefined());
+  });
+
+  it('sends a member\'s next write where its last one went while its own copy lacks that write, and makes it here once the copy holds it or that site is cut off', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const all = '{Site1 & Site2 & Site3}';
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    const label = (site: TestSite, labels: Record<string, string>): Promise<Response> =>
+      site.request('PATCH', `${pods}/purple`, { body: { metadata: { labels } }, scope: all, headers: merge });
+    // Site3, a member cut off when purple was made, lacks it.
+    await mesh?.partition('Site3');
+    const created = await site1.request('POST', pods, { body: pod('purple'), scope: all });
+    expect(created.status).toBe(201);
+    const docId = replicantDocId((created.headers.get('x-cheops-meta-id') ?? '') as MetaId);
+    await eventually(async () => expect(await uidOn(site2, 'purple')).toBeDefined());
+    // Back, Site3 hears from Site2 soon and from Site1 late; Site1's changes reach Site2 late too.
+    const slow = new Set([`${site1.peerId}>${site3.peerId}`, `${site1.peerId}>${site2.peerId}`]);
+    mesh?.network.setLinkPolicy({
+      canConnect: () => true,
+      decide: (from, to) => ({ type: 'deliver', delayMs: slow.has(`${from}>${to}`) ? 1_500 : to === site3.peerId ? 200 : 0 }),
+    });
+    await mesh?.heal('Site3');
+    // The first write goes to Site1 (held-elsewhere.ts), whose change reaches nobody for 1.5 s.
+    const first = await label(site3, { a: '1' });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+    expect(first.headers.get('x-cheops-heads')).toMatch(/^[0-9a-f]{64}/);
+    // Site2's copy, without that write, reaches Site3: the next write follows the first to Site1.
+    await eventually(() => expect(site3.documents.has(docId)).toBe(true));
+    expect(await labelsOn(site3, 'purple')).toEqual({});
+    const second = await label(site3, { b: '2' });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+    expect(second.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this one: this one went there too');
+    // Both writes, in the order Site3's client made them, on every site.
+    for (const site of [site1, site2, site3]) await eventually(async () => expect(await labelsOn(site, 'purple')).toEqual({ a: '1', b: '2' }));
+    // Caught up: Site3 writes its copy itself again.
+    const third = await label(site3, { c: '3' });
+    expect(third.status).toBe(200);
+    expect(third.headers.get('x-cheops-forwarded-to')).toBeNull();
+    for (const site of [site1, site2]) await eventually(async () => expect((await labelsOn(site, 'purple'))?.c).toBe('3'));
+  });
+
+  it('makes a member\'s next write here, with a warning, when the site its last one went to is cut off before its copy caught up', async () => {
+    const [site1, site2, site3] = await threeSites();
+    const all = '{Site1 & Site2 & Site3}';
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    await mesh?.partition('Site3');
+    const created = await site1.request('POST', pods, { body: pod('purple'), scope: all });
+    const docId = replicantDocId((created.headers.get('x-cheops-meta-id') ?? '') as MetaId);
+    await eventually(async () => expect(await uidOn(site2, 'purple')).toBeDefined());
+    const slow = new Set([`${site1.peerId}>${site3.peerId}`, `${site1.peerId}>${site2.peerId}`]);
+    mesh?.network.setLinkPolicy({
+      canConnect: () => true,
+      decide: (from, to) => ({ type: 'deliver', delayMs: slow.has(`${from}>${to}`) ? 1_500 : to === site3.peerId ? 200 : 0 }),
+    });
+    await mesh?.heal('Site3');
+    const first = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { a: '1' } } }, scope: all, headers: merge });
+    expect(first.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+    await eventually(() => expect(site3.documents.has(docId)).toBe(true));
+    // Site1 cut off before its change arrived: the write is not refused, nor kept waiting.
+    await mesh?.partition('Site1');
+    const second = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { b: '2' } } }, scope: all, headers: merge });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-cheops-forwarded-to')).toBeNull();
+    expect(second.headers.get('warning')).toContain('and Site1 is cut off: this one was made here, and may be concurrent with it');
+    expect((await labelsOn(site3, 'purple'))?.b).toBe('2');
   });
 
   it('joins a create made on the site a scope adds to the object the others hold: one replicant, one winner on every site', async () => {

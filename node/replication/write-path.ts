@@ -20,6 +20,7 @@ import {
   createdHereHeader,
   describeKey,
   failureWarnings,
+  forwardedFrom,
   relay,
   replicasHeader,
   requestHeaders,
@@ -354,9 +355,12 @@ async function replicationHeaders(ctx: EngineContext, write: ReplicatedWrite, re
   const replicant = write.wait.all
     ? await waitForAll(ctx, result.replicant, { revision, generation }, write.wait.timeoutMs, write.call.signal)
     : result.replicant;
+  // A member that sent the write on lacks the object, or this change: it follows these heads (sent-on.ts).
+  const heads = forwardedFrom(write.call) === undefined ? undefined : ctx.documents.heads(replicantDocId(replicant.metaId));
   return [
     [CheopsHeader.MetaId, replicant.metaId],
     [CheopsHeader.Replicas, replicasHeader(replicant, revision, generation)],
+    ...(heads === undefined || heads.length === 0 ? [] : [[CheopsHeader.Heads, heads.join(',')] as const]),
     ...failureWarnings(replicant, revision, generation),
   ];
 }
