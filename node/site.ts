@@ -213,7 +213,7 @@ interface MeshDeps {
   /** Replica statuses wait while the reconciler has a backlog (p2p/background-hold.ts). */
   readonly background?: BackgroundGate;
   /** Told of each document message refused from a peer outside the document's scope. */
-  readonly onRefused?: (peer: PeerIdString, doc: DocumentId) => void;
+  readonly onRefused?: (peer: PeerIdString, doc: DocumentId) => boolean;
 }
 
 /** Heartbeats, redials and document sync, all on the Transport port. */

@@ -58,11 +58,13 @@ export interface DocSyncComponents {
   /** When given, background changes wait while it is busy (background-hold.ts); else they go at once. */
   readonly background?: BackgroundGate;
   /**
-   * Told of each message refused because its peer is outside the document's scope (after the
-   * refusal is counted and logged): the node may find the peer was to be in it (a site a scope
-   * adds, which made the object itself). Called synchronously; it must not throw.
+   * Told of each message refused because its peer is outside the document's scope, before the
+   * refusal is counted and logged: the node may find the peer was to be in it (a site a scope
+   * adds, which made the object itself). Returns true while it looks into that: the refusal is
+   * then logged at debug, since it may be a join under way, not a peer overstepping. Called
+   * synchronously; it must not throw.
    */
-  readonly onRefused?: (peer: PeerIdString, doc: DocumentId) => void;
+  readonly onRefused?: (peer: PeerIdString, doc: DocumentId) => boolean;
 }
 
 /** Counters for metrics and tests. Each counts every message, logged or not. */

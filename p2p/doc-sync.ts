@@ -92,7 +92,7 @@ export class DocSync {
   private readonly awayWrites: AwayWrites;
   private readonly lostWrites: LostWrites;
   private readonly background: BackgroundGate | undefined;
-  private readonly onRefused: ((peer: PeerIdString, doc: DocumentId) => void) | undefined;
+  private readonly onRefused: ((peer: PeerIdString, doc: DocumentId) => boolean) | undefined;
   private readonly hold: BackgroundHold;
   private stopListeningToGate: (() => void) | undefined;
   /** Peers whose summary is queued and not started: one more would say the same. */
@@ -873,12 +873,13 @@ export class DocSync {
 
   /** Counts and logs a message from `peer` about `doc`, which it is not part of, and tells `onRefused`. */
   private refuse(peer: PeerIdString, doc: DocumentId, kind: string): void {
-    this.guard.refuse(peer, doc, kind);
+    let lookedInto = false;
     try {
-      this.onRefused?.(peer, doc);
+      lookedInto = this.onRefused?.(peer, doc) === true;
     } catch (error) {
       this.logger.error({ peer, doc, err: errorMessage(error) }, 'a refusal listener failed');
     }
+    this.guard.refuse(peer, doc, kind, lookedInto);
   }
 
   private allowed(doc: DocumentId, peer: PeerIdString): boolean {

@@ -35,15 +35,21 @@ export class PeerMessageGuard {
   private readonly backlog: PeerBacklog<PeerIdString>;
   private readonly warnings: PeerWarningLimiter;
   private readonly counts: DroppedCounts = { refused: 0, malformed: 0, overloaded: 0 };
+  private readonly logger: Logger;
 
   constructor(options: PeerMessageGuardOptions, components: PeerMessageGuardComponents) {
+    this.logger = components.logger;
     this.backlog = new PeerBacklog(options.maxBacklogBytes);
     this.warnings = new PeerWarningLimiter(options.warnings, components);
   }
 
   /** A peer sent something about `doc`, which it is not part of. */
-  refuse(peer: PeerIdString, doc: DocumentId, kind: string): void {
+  refuse(peer: PeerIdString, doc: DocumentId, kind: string, lookedInto = false): void {
     this.counts.refused += 1;
+    if (lookedInto) {
+      this.logger.debug({ peer, doc, kind }, 'refused a document message from a peer outside its scope, while the node looks whether the peer was added to it');
+      return;
+    }
     this.warnings.warn(
       peer,
       { peer, doc, kind, code: ErrorCode.PeerNotAllowed },

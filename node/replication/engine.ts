@@ -168,7 +168,7 @@ export class ReplicationEngine {
    * Document sync refused a message of `peer` about `doc` (its scope here leaves the peer out):
    * the peer may have made the object too, with a scope naming both (membership-claims.ts).
    */
-  readonly refusedFrom = (peer: PeerIdString, doc: DocumentId): void => this.membership.refused(peer, doc);
+  readonly refusedFrom = (peer: PeerIdString, doc: DocumentId): boolean => this.membership.refused(peer, doc);
 
   /** Loads the key index and starts following document changes (before document sync starts). */
   async open(): Promise<void> {

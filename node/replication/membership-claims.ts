@@ -43,23 +43,28 @@ export class MembershipClaims {
     private readonly stopping: AbortSignal,
   ) {}
 
-  /** A message of `peer` about `doc` was refused (DocSync's `onRefused`). */
-  refused(peer: PeerIdString, doc: DocumentId): void {
+  /**
+   * A message of `peer` about `doc` was refused (DocSync's `onRefused`). Returns whether this site
+   * is looking whether `peer` was added to the replicant (a look started now or under way).
+   */
+  refused(peer: PeerIdString, doc: DocumentId): boolean {
     const metaId = metaIdOfDocId(doc);
-    if (metaId === undefined || this.stopping.aborted) return;
+    if (metaId === undefined || this.stopping.aborted) return false;
     const entry = this.ctx.index.byMetaId(metaId);
-    if (entry === undefined) return;
+    if (entry === undefined) return false;
     const site = this.ctx.sites.names().find((name) => this.ctx.sites.peerIdOf(name) === peer);
-    if (site === undefined || entry.sites.includes(site)) return;
+    if (site === undefined || entry.sites.includes(site)) return false;
     const id = `${site} ${metaId}`;
+    if (this.looking.has(id)) return true;
     const now = this.ctx.clock.now();
     const last = this.lastLook.get(id);
-    if (this.looking.has(id) || this.looking.size >= maxLooking || (last !== undefined && now - last < lookAgainMs)) return;
+    if (this.looking.size >= maxLooking || (last !== undefined && now - last < lookAgainMs)) return false;
     this.remember(id, now);
     this.looking.add(id);
     void this.look(site, metaId)
       .catch((error: unknown) => this.ctx.logger.debug({ site, metaId, error: errorMessage(error) }, 'a refused site\'s replicant could not be looked at'))
       .finally(() => this.looking.delete(id));
+    return true;
   }
 
   private async look(site: SiteName, metaId: MetaId): Promise<void> {
@@ -78,7 +83,10 @@ export class MembershipClaims {
     if (entry === undefined || entry.sites.includes(site)) return;
     const claims = theirs.metaId === metaId && theirs.deleted !== true && key !== undefined && keyText(key) === keyText(entry.key) &&
       sites.includes(site) && sites.includes(this.ctx.self);
-    if (!claims) return;
+    if (!claims) {
+      this.ctx.logger.info({ site, metaId, key: keyText(entry.key) }, 'a site outside this replicated object\'s scope sent its document, and its own copy does not add it: its messages stay refused');
+      return;
+    }
     await this.ctx.replicants.join(replicantDocId(metaId), [site]);
     this.ctx.logger.info(
       { site, metaId, key: keyText(entry.key), scope: theirs.scope },

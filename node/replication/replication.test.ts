@@ -633,6 +633,11 @@ describe('request checks', () => {
       expect(made).toEqual([made[0], made[0], made[0]]);
     });
     expect((await replicantOn(site1)).conflicts.length).toBeGreaterThan(0);
+    // Refused while looked into, not warned of: a join under way, not a peer overstepping.
+    for (const site of [site1, site2]) {
+      expect(site.logger.find('refused a document message').length).toBeGreaterThan(0);
+      expect(site.logger.find('refused a document message').filter((entry) => entry.level !== 'debug')).toEqual([]);
+    }
     // One object now: a write on any copy reaches all three.
     expect((await site3.request('PATCH', `${pods}/twice`, { body: { metadata: { labels: { made: 'both' } } }, headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
     for (const site of [site1, site2]) await eventually(async () => expect((await labelsOn(site, 'twice'))?.made).toBe('both'));
