@@ -254,6 +254,23 @@ describe('replication across three real sites, with the real kubectl', () => {
     expect((await cluster.kubectl('Site3', ['get', 'namespace', 'teams'])).code).not.toBe(0);
   });
 
+  it('replicates server-side apply (kubectl apply --server-side), scoped by the manifest\'s annotation or by --scope', async () => {
+    const manifest = (name: string, level: string, scoped: boolean): string => [
+      'apiVersion: v1', 'kind: ConfigMap', 'metadata:', `  name: ${name}`, ...(scoped ? ['  annotations:', `    cheops.io/scope: "${both}"`] : []), 'data:', `  level: "${level}"`, '',
+    ].join('\n');
+    expect(await cluster.ok('Site2', ['apply', '--server-side', '-f', '-'], { input: manifest('ssa', 'info', true) })).toBe('configmap/ssa serverside-applied\n');
+    expect(await cluster.ok('Site2', ['apply', '--server-side', '-f', '-'], { input: manifest('ssa', 'warn', true) })).toBe('configmap/ssa serverside-applied\n');
+    expect(await cluster.ok('Site1', ['apply', '--server-side', '-f', '-'], { input: manifest('ssa-flag', 'info', false), scope: both })).toBe('configmap/ssa-flag serverside-applied\n');
+    await eventually(async () => {
+      expect(await cluster.ok('Site1', ['get', 'configmap', 'ssa', '-o', 'jsonpath={.data.level}'])).toBe('warn');
+      expect(await cluster.ok('Site2', ['get', 'configmap', 'ssa-flag', '-o', 'jsonpath={.data.level}'])).toBe('info');
+    });
+    // Applied again on the other site, without a scope: the replicated object changes on both.
+    expect(await cluster.ok('Site2', ['apply', '--server-side', '-f', '-'], { input: manifest('ssa-flag', 'error', false) })).toBe('configmap/ssa-flag serverside-applied\n');
+    await eventually(async () => expect(await cluster.ok('Site1', ['get', 'configmap', 'ssa-flag', '-o', 'jsonpath={.data.level}'])).toBe('error'));
+    expect((await cluster.kubectl('Site3', ['get', 'configmap', 'ssa'])).code).not.toBe(0);
+  });
+
   it('bad input: a malformed scope, an unknown site, a local refusal, a remote refusal', async () => {
     // kubectl reads discovery through the /scope/ prefix first, and shows no message for a refused
     // discovery: the path carrier is checked over plain HTTP, the annotation carrier with kubectl.

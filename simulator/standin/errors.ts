@@ -115,11 +115,11 @@ export function conflict(resource: Qualified, name: string, why: string): ApiErr
   );
 }
 
-/** 422 `Pod "x" is invalid: spec.containers: Required value`. */
+/** 422 `Pod "x" is invalid: spec.containers: Required value`; the kind qualified by its group as the API server's GroupKind prints it (`PatchOptions.meta.k8s.io`). */
 export function invalid(group: string, kind: string, name: string, causes: readonly StatusCause[]): ApiError {
   const listed = causes.map((cause) => `${cause.field}: ${cause.message}`);
   const summary = listed.length === 1 ? (listed[0] ?? '') : `[${listed.join(', ')}]`;
-  return new ApiError(422, StatusReason.Invalid, `${kind} "${name}" is invalid: ${summary}`, {
+  return new ApiError(422, StatusReason.Invalid, `${group === '' ? kind : `${kind}.${group}`} "${name}" is invalid: ${summary}`, {
     name,
     ...(group === '' ? {} : { group }),
     kind,

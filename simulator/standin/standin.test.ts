@@ -112,7 +112,7 @@ describe('stand-in API: objects', () => {
     expect(typed.body.message).toContain('cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32');
   });
 
-  it('patches with merge, strategic merge and JSON patches, and refuses server-side apply', async () => {
+  it('patches with merge, strategic merge and JSON patches, and server-side apply', async () => {
     const { request } = await testStandin();
     await request('POST', '/api/v1/namespaces/default/pods', podManifest('p', { a: '1' }));
     const merge = await request('PATCH', '/api/v1/namespaces/default/pods/p', { metadata: { labels: { b: '2', a: null } } }, { 'content-type': 'application/merge-patch+json' });
@@ -128,8 +128,21 @@ describe('stand-in API: objects', () => {
       'content-type': 'application/json-patch+json',
     });
     expect(objectAt(objectAt(json.body, 'metadata'), 'annotations')).toEqual({ x: 'y' });
-    const apply = await request('PATCH', '/api/v1/namespaces/default/pods/p', 'kind: Pod', { 'content-type': 'application/apply-patch+yaml' });
-    expect([apply.status, apply.body.reason]).toEqual([415, 'UnsupportedMediaType']);
+    // Server-side apply, without field ownership (patch/apply-patch.ts): merged into the object, or makes it.
+    const applyType = { 'content-type': 'application/apply-patch+yaml' };
+    const applied = (name: string, labels: string): string => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n    ${labels}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.28\n`;
+    const unmanaged = await request('PATCH', '/api/v1/namespaces/default/pods/p', applied('p', 'c: "3"'), applyType);
+    expect([unmanaged.status, unmanaged.body.reason, unmanaged.body.message]).toEqual([422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch']);
+    const apply = await request('PATCH', '/api/v1/namespaces/default/pods/p?fieldManager=kubectl', applied('p', 'c: "3"'), applyType);
+    expect(apply.status).toBe(200);
+    expect(objectAt(objectAt(apply.body, 'metadata'), 'labels')).toEqual({ b: '2', c: '3' });
+    const made = await request('PATCH', '/api/v1/namespaces/default/pods/q?fieldManager=kubectl&force=true', applied('q', 'd: "4"'), applyType);
+    expect(made.status).toBe(201);
+    expect(objectAt(objectAt(made.body, 'metadata'), 'labels')).toEqual({ d: '4' });
+    const misnamed = await request('PATCH', '/api/v1/namespaces/default/pods/r?fieldManager=kubectl', applied('q', 'd: "4"'), applyType);
+    expect([misnamed.status, misnamed.body.message]).toEqual([400, 'the name of the object (q) does not match the name on the URL (r)']);
+    const malformed = await request('PATCH', '/api/v1/namespaces/default/pods/p?fieldManager=kubectl', 'metadata: [', applyType);
+    expect(malformed.status).toBe(400);
     const immutable = await request('PATCH', '/api/v1/namespaces/default/pods/p', { spec: { restartPolicy: 'Never' } }, { 'content-type': 'application/merge-patch+json' });
     expect([immutable.status, immutable.body.reason]).toEqual([422, 'Invalid']);
   });

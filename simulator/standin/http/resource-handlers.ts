@@ -4,11 +4,12 @@
  * representation.
  */
 import type { Clock } from '../../../core/clock.js';
-import { badRequest, invalid, notFound, unsupportedMediaType } from '../errors.js';
+import { parse as parseYaml } from 'yaml';
+import { ApiError, badRequest, invalid, notFound, unsupportedMediaType } from '../errors.js';
 import { isJsonObject, numberAt, objectAt, stringAt, type JsonObject, type JsonValue } from '../json.js';
 import { deleteAll, deleteObject, type DeleteOptions, type PropagationPolicy } from '../deletion.js';
 import { uidOf } from '../object-meta.js';
-import { patchTypes, type PatchType } from '../patch/apply-patch.js';
+import { PatchType, patchTypes } from '../patch/apply-patch.js';
 import type { Registry, Subresource } from '../registry.js';
 import type { ResourceType } from '../resources.js';
 import { toScale } from '../scale.js';
@@ -89,19 +90,63 @@ export async function handleResourceRequest(context: ResourceContext, request: R
 async function patch(context: ResourceContext, request: Request, query: URLSearchParams, info: ResourceRequest): Promise<Response> {
   const output = negotiateOutput(request.headers.get('accept'), info.subresource === undefined);
   const media = parseMediaType(request.headers.get('content-type') ?? '').type;
-  if (!patchTypes.includes(media as PatchType)) throw unsupportedMediaType(patchTypes);
+  const subresource = info.subresource as Subresource | undefined;
+  const served = subresource === undefined ? patchTypes : patchTypes.filter((type) => type !== PatchType.Apply);
+  if (!served.includes(media as PatchType)) throw unsupportedMediaType(served);
   const text = new TextDecoder().decode(await readBody(request));
+  const options = { dryRun: dryRunParameter(query, 'PatchOptions'), fieldValidation: fieldValidationParameter(query, 'PatchOptions') };
+  if (media === PatchType.Apply) return serverSideApply(context, info, query, parseApplied(text, info.name ?? ''), options, output);
   let patchBody: JsonValue;
   try {
     patchBody = JSON.parse(text) as JsonValue;
   } catch (error) {
     throw badRequest(`error decoding patch: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const options = { dryRun: dryRunParameter(query, 'PatchOptions'), fieldValidation: fieldValidationParameter(query, 'PatchOptions') };
-  const subresource = info.subresource as Subresource | undefined;
   const result = await context.registry.patch(info.type, info.namespace, info.name ?? '', media as PatchType, patchBody, options, subresource);
   const body = subresource === undefined ? shaped(context, info.type, result.object, output, query) : result.object;
   return objectResponse(200, body, output, result.warnings);
+}
+
+/** The applied configuration of a server-side apply: a YAML (or JSON) object naming the object of the URL. */
+function parseApplied(text: string, name: string): JsonObject {
+  let applied: unknown;
+  try {
+    applied = parseYaml(text);
+  } catch (error) {
+    throw badRequest(`error decoding YAML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!isJsonObject(applied)) throw badRequest('error decoding YAML: the applied configuration is not an object');
+  const given = stringAt(objectAt(applied, 'metadata'), 'name');
+  if (given !== undefined && given !== name) throw badRequest(`the name of the object (${given}) does not match the name on the URL (${name})`);
+  return applied;
+}
+
+/**
+ * Server-side apply (apply-patch.ts says what of it is served): the object made from the applied
+ * configuration when there is none (201), else the configuration merged into it (200).
+ */
+async function serverSideApply(
+  context: ResourceContext, info: ResourceRequest, query: URLSearchParams, applied: JsonObject, options: { dryRun: boolean; fieldValidation: ReturnType<typeof fieldValidationParameter> }, output: Output,
+): Promise<Response> {
+  const name = info.name ?? '';
+  if (stringParameter(query, 'fieldManager') === undefined) {
+    throw invalid('meta.k8s.io', 'PatchOptions', '', [{ reason: 'FieldValueRequired', field: 'fieldManager', message: 'Required value: is required for apply patch' }]);
+  }
+  // Made or deleted between the two tries (a create or delete racing the apply): tried once more.
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const result = await context.registry.patch(info.type, info.namespace, name, PatchType.Apply, applied, options);
+      return objectResponse(200, shaped(context, info.type, result.object, output, query), output, result.warnings);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 404 && attempt === 0)) throw error;
+    }
+    try {
+      const made = await context.registry.create(info.type, info.namespace, { ...applied, metadata: { ...objectAt(applied, 'metadata'), name } }, options);
+      return objectResponse(201, shaped(context, info.type, made.object, output, query), output, made.warnings);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 409 && attempt === 0)) throw error;
+    }
+  }
 }
 
 const policies = ['Foreground', 'Background', 'Orphan'];

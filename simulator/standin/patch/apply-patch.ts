@@ -1,7 +1,13 @@
 /**
- * Applies a PATCH body of one of the three patch types a pre-server-side-apply API server accepts,
- * mapping failures to the answers the API server gives (400 for a malformed patch, 422 for a JSON
- * patch that does not apply).
+ * Applies a PATCH body of one of the patch types the API server accepts, mapping failures to the
+ * answers it gives (400 for a malformed patch, 422 for a JSON patch that does not apply).
+ *
+ * Server-side apply (`application/apply-patch+yaml`, `kubectl apply --server-side`) is served
+ * without field ownership: the applied configuration is merged as a strategic merge patch is
+ * (lists merged by their keys, containers by name), and nothing tracks which manager set which
+ * field. So an apply never conflicts (no 409 to `--force-conflicts` past), a field dropped from the
+ * applied configuration is kept rather than removed, and `managedFields` is not written. What the
+ * stand-in is for, a real kubectl making and changing objects through Cheops, needs none of those.
  */
 import { ApiError, badRequest, StatusReason } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
@@ -12,11 +18,12 @@ export const PatchType = {
   Json: 'application/json-patch+json',
   Merge: 'application/merge-patch+json',
   Strategic: 'application/strategic-merge-patch+json',
+  Apply: 'application/apply-patch+yaml',
 } as const;
 export type PatchType = (typeof PatchType)[keyof typeof PatchType];
 
-/** The patch types served; `application/apply-patch+yaml` (server-side apply) is not among them. */
-export const patchTypes: readonly PatchType[] = [PatchType.Json, PatchType.Merge, PatchType.Strategic];
+/** The patch types served. */
+export const patchTypes: readonly PatchType[] = [PatchType.Json, PatchType.Merge, PatchType.Strategic, PatchType.Apply];
 
 /** A 422 worded as apiserver's NewGenericServerResponse does for unprocessable patches. */
 function unprocessable(message: string): ApiError {

@@ -109,7 +109,7 @@ const listParameters = [
   return queryParameter(name, type);
 });
 
-const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
+const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
 
 function operation(action: string, gvk: JsonObject, schema: string, parameters: JsonObject[], body?: readonly string[]): JsonObject {
   const responses: JsonObject = { '200': { description: 'OK', content: { 'application/json': { schema: ref(schema) } } } };
