@@ -30,11 +30,11 @@ import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
-import { afterSentOn } from './sent-on.js';
+import { afterSentOn, readFollowing, withWarning } from './sent-on.js';
 import { noticeMadeAgainAmong } from './reshare.js';
 import { forwardWrite } from './forward.js';
 import { otherMembers, readHereOrElsewhere, writeHereOrElsewhere } from './held-elsewhere.js';
-import { CheopsHeader, describeKey, firstValue, parseWait, relay, warning } from './http.js';
+import { CheopsHeader, describeKey, firstValue, parseWait, relay } from './http.js';
 import type { IndexEntry } from './key-index.js';
 import { answerRead, routeRead } from './read-forward.js';
 import { readWithWarnings } from './read-path.js';
@@ -70,6 +70,10 @@ export function replicationInterceptor(ctx: EngineContext): Interceptor {
     if (classified.kind === 'other') return undefined;
     if (classified.kind === 'read') {
       const others = otherMembers(ctx, call, classified.service, classified.key);
+      // After a write sent on that this copy may lack, the read follows it (sent-on.ts).
+      if (others === undefined && ctx.sentOn.has(classified.key)) {
+        return readFollowing(ctx, call, classified.key, () => readWithWarnings(ctx, call, classified) ?? fetchLocal(ctx, localRequest(call, undefined)).then((answer) => relay(answer)));
+      }
       const withWarnings = readWithWarnings(ctx, call, classified);
       if (others === undefined) return withWarnings;
       const here = withWarnings ?? fetchLocal(ctx, localRequest(call, undefined)).then((answer) => relay(answer));
@@ -162,11 +166,11 @@ async function writePlanned(
       const after = await afterSentOn(ctx, call, key);
       if (after.kind === 'follow') {
         const scope = call.scope?.text ?? after.sent.scope;
-        const answer = await forwardWrite(ctx, call, body, { sites: [after.sent.site], scope, warnings: [...plan.warnings, after.note], op: write.op });
+        const answer = await forwardWrite(ctx, call, body, { sites: [after.sent.site], scope, warnings: [...plan.warnings, `${after.what}: this one went there too, to follow it`], op: write.op });
         ctx.sentOn.record(key, after.sent.site, scope, answer);
         return answer;
       }
-      const warned = after.kind === 'here' ? (): Promise<Response> => here().then((answer) => withWarning(answer, after.warning)) : here;
+      const warned = after.kind === 'here' ? (): Promise<Response> => here().then((answer) => withWarning(answer, `${after.what}: this one was made here, and may be concurrent with it`)) : here;
       // A write of an object the scope names other sites for, and this site lacks (held-elsewhere.ts).
       const others = write.op === 'create' || !plan.scoped ? undefined : otherMembers(ctx, call, write.service, key);
       if (others === undefined) return warned();
@@ -284,8 +288,3 @@ function sameSites(a: readonly SiteName[], b: readonly SiteName[]): boolean {
   return a.length === b.length && a.every((site) => b.includes(site));
 }
 
-/** `answer` with one more `Warning`. */
-function withWarning(answer: Response, text: string): Response {
-  answer.headers.append(...warning(text));
-  return answer;
-}

@@ -572,10 +572,17 @@ describe('request checks', () => {
     // Site2's copy, without that write, reaches Site3: the next write follows the first to Site1.
     await eventually(() => expect(site3.documents.has(docId)).toBe(true));
     expect(await labelsOn(site3, 'purple')).toEqual({});
+    // Reads of it, scoped or not, go there too: the client reads back what it wrote.
+    for (const scope of [all, undefined]) {
+      const read = await site3.request('GET', `${pods}/purple`, scope === undefined ? {} : { scope });
+      expect(read.headers.get('x-cheops-forwarded-to')).toBe('Site1');
+      expect(read.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request: read from there');
+      expect(((await read.json()) as { metadata: { labels: Record<string, string> } }).metadata.labels).toEqual({ a: '1' });
+    }
     const second = await label(site3, { b: '2' });
     expect(second.status).toBe(200);
     expect(second.headers.get('x-cheops-forwarded-to')).toBe('Site1');
-    expect(second.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this one: this one went there too');
+    expect(second.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request: this one went there too');
     // Both writes, in the order Site3's client made them, on every site.
     for (const site of [site1, site2, site3]) await eventually(async () => expect(await labelsOn(site, 'purple')).toEqual({ a: '1', b: '2' }));
     // Caught up: Site3 writes its copy itself again.
@@ -583,6 +590,7 @@ describe('request checks', () => {
     expect(third.status).toBe(200);
     expect(third.headers.get('x-cheops-forwarded-to')).toBeNull();
     for (const site of [site1, site2]) await eventually(async () => expect((await labelsOn(site, 'purple'))?.c).toBe('3'));
+    expect((await site3.request('GET', `${pods}/purple`)).headers.get('x-cheops-forwarded-to')).toBeNull();
   });
 
   it('makes a member\'s next write here, with a warning, when the site its last one went to is cut off before its copy caught up', async () => {
@@ -602,12 +610,17 @@ describe('request checks', () => {
     const first = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { a: '1' } } }, scope: all, headers: merge });
     expect(first.headers.get('x-cheops-forwarded-to')).toBe('Site1');
     await eventually(() => expect(site3.documents.has(docId)).toBe(true));
-    // Site1 cut off before its change arrived: the write is not refused, nor kept waiting.
+    // Site1 cut off before its change arrived: a read is answered here, a write is not refused
+    // nor kept waiting; both say so.
     await mesh?.partition('Site1');
+    const read = await site3.request('GET', `${pods}/purple`, { scope: all });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-cheops-forwarded-to')).toBeNull();
+    expect(read.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request, and Site1 is cut off: read here');
     const second = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { b: '2' } } }, scope: all, headers: merge });
     expect(second.status).toBe(200);
     expect(second.headers.get('x-cheops-forwarded-to')).toBeNull();
-    expect(second.headers.get('warning')).toContain('and Site1 is cut off: this one was made here, and may be concurrent with it');
+    expect(second.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request, and Site1 is cut off: this one was made here, and may be concurrent with it');
     expect((await labelsOn(site3, 'purple'))?.b).toBe('2');
   });
 

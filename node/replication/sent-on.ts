@@ -8,9 +8,10 @@
  * on its way, over another connection than the answer's) is a copy without it. A next write made
  * here on that copy was concurrent with the first, and one of the two won: a client's later write
  * could lose to its earlier one (swarm seed 6200306). While the copy here lacks those heads, the
- * next write of the key goes where the first went; once it holds them, writes are made here again.
- * Should that member be cut off meanwhile, the write is made here all the same, with a `Warning`:
- * it never waits on a site it cannot reach.
+ * next write of the key goes where the first went, and so does a read of it (the client's own
+ * write is what it reads back); once the copy holds them, both are answered here again. Should
+ * that member be cut off meanwhile, the write is made here all the same, with a `Warning`, and
+ * the read answered here: neither waits on a site it cannot reach.
  *
  * Memory only: a restart forgets them, and with them only the order of writes in flight.
  */
@@ -18,7 +19,11 @@ import type { Clock } from '../../core/clock.js';
 import type { DocumentId, MetaId, ResourceKey, SiteName } from '../../core/ids.js';
 import { isMetaId, keyText, replicantDocId } from '../../crdt/replicant.js';
 import type { EngineContext } from './context.js';
-import { CheopsHeader, describeKey, forwardedFrom } from './http.js';
+import { errorMessage } from '../../core/index.js';
+import type { FrontCall } from '../http/index.js';
+import { readAnswer } from '../local-app.js';
+import { forwardedHeaders, withinReadDeadline } from './forward.js';
+import { CheopsHeader, describeKey, forwardedFrom, relay, warning } from './http.js';
 
 /** A write sent on whose change this site's copy may not hold yet. */
 export interface SentOnWrite {
@@ -85,27 +90,59 @@ export class SentOnWrites {
     return sent;
   }
 
-  forget(key: ResourceKey): void {
-    this.byKey.delete(keyText(key));
+  /** Whether a write of `key` was sent on and may not be held here yet (synchronous: reads ask before anything else). */
+  has(key: ResourceKey): boolean {
+    return this.byKey.size > 0 && this.byKey.has(keyText(key));
   }
 }
 
-/** What a write of `key` through this site's front does about a write sent on before it. */
+/** What a request of `key` through this site's front does about a write sent on before it. */
 export type SentOnStep =
   | { readonly kind: 'none' }
-  | { readonly kind: 'follow'; readonly sent: SentOnWrite; readonly note: string }
-  | { readonly kind: 'here'; readonly warning: string };
+  /** Sent where that write went (`sent.site` is up); `what` says why. */
+  | { readonly kind: 'follow'; readonly sent: SentOnWrite; readonly what: string }
+  /** Answered here, with a warning: `sent.site` is cut off. */
+  | { readonly kind: 'here'; readonly sent: SentOnWrite; readonly what: string };
 
-/**
- * Whether a write of `key` (not one forwarded here) must follow a write sent on before it: to the
- * same member while it is up, else made here with a warning.
- */
+/** Whether a request of `key` (not one forwarded here) must follow a write sent on before it, which this copy lacks. */
 export async function afterSentOn(ctx: EngineContext, call: { readonly headers: Readonly<Record<string, string | string[] | undefined>> }, key: ResourceKey): Promise<SentOnStep> {
   if (ctx.sentOn.size === 0 || forwardedFrom(call) !== undefined) return { kind: 'none' };
   const sent = await ctx.sentOn.lacking(key, (docId, heads) => ctx.documents.lacks(docId, heads));
   if (sent === undefined) return { kind: 'none' };
-  const what = `${describeKey(key)} on ${ctx.self} does not hold yet the write sent on to ${sent.site} before this one`;
-  if (ctx.sites.isUp(sent.site)) return { kind: 'follow', sent, note: `${what}: this one went there too, to follow it` };
-  ctx.sentOn.forget(key);
-  return { kind: 'here', warning: `${what}, and ${sent.site} is cut off: this one was made here, and may be concurrent with it` };
+  const what = `${describeKey(key)} on ${ctx.self} does not hold yet the write sent on to ${sent.site} before this request`;
+  if (ctx.sites.isUp(sent.site)) return { kind: 'follow', sent, what };
+  // Kept: each request until the copy catches up (or the bound passes) says so, and follows again once that site is back.
+  return { kind: 'here', sent, what: `${what}, and ${sent.site} is cut off` };
+}
+
+/**
+ * A read of `key`, which a write sent on before it may have changed: answered by the site the
+ * write went to while this copy lacks it, else by `here`. A read that site cannot answer (cut off
+ * meanwhile, too slow) is answered here, with a `Warning`.
+ */
+export async function readFollowing(ctx: EngineContext, call: FrontCall, key: ResourceKey, here: () => Promise<Response>): Promise<Response> {
+  const after = await afterSentOn(ctx, call, key);
+  if (after.kind === 'none') return here();
+  if (after.kind === 'here') return here().then((answer) => withWarning(answer, `${after.what}: read here`));
+  const { site, scope } = after.sent;
+  const base = ctx.sites.httpOf(site);
+  try {
+    if (base === undefined) throw new Error('its HTTP address is not known yet');
+    const headers = forwardedHeaders(ctx, call, call.scope?.text ?? scope);
+    const answer = await withinReadDeadline(ctx, call.signal, async (signal) =>
+      readAnswer(await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }), signal)),
+    );
+    ctx.metrics.forwardedReads.inc({ site });
+    return relay(answer, [[CheopsHeader.ForwardedTo, site], warning(`${after.what}: read from there`)]);
+  } catch (error) {
+    if (call.signal.aborted) throw error;
+    const text = `${describeKey(key)} on ${ctx.self} may not hold yet the write sent on to ${site}, which could not be asked (${errorMessage(error)}): read here`;
+    return here().then((answer) => withWarning(answer, text));
+  }
+}
+
+/** `answer` with one more `Warning`. */
+export function withWarning(answer: Response, text: string): Response {
+  answer.headers.append(...warning(text));
+  return answer;
 }

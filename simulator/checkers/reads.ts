@@ -18,6 +18,7 @@ import type { SiteName } from '../../core/ids.js';
 import { appKeyText } from '../workload/key-space.js';
 import type { ReadRecord } from '../workload/reads.js';
 import { at, describeRef, resultOf, type CheckContext, type CheckerResult } from './types.js';
+import { defaultSentOnOptions } from '../../node/replication/sent-on.js';
 
 function describeRead(read: ReadRecord): string {
   const scope = read.call.scope === undefined ? 'no scope' : `scope ${read.call.scope}`;
@@ -72,10 +73,20 @@ export function checkReads(ctx: CheckContext): CheckerResult {
   for (const read of answered) {
     const writes = new Map(ctx.history.of(read.key).filter((op) => op.outcome !== 'skipped').map((op) => [op.id, op.issuedAtMs]));
     const appOut = (site: SiteName): boolean => ctx.sim.site(site).app.wasOut(read.issuedAtMs, read.answeredAtMs ?? Number.POSITIVE_INFINITY);
-    const violation = violationOf(read, (marker) => writes.get(marker), appOut, () => heldThroughout(ctx, read));
+    const violation = violationOf(read, (marker) => writes.get(marker), appOut, () => heldThroughout(ctx, read) && !followsSentOn(ctx, read));
     if (violation !== undefined) violations.push(violation);
   }
   return resultOf('reads', answered.length, violations);
+}
+
+/**
+ * Whether `read` may have followed a write of its key that its site sent on to the site that
+ * answered it, within the bound: the read goes there while the site's copy lacks that write.
+ */
+function followsSentOn(ctx: CheckContext, read: ReadRecord): boolean {
+  return ctx.history.of(read.key).some((op) =>
+    op.site === read.site && op.forwardedTo === read.forwardedTo && op.outcome === 'acknowledged' && op.call.verb !== 'create' &&
+    op.issuedAtMs < read.issuedAtMs && read.issuedAtMs - op.issuedAtMs <= defaultSentOnOptions.maxAgeMs);
 }
 
 /**
