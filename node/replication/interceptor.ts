@@ -30,7 +30,7 @@ import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
-import { afterSentOn, readFollowing, withWarning } from './sent-on.js';
+import { afterSentOn, noneSentOn, readFollowing, withWarning } from './sent-on.js';
 import { noticeMadeAgainAmong } from './reshare.js';
 import { forwardWrite } from './forward.js';
 import { otherMembers, readHereOrElsewhere, writeHereOrElsewhere } from './held-elsewhere.js';
@@ -163,7 +163,7 @@ async function writePlanned(
       });
       if (key === undefined) return here();
       // A write sent on before this one, which this site's copy does not hold yet, goes first (sent-on.ts).
-      const after = await afterSentOn(ctx, call, key);
+      const after = ctx.sentOn.size === 0 ? noneSentOn : await afterSentOn(ctx, call, key);
       if (after.kind === 'follow') {
         const scope = call.scope?.text ?? after.sent.scope;
         const answer = await forwardWrite(ctx, call, body, { sites: [after.sent.site], scope, warnings: [...plan.warnings, `${after.what}: this one went there too, to follow it`], op: write.op });

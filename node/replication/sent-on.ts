@@ -104,6 +104,9 @@ export type SentOnStep =
   /** Answered here, with a warning: `sent.site` is cut off. */
   | { readonly kind: 'here'; readonly sent: SentOnWrite; readonly what: string };
 
+/** Nothing sent on to follow. */
+export const noneSentOn: SentOnStep = { kind: 'none' };
+
 /** Whether a request of `key` (not one forwarded here) must follow a write sent on before it, which this copy lacks. */
 export async function afterSentOn(ctx: EngineContext, call: { readonly headers: Readonly<Record<string, string | string[] | undefined>> }, key: ResourceKey): Promise<SentOnStep> {
   if (ctx.sentOn.size === 0 || forwardedFrom(call) !== undefined) return { kind: 'none' };
