@@ -545,82 +545,73 @@ describe('request checks', () => {
     for (const site of [site1, site2]) await eventually(async () => expect(await uidOn(site, 'far')).toBeUndefined());
   });
 
-  it('sends a member\'s next write where its last one went while its own copy lacks that write, and makes it here once the copy holds it or that site is cut off', async () => {
+  /**
+   * Purple made on Site1 with Site3 in its scope while Site3 was cut off; Site3 back, hearing from
+   * Site2 soon and from Site1 late (Site1's changes reach Site2 late too). Site3's first label of
+   * purple goes to Site1 (held-elsewhere.ts), whose change then reaches nobody for 1.5 s, and
+   * Site2's copy, without that label, reaches Site3.
+   */
+  async function sentOnWhileStale(): Promise<{ sites: [TestSite, TestSite, TestSite]; label: (labels: Record<string, string>) => Promise<Response> }> {
     const [site1, site2, site3] = await threeSites();
-    const all = '{Site1 & Site2 & Site3}';
-    const merge = { 'content-type': 'application/merge-patch+json' };
-    const label = (site: TestSite, labels: Record<string, string>): Promise<Response> =>
-      site.request('PATCH', `${pods}/purple`, { body: { metadata: { labels } }, scope: all, headers: merge });
-    // Site3, a member cut off when purple was made, lacks it.
+    const label = (labels: Record<string, string>): Promise<Response> =>
+      site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels } }, scope: all3, headers: { 'content-type': 'application/merge-patch+json' } });
     await mesh?.partition('Site3');
-    const created = await site1.request('POST', pods, { body: pod('purple'), scope: all });
+    const created = await site1.request('POST', pods, { body: pod('purple'), scope: all3 });
     expect(created.status).toBe(201);
     const docId = replicantDocId((created.headers.get('x-cheops-meta-id') ?? '') as MetaId);
     await eventually(async () => expect(await uidOn(site2, 'purple')).toBeDefined());
-    // Back, Site3 hears from Site2 soon and from Site1 late; Site1's changes reach Site2 late too.
     const slow = new Set([`${site1.peerId}>${site3.peerId}`, `${site1.peerId}>${site2.peerId}`]);
     mesh?.network.setLinkPolicy({
       canConnect: () => true,
       decide: (from, to) => ({ type: 'deliver', delayMs: slow.has(`${from}>${to}`) ? 1_500 : to === site3.peerId ? 200 : 0 }),
     });
     await mesh?.heal('Site3');
-    // The first write goes to Site1 (held-elsewhere.ts), whose change reaches nobody for 1.5 s.
-    const first = await label(site3, { a: '1' });
+    const first = await label({ a: '1' });
     expect(first.status).toBe(200);
     expect(first.headers.get('x-cheops-forwarded-to')).toBe('Site1');
     expect(first.headers.get('x-cheops-heads')).toMatch(/^[0-9a-f]{64}/);
-    // Site2's copy, without that write, reaches Site3: the next write follows the first to Site1.
     await eventually(() => expect(site3.documents.has(docId)).toBe(true));
     expect(await labelsOn(site3, 'purple')).toEqual({});
-    // Reads of it, scoped or not, go there too: the client reads back what it wrote.
-    for (const scope of [all, undefined]) {
+    return { sites: [site1, site2, site3], label };
+  }
+  const all3 = '{Site1 & Site2 & Site3}';
+  const stale = 'pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request';
+
+  it('sends a member\'s next write and read where its last write went while its own copy lacks that write, and answers them here once the copy holds it', async () => {
+    const { sites: [site1, site2, site3], label } = await sentOnWhileStale();
+    // Reads of it, scoped or not, go there: the client reads back what it wrote.
+    for (const scope of [all3, undefined]) {
       const read = await site3.request('GET', `${pods}/purple`, scope === undefined ? {} : { scope });
       expect(read.headers.get('x-cheops-forwarded-to')).toBe('Site1');
-      expect(read.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request: read from there');
+      expect(read.headers.get('warning')).toContain(`${stale}: read from there`);
       expect(((await read.json()) as { metadata: { labels: Record<string, string> } }).metadata.labels).toEqual({ a: '1' });
     }
-    const second = await label(site3, { b: '2' });
+    const second = await label({ b: '2' });
     expect(second.status).toBe(200);
     expect(second.headers.get('x-cheops-forwarded-to')).toBe('Site1');
-    expect(second.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request: this one went there too');
+    expect(second.headers.get('warning')).toContain(`${stale}: this one went there too`);
     // Both writes, in the order Site3's client made them, on every site.
     for (const site of [site1, site2, site3]) await eventually(async () => expect(await labelsOn(site, 'purple')).toEqual({ a: '1', b: '2' }));
-    // Caught up: Site3 writes its copy itself again.
-    const third = await label(site3, { c: '3' });
+    // Caught up: Site3 answers itself again.
+    const third = await label({ c: '3' });
     expect(third.status).toBe(200);
     expect(third.headers.get('x-cheops-forwarded-to')).toBeNull();
     for (const site of [site1, site2]) await eventually(async () => expect((await labelsOn(site, 'purple'))?.c).toBe('3'));
     expect((await site3.request('GET', `${pods}/purple`)).headers.get('x-cheops-forwarded-to')).toBeNull();
   });
 
-  it('makes a member\'s next write here, with a warning, when the site its last one went to is cut off before its copy caught up', async () => {
-    const [site1, site2, site3] = await threeSites();
-    const all = '{Site1 & Site2 & Site3}';
-    const merge = { 'content-type': 'application/merge-patch+json' };
-    await mesh?.partition('Site3');
-    const created = await site1.request('POST', pods, { body: pod('purple'), scope: all });
-    const docId = replicantDocId((created.headers.get('x-cheops-meta-id') ?? '') as MetaId);
-    await eventually(async () => expect(await uidOn(site2, 'purple')).toBeDefined());
-    const slow = new Set([`${site1.peerId}>${site3.peerId}`, `${site1.peerId}>${site2.peerId}`]);
-    mesh?.network.setLinkPolicy({
-      canConnect: () => true,
-      decide: (from, to) => ({ type: 'deliver', delayMs: slow.has(`${from}>${to}`) ? 1_500 : to === site3.peerId ? 200 : 0 }),
-    });
-    await mesh?.heal('Site3');
-    const first = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { a: '1' } } }, scope: all, headers: merge });
-    expect(first.headers.get('x-cheops-forwarded-to')).toBe('Site1');
-    await eventually(() => expect(site3.documents.has(docId)).toBe(true));
-    // Site1 cut off before its change arrived: a read is answered here, a write is not refused
-    // nor kept waiting; both say so.
+  it('answers a member\'s next read and write here, with a warning, when the site its last write went to is cut off before its copy caught up', async () => {
+    const { sites: [, , site3], label } = await sentOnWhileStale();
+    // Nothing refused, nothing kept waiting; both say so.
     await mesh?.partition('Site1');
-    const read = await site3.request('GET', `${pods}/purple`, { scope: all });
+    const read = await site3.request('GET', `${pods}/purple`, { scope: all3 });
     expect(read.status).toBe(200);
     expect(read.headers.get('x-cheops-forwarded-to')).toBeNull();
-    expect(read.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request, and Site1 is cut off: read here');
-    const second = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { b: '2' } } }, scope: all, headers: merge });
+    expect(read.headers.get('warning')).toContain(`${stale}, and Site1 is cut off: read here`);
+    const second = await label({ b: '2' });
     expect(second.status).toBe(200);
     expect(second.headers.get('x-cheops-forwarded-to')).toBeNull();
-    expect(second.headers.get('warning')).toContain('pods default/purple on Site3 does not hold yet the write sent on to Site1 before this request, and Site1 is cut off: this one was made here, and may be concurrent with it');
+    expect(second.headers.get('warning')).toContain(`${stale}, and Site1 is cut off: this one was made here, and may be concurrent with it`);
     expect((await labelsOn(site3, 'purple'))?.b).toBe('2');
   });
 
