@@ -55,6 +55,8 @@ export function createDocSync(options: DocSyncOptions, components: DocSyncCompon
 /** What to do once received input is written. */
 interface AfterWrite {
   readonly doc: DocumentId;
+  /** The heads the input announced (a push's), which a lost write must bring back (lost-writes.ts). */
+  readonly heads?: readonly string[];
   readonly written: Promise<void>;
   /** Runs once written (in the peer's queue), unless the peer's session was reset meanwhile. */
   readonly onWritten: () => void | Promise<void>;
@@ -160,6 +162,7 @@ export class DocSync {
         else this.sender.markWanted(peer, doc, true);
       },
       (peer) => this.running && this.isConnected(peer),
+      (doc, heads) => this.documents.lacks(doc, heads),
     );
     this.guard = new PeerMessageGuard(this.options, { clock: this.clock, logger: this.logger });
     this.sender = new SyncSender(this.options.syncTickMs, {
@@ -620,13 +623,13 @@ export class DocSync {
         if (after === undefined) release();
       }
       if (after === undefined) return;
-      const { written, onWritten, doc } = after;
+      const { written, onWritten, doc, heads } = after;
       void this.queue.run(from, async () => {
         try {
           const ok = await written.then(
             () => true,
             (error: unknown) => {
-              this.lostWrite(from, doc, epoch, error);
+              this.lostWrite(from, doc, epoch, error, heads);
               return false;
             },
           );
@@ -645,10 +648,10 @@ export class DocSync {
    * never had it): our sync state with the peer believes otherwise, so it starts over, and the
    * document is pulled from the peer again (lost-writes.ts).
    */
-  private lostWrite(from: PeerIdString, doc: DocumentId, epoch: number, error: unknown): void {
+  private lostWrite(from: PeerIdString, doc: DocumentId, epoch: number, error: unknown, heads?: readonly string[]): void {
     if (this.sessions.epoch(from) === epoch) this.sessions.forgetDocument(from, doc);
     // Once per document and peer until a write of it goes through: a full disk refuses them all.
-    const level = this.lostWrites.failed(from, doc) ? 'warn' : 'debug';
+    const level = this.lostWrites.failed(from, doc, heads) ? 'warn' : 'debug';
     this.logger[level]({ peer: from, doc, err: errorMessage(error) }, 'received changes not written; the document syncs again');
   }
 
@@ -750,7 +753,7 @@ export class DocSync {
       // heads: its own turn compares ours with them (ours now include its changes too).
       if (direct && this.sessions.knownHeads(from, message.doc) === message.heads) await this.afterPush(from, message, epoch);
     };
-    return { doc: message.doc, written: applied.written, onWritten };
+    return { doc: message.doc, heads: message.heads, written: applied.written, onWritten };
   }
 
   /**
