@@ -30,7 +30,7 @@ import { containerScope, withScope } from './cross-container.js';
 import { crossWrite } from './cross-write.js';
 import { refuseIfReliedUpon } from './reliance.js';
 import { shareDependencies } from './share.js';
-import { afterSentOn, noneSentOn, readFollowing, withWarning } from './sent-on.js';
+import { afterSentOn, noneSentOn, readFollowing } from './sent-on.js';
 import { noticeMadeAgainAmong } from './reshare.js';
 import { forwardWrite } from './forward.js';
 import { otherMembers, readHereOrElsewhere, writeHereOrElsewhere } from './held-elsewhere.js';
@@ -131,20 +131,30 @@ async function writePlanned(
   ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, plan: WritePlan, key: ResourceKey | undefined, live: IndexEntry | undefined, wait: ReturnType<typeof parseWait>,
   relies: boolean,
 ): Promise<Response> {
+  // A write of the key sent on before this one, which this site's copy does not hold yet: this one follows it (sent-on.ts).
+  const here = plan.kind === 'local' || plan.kind === 'replicate';
+  const after = key === undefined || !here || ctx.sentOn.size === 0 ? noneSentOn : await afterSentOn(ctx, call, key);
+  if (after.kind === 'follow' && key !== undefined) {
+    const scope = call.scope?.text ?? after.sent.scope;
+    const answer = await forwardWrite(ctx, call, body, { sites: [after.sent.site], scope, warnings: [...plan.warnings, `${after.what}: this one went there too, to follow it`], op: write.op });
+    ctx.sentOn.record(key, after.sent.site, scope, answer);
+    return answer;
+  }
+  const warnings = after.kind === 'here' ? [...plan.warnings, `${after.what}: this one was made here, and may be concurrent with it`] : plan.warnings;
   switch (plan.kind) {
     case 'local': {
       if (key === undefined) {
-        const answer = await writeHereOnly(ctx, call, write, key, body, plan.warnings);
+        const answer = await writeHereOnly(ctx, call, write, key, body, warnings);
         if (write.op === 'create' && answer.ok && ctx.index.hasDeletedRelied()) noticeMadeAgainAmong(ctx, write);
         return answer;
       }
       // Under the key's lock: a replicant made of the object meanwhile (a share granted, a
       // follow) read it before this write or comes after it, never loses it.
-      const here = await ctx.locks.run(key, async () => (ctx.index.live(key) === undefined ? writeHereOnly(ctx, call, write, key, body, plan.warnings) : undefined));
+      const answer = await ctx.locks.run(key, async () => (ctx.index.live(key) === undefined ? writeHereOnly(ctx, call, write, key, body, warnings) : undefined));
       // Replicated while this write waited: it is a write of the replicated object now.
-      if (here === undefined) return planAndWrite(ctx, call, write, body);
-      if (write.op === 'create' && here.ok && ctx.index.hasDependents()) ctx.recheck.madeAgain(key);
-      return here;
+      if (answer === undefined) return planAndWrite(ctx, call, write, body);
+      if (write.op === 'create' && answer.ok && ctx.index.hasDependents()) ctx.recheck.madeAgain(key);
+      return answer;
     }
     case 'forward':
       return forwardWrite(ctx, call, body, { ...plan, op: write.op });
@@ -153,28 +163,18 @@ async function writePlanned(
     case 'replicate': {
       if (write.op === 'delete' && live !== undefined) await refuseIfReliedUpon(ctx, call, live, body);
       if (write.op === 'create' && isJsonObject(body.parsed) && ctx.glue.isOwnedChild(body.parsed)) {
-        return sendLocal(ctx, call, body, [...plan.warnings, `applied on ${ctx.self} only: an owned child is never replicated; its parent is`]);
+        return sendLocal(ctx, call, body, [...warnings, `applied on ${ctx.self} only: an owned child is never replicated; its parent is`]);
       }
-      const here = (): Promise<Response> => replicatedWrite(ctx, {
-        call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings: plan.warnings,
+      const replicated = (): Promise<Response> => replicatedWrite(ctx, {
+        call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings,
         adopt: plan.scoped && write.op === 'create',
         intentFirst: write.op === 'create' && relies,
         ...(plan.joining === undefined ? {} : { joining: plan.joining }),
       });
-      if (key === undefined) return here();
-      // A write sent on before this one, which this site's copy does not hold yet, goes first (sent-on.ts).
-      const after = ctx.sentOn.size === 0 ? noneSentOn : await afterSentOn(ctx, call, key);
-      if (after.kind === 'follow') {
-        const scope = call.scope?.text ?? after.sent.scope;
-        const answer = await forwardWrite(ctx, call, body, { sites: [after.sent.site], scope, warnings: [...plan.warnings, `${after.what}: this one went there too, to follow it`], op: write.op });
-        ctx.sentOn.record(key, after.sent.site, scope, answer);
-        return answer;
-      }
-      const warned = after.kind === 'here' ? (): Promise<Response> => here().then((answer) => withWarning(answer, `${after.what}: this one was made here, and may be concurrent with it`)) : here;
       // A write of an object the scope names other sites for, and this site lacks (held-elsewhere.ts).
-      const others = write.op === 'create' || !plan.scoped ? undefined : otherMembers(ctx, call, write.service, key);
-      if (others === undefined) return warned();
-      const answer = await writeHereOrElsewhere(ctx, call, body, { key, others, scope: plan.scope, op: write.op }, warned);
+      const others = write.op === 'create' || key === undefined || !plan.scoped ? undefined : otherMembers(ctx, call, write.service, key);
+      if (others === undefined || key === undefined) return replicated();
+      const answer = await writeHereOrElsewhere(ctx, call, body, { key, others, scope: plan.scope, op: write.op }, replicated);
       const sentTo = answer.headers.get(CheopsHeader.ForwardedTo);
       if (sentTo !== null && isSiteName(sentTo)) ctx.sentOn.record(key, sentTo, plan.scope, answer);
       return answer;

@@ -570,6 +570,9 @@ describe('request checks', () => {
     expect(first.status).toBe(200);
     expect(first.headers.get('x-cheops-forwarded-to')).toBe('Site1');
     expect(first.headers.get('x-cheops-heads')).toMatch(/^[0-9a-f]{64}/);
+    // Without a scope, and no copy here at all: it follows too (it would have been a local 404).
+    const unscoped = await site3.request('PATCH', `${pods}/purple`, { body: { metadata: { labels: { x: '1' } } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    expect([unscoped.status, unscoped.headers.get('x-cheops-forwarded-to')]).toEqual([200, 'Site1']);
     await eventually(() => expect(site3.documents.has(docId)).toBe(true));
     expect(await labelsOn(site3, 'purple')).toEqual({});
     return { sites: [site1, site2, site3], label };
@@ -584,14 +587,14 @@ describe('request checks', () => {
       const read = await site3.request('GET', `${pods}/purple`, scope === undefined ? {} : { scope });
       expect(read.headers.get('x-cheops-forwarded-to')).toBe('Site1');
       expect(read.headers.get('warning')).toContain(`${stale}: read from there`);
-      expect(((await read.json()) as { metadata: { labels: Record<string, string> } }).metadata.labels).toEqual({ a: '1' });
+      expect(((await read.json()) as { metadata: { labels: Record<string, string> } }).metadata.labels).toEqual({ a: '1', x: '1' });
     }
     const second = await label({ b: '2' });
     expect(second.status).toBe(200);
     expect(second.headers.get('x-cheops-forwarded-to')).toBe('Site1');
     expect(second.headers.get('warning')).toContain(`${stale}: this one went there too`);
     // Both writes, in the order Site3's client made them, on every site.
-    for (const site of [site1, site2, site3]) await eventually(async () => expect(await labelsOn(site, 'purple')).toEqual({ a: '1', b: '2' }));
+    for (const site of [site1, site2, site3]) await eventually(async () => expect(await labelsOn(site, 'purple')).toEqual({ a: '1', x: '1', b: '2' }));
     // Caught up: Site3 answers itself again.
     const third = await label({ c: '3' });
     expect(third.status).toBe(200);

@@ -135,6 +135,8 @@ export async function readFollowing(ctx: EngineContext, call: FrontCall, key: Re
     const answer = await withinReadDeadline(ctx, call.signal, async (signal) =>
       readAnswer(await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }), signal)),
     );
+    // Its application out: this copy, however old, rather than nothing.
+    if (answer.status >= 500) throw new Error(`it answered ${answer.status}`);
     ctx.metrics.forwardedReads.inc({ site });
     return relay(answer, [[CheopsHeader.ForwardedTo, site], warning(`${after.what}: read from there`)]);
   } catch (error) {
@@ -145,7 +147,7 @@ export async function readFollowing(ctx: EngineContext, call: FrontCall, key: Re
 }
 
 /** `answer` with one more `Warning`. */
-export function withWarning(answer: Response, text: string): Response {
+function withWarning(answer: Response, text: string): Response {
   answer.headers.append(...warning(text));
   return answer;
 }
