@@ -132,8 +132,8 @@ async function writePlanned(
   relies: boolean,
 ): Promise<Response> {
   // A write of the key sent on before this one, which this site's copy does not hold yet: this one follows it (sent-on.ts).
-  const here = plan.kind === 'local' || plan.kind === 'replicate';
-  const after = key === undefined || !here || ctx.sentOn.size === 0 ? noneSentOn : await afterSentOn(ctx, call, key);
+  const madeHere = plan.kind === 'local' || plan.kind === 'replicate';
+  const after = key === undefined || !madeHere || ctx.sentOn.size === 0 ? noneSentOn : await afterSentOn(ctx, call, key);
   if (after.kind === 'follow' && key !== undefined) {
     const scope = call.scope?.text ?? after.sent.scope;
     const answer = await forwardWrite(ctx, call, body, { sites: [after.sent.site], scope, warnings: [...plan.warnings, `${after.what}: this one went there too, to follow it`], op: write.op });
