@@ -70,6 +70,8 @@ export interface Site {
   readonly documents: Pick<DocumentStore, 'ids' | 'has' | 'heads' | 'read' | 'onChange'>;
   readonly docSync: Pick<DocSync, 'stats'>;
   readonly heartbeats: Pick<Heartbeats, 'peers' | 'peer'>;
+  /** Replication work under way that no document shows yet (ReplicationEngine.workUnderWay); 0 without an application. */
+  readonly replicationUnderWay: () => number;
   /** The front, in process: the simulator drives requests through it without sockets. */
   readonly fetch: (request: Request) => Promise<Response>;
   /**
@@ -180,6 +182,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
       documents,
       docSync: mesh.docSync,
       heartbeats: mesh.heartbeats,
+      replicationUnderWay: () => replication?.engine.workUnderWay() ?? 0,
       fetch: front.fetch,
       listen: async () => {
         const server = await listen(front, config);

@@ -257,5 +257,10 @@ export class ReplicationEngine {
   retrying(): number {
     return this.reconciler.retrying();
   }
+
+  /** Work under way that no document shows yet: re-shares of dependencies asked for, told or waiting to retry (reshare.ts). */
+  workUnderWay(): number {
+    return this.resharer.underWay();
+  }
 }
 

@@ -58,6 +58,8 @@ export class Resharer {
   /** Keys asked for again while a run was under way: run once more after it (its answer may predate what prompted this). */
   private readonly pending = new Map<string, Replicant>();
   private readonly timers = new Set<Timer>();
+  /** Tells of a name made again whose answer has not come yet. */
+  private tellsInFlight = 0;
   private stopped = false;
 
   constructor(private readonly ctx: EngineContext) {}
@@ -122,7 +124,12 @@ export class Resharer {
       const answer = await postOn(ctx, undefined, site, `/cheops/v1${sharesAgainRoute}`, { key });
       if (answer.status >= 500) throw new Error(`${site} answered HTTP ${answer.status}`);
     };
-    told().catch((error: unknown) => {
+    this.tellsInFlight += 1;
+    const done = (): void => {
+      this.tellsInFlight -= 1;
+    };
+    told().then(done, (error: unknown) => {
+      done();
       if ((down ? downPolls >= maxDownPolls : attempt >= maxAttempts) || this.stopped) {
         ctx.logger.debug({ key, site, error: errorMessage(error) }, 'a site relying on a name made again was not told');
         return;
@@ -139,6 +146,11 @@ export class Resharer {
   /** The wait after failed attempt `attempt` (1, 2, …): doubling from `retryBaseMs`, at most `retryMaxMs`. */
   private backoffMs(attempt: number): number {
     return Math.min(this.ctx.options.retryMaxMs, this.ctx.options.retryBaseMs * 2 ** (attempt - 1));
+  }
+
+  /** Re-shares asked for, told or running, and retries waiting: work whose outcome no document shows yet (the simulator's settle). */
+  underWay(): number {
+    return this.stopped ? 0 : this.tellsInFlight + this.timers.size + this.running.size + this.pending.size;
   }
 
   stop(): void {

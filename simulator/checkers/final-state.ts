@@ -43,6 +43,9 @@ async function membersOf(sim: Simulation, keys: KeySpace, docId: DocumentId): Pr
 export async function unsettledReason(sim: Simulation, keys: KeySpace): Promise<string | undefined> {
   const down = sim.sites.filter((site) => site.state !== 'up').map((site) => site.name);
   if (down.length > 0) return `${down.join(', ')} down`;
+  // A re-share an owner still owes a site (a name made again) shows in no document until it is done.
+  const busy = sim.sites.filter((site) => site.node.site.replicationUnderWay() > 0).map((site) => site.name);
+  if (busy.length > 0) return `${busy.join(', ')} still re-sharing a dependency`;
   for (const docId of replicantIds(sim)) {
     const members = await membersOf(sim, keys, docId);
     if (members === undefined) return `${docId}: no site holding it can say which sites it is shared with`;
