@@ -236,9 +236,12 @@ export class FaultSchedule {
 
   private restart(site: SimSite): void {
     if (site.state !== 'down') return;
+    // Full when the boot began counts too: the final heal may free the disk while that boot fails
+    // on it, which is no failure to restart (swarm seed 7400145).
+    const fullAtStart = site.nodeDisk.full;
     const booting = site.boot().catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      if (site.nodeDisk.full) {
+      if (site.nodeDisk.full || fullAtStart) {
         // A node cannot start on a full disk; its supervisor tries again, as systemd would.
         site.crash();
         this.sim.trace.record('fault:restart-deferred', { error: message }, site.name);
