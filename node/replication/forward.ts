@@ -78,6 +78,17 @@ export async function withinReadDeadline<T>(ctx: EngineContext, outer: AbortSign
 }
 
 /**
+ * `call`, a read, sent as it came to the front at `base` (another site of its scope), marked
+ * forwarded with `scope`, and answered within the read deadline. Throws when that site cannot be asked.
+ */
+export async function readForwarded(ctx: EngineContext, call: FrontCall, base: string, scope: string): Promise<LocalAnswer> {
+  const headers = forwardedHeaders(ctx, call, scope);
+  return withinReadDeadline(ctx, call.signal, async (signal) =>
+    readAnswer(await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }), signal)),
+  );
+}
+
+/**
  * A JSON read of `path` on `site`: this site's application, or another site's front (sent as
  * forwarded, with `scope`: that front answers from its own application) within the read
  * deadline. Throws when the site cannot be asked.

@@ -19,9 +19,8 @@ import type { ResourceKey, SiteName } from '../../core/ids.js';
 import type { WriteOperation } from '../../glue/types.js';
 import { resolveScope } from '../../scope/index.js';
 import type { FrontCall } from '../http/index.js';
-import { readAnswer } from '../local-app.js';
 import type { EngineContext } from './context.js';
-import { forwardedHeaders, forwardWrite, membersToTry, withinReadDeadline } from './forward.js';
+import { forwardWrite, membersToTry, readForwarded } from './forward.js';
 import { CheopsHeader, describeKey, forwardedFrom, relay, warning, type BufferedAnswer } from './http.js';
 import type { WriteBody } from './request-body.js';
 import { knownSitesOf } from './sites.js';
@@ -47,12 +46,9 @@ export async function readHereOrElsewhere(ctx: EngineContext, call: FrontCall, k
   if (here.status !== 404) return here;
   const failures: string[] = [];
   for (const { site, base } of membersToTry(ctx, others, failures)) {
-    const headers = forwardedHeaders(ctx, call, call.scope?.text ?? `{${site}}`);
     let answer: BufferedAnswer;
     try {
-      answer = await withinReadDeadline(ctx, call.signal, async (signal) =>
-        readAnswer(await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }), signal)),
-      );
+      answer = await readForwarded(ctx, call, base, call.scope?.text ?? `{${site}}`);
     } catch (error) {
       if (call.signal.aborted) throw error;
       failures.push(`${site}: ${errorMessage(error)}`);

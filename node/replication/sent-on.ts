@@ -21,8 +21,7 @@ import { isMetaId, keyText, replicantDocId } from '../../crdt/replicant.js';
 import type { EngineContext } from './context.js';
 import { errorMessage } from '../../core/index.js';
 import type { FrontCall } from '../http/index.js';
-import { readAnswer } from '../local-app.js';
-import { forwardedHeaders, withinReadDeadline } from './forward.js';
+import { readForwarded } from './forward.js';
 import { CheopsHeader, describeKey, forwardedFrom, relay, warning } from './http.js';
 
 /** A write sent on whose change this site's copy may not hold yet. */
@@ -131,10 +130,7 @@ export async function readFollowing(ctx: EngineContext, call: FrontCall, key: Re
   const base = ctx.sites.httpOf(site);
   try {
     if (base === undefined) throw new Error('its HTTP address is not known yet');
-    const headers = forwardedHeaders(ctx, call, call.scope?.text ?? scope);
-    const answer = await withinReadDeadline(ctx, call.signal, async (signal) =>
-      readAnswer(await ctx.remote(new Request(new URL(call.url, base), { method: call.method, headers, signal }), signal)),
-    );
+    const answer = await readForwarded(ctx, call, base, call.scope?.text ?? scope);
     // Its application out: this copy, however old, rather than nothing.
     if (answer.status >= 500) throw new Error(`it answered ${answer.status}`);
     ctx.metrics.forwardedReads.inc({ site });
