@@ -1,10 +1,15 @@
 /**
  * Creates answered before their replicant is stored (docs/REPLICATION.md §2). A scoped create of a
  * new object is answered once the local application has made it and its intent is stored; the
- * replicant's change is made and stored just after the answer, under the key's lock. The intent is
- * written while the application works, so it costs the answer nothing, and it is what keeps the
- * answer honest: a crash before the replicant is stored leaves the intent, and start-up makes the
- * replicant from the object the application holds (or forgets the intent when it holds none).
+ * replicant's change is made and stored just after the answer, under the key's lock. The intent
+ * is what keeps the answer honest: a crash before the replicant is stored leaves the intent, and
+ * start-up makes the replicant from the object the application holds (or forgets the intent when
+ * it holds none).
+ *
+ * It is written in two steps, a write-ahead log's: staged before the application sees the create
+ * (no fsync: a log append, durable against the process dying), so that no crash leaves an object
+ * the application made that nothing here names (swarm seed 7400111); then recorded (fsync) while
+ * the application works, so that the answer's promise holds against the machine too.
  *
  * Stored in the site store under `['create-intent', metaId]`, removed once the replicant is stored.
  */
@@ -37,9 +42,14 @@ export class CreateIntents {
     private readonly storeWritable: () => boolean = () => true,
   ) {}
 
+  /** Stores `intent` without an fsync: once resolved, it survives the process dying, not the machine. */
+  stage(intent: CreateIntent): Promise<void> {
+    return this.storage.batch([{ type: 'put', key: storageKey(intent.metaId), value: encodeIntent(intent) }], { sync: false });
+  }
+
   /** Stores `intent`; resolves once it is durable. */
   record(intent: CreateIntent): Promise<void> {
-    return this.storage.put(storageKey(intent.metaId), new TextEncoder().encode(JSON.stringify(intent)));
+    return this.storage.put(storageKey(intent.metaId), encodeIntent(intent));
   }
 
   /** The removal of `metaId`'s intent, to write in the batch that stores its replicant (DocumentStore's `alongside`). */
@@ -76,6 +86,10 @@ export class CreateIntents {
     }
     return intents;
   }
+}
+
+function encodeIntent(intent: CreateIntent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(intent));
 }
 
 function parseIntent(id: string | undefined, bytes: Uint8Array): CreateIntent | undefined {

@@ -118,10 +118,10 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
   const end = shares && key !== undefined && write.op === 'create' ? ctx.creating.begin(key) : undefined;
   try {
     const preflight = write.op === 'create' ? () => refusedByApplication(ctx, call, body) : undefined;
-    const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key, preflight) : { notes: [], relies: false };
+    const shared = shares ? await shareDependencies(ctx, call, write, object, scope, consumers, key, preflight) : { notes: [] };
     if (shared.refused !== undefined) return shared.refused;
     const plan = shared.notes.length === 0 ? planned : { ...planned, warnings: [...planned.warnings, ...shared.notes] };
-    return await writePlanned(ctx, call, write, body, plan, key, live, wait, shared.relies);
+    return await writePlanned(ctx, call, write, body, plan, key, live, wait);
   } finally {
     end?.();
   }
@@ -129,7 +129,6 @@ async function planAndWrite(ctx: EngineContext, call: FrontCall, write: GlueWrit
 
 async function writePlanned(
   ctx: EngineContext, call: FrontCall, write: GlueWriteCall, body: WriteBody, plan: WritePlan, key: ResourceKey | undefined, live: IndexEntry | undefined, wait: ReturnType<typeof parseWait>,
-  relies: boolean,
 ): Promise<Response> {
   // A write of the key sent on before this one, which this site's copy does not hold yet: this one follows it (sent-on.ts).
   const madeHere = plan.kind === 'local' || plan.kind === 'replicate';
@@ -168,7 +167,6 @@ async function writePlanned(
       const replicated = (): Promise<Response> => replicatedWrite(ctx, {
         call, glueCall: write, body, key, live, scope: plan.scope, sites: plan.sites, wait, warnings,
         adopt: plan.scoped && write.op === 'create',
-        intentFirst: write.op === 'create' && relies,
         ...(plan.joining === undefined ? {} : { joining: plan.joining }),
       });
       // A write of an object the scope names other sites for, and this site lacks (held-elsewhere.ts).

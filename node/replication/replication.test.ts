@@ -63,6 +63,8 @@ const appHeld = new Map<string, Promise<void>>();
 const heldRequests: string[] = [];
 /** The requests each site's engine made to its application (a client's carry a user-agent, the test's own go to http://app). */
 const engineCalls = new Map<string, string[]>();
+/** For each create an application made: the meta-IDs with a create intent in its site's store at that moment. */
+const intentsAtCreate: Promise<{ site: string; name: string; intents: string[] }>[] = [];
 
 /** Holds the application calls `key` names (`Site2 DELETE`, or `Site1`: its creates) until the function returned is called. */
 function hold(key: string): () => void {
@@ -85,6 +87,13 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
         const url = new URL(request.url);
         if (!request.headers.has('user-agent') && url.hostname === 'local-application') engineCalls.set(site, [...(engineCalls.get(site) ?? []), `${request.method} ${url.pathname}`]);
         if (appDown.has(site)) return Promise.reject(new TypeError('fetch failed: connection refused'));
+        if (request.method === 'POST' && !url.searchParams.has('dryRun') && mesh !== undefined) {
+          // Read now, as the application gets the create (MemoryStorage answers from its state at the call).
+          const stored = mesh.site(site).storage.list(['create-intent']);
+          intentsAtCreate.push(Promise.all([stored, request.clone().json() as Promise<{ metadata: { name: string } }>]).then(([entries, body]) => ({
+            site, name: body.metadata.name, intents: entries.map((entry) => String(entry.key[1])),
+          })));
+        }
         // A site's hold is on what its application makes: not on a dry run, which makes nothing.
         const held = appHeld.get(`${site} ${request.method}`) ?? (request.method === 'POST' && !url.searchParams.has('dryRun') ? appHeld.get(site) : undefined);
         if (held !== undefined) heldRequests.push(`${site} ${request.method} ${url.pathname}`);
@@ -99,6 +108,7 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
 
 afterEach(async () => {
   heldRequests.length = 0;
+  intentsAtCreate.length = 0;
   appDown.clear();
   appHeld.clear();
   engineCalls.clear();
@@ -1297,6 +1307,20 @@ describe('request checks', () => {
     await eventually(async () => expect(await intents.list()).toEqual([]));
     expect(site1.documents.has(replicantDocId(metaIdOf({ ...key, name: 'never-made' }, 0)))).toBe(false);
     expect(await uidOn(site2, 'never-made')).toBeUndefined();
+  });
+
+  it('stores a create\'s intent before its application sees it, answered first or waiting for all sites, and removes it once recorded', async () => {
+    const [site1, site2] = await threeSites();
+    const made = async (name: string): Promise<string[] | undefined> => (await Promise.all(intentsAtCreate)).find((create) => create.site === 'Site1' && create.name === name)?.intents;
+    const metaIdOfPod = (name: string): string => metaIdOf({ app: 'kubernetes', service: 'pods', namespace: 'default', name }, 0);
+    expect((await site1.request('POST', pods, { body: pod('first'), scope: both })).status).toBe(201);
+    expect((await site1.request('POST', pods, { body: pod('waited'), scope: both, headers: { 'x-cheops-wait': 'all' } })).status).toBe(201);
+    // A crash the moment the application made either would leave the intent start-up settles,
+    // never an object that nothing here names (swarm seed 7400111).
+    expect(await made('first')).toContain(metaIdOfPod('first'));
+    expect(await made('waited')).toContain(metaIdOfPod('waited'));
+    await eventually(async () => expect(await new CreateIntents(site1.storage, silentLogger).list()).toEqual([]));
+    expect(await uidOn(site2, 'waited')).toBeDefined();
   });
 
   it('makes a new incarnation when the delete of the name arrives while the application works on a scoped create', async () => {

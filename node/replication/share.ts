@@ -33,14 +33,12 @@ import { askToShare } from './share-offer.js';
 import { waitForReplicant } from './wait.js';
 import { adoptable } from './write-path.js';
 
-/** What sharing did for an object: what to tell the user, and whether the object relies on anything. */
+/** What sharing did for an object: what to tell the user. */
 export interface SharedDependencies {
   /** `Warning`s. */
   readonly notes: readonly string[];
   /** The answer to give instead of writing the object, `preflight`'s: nothing was shared. */
   readonly refused?: Response;
-  /** It has a requirement or a reliance (its create then stores its intent first: write-path.ts). */
-  readonly relies: boolean;
 }
 
 /**
@@ -71,7 +69,7 @@ export async function shareDependencies(
     if (!checked && (!sites.includes(ctx.self) || consumers.some((site) => site !== ctx.self))) {
       checked = true;
       const refused = await preflight?.();
-      if (refused !== undefined) return { notes, relies: true, refused };
+      if (refused !== undefined) return { notes, refused };
     }
     if (sites.includes(ctx.self)) {
       const note = await followHere(ctx, call, dependency, consumers, dependent);
@@ -114,7 +112,7 @@ export async function shareDependencies(
     await arrived(ctx, call, key, asked.site, asked.granted.metaId);
     notes.push(`${describeKey(key)} shared from ${asked.site}: replicated between ${asked.granted.sites.join(', ')}, kept in step`);
   }
-  return { notes, relies: dependencies.length > 0 };
+  return { notes };
 }
 
 /**

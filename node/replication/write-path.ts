@@ -14,6 +14,7 @@ import type { GlueWriteCall } from '../../glue/types.js';
 import type { FrontCall } from '../http/index.js';
 import type { LocalExchange } from '../local-app.js';
 import type { EngineContext } from './context.js';
+import type { CreateIntent } from './create-intents.js';
 import {
   answerJson,
   CheopsHeader,
@@ -56,13 +57,6 @@ export interface ReplicatedWrite {
   readonly warnings: readonly string[];
   /** A scoped create: an object already there (a retry after a crash) is adopted rather than refused. */
   readonly adopt: boolean;
-  /**
-   * Store the create's intent before the application sees it, not beside: for an object that
-   * relies on others, whose share just wrote to the store (the intent would queue behind those
-   * writes, and a crash right after the application's create left an object no replicant or
-   * intent named: swarm seed 2400047). Its create waited on a remote site already.
-   */
-  readonly intentFirst?: boolean;
 }
 
 const jsonMedia = 'application/json';
@@ -112,18 +106,23 @@ export async function replicatedWrite(ctx: EngineContext, write: ReplicatedWrite
     throw new CheopsError(ErrorCode.StorageFailure, `the store of ${ctx.self} refuses writes (is its disk full?): nothing was written; send it again once the store has room`);
   }
   // A create whose name only the answer tells (protobuf) names a new object: nothing to lock yet.
+  const { key } = write;
   const step =
-    write.key === undefined
-      ? await applyAndRecord(ctx, write)
+    key === undefined
+      ? await applyAndRecord(ctx, write, undefined)
       : write.glueCall.op === 'create' && write.live === undefined && !write.wait.all
-        ? await answerFirst(ctx, write, write.key)
-        : await ctx.locks.run(write.key, () => applyAndRecord(ctx, write));
+        ? await answerFirst(ctx, write, key)
+        : await ctx.locks.run(key, async () => applyAndRecord(ctx, write, await stageIntent(ctx, write, key)));
   if (step.kind === 'answer') return step.response;
   if (step.kind === 'answered-first') return relay(step.answer, step.headers);
   return relay(step.answer, [...(await replicationHeaders(ctx, write, step.result)), ...step.warnings]);
 }
 
-async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promise<WriteStep> {
+/**
+ * A write made by the application, then recorded in its replicant before the answer. `intent`:
+ * the create's, staged (stageIntent), settled here once the create is recorded or not.
+ */
+async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite, intent: CreateIntent | undefined): Promise<WriteStep> {
   const { call } = write;
   // Recorded (stored) before the application sees the write: a crash before the replicant's change
   // leaves the mark, and start-up re-checks the application against the document.
@@ -134,8 +133,11 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promi
     answer = await fetchLocal(ctx, localRequest(call, write.body, jsonMedia));
   } catch (error) {
     if (live !== undefined) ctx.recheck.replica(replicantDocId(live.metaId));
+    // Made or not, the client is told nothing: the intent is settled as after a crash.
+    if (intent !== undefined) ctx.recheck.intent(intent.metaId);
     throw error;
   }
+  if (intent !== undefined) return recordCreate(ctx, write, answer, intent);
   const step = await recordOrSettle(ctx, write, answer, live);
   if (live !== undefined) {
     // Recorded: the replicant holds what the application answered, the whole object. Otherwise
@@ -150,9 +152,48 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promi
 }
 
 /**
+ * Stages the intent of a create of `key` that makes its next replicant (create-intents.ts), before
+ * the application sees it; undefined for any other write, and when the store refuses it (the
+ * replicant is then stored before the answer, or the create undone). Called under the key's lock.
+ */
+async function stageIntent(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey): Promise<CreateIntent | undefined> {
+  const request = write.body.parsed;
+  if (write.glueCall.op !== 'create' || ctx.index.live(key) !== undefined || !isJsonObject(request)) return undefined;
+  const incarnation = ctx.index.nextIncarnation(key);
+  const metaId = metaIdOf(key, incarnation);
+  if (!stillNew(ctx, key, incarnation, metaId)) return undefined;
+  const intent: CreateIntent = { metaId, key, incarnation, scope: write.scope, sites: write.sites, request };
+  return ctx.intents.stage(intent).then(
+    () => intent,
+    (error: unknown) => {
+      ctx.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not stored; the replicant is stored before the answer instead');
+      return undefined;
+    },
+  );
+}
+
+/**
+ * A create the application answered, recorded (the replicant stored) before the answer; its intent
+ * is then removed, but after a 5xx, which may hide a create made all the same (a 504), or a
+ * failure to record it: settled as after a crash.
+ */
+async function recordCreate(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer, intent: CreateIntent): Promise<WriteStep> {
+  let step: WriteStep;
+  try {
+    step = await recordOrSettle(ctx, write, answer, undefined);
+  } catch (error) {
+    ctx.recheck.intent(intent.metaId);
+    throw error;
+  }
+  if (answer.status >= 500) ctx.recheck.intent(intent.metaId);
+  else void ctx.intents.clear(intent.metaId);
+  return step;
+}
+
+/**
  * The create of a new replicated object, answered before its replicant is stored (see
- * create-intents.ts): the intent is stored while the application makes the object, the answer
- * leaves once both are done, and the replicant's change is made and stored right after, still
+ * create-intents.ts): the intent is staged before the application makes the object and made
+ * durable while it does, the answer leaves once both are done, and the replicant's change is made and stored right after, still
  * under the key's lock, so the next write on the key comes after it. The answer's
  * `X-Cheops-Replicas` is what the change records: this site applied, the others pending.
  * Anything unusual (a replicant or document already there, a refusal, an answer that is not the
@@ -161,31 +202,29 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite): Promi
 async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey): Promise<WriteStep> {
   const answered = new Deferred<WriteStep>();
   const locked = ctx.locks.run(key, async () => {
-    const request = write.body.parsed;
-    const incarnation = ctx.index.nextIncarnation(key);
-    const metaId = metaIdOf(key, incarnation);
-    if (!stillNew(ctx, key, incarnation, metaId) || !isJsonObject(request)) {
-      answered.resolve(await applyAndRecord(ctx, write));
+    // Staged before the application sees the create, made durable while it works (create-intents.ts).
+    const intent = await stageIntent(ctx, write, key);
+    if (intent === undefined) {
+      answered.resolve(await applyAndRecord(ctx, write, undefined));
       return;
     }
-    const recordIntent = (): Promise<boolean> => ctx.intents.record({ metaId, key, incarnation, scope: write.scope, sites: write.sites, request }).then(
+    const { metaId, incarnation } = intent;
+    const answering = fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
+    const intentStored = ctx.intents.record(intent).then(
       () => true,
       (error: unknown) => {
-        ctx.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not stored; the replicant is stored before the answer instead');
+        ctx.logger.warn({ metaId, error: errorMessage(error) }, 'create intent not made durable; the replicant is stored before the answer instead');
         return false;
       },
     );
-    // The application first, then the intent, whose write need only be durable before the answer;
-    // or the intent first (`intentFirst`).
-    const first = write.intentFirst === true ? await recordIntent() : undefined;
-    const answering = fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
-    const intentStored = first === undefined ? recordIntent() : Promise.resolve(first);
     let answer: BufferedAnswer;
     try {
       answer = await answering;
     } catch (error) {
-      // Made or not, the client is told nothing: the intent is settled as after a crash.
-      if (await intentStored) ctx.recheck.intent(metaId);
+      // Made or not, the client is told nothing: the intent is settled as after a crash (once its
+      // write is over: a removal before it would be undone by it).
+      await intentStored;
+      ctx.recheck.intent(metaId);
       throw error;
     }
     const object = answerJson(answer);
@@ -194,10 +233,7 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     const ready = stored && answer.status >= 200 && answer.status <= 299 && isJsonObject(object) &&
       !ctx.glue.isOwnedChild(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key) && stillNew(ctx, key, incarnation, metaId);
     if (!ready) {
-      answered.resolve(await recordOrSettle(ctx, write, answer, undefined));
-      // A 5xx may hide a create made all the same (a 504): its intent is settled as after a crash.
-      if (stored && answer.status >= 500) ctx.recheck.intent(metaId);
-      else if (stored) void ctx.intents.clear(metaId);
+      answered.resolve(await recordCreate(ctx, write, answer, intent));
       return;
     }
     const pending = ctx.replicants.beginCreate({

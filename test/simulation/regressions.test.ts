@@ -267,7 +267,7 @@ const foundWith: readonly ScenarioOptions[] = [
   // (a swarm seed, stop 22): a site crashed right after its application made a pod whose secret
   // it had just been given, before the create's intent, queued behind the share's writes, was
   // stored; the user's retries had run out: a pod no replicant named. Fixed: a create of an object
-  // relying on others stores its intent first (write-path.ts, intentFirst).
+  // relying on others stored its intent first; since stop 28 every create does (create-intents.ts).
   { seed: 2400047, sites: 6, durationMs: 31_000, faults: ['partitions', 'crashes', 'loss'], latency: { type: 'normal', meanMs: 30, stdDevMs: 10 }, operations: 50 },
   // cheops sim --seed 2400293 --sites 5 --duration 24s --faults partitions,crashes --latency 5ms --workload 42
   // (a swarm seed, stop 22, a checker false positive): a replace of a cross object forwarded by a
@@ -497,6 +497,13 @@ const foundWith: readonly ScenarioOptions[] = [
   // that boot failed, so the harness took the failure for a node that cannot restart and left it
   // down. Fixed: a boot begun on a full disk is retried, as when the disk is still full.
   { seed: 7400145, sites: 5, durationMs: 20_000, faults: ['crashes', 'loss', 'reorder', 'disk-full', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 20 },
+  // cheops sim --seed 7400111 --sites 6 --duration 21s --faults partitions,crashes,loss,app-outages,slow-disk --latency 10-50ms --workload 76
+  // (a swarm seed, stop 27; fixed at stop 28): Site5 crashed the moment its application made a
+  // scoped create that waited for all sites; no intent named it (only creates answered first wrote
+  // one, and beside the application's work), so after the restart the object stayed, unreplicated,
+  // beside the name's deleted replicant. Fixed: every create of a new replicant stages its intent
+  // before the application sees it (create-intents.ts).
+  { seed: 7400111, sites: 6, durationMs: 21_000, faults: ['partitions', 'crashes', 'loss', 'app-outages', 'slow-disk'], latency: { type: 'uniform', minMs: 10, maxMs: 50 }, operations: 76 },
 ];
 
 describe('regressions found by the simulator (seeds)', () => {
