@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, systemClock, systemRandom } from '../core/system.js';
 import { errorMessage, type Logger } from '../core/index.js';
+import { FileStagingLog } from '../crdt/file-staging-log.js';
 import { LevelStorage } from '../crdt/level-storage.js';
 import { warmUpDocuments } from '../crdt/warm-up.js';
 import { createLibp2pTransport } from '../p2p/libp2p-transport.js';
@@ -29,6 +30,9 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
     await mkdir(config.dataDir, { recursive: true });
     const storage = await LevelStorage.open({ location: join(config.dataDir, 'store') });
     stack.push(() => storage.close());
+    // Opened once the store is: its lock keeps a second process off the same data directory.
+    const stagingLog = FileStagingLog.open(join(config.dataDir, 'staging.log'), logger);
+    stack.push(() => Promise.resolve(stagingLog.close()));
     // The peer key lives in the site's store, so the peer id survives restarts on the same --data.
     const transport = await createLibp2pTransport(
       { listen: [config.p2p], ...(config.announce.length === 0 ? {} : { announce: config.announce }), keyStore: storageKeyStore(storage) },
@@ -37,7 +41,7 @@ export async function runSiteUntilSignal(config: NodeConfig): Promise<void> {
     await transport.start();
     stack.push(() => transport.stop());
     logger.info({ site: config.site, peerId: transport.peerId, addresses: transport.addresses() }, 'peer-to-peer mesh listening');
-    site = await startSite(config, app, { clock: systemClock, random: systemRandom, logger, storage, transport });
+    site = await startSite(config, app, { clock: systemClock, random: systemRandom, logger, storage, stagingLog, transport });
     stack.push(() => site.stop());
     await site.listen();
   } catch (error) {

@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, isCheopsError } from '../core/errors.js';
+import { bundleChild, runUntilAcknowledgedThenKill } from './test-helpers.js';
 import { LevelStorage } from './level-storage.js';
 import { storageContract } from './storage-contract.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const directories: string[] = [];
 
 async function temporaryDirectory(): Promise<string> {
@@ -68,8 +65,8 @@ describe('LevelStorage', () => {
 
   it('keeps a write acknowledged before the process is killed with SIGKILL', async () => {
     const location = await temporaryDirectory();
-    const script = await bundleWriter(await temporaryDirectory());
-    await runWriterUntilAcknowledged(script, location);
+    const script = await bundleChild(writerSource, await temporaryDirectory());
+    await runUntilAcknowledgedThenKill(script, [location]);
     const storage = await LevelStorage.open({ location });
     const entries = await storage.list(['k']);
     expect(entries).toHaveLength(500);
@@ -96,48 +93,3 @@ async function main() {
 }
 main().catch((error) => { console.error(error); process.exit(1); });
 `;
-
-/** Node 20 cannot run TypeScript: bundle the child with esbuild (vitest's own transformer), `level` left outside. */
-async function bundleWriter(directory: string): Promise<string> {
-  const outfile = join(directory, 'writer.cjs');
-  await build({
-    stdin: { contents: writerSource, resolveDir: here, sourcefile: 'writer.ts', loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['level'],
-    outfile,
-    logLevel: 'silent',
-  });
-  return outfile;
-}
-
-function runWriterUntilAcknowledged(script: string, location: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [script, location], {
-      env: { ...process.env, NODE_PATH: join(here, '..', 'node_modules') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let errors = '';
-    let acknowledged = false;
-    const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!acknowledged && output.includes('acked')) {
-        acknowledged = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      errors += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (_code, signal) => {
-      clearTimeout(guard);
-      if (acknowledged && signal === 'SIGKILL') resolve();
-      else reject(new Error(`the writer did not acknowledge before it ended (${String(signal)}): ${errors}`));
-    });
-  });
-}

@@ -1,9 +1,14 @@
 /**
- * Fakes for the crdt/ tests: a clock that moves only when told, a seeded Random, and a Storage
- * wrapper that counts calls and can hold or fail batches. Not used by production code.
+ * Fakes for the crdt/ tests: a clock that moves only when told, a seeded Random, a Storage
+ * wrapper that counts calls and can hold or fail batches, and a child process to kill with
+ * SIGKILL once it acknowledged its writes. Not used by production code.
  */
 import * as Automerge from '@automerge/automerge';
 import { Buffer } from 'node:buffer';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { Clock, Timer } from '../core/clock.js';
 import type { DocumentId } from '../core/ids.js';
 import { uuidFromBytes, type Random } from '../core/random.js';
@@ -163,4 +168,54 @@ export async function openStore(storage: Storage, seed = 1, init: DocumentStoreI
 /** Every key and value in `storage`, as text, to compare whole stores. */
 export async function storedBytes(storage: Storage): Promise<string[]> {
   return (await storage.list([])).map((entry) => `${entry.key.join('|')}=${Buffer.from(entry.value).toString('hex')}`);
+}
+
+/** crdt/: where a bundled child's imports resolve from. */
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Bundles `source` (imports resolved from crdt/, `level` left outside) into `directory`; answers the script's path. */
+export async function bundleChild(source: string, directory: string): Promise<string> {
+  const outfile = join(directory, 'writer.cjs');
+  await build({
+    stdin: { contents: source, resolveDir: here, sourcefile: 'writer.ts', loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['level'],
+    outfile,
+    logLevel: 'silent',
+  });
+  return outfile;
+}
+
+/** Runs `script` with `args` and kills it with SIGKILL the moment it prints `acked`; rejects if it ends otherwise. */
+export function runUntilAcknowledgedThenKill(script: string, args: readonly string[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { ...process.env, NODE_PATH: join(here, '..', 'node_modules') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let errors = '';
+    let acknowledged = false;
+    // eslint-disable-next-line no-restricted-globals -- a guard in real time over a real child process
+    const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!acknowledged && output.includes('acked')) {
+        acknowledged = true;
+        child.kill('SIGKILL');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (_code, signal) => {
+      clearTimeout(guard);
+      if (acknowledged && signal === 'SIGKILL') resolve();
+      else reject(new Error(`the writer did not acknowledge before it ended (${String(signal)}): ${errors}`));
+    });
+  });
 }

@@ -9,6 +9,7 @@ import { CheopsError, ErrorCode, errorMessage, type Clock, type Logger, type Ran
 import { DocumentStore } from '../crdt/document-store.js';
 import { SiteDirectory, siteDirectoryId, type SiteEntry } from '../crdt/site-directory.js';
 import type { Storage } from '../crdt/storage.js';
+import type { StagingLog } from '../crdt/staging-log.js';
 import type { BackgroundGate } from '../p2p/background-hold.js';
 import { createDocSync, type DocSync } from '../p2p/doc-sync.js';
 import { createHeartbeats, type Heartbeats } from '../p2p/heartbeat.js';
@@ -40,6 +41,8 @@ export interface SiteComponents {
   readonly random: Random;
   readonly logger: Logger;
   readonly storage: Storage;
+  /** Where creates stage their intent (ReplicationComponents' `stagingLog`); the store when absent. Opened and closed by the caller. */
+  readonly stagingLog?: StagingLog;
   /** Started by the caller before the site starts. */
   readonly transport: Transport;
   /**
@@ -302,6 +305,7 @@ async function openReplication(config: NodeConfig, app: LocalApplication, deps: 
   const engine = new ReplicationEngine(
     {
       documents, storage: components.storage, localApp, glue, sites: sitesPort(config.site, sites), remote: remote.fetch,
+      ...(components.stagingLog === undefined ? {} : { stagingLog: components.stagingLog }),
       clock: components.clock, random: components.random, logger, registry, yieldTo: deps.syncBusy, storageWritable: deps.storageWritable,
     },
     { site: config.site },

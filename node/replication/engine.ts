@@ -13,6 +13,7 @@ import { sameHeads } from '../../crdt/document-layout.js';
 import type { DocumentStore } from '../../crdt/document-store.js';
 import { metaIdOfDocId, replicantDocId } from '../../crdt/replicant.js';
 import type { Storage } from '../../crdt/storage.js';
+import type { StagingLog } from '../../crdt/staging-log.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { BackgroundGate } from '../../p2p/background-hold.js';
 import type { SharedWith } from '../../p2p/share-policy.js';
@@ -47,6 +48,8 @@ export interface ReplicationComponents {
   readonly documents: DocumentStore;
   /** The site store; the key index lives there under `['replicant-key', …]`. */
   readonly storage: Storage;
+  /** Where creates stage their intent before the application sees them (create-intents.ts); the site store when absent. */
+  readonly stagingLog?: StagingLog;
   readonly localApp: LocalApp;
   readonly glue: ReplicationGlue;
   readonly sites: SitesPort;
@@ -119,7 +122,7 @@ export class ReplicationEngine {
     const localApp = this.appHealth.watch(components.localApp);
     this.ctx = {
       self: site, glue: components.glue, localApp, remote: components.remote, sites: components.sites,
-      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger, storageWritable), creating: new CreatesUnderWay(), sentOn: new SentOnWrites(components.clock), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
+      documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger, storageWritable, components.stagingLog), creating: new CreatesUnderWay(), sentOn: new SentOnWrites(components.clock), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
       storageWritable,
       recheck: {
         replica: (docId) => this.reconciler.schedule(docId),

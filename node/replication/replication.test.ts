@@ -63,7 +63,7 @@ const appHeld = new Map<string, Promise<void>>();
 const heldRequests: string[] = [];
 /** The requests each site's engine made to its application (a client's carry a user-agent, the test's own go to http://app). */
 const engineCalls = new Map<string, string[]>();
-/** For each create an application made: the meta-IDs with a create intent in its site's store at that moment. */
+/** For each create an application made: the meta-IDs of the create intents a crash of its site's node at that moment would leave. */
 const intentsAtCreate: Promise<{ site: string; name: string; intents: string[] }>[] = [];
 
 /** Holds the application calls `key` names (`Site2 DELETE`, or `Site1`: its creates) until the function returned is called. */
@@ -89,9 +89,11 @@ async function threeSites(): Promise<[TestSite, TestSite, TestSite]> {
         if (appDown.has(site)) return Promise.reject(new TypeError('fetch failed: connection refused'));
         if (request.method === 'POST' && !url.searchParams.has('dryRun') && mesh !== undefined) {
           // Read now, as the application gets the create (MemoryStorage answers from its state at the call).
-          const stored = mesh.site(site).storage.list(['create-intent']);
+          const target = mesh.site(site);
+          const stored = target.storage.list(['create-intent']);
+          const staged = target.stagingLog.reopen().leftovers().map(({ id }) => id);
           intentsAtCreate.push(Promise.all([stored, request.clone().json() as Promise<{ metadata: { name: string } }>]).then(([entries, body]) => ({
-            site, name: body.metadata.name, intents: entries.map((entry) => String(entry.key[1])),
+            site, name: body.metadata.name, intents: [...entries.map((entry) => String(entry.key[1])), ...staged],
           })));
         }
         // A site's hold is on what its application makes: not on a dry run, which makes nothing.

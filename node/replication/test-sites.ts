@@ -11,6 +11,7 @@ import { MemoryLogger, type Clock, type Random } from '../../core/index.js';
 import { asPeerIdString, asSiteName, type DocumentId, type PeerIdString, type SiteName } from '../../core/ids.js';
 import { DocumentStore } from '../../crdt/document-store.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
+import { MemoryStagingLog } from '../../crdt/staging-log.js';
 import type { Storage } from '../../crdt/storage.js';
 import { kubernetesReplicationGlue } from '../../glue/kubernetes/index.js';
 import { createDocSync, type DocSync } from '../../p2p/doc-sync.js';
@@ -74,6 +75,8 @@ export class TestSite {
   readonly peerId: PeerIdString;
   readonly logger = new MemoryLogger();
   readonly storage: Storage = new MemoryStorage();
+  /** Its staging log; each start reads back what the last process left open, as after a crash. */
+  stagingLog = new MemoryStagingLog();
   documents!: DocumentStore;
   transport!: MemoryTransport;
   sync!: DocSync;
@@ -93,13 +96,14 @@ export class TestSite {
     const { clock, random, network } = this.mesh;
     // The admin routes are the new engine's.
     this.owned = undefined;
+    this.stagingLog = this.stagingLog.reopen();
     this.documents = new DocumentStore({ storage: this.storage, clock, random: random.fork(this.name), logger: this.logger });
     await this.documents.open();
     this.transport = createMemoryTransport({ peerId: this.peerId, name: this.name }, { network, random, logger: this.logger });
     await this.transport.start();
     this.engine = new ReplicationEngine(
       {
-        documents: this.documents, storage: this.storage, localApp: this.app.localApp, glue: kubernetesReplicationGlue,
+        documents: this.documents, storage: this.storage, stagingLog: this.stagingLog, localApp: this.app.localApp, glue: kubernetesReplicationGlue,
         sites: this.mesh.sitesPort(this.name), remote: (request, signal) => this.mesh.route(request, signal), clock, random, logger: this.logger,
       },
       { site: this.name, ...this.mesh.options },

@@ -10,6 +10,7 @@ import type { PeerIdString, SiteName } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import type { Random } from '../../core/random.js';
 import type { DocumentChangedEvent } from '../../crdt/documents.js';
+import type { StagingLog } from '../../crdt/staging-log.js';
 import type { Storage } from '../../crdt/storage.js';
 import { configDefaults, type NodeConfig } from '../../node/config.js';
 import type { RemoteFetch } from '../../node/replication/index.js';
@@ -63,6 +64,8 @@ export interface SimNodeDeps {
   readonly logger: Logger;
   /** The node's store. */
   readonly storage: Storage;
+  /** The node's staging log, on the same disk. */
+  readonly stagingLog: StagingLog;
   /** The stand-in's store (its etcd). */
   readonly appStorage: Storage;
   /** Whether the site's application answers (held by the site: an outage outlives the node's crash). */
@@ -132,7 +135,7 @@ export async function startSimNode(init: SimNodeInit, deps: SimNodeDeps): Promis
   const site = await startSite(
     nodeConfig(init),
     { url: undefined, kind: 'kubernetes' },
-    { clock, random, logger, storage, transport: nodeTransport, localApp, remoteFetch: init.hooks.remoteFetch?.(deps.remoteFetch, context) ?? deps.remoteFetch },
+    { clock, random, logger, storage, stagingLog: deps.stagingLog, transport: nodeTransport, localApp, remoteFetch: init.hooks.remoteFetch?.(deps.remoteFetch, context) ?? deps.remoteFetch },
   );
   traceDocuments(site, deps, init.site);
   const front = (request: Request): Promise<Response> => site.fetch(request);

@@ -149,7 +149,7 @@ export class SimSite {
         ...(this.init.appLatency === undefined ? {} : { appLatency: this.init.appLatency }),
       },
       {
-        clock: scope, random, logger, storage: this.nodeDisk.open(scope), appStorage: this.appDisk.open(scope), appAvailability: this.app, transport,
+        clock: scope, random, logger, storage: this.nodeDisk.open(scope), stagingLog: this.nodeDisk.openStagingLog(), appStorage: this.appDisk.open(scope), appAvailability: this.app, transport,
         remoteFetch: this.deps.remoteFetch(this), trace, apps: this.deps.apps, onDocumentChange: this.deps.onDocumentChange, label, elapsedMs: () => clock.elapsedMs(),
       },
     );

@@ -12,11 +12,16 @@
  * `crash()` is the process dying: writes still in flight are lost (never applied), and every
  * promise of that SimStorage, in flight or called later, never settles, since a dead process
  * hears no answers. `open()` again is the restart: a fresh SimStorage over what was durable.
+ *
+ * The disk also holds the node's staging log (`openStagingLog`, FileStagingLog's stand-in): its
+ * appends are synchronous and survive the process dying the moment they return, as a write to
+ * the kernel's cache does; a full disk refuses them.
  */
 import type { Clock, Timer } from '../../core/clock.js';
 import { CheopsError, ErrorCode } from '../../core/errors.js';
 import type { Random } from '../../core/random.js';
 import { MemoryStorage, MemoryStorageData } from '../../crdt/memory-storage.js';
+import type { StagedRecord, StagingLog } from '../../crdt/staging-log.js';
 import type { Storage, StorageEntry, StorageKey, StorageOperation } from '../../crdt/storage.js';
 import { checkLatency, sampleLatency, type LatencyDistribution } from '../core/distributions.js';
 import type { Trace } from '../core/trace.js';
@@ -58,6 +63,8 @@ export class SimDisk {
   private readonly trace: Trace | undefined;
   private readonly counters: DiskStats = { writes: 0, reads: 0, lostWrites: 0, failedWrites: 0, crashes: 0 };
   private current: SimStorage | undefined;
+  /** The staging log's records not settled, in staging order: what survives a crash. */
+  readonly staged = new Map<string, Uint8Array>();
   private isFull = false;
   private isStalled = false;
 
@@ -86,6 +93,16 @@ export class SimDisk {
     if (this.current?.state === 'open') throw new CheopsError(ErrorCode.StorageFailure, `${this.label} is already open`);
     this.current = new SimStorage(this, clock);
     return this.current;
+  }
+
+  /**
+   * The staging log of the process that opened the store last (call after `open`): what it
+   * stages or settles once that process died is not written, as a dead process writes nothing.
+   */
+  openStagingLog(): StagingLog {
+    const handle = this.current;
+    if (handle === undefined) throw new CheopsError(ErrorCode.StorageFailure, `${this.label} is not open`);
+    return new SimStagingLog(this, () => handle.state === 'open');
   }
 
   /** The process using the disk died: its writes in flight are lost. Answers how many. */
@@ -289,4 +306,39 @@ export class SimStorage implements Storage {
 /** A promise that never settles: the answer a dead process waits for. */
 function never<T>(): Promise<T> {
   return new Promise<T>(() => undefined);
+}
+
+/** See SimDisk's `openStagingLog`. */
+class SimStagingLog implements StagingLog {
+  private earlier: StagedRecord[];
+
+  constructor(
+    private readonly disk: SimDisk,
+    private readonly alive: () => boolean,
+  ) {
+    this.earlier = [...disk.staged].map(([id, record]) => ({ id, record: Uint8Array.from(record) }));
+  }
+
+  stage(id: string, record: Uint8Array): void {
+    if (!this.alive()) throw new CheopsError(ErrorCode.StorageClosed, `${this.disk.label}: the staging log is closed`);
+    if (this.disk.full) throw new CheopsError(ErrorCode.StorageFailure, `${this.disk.label}: IO error: No space left on device`);
+    this.disk.staged.delete(id);
+    this.disk.staged.set(id, Uint8Array.from(record));
+  }
+
+  settle(id: string): void {
+    if (this.alive() && !this.disk.full) this.disk.staged.delete(id);
+  }
+
+  leftovers(): readonly StagedRecord[] {
+    return this.earlier;
+  }
+
+  forgetLeftovers(): void {
+    if (!this.alive() || this.disk.full) return;
+    for (const { id } of this.earlier) this.disk.staged.delete(id);
+    this.earlier = [];
+  }
+
+  close(): void {}
 }

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { asSiteName } from '../../core/ids.js';
+import { MemoryLogger } from '../../core/logger.js';
+import { MemoryStorage } from '../../crdt/memory-storage.js';
+import { metaIdOf } from '../../crdt/replicant.js';
+import { MemoryStagingLog } from '../../crdt/staging-log.js';
+import { CreateIntents, type CreateIntent } from './create-intents.js';
+
+function intentFor(name: string): CreateIntent {
+  const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name } as const;
+  return {
+    metaId: metaIdOf(key, 0), key, incarnation: 0, scope: '{Site1 & Site2}', sites: [asSiteName('Site1'), asSiteName('Site2')],
+    request: { apiVersion: 'v1', kind: 'Pod', metadata: { name } },
+  };
+}
+
+describe('CreateIntents with a staging log', () => {
+  it('stages an intent in the log, not the store; once recorded in the store, a crash leaves nothing open in the log', async () => {
+    const storage = new MemoryStorage();
+    const log = new MemoryStagingLog();
+    const intents = new CreateIntents(storage, new MemoryLogger(), () => true, log);
+    const intent = intentFor('web');
+    await intents.stage(intent);
+    expect(await storage.list(['create-intent'])).toEqual([]);
+    expect(log.reopen().leftovers().map(({ id }) => id)).toEqual([intent.metaId]);
+    // Settled from memory meanwhile (a create whose application failed to answer).
+    expect(await intents.get(intent.metaId)).toEqual(intent);
+    await intents.record(intent);
+    expect(await intents.list()).toEqual([intent]);
+    expect(log.reopen().leftovers()).toEqual([]);
+  });
+
+  it('moves what a crash left staged to the store at the next start, once', async () => {
+    const storage = new MemoryStorage();
+    const before = new MemoryStagingLog();
+    const crashed = new CreateIntents(storage, new MemoryLogger(), () => true, before);
+    await crashed.stage(intentFor('made'));
+    await crashed.stage(intentFor('settled'));
+    await crashed.clear(intentFor('settled').metaId);
+    const log = before.reopen();
+    const logger = new MemoryLogger();
+    const restarted = new CreateIntents(storage, logger, () => true, log);
+    expect(await restarted.list()).toEqual([intentFor('made')]);
+    expect(log.leftovers()).toEqual([]);
+    expect(logger.entries.map((entry) => entry.message)).toContain('create intents staged before a crash recorded');
+    // Cleared once settled: neither the store nor the log brings it back.
+    await restarted.clear(intentFor('made').metaId);
+    expect(await new CreateIntents(storage, new MemoryLogger(), () => true, log.reopen()).list()).toEqual([]);
+  });
+
+  it('drops a malformed leftover, and keeps the well-formed ones', async () => {
+    const storage = new MemoryStorage();
+    const before = new MemoryStagingLog();
+    before.stage('not-a-meta-id', new TextEncoder().encode('{"half":'));
+    await new CreateIntents(storage, new MemoryLogger(), () => true, before).stage(intentFor('good'));
+    const logger = new MemoryLogger();
+    expect(await new CreateIntents(storage, logger, () => true, before.reopen()).list()).toEqual([intentFor('good')]);
+    expect(logger.entries.some((entry) => entry.level === 'warn' && entry.message === 'malformed staged create intent dropped')).toBe(true);
+  });
+
+  it('stages in the store, without an fsync, when it has no log', async () => {
+    const storage = new MemoryStorage();
+    const intents = new CreateIntents(storage, new MemoryLogger());
+    await intents.stage(intentFor('web'));
+    expect(await intents.list()).toEqual([intentFor('web')]);
+    await intents.clear(intentFor('web').metaId);
+    expect(await intents.list()).toEqual([]);
+  });
+});
