@@ -193,9 +193,10 @@ async function recordCreate(ctx: EngineContext, write: ReplicatedWrite, answer: 
 /**
  * The create of a new replicated object, answered before its replicant is stored (see
  * create-intents.ts): the intent is staged before the application makes the object and made
- * durable while it does, the answer leaves once both are done, and the replicant's change is made and stored right after, still
- * under the key's lock, so the next write on the key comes after it. The answer's
- * `X-Cheops-Replicas` is what the change records: this site applied, the others pending.
+ * durable while it does, the answer leaves once both are done, and the replicant's change is
+ * made and stored right after, still under the key's lock, so the next write on the key comes
+ * after it. The answer's `X-Cheops-Replicas` is what the change records: this site applied, the
+ * others pending.
  * Anything unusual (a replicant or document already there, a refusal, an answer that is not the
  * object) takes the ordinary path, where the replicant is stored before the answer.
  */
