@@ -35,9 +35,10 @@ export class CreateRecovery {
     signal.addEventListener('abort', () => this.wake.abort(), { once: true });
   }
 
-  /** Settles every stored intent not being settled already; resolves when they are, or the engine stops. */
-  async settleStored(): Promise<void> {
+  /** Settles every stored intent not being settled already; resolves when they are, or the engine stops. `read`: told once they are read. */
+  async settleStored(read: () => void = () => undefined): Promise<void> {
     const intents = (await this.ctx.intents.list()).filter((intent) => !this.settling.has(intent.metaId));
+    read();
     if (intents.length > 0) this.ctx.logger.info({ intents: intents.length }, 'settling creates whose answer may not have reached their client');
     await Promise.all(intents.map((intent) => this.settle(intent.metaId, intent)));
   }

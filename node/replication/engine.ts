@@ -102,6 +102,8 @@ export class ReplicationEngine {
   private unsubscribe: (() => void) | undefined;
   private readonly stopping = new AbortController();
   private recovery: Promise<void> = Promise.resolve();
+  /** Whether start-up read the stored intents (and recorded the staging log's leftovers): tried again once the store is back. */
+  private intentsRead = false;
   private readonly createRecovery: CreateRecovery;
   private readonly appHealth: AppHealth;
 
@@ -213,9 +215,7 @@ export class ReplicationEngine {
     this.reconciler.start();
     // A re-share lives in memory: one a crash cut short is started again (reshare.ts).
     this.resharer.resume();
-    this.recovery = this.createRecovery.settleStored().catch((error: unknown) => {
-      this.ctx.logger.error({ error: errorMessage(error) }, 'create intents not read; start again to settle them');
-    });
+    this.settleStoredIntents();
     this.ctx.logger.info({ replicants: index.size, resumed }, 'replication started');
   }
 
@@ -254,6 +254,17 @@ export class ReplicationEngine {
   storageBack(): void {
     this.reconciler.retryNow();
     this.createRecovery.retryNow();
+    if (!this.intentsRead && !this.stopping.signal.aborted) this.settleStoredIntents();
+  }
+
+  /** Settles the intents a crash left (create-recovery.ts); a store refusing the staging log's leftovers is tried again once it takes writes. */
+  private settleStoredIntents(): void {
+    const read = (): void => {
+      this.intentsRead = true;
+    };
+    this.recovery = this.recovery.then(() => this.createRecovery.settleStored(read)).catch((error: unknown) => {
+      this.ctx.logger.error({ error: errorMessage(error) }, 'create intents not read; read again once the store takes writes');
+    });
   }
 
   /** Documents waiting for a retry of a transient failure (tests, metrics). */

@@ -1325,6 +1325,36 @@ describe('request checks', () => {
     expect(await uidOn(site2, 'waited')).toBeDefined();
   });
 
+  it('records the intents a crash left staged once the store takes writes, when it refused them at start-up', async () => {
+    const [site1, site2] = await threeSites();
+    await site1.stop();
+    // What a crash the moment the application made a create leaves: the pod there, its intent staged in the log only.
+    const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'staged' } as const;
+    const metaId = metaIdOf(key, 0);
+    expect((await site1.app.localApp.fetch(new Request(`http://app${pods}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod('staged', { v: '1' })) }))).status).toBe(201);
+    await new CreateIntents(site1.storage, silentLogger, () => true, site1.stagingLog).stage({
+      metaId, key, incarnation: 0, scope: both, sites: [asSiteName('Site1'), asSiteName('Site2')], request: pod('staged') as JsonObject,
+    });
+    // A full disk at start-up: the store refuses the intents' batch.
+    const stored = site1.storage;
+    let full = true;
+    site1.storage = {
+      get: (key) => stored.get(key), list: (prefix) => stored.list(prefix), put: (key, value) => stored.put(key, value), delete: (key) => stored.delete(key),
+      deleteRange: (prefix) => stored.deleteRange(prefix), close: () => stored.close(),
+      batch: (operations, options) => (full && operations.some((operation) => operation.key[0] === 'create-intent')
+        ? Promise.reject(new Error('IO error: No space left on device'))
+        : stored.batch(operations, options)),
+    };
+    await site1.start();
+    await mesh?.connect();
+    await eventually(() => expect(site1.logger.entries.map((entry) => entry.message)).toContain('create intents not read; read again once the store takes writes'));
+    expect(site1.documents.has(replicantDocId(metaId))).toBe(false);
+    full = false;
+    site1.engine.storageBack();
+    await eventually(async () => expect(await labelsOn(site2, 'staged')).toEqual({ v: '1' }));
+    expect(site1.documents.has(replicantDocId(metaId))).toBe(true);
+  });
+
   it('makes a new incarnation when the delete of the name arrives while the application works on a scoped create', async () => {
     const [site1, site2] = await threeSites();
     const key = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'twin' } as const;

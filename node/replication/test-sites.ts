@@ -74,7 +74,8 @@ export class TestSite {
   readonly name: SiteName;
   readonly peerId: PeerIdString;
   readonly logger = new MemoryLogger();
-  readonly storage: Storage = new MemoryStorage();
+  /** Kept across stop and start; a test may wrap it between the two. */
+  storage: Storage = new MemoryStorage();
   /** Its staging log; each start reads back what the last process left open, as after a crash. */
   stagingLog = new MemoryStagingLog();
   documents!: DocumentStore;
