@@ -3,14 +3,16 @@
  * apart (one way); on Site1, scoped creates (`{Site1 & Site2 & Site3}`) alternate with unscoped
  * creates (the application alone, through the front's passthrough), with the other sites
  * reachable (each pair alone, then back to back), then with them cut off. The target is a scoped create within 1.1 times an unscoped
- * one: no round trip to another site (200 ms here) is ever waited for.
+ * one: no round trip to another site (200 ms here) is ever waited for. Measured beside it, against
+ * the same bound though the issue sets none for them: updates (a label set on a replicated pod,
+ * scoped, against one set on a pod of Site1 alone), the others reachable, each pair alone.
  *
  * Side by side in the same run: the round trip to another site through a relay with the same
  * conditions (what a write that waited for one remote acknowledgement would cost at least).
  */
 import { describeConditions, linkConditions } from '../simulator/relay/index.js';
 import { probeOneWay } from './link-probe.js';
-import { closeClients, createPod } from './stack-client.js';
+import { closeClients, createPod, labelPod } from './stack-client.js';
 import { idleCpuRate, machine, progressFor, quickMode, settle, startBenchDeployment, type Progress } from './stack-deployment.js';
 import { fixed, formatTable, summarize, until, verdict, type Summary, type Verdict } from './stack-report.js';
 import { seesUp } from '../cli/local-deployment.js';
@@ -31,9 +33,10 @@ export interface LocalFirstPhase {
   /**
    * `alone`: the others reachable, each pair measured once the sites are idle again (the remote
    * applies of the previous write done); `back-to-back`: the others reachable, pairs without a
-   * pause (the remote work of earlier writes shares the machine's 2 cores); `cut`: the others cut off.
+   * pause (the remote work of earlier writes shares the machine's 2 cores); `cut`: the others cut off;
+   * `update`: label updates instead of creates, each pair alone.
    */
-  readonly phase: 'alone' | 'back-to-back' | 'cut';
+  readonly phase: 'alone' | 'update' | 'back-to-back' | 'cut';
   readonly scopedMs: Summary;
   readonly unscopedMs: Summary;
   /** scoped p50 / unscoped p50, and the same at p99. */
@@ -65,34 +68,44 @@ export async function runLocalFirstBenchmark(options: LocalFirstOptions = quickM
     const site1 = bench.deployment.site('Site1');
     const phases: LocalFirstPhase[] = [];
     const idle = await idleCpuRate(bench.sites);
-    phases.push(await measurePhase('alone', site1.url, options, progress, () => settle(bench.sites, idle)));
-    phases.push(await measurePhase('back-to-back', site1.url, options, progress));
+    const scope = '{Site1 & Site2 & Site3}';
+    const create = (url: string) => async (kind: Kind, name: string): Promise<number> => (await createPod(url, name, kind === 'scoped' ? scope : undefined)).latencyMs;
+    phases.push(await measurePhase('alone', options, progress, create(site1.url), () => settle(bench.sites, idle)));
+    await createPod(site1.url, 'labelled-replicated', scope);
+    await createPod(site1.url, 'labelled-local');
+    await settle(bench.sites, idle);
+    const label = async (kind: Kind, name: string): Promise<number> =>
+      kind === 'scoped' ? labelPod(site1.url, 'labelled-replicated', name, scope) : labelPod(site1.url, 'labelled-local', name);
+    phases.push(await measurePhase('update', options, progress, label, () => settle(bench.sites, idle)));
+    phases.push(await measurePhase('back-to-back', options, progress, create(site1.url)));
     bench.deployment.mesh.partition([['Site1']], 'reset');
     await until(async () => !(await seesUp(site1.url, ['Site2'])) && !(await seesUp(site1.url, ['Site3'])), 10_000, 'Site1 sees the others down');
     progress('Site2 and Site3 cut off from Site1, and seen down');
-    phases.push(await measurePhase('cut', site1.url, options, progress));
+    phases.push(await measurePhase('cut', options, progress, create(site1.url)));
     await closeClients();
+    const scopedP50 = (phase: LocalFirstPhase['phase']): number => phases.find((measured) => measured.phase === phase)!.scopedMs.p50;
     return {
       startedAt: new Date().toISOString(), machine: await machine(), link: describeConditions(conditions), measuredRttMs: 2 * oneWay.p50,
-      ratioTarget: options.ratioTarget, phases, cutOverConnected: phases[2]!.scopedMs.p50 / phases[0]!.scopedMs.p50,
+      ratioTarget: options.ratioTarget, phases, cutOverConnected: scopedP50('cut') / scopedP50('alone'),
     };
   } finally {
     await bench.stop();
   }
 }
 
+type Kind = 'scoped' | 'unscoped';
+
+/** `operation`: one request of that kind, named (or valued) `name`; answers its latency at the client. */
 async function measurePhase(
-  phase: LocalFirstPhase['phase'], url: string, options: LocalFirstOptions, progress: Progress, between?: () => Promise<unknown>,
+  phase: LocalFirstPhase['phase'], options: LocalFirstOptions, progress: Progress, operation: (kind: Kind, name: string) => Promise<number>, between?: () => Promise<unknown>,
 ): Promise<LocalFirstPhase> {
-  const scope = '{Site1 & Site2 & Site3}';
   const scoped: number[] = [];
   const unscoped: number[] = [];
   for (let i = 0; i < options.warmup + options.pairs; i += 1) {
     // Alternating, and each first in turn: both see the same moments of a shared machine.
-    const order = i % 2 === 0 ? ['scoped', 'unscoped'] : ['unscoped', 'scoped'];
+    const order: Kind[] = i % 2 === 0 ? ['scoped', 'unscoped'] : ['unscoped', 'scoped'];
     for (const kind of order) {
-      const name = `${phase}-${kind}-${i}`;
-      const { latencyMs } = await createPod(url, name, kind === 'scoped' ? scope : undefined);
+      const latencyMs = await operation(kind, `${phase}-${kind}-${i}`);
       if (i >= options.warmup) (kind === 'scoped' ? scoped : unscoped).push(latencyMs);
     }
     await between?.();
@@ -117,7 +130,8 @@ export function formatLocalFirstTable(result: LocalFirstResult): string {
   return formatTable(header, rows, [
     `3 sites, ${result.link} one way between them; round trip measured through a relay in this run: ${fixed(result.measuredRttMs)} ms (what waiting on one remote site would add at least)`,
     'scoped: POST pod with X-Cheops-Scope {Site1 & Site2 & Site3} on Site1; unscoped: the same POST without a scope (the application alone); ms, at the client',
-    'alone: each pair once the sites are idle again; back-to-back: no pause (remote applies of earlier writes share the 2 cores); cut: Site2 and Site3 cut off',
+    'update: a label set (merge patch) on a pod replicated to the 3 sites, scoped, against one set on a pod of Site1 alone; no target of its own in the issue',
+    'alone and update: each pair once the sites are idle again; back-to-back: no pause (remote applies of earlier writes share the 2 cores); cut: Site2 and Site3 cut off',
     `scoped p50 cut / alone: ${fixed(result.cutOverConnected, 2)} (1.0: nothing remote is waited for)`,
   ]);
 }

@@ -67,6 +67,19 @@ export async function createPod(siteUrl: string, name: string, scope?: string): 
   return { status: response.status, ackAtMs, latencyMs, metaId: response.headers.get('x-cheops-meta-id') ?? undefined };
 }
 
+/** Sets the label `seq` of the pod `name` on a site (a merge patch, scoped when `scope` is given); answers the latency at the client. */
+export async function labelPod(siteUrl: string, name: string, seq: string, scope?: string): Promise<number> {
+  const headers: Record<string, string> = { 'content-type': 'application/merge-patch+json', accept: 'application/json' };
+  if (scope !== undefined) headers['x-cheops-scope'] = scope;
+  const body = JSON.stringify({ metadata: { labels: { seq } } });
+  const start = performance.now();
+  const response = await fetch(`${siteUrl}/api/v1/namespaces/default/pods/${name}`, { method: 'PATCH', headers, body, dispatcher: agent });
+  const latencyMs = performance.now() - start;
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`label ${name} on ${siteUrl}: HTTP ${response.status}`);
+  return latencyMs;
+}
+
 /** Reads one Prometheus metric's samples from a site (`name{labels} value`), summed. */
 export async function metricSum(siteUrl: string, name: string, labelFilter = ''): Promise<number> {
   return sumOf(await scrape(siteUrl), name, labelFilter);
