@@ -86,11 +86,12 @@ export class FileStagingLog implements StagingLog {
     return this.earlier;
   }
 
-  forgetLeftovers(): void {
-    if (this.earlier.length === 0 || this.closed) return;
+  forgetLeftovers(ids: readonly string[]): void {
+    const forgotten = new Set(ids);
+    if (!this.earlier.some(({ id }) => forgotten.has(id)) || this.closed) return;
     try {
-      for (const { id } of this.earlier) this.append(settled, id, new Uint8Array(0));
-      this.earlier = [];
+      for (const { id } of this.earlier) if (forgotten.has(id)) this.append(settled, id, new Uint8Array(0));
+      this.earlier = this.earlier.filter(({ id }) => !forgotten.has(id));
       this.compactIfLarge();
     } catch (error) {
       this.logger.warn({ error: errorMessage(error) }, 'staging log leftovers not settled; the next start reads them back');

@@ -21,8 +21,8 @@ export interface StagingLog {
   settle(id: string): void;
   /** The records an earlier process staged and never settled, oldest first. */
   leftovers(): readonly StagedRecord[];
-  /** Settles the leftovers, once the caller holds them elsewhere (in its store). */
-  forgetLeftovers(): void;
+  /** Settles these leftovers, once the caller holds them elsewhere (in its store). */
+  forgetLeftovers(ids: readonly string[]): void;
   /** Releases the log. */
   close(): void;
 }
@@ -44,8 +44,9 @@ export class MemoryStagingLog implements StagingLog {
     return this.earlier;
   }
 
-  forgetLeftovers(): void {
-    this.earlier = [];
+  forgetLeftovers(ids: readonly string[]): void {
+    const forgotten = new Set(ids);
+    this.earlier = this.earlier.filter(({ id }) => !forgotten.has(id));
   }
 
   close(): void {}

@@ -3,6 +3,7 @@ import { CheopsError, ErrorCode } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { ManualClock } from '../p2p/testing/manual-clock.js';
 import { MemoryStorage } from './memory-storage.js';
+import { MemoryStagingLog, type StagingLog } from './staging-log.js';
 import type { Storage } from './storage.js';
 import { StorageHealth } from './storage-health.js';
 
@@ -67,6 +68,23 @@ describe('StorageHealth', () => {
     const closed: Storage = { ...storage, put: () => Promise.reject(new CheopsError(ErrorCode.StorageClosed, 'the store is closed')) };
     await expect(health.watch(closed).put(['b'], Uint8Array.of(1))).rejects.toThrow(/closed/);
     expect(health.writable).toBe(true);
+    health.stop();
+  });
+
+  it('counts a staging log refusing a write as the store refusing it, until the probe sees room', async () => {
+    const clock = new ManualClock();
+    const { storage, disk } = fullableStore();
+    const health = new StorageHealth({ clock, logger: silentLogger });
+    health.watch(storage);
+    const log = new MemoryStagingLog();
+    const refusing: StagingLog = { stage: () => { throw new CheopsError(ErrorCode.StorageFailure, 'IO error: No space left on device'); }, settle: () => undefined, leftovers: () => [], forgetLeftovers: () => undefined, close: () => undefined };
+    expect(() => health.watchStaging(refusing).stage('mark:a', new Uint8Array(0))).toThrow(/No space left/);
+    expect(health.writable).toBe(false);
+    await clock.advance(1_000);
+    expect([health.writable, disk.writes]).toEqual([true, 1]);
+    // Taken: staged in the log it wraps.
+    health.watchStaging(log).stage('mark:b', new Uint8Array(0));
+    expect(log.reopen().leftovers().map(({ id }) => id)).toEqual(['mark:b']);
     health.stop();
   });
 });

@@ -14,6 +14,7 @@
 import type { Clock, Timer } from '../core/clock.js';
 import { ErrorCode, errorMessage, isCheopsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { StagingLog } from './staging-log.js';
 import type { BatchOptions, Storage, StorageKey, StorageOperation } from './storage.js';
 
 /** Where the probe writes: one small key of its own. */
@@ -62,6 +63,28 @@ export class StorageHealth {
       delete: (key) => this.observe(storage.delete(key)),
       batch: (operations: readonly StorageOperation[], options?: BatchOptions) => this.observe(storage.batch(operations, options)),
       deleteRange: (prefix) => this.observe(storage.deleteRange(prefix)),
+    };
+  }
+
+  /**
+   * `log` with its refusals counted as the store's: it is on the same disk, and a write refused
+   * there (a mark, before the application sees a write) must hold the next writes back as a
+   * refused store write does, until the probe sees room.
+   */
+  watchStaging(log: StagingLog): StagingLog {
+    return {
+      stage: (id, record) => {
+        try {
+          log.stage(id, record);
+        } catch (error) {
+          if (!isCheopsError(error, ErrorCode.StorageClosed)) this.failed(error);
+          throw error;
+        }
+      },
+      settle: (id) => log.settle(id),
+      leftovers: () => log.leftovers(),
+      forgetLeftovers: (ids) => log.forgetLeftovers(ids),
+      close: () => log.close(),
     };
   }
 

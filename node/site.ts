@@ -128,7 +128,10 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
 
     const registry = new Registry();
     const syncBusy = (): boolean => (late.docSync?.receivedBacklogBytes() ?? 0) >= syncBusyBacklogBytes;
-    const replication = await openReplication(config, app, { components: { ...components, storage }, documents, sites, registry, logger, syncBusy, storageWritable: () => storageHealth.writable });
+    const stagingLog = components.stagingLog === undefined ? undefined : storageHealth.watchStaging(components.stagingLog);
+    const replication = await openReplication(config, app, {
+      components: { ...components, storage }, documents, sites, registry, logger, syncBusy, storageWritable: () => storageHealth.writable, ...(stagingLog === undefined ? {} : { stagingLog }),
+    });
     if (replication !== undefined) stack.push({ name: 'replication', stop: () => replication.stop() });
 
     const mesh = startMesh(config, {
@@ -274,6 +277,8 @@ interface ReplicationDeps {
   readonly logger: Logger;
   /** False while the site's store refuses writes (StorageHealth). */
   readonly storageWritable: () => boolean;
+  /** The components' staging log, its refusals watched as the store's (StorageHealth). */
+  readonly stagingLog?: StagingLog;
 }
 
 /** The replication engine and what it owns, or undefined for a site without an application. */
@@ -305,7 +310,7 @@ async function openReplication(config: NodeConfig, app: LocalApplication, deps: 
   const engine = new ReplicationEngine(
     {
       documents, storage: components.storage, localApp, glue, sites: sitesPort(config.site, sites), remote: remote.fetch,
-      ...(components.stagingLog === undefined ? {} : { stagingLog: components.stagingLog }),
+      ...(deps.stagingLog === undefined ? {} : { stagingLog: deps.stagingLog }),
       clock: components.clock, random: components.random, logger, registry, yieldTo: deps.syncBusy, storageWritable: deps.storageWritable,
     },
     { site: config.site },

@@ -58,6 +58,18 @@ describe('CreateIntents with a staging log', () => {
     expect(logger.entries.some((entry) => entry.level === 'warn' && entry.message === 'malformed staged create intent dropped')).toBe(true);
   });
 
+  it('leaves the key index\'s marks in the log to the index', async () => {
+    const storage = new MemoryStorage();
+    const before = new MemoryStagingLog();
+    before.stage('mark:abc', new Uint8Array(0));
+    await new CreateIntents(storage, new MemoryLogger(), () => true, before).stage(intentFor('good'));
+    const log = before.reopen();
+    const logger = new MemoryLogger();
+    expect(await new CreateIntents(storage, logger, () => true, log).list()).toEqual([intentFor('good')]);
+    expect(log.leftovers().map(({ id }) => id)).toEqual(['mark:abc']);
+    expect(logger.entries.filter((entry) => entry.level === 'warn')).toEqual([]);
+  });
+
   it('stages in the store, without an fsync, when it has no log', async () => {
     const storage = new MemoryStorage();
     const intents = new CreateIntents(storage, new MemoryLogger());

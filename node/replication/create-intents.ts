@@ -115,7 +115,8 @@ export class CreateIntents {
 
   /** Records the intents an earlier process staged and left open (it crashed before recording them). */
   private async recordLeftovers(): Promise<void> {
-    const leftovers = this.staging?.leftovers() ?? [];
+    // The key index's marks share the log (key-index.ts, `mark:` ids); a meta-ID has no colon.
+    const leftovers = (this.staging?.leftovers() ?? []).filter(({ id }) => !id.includes(':'));
     if (leftovers.length === 0) return;
     const operations = leftovers.flatMap(({ id, record }) => {
       const intent = parseIntent(id, record);
@@ -124,7 +125,7 @@ export class CreateIntents {
       return [];
     });
     await this.storage.batch(operations);
-    this.staging?.forgetLeftovers();
+    this.staging?.forgetLeftovers(leftovers.map(({ id }) => id));
     this.logger.info({ intents: operations.length }, 'create intents staged before a crash recorded');
   }
 }

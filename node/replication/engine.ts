@@ -111,7 +111,7 @@ export class ReplicationEngine {
     const { site, ...options } = init;
     const logger = components.logger.child({ component: 'replication' });
     const storageWritable = components.storageWritable ?? ((): boolean => true);
-    const index = new KeyIndex(components.storage, logger, (key) => key.app === components.glue.app && components.glue.spansSites(key.service), storageWritable);
+    const index = new KeyIndex(components.storage, logger, (key) => key.app === components.glue.app && components.glue.spansSites(key.service), storageWritable, components.stagingLog);
     const replicants = new Replicants({
       documents: components.documents, index, clock: components.clock, random: components.random.fork('replication'), logger, self: site, refused: this.refused,
     });

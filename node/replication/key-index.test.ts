@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { asMetaId, asSiteName, type ResourceKey } from '../../core/ids.js';
 import { MemoryLogger, silentLogger } from '../../core/logger.js';
 import { MemoryStorage } from '../../crdt/memory-storage.js';
+import { MemoryStagingLog } from '../../crdt/staging-log.js';
 import { CountingStorage } from '../../crdt/test-helpers.js';
 import { metaIdOf } from '../../crdt/replicant.js';
 import { contestedNames, dependentText, KeyIndex, type IndexEntry } from './key-index.js';
+import { eventually } from './test-sites.js';
 
 const key: ResourceKey = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
 const entry = (incarnation: number, deleted: boolean): IndexEntry => ({
@@ -160,6 +162,31 @@ describe('KeyIndex', () => {
     await index.markLocalWrite(metaIdOf(key, 0), false);
     await index.remove(metaIdOf(key, 0));
     expect(storage.synced).toEqual([false, false, true, false, false]);
+  });
+
+  it('with a staging log, stages the mark and goes on at once; a crash before the store holds it leaves it in the log, read back at load', async () => {
+    const storage = new CountingStorage(new MemoryStorage());
+    const log = new MemoryStagingLog();
+    const index = new KeyIndex(storage, silentLogger, () => false, () => true, log);
+    await index.put(entry(0, false));
+    await index.settled();
+    storage.hold();
+    // Resolved while the store still holds the mark's put back: what a crash now leaves is the log's record.
+    await index.markLocalWrite(metaIdOf(key, 0), true);
+    expect(index.byMetaId(metaIdOf(key, 0))?.localWritePending).toBe(true);
+    const afterCrash = log.reopen();
+    expect(afterCrash.leftovers().map(({ id }) => id)).toEqual([`mark:${metaIdOf(key, 0)}`]);
+    const reloaded = new KeyIndex(storage.inner, silentLogger, () => false, () => true, afterCrash);
+    await reloaded.load();
+    expect(reloaded.byMetaId(metaIdOf(key, 0))?.localWritePending).toBe(true);
+    expect(afterCrash.leftovers()).toEqual([]);
+    // The mark is in the store now: a second restart finds it there, not in the log.
+    const again = new KeyIndex(storage.inner, silentLogger, () => false, () => true, afterCrash.reopen());
+    await again.load();
+    expect(again.byMetaId(metaIdOf(key, 0))?.localWritePending).toBe(true);
+    // Once the held put is through, the first process's log has nothing open.
+    storage.release();
+    await eventually(() => expect(log.reopen().leftovers()).toEqual([]));
   });
 });
 

@@ -9,10 +9,14 @@
  * (BatchOptions.sync), but for the mark of a write through the front (`localWritePending`), which
  * must be on disk before the application sees the write: in a heal each replica made an index
  * write of its own, and every one was an fsync beside the documents' and the application's.
+ * With a staging log, the mark is staged there first (`mark:<metaId>`, a synchronous append)
+ * and the write goes on at once, its synced put beside the application's work; `load` reads back
+ * the marks a crash left in the log.
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
 import { keyText, type ClaimEntry, type Replicant, type ReplicaStatus } from '../../crdt/replicant.js';
+import type { StagingLog } from '../../crdt/staging-log.js';
 import type { Storage, StorageKey, StorageOperation } from '../../crdt/storage.js';
 import { decodeStoredRecord, isStoredKey } from './stored-record.js';
 
@@ -63,6 +67,8 @@ export function dependentText(site: SiteName, key: ResourceKey): string {
 
 const prefix = 'replicant-key';
 const storageKey = (metaId: MetaId): StorageKey => [prefix, metaId];
+/** A mark's id in the staging log. */
+const markPrefix = 'mark:';
 
 /** The index entry of what a replicant says now; `previous` keeps this site's own bookkeeping. */
 export function entryOf(replicant: Replicant, previous: IndexEntry | undefined): IndexEntry {
@@ -125,6 +131,8 @@ export class KeyIndex {
     private readonly isContainer: (key: ResourceKey) => boolean = () => false,
     /** False while the store is known to refuse writes: its StorageHealth said so once, this need not say it per write. */
     private readonly storeWritable: () => boolean = () => true,
+    /** Where marks are staged (see the file comment); the mark's synced put is awaited without one. */
+    private readonly staging?: StagingLog,
   ) {}
 
   /** Whether any container (a namespace) has an entry: else no request can be in a cross one. */
@@ -141,6 +149,28 @@ export class KeyIndex {
         continue;
       }
       this.remember(entry);
+    }
+    await this.loadStagedMarks();
+  }
+
+  /** The marks a crash left staged: on their entries, in memory and (synced) in the store. */
+  private async loadStagedMarks(): Promise<void> {
+    const staged = (this.staging?.leftovers() ?? []).filter(({ id }) => id.startsWith(markPrefix));
+    if (staged.length === 0) return;
+    const operations: StorageOperation[] = [];
+    for (const { id } of staged) {
+      const entry = this.byMeta.get(id.slice(markPrefix.length) as MetaId);
+      if (entry === undefined || entry.localWritePending === true) continue;
+      const marked: IndexEntry = { ...entry, localWritePending: true };
+      this.remember(marked);
+      operations.push({ type: 'put', key: storageKey(marked.metaId), value: encodeEntry(marked) });
+    }
+    try {
+      await this.storage.batch(operations);
+      this.staging?.forgetLeftovers(staged.map(({ id }) => id));
+    } catch (error) {
+      // Marked in memory all the same: this run's passes verify them; the next start reads them again.
+      this.logger.warn({ marks: operations.length, error: errorMessage(error) }, 'staged marks not stored; kept in the staging log');
     }
   }
 
@@ -272,9 +302,10 @@ export class KeyIndex {
 
   /**
    * Marks (`pending`) or clears the write under way through this site's front on `metaId` (see
-   * `localWritePending`). The mark is no cache: it is written alone, synced, and rejects when the
-   * store refuses it (a full disk), its memory undone, so that no write reaches the application
-   * unmarked. Clearing goes with the other entries' batch.
+   * `localWritePending`). The mark is no cache: it is staged in the log (resolving at once, its
+   * synced put beside the application's work) or, without one, written alone, synced; either
+   * rejects when refused (a full disk), its memory undone, so that no write reaches the
+   * application unmarked. Clearing goes with the other entries' batch.
    */
   async markLocalWrite(metaId: MetaId, pending: boolean): Promise<void> {
     const entry = this.byMeta.get(metaId);
@@ -285,6 +316,19 @@ export class KeyIndex {
       return;
     }
     const marked: IndexEntry = { ...rest, localWritePending: true };
+    if (this.staging !== undefined) {
+      const id = `${markPrefix}${metaId}`;
+      // Throws, before anything changed, when the log refuses it: the write then never reaches the application.
+      this.staging.stage(id, new Uint8Array(0));
+      this.remember(marked);
+      this.reserved.delete(metaId);
+      const staging = this.staging;
+      this.storage.put(storageKey(metaId), encodeEntry(marked)).then(
+        () => staging.settle(id),
+        (error: unknown) => this.logger.debug({ metaId, error: errorMessage(error) }, 'mark not stored; kept in the staging log'),
+      );
+      return;
+    }
     this.remember(marked);
     this.reserved.delete(metaId);
     try {

@@ -334,10 +334,11 @@ class SimStagingLog implements StagingLog {
     return this.earlier;
   }
 
-  forgetLeftovers(): void {
+  forgetLeftovers(ids: readonly string[]): void {
     if (!this.alive() || this.disk.full) return;
-    for (const { id } of this.earlier) this.disk.staged.delete(id);
-    this.earlier = [];
+    const forgotten = new Set(ids);
+    for (const id of forgotten) this.disk.staged.delete(id);
+    this.earlier = this.earlier.filter(({ id }) => !forgotten.has(id));
   }
 
   close(): void {}
