@@ -21,6 +21,8 @@ afterAll(async () => {
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const texts = (log: StagingLog): string[] => log.leftovers().map(({ id, record }) => `${id}=${new TextDecoder().decode(record)}`);
+/** What the next process reads back from the log at `path`. */
+const readBack = (path: string): string[] => texts(FileStagingLog.open(path, new MemoryLogger()));
 
 describe('FileStagingLog', () => {
   it('reads back, in order, what was staged and not settled before the process went', async () => {
@@ -39,7 +41,7 @@ describe('FileStagingLog', () => {
     expect(texts(second)).toEqual(['c=three']);
     second.stage('d', bytes('four'));
     second.close();
-    expect(texts(FileStagingLog.open(path, new MemoryLogger()))).toEqual(['c=three', 'd=four']);
+    expect(readBack(path)).toEqual(['c=three', 'd=four']);
   });
 
   it('cuts off a frame torn by a crash mid-append, and reads back what is appended after it', async () => {
@@ -56,7 +58,7 @@ describe('FileStagingLog', () => {
     expect((await stat(path)).size).toBe(whole);
     second.stage('b', bytes('after'));
     second.close();
-    expect(texts(FileStagingLog.open(path, new MemoryLogger()))).toEqual(['a=whole', 'b=after']);
+    expect(readBack(path)).toEqual(['a=whole', 'b=after']);
   });
 
   it('ends the log at a frame whose checksum fails', async () => {
@@ -68,7 +70,7 @@ describe('FileStagingLog', () => {
     const content = await readFile(path);
     content.writeUInt8(content.readUInt8(content.length - 1) ^ 0xff, content.length - 1);
     await writeFile(path, content);
-    expect(texts(FileStagingLog.open(path, new MemoryLogger()))).toEqual(['a=kept']);
+    expect(readBack(path)).toEqual(['a=kept']);
   });
 
   it('empties its file once nothing is open and it has grown past its bound', async () => {
@@ -83,7 +85,7 @@ describe('FileStagingLog', () => {
     expect((await stat(path)).size).toBe(0);
     log.stage('next', bytes('y'));
     log.close();
-    expect(texts(FileStagingLog.open(path, new MemoryLogger()))).toEqual(['next=y']);
+    expect(readBack(path)).toEqual(['next=y']);
   });
 
   it('stays bounded while records are always open: written anew with the open ones alone', async () => {
@@ -96,7 +98,7 @@ describe('FileStagingLog', () => {
     }
     expect((await stat(path)).size).toBeLessThan(1_000);
     log.close();
-    expect(texts(FileStagingLog.open(path, new MemoryLogger()))).toEqual(['id-49=record 49']);
+    expect(readBack(path)).toEqual(['id-49=record 49']);
   });
 
   it('keeps what was staged when the process is killed with SIGKILL right after', async () => {
