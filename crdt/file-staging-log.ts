@@ -128,8 +128,10 @@ export class FileStagingLog implements StagingLog {
       this.bytes = 0;
       return;
     }
-    const live = Buffer.concat([...this.earlier.map(({ id, record }) => encodeFrame(staged, id, record)), ...[...this.open].map(([id, record]) => encodeFrame(staged, id, record))]);
-    if (this.bytes < 2 * live.length) return;
+    const records = [...this.earlier, ...[...this.open].map(([id, record]) => ({ id, record }))];
+    const liveBytes = records.reduce((sum, { id, record }) => sum + frameBytes(id, record), 0);
+    if (this.bytes < 2 * liveBytes) return;
+    const live = Buffer.concat(records.map(({ id, record }) => encodeFrame(staged, id, record)));
     const temporary = `${this.path}.compacting`;
     writeFileSync(temporary, live);
     renameSync(temporary, this.path);
@@ -137,6 +139,11 @@ export class FileStagingLog implements StagingLog {
     this.fd = openSync(this.path, 'a');
     this.bytes = live.length;
   }
+}
+
+/** The size of the frame `encodeFrame` makes. */
+function frameBytes(id: string, record: Uint8Array): number {
+  return frameHeaderBytes + 1 + 2 + Buffer.byteLength(id, 'utf8') + record.length;
 }
 
 function encodeFrame(kind: number, id: string, record: Uint8Array): Buffer {

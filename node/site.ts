@@ -41,7 +41,7 @@ export interface SiteComponents {
   readonly random: Random;
   readonly logger: Logger;
   readonly storage: Storage;
-  /** Where creates stage their intent (ReplicationComponents' `stagingLog`); the store when absent. Opened and closed by the caller. */
+  /** Where creates stage their intent and writes their mark (ReplicationComponents' `stagingLog`); the store when absent. Opened and closed by the caller. */
   readonly stagingLog?: StagingLog;
   /** Started by the caller before the site starts. */
   readonly transport: Transport;
@@ -130,7 +130,7 @@ export async function startSite(config: NodeConfig, app: LocalApplication, compo
     const syncBusy = (): boolean => (late.docSync?.receivedBacklogBytes() ?? 0) >= syncBusyBacklogBytes;
     const stagingLog = components.stagingLog === undefined ? undefined : storageHealth.watchStaging(components.stagingLog);
     const replication = await openReplication(config, app, {
-      components: { ...components, storage }, documents, sites, registry, logger, syncBusy, storageWritable: () => storageHealth.writable, ...(stagingLog === undefined ? {} : { stagingLog }),
+      components: { ...components, storage, ...(stagingLog === undefined ? {} : { stagingLog }) }, documents, sites, registry, logger, syncBusy, storageWritable: () => storageHealth.writable,
     });
     if (replication !== undefined) stack.push({ name: 'replication', stop: () => replication.stop() });
 
@@ -277,8 +277,6 @@ interface ReplicationDeps {
   readonly logger: Logger;
   /** False while the site's store refuses writes (StorageHealth). */
   readonly storageWritable: () => boolean;
-  /** The components' staging log, its refusals watched as the store's (StorageHealth). */
-  readonly stagingLog?: StagingLog;
 }
 
 /** The replication engine and what it owns, or undefined for a site without an application. */
@@ -310,7 +308,7 @@ async function openReplication(config: NodeConfig, app: LocalApplication, deps: 
   const engine = new ReplicationEngine(
     {
       documents, storage: components.storage, localApp, glue, sites: sitesPort(config.site, sites), remote: remote.fetch,
-      ...(deps.stagingLog === undefined ? {} : { stagingLog: deps.stagingLog }),
+      ...(components.stagingLog === undefined ? {} : { stagingLog: components.stagingLog }),
       clock: components.clock, random: components.random, logger, registry, yieldTo: deps.syncBusy, storageWritable: deps.storageWritable,
     },
     { site: config.site },

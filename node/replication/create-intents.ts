@@ -40,8 +40,8 @@ const storageKey = (metaId: MetaId): StorageKey => [prefix, metaId];
 
 /** The intents in the site store (and staged ones in the staging log). */
 export class CreateIntents {
-  /** Staged in the log, not recorded in the store. */
-  private readonly unrecorded = new Map<MetaId, CreateIntent>();
+  /** Staged in the log, not recorded in the store: the intent and its bytes, which `record` writes again. */
+  private readonly unrecorded = new Map<MetaId, { readonly intent: CreateIntent; readonly bytes: Uint8Array }>();
 
   constructor(
     private readonly storage: Storage,
@@ -56,18 +56,19 @@ export class CreateIntents {
     if (this.staging === undefined) {
       return this.storage.batch([{ type: 'put', key: storageKey(intent.metaId), value: encodeIntent(intent) }], { sync: false });
     }
+    const bytes = encodeIntent(intent);
     try {
-      this.staging.stage(intent.metaId, encodeIntent(intent));
+      this.staging.stage(intent.metaId, bytes);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    this.unrecorded.set(intent.metaId, intent);
+    this.unrecorded.set(intent.metaId, { intent, bytes });
     return Promise.resolve();
   }
 
   /** Stores `intent`; resolves once it is durable. */
   async record(intent: CreateIntent): Promise<void> {
-    await this.storage.put(storageKey(intent.metaId), encodeIntent(intent));
+    await this.storage.put(storageKey(intent.metaId), this.unrecorded.get(intent.metaId)?.bytes ?? encodeIntent(intent));
     if (this.unrecorded.delete(intent.metaId)) this.staging?.settle(intent.metaId);
   }
 
@@ -94,7 +95,7 @@ export class CreateIntents {
   /** The stored intent of `metaId`, if there is one (a malformed one counts as none). */
   async get(metaId: MetaId): Promise<CreateIntent | undefined> {
     const bytes = await this.storage.get(storageKey(metaId));
-    return bytes === undefined ? this.unrecorded.get(metaId) : parseIntent(metaId, bytes);
+    return bytes === undefined ? this.unrecorded.get(metaId)?.intent : parseIntent(metaId, bytes);
   }
 
   /** Every stored intent, the staging log's leftovers moved to the store first; a malformed one is logged and removed. */

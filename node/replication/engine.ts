@@ -48,7 +48,7 @@ export interface ReplicationComponents {
   readonly documents: DocumentStore;
   /** The site store; the key index lives there under `['replicant-key', …]`. */
   readonly storage: Storage;
-  /** Where creates stage their intent before the application sees them (create-intents.ts); the site store when absent. */
+  /** Where creates stage their intent and writes their mark before the application sees them (create-intents.ts, key-index.ts); the site store when absent. */
   readonly stagingLog?: StagingLog;
   readonly localApp: LocalApp;
   readonly glue: ReplicationGlue;
