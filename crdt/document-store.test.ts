@@ -80,6 +80,22 @@ describe('DocumentStore: local API', () => {
     await store.close();
   });
 
+  it('makes a change at heads the document had, concurrent with what came since, and stores it', async () => {
+    const storage = new MemoryStorage();
+    const store = await openStore(storage);
+    const before = await store.create(docA, { name: 'purple', n: 1 });
+    await store.change<Resource>(docA, (doc) => void (doc.n = 2));
+    const heads = await store.change<Resource>(docA, (doc) => void (doc.n = 3), { at: before });
+    // Two heads: neither change saw the other, and the document holds both values of `n`.
+    expect(heads).toHaveLength(2);
+    const read = (await store.read<Resource>(docA)) as Automerge.Doc<Resource>;
+    expect(Object.values(Automerge.getConflicts(read, 'n') ?? {}).sort()).toEqual([2, 3]);
+    await store.close();
+    const reopened = await openStore(storage);
+    expect(reopened.heads(docA)).toEqual(heads);
+    await reopened.close();
+  });
+
   it('stamps changes with the injected clock and message, and draws its actor from the injected Random', async () => {
     const clock = new ManualClock(1_234_567_890_123);
     const store = await openStore(new MemoryStorage(), 7, {}, clock);

@@ -59,6 +59,12 @@ export interface ChangeOptions extends LocalChangeOptions {
   readonly message?: string;
   /** Start from an empty document when `docId` is absent, instead of CHEOPS_DOCUMENT_NOT_FOUND. */
   readonly create?: boolean;
+  /**
+   * Heads the document had (`heads`): the change is made at them, concurrent with what was
+   * merged since (Automerge's `changeAt`), for a write decided before it was made (an update
+   * answered first). Ignored when the document does not hold them all.
+   */
+  readonly at?: readonly string[];
 }
 
 const defaultMaxLoadedDocuments = 1_000;
@@ -196,7 +202,12 @@ export class DocumentStore implements SyncableDocuments {
         if (entry === undefined || (!entry.exists && options.create !== true)) {
           throw new CheopsError(ErrorCode.DocumentNotFound, `no document ${docId}`, { details: { docId } });
         }
-        const next = Automerge.change<T>(entry.doc as Automerge.Doc<T>, this.changeOptions(options), change);
+        const doc = entry.doc as Automerge.Doc<T>;
+        const { at } = options;
+        const next =
+          at === undefined || sameHeads(Automerge.getHeads(doc), at) || !Automerge.hasHeads(doc, [...at])
+            ? Automerge.change<T>(doc, this.changeOptions(options), change)
+            : Automerge.changeAt<T>(doc, [...at], this.changeOptions(options), change).newDoc;
         return this.recordLocal(entry, next, options);
       }),
     );

@@ -101,6 +101,28 @@ describe('FileStagingLog', () => {
     expect(readBack(path)).toEqual(['id-49=record 49']);
   });
 
+  it('flushes what was staged, one flush for all asked meanwhile; compacts only once no flush holds the file, and closes under one', async () => {
+    const path = await logPath();
+    const log = FileStagingLog.open(path, new MemoryLogger(), { compactAfterBytes: 200 });
+    log.stage('a', bytes('x'.repeat(300)));
+    const first = log.flush();
+    log.stage('b', bytes('two'));
+    const [second, third] = [log.flush(), log.flush()];
+    expect(second).toBe(third);
+    // Past its bound with a flush under way: kept as it is, and compacted by a later settle.
+    log.settle('a');
+    expect((await stat(path)).size).toBeGreaterThan(300);
+    await Promise.all([first, second]);
+    log.stage('c', bytes('three'));
+    log.settle('c');
+    expect((await stat(path)).size).toBeLessThan(100);
+    const last = log.flush();
+    log.close();
+    await last;
+    await expect(log.flush()).rejects.toThrow(/closed/);
+    expect(readBack(path)).toEqual(['b=two']);
+  });
+
   it('keeps what was staged when the process is killed with SIGKILL right after', async () => {
     const path = await logPath();
     const script = await bundleChild(stagerSource, await mkdtemp(join(tmpdir(), 'cheops-stager-')));

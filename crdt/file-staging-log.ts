@@ -2,7 +2,9 @@
  * A StagingLog in one append-only file (staging-log.ts). `stage` is a `write(2)` to a file opened
  * for appending: done when it returns, in the kernel's cache, which outlives the process (not the
  * machine: no fsync). That is the point: LevelDB's writes run on a worker thread, and on a busy
- * machine the hop there and back cost ~0.3 ms, where this costs a few microseconds.
+ * machine the hop there and back cost ~0.3 ms, where this costs a few microseconds. `flush` adds
+ * the fsync for a record that must outlive the machine (one `fdatasync` on libuv's pool, shared by
+ * every flush asked while it runs: group commit).
  *
  * Frames: `u32 length · u32 crc32 · body`, body `u8 kind · u16 id length · id · record`, kind 1
  * staged and 2 settled. Opening reads the file whole: a frame cut short or whose checksum fails
@@ -10,9 +12,10 @@
  * so that later appends are read back. Once the file has grown past `compactAfterBytes` (and
  * twice what is open), it is emptied when nothing is open, else written anew with the open
  * records alone (a new file renamed over it): under a steady stream of creates something is
- * always open.
+ * always open. The new file is synced before it is renamed over the old one: a record flushed
+ * earlier must not be lost to the machine dying just after the rename.
  */
-import { closeSync, ftruncateSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { CheopsError, ErrorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -31,6 +34,10 @@ export class FileStagingLog implements StagingLog {
   private readonly open = new Map<string, Uint8Array>();
   private earlier: StagedRecord[];
   private closed = false;
+  /** The fdatasync under way: the file descriptor is not closed or swapped (compaction) meanwhile. */
+  private flushing: Promise<void> | undefined;
+  /** The fdatasync after it, shared by every flush asked meanwhile. */
+  private nextFlush: Promise<void> | undefined;
 
   private constructor(
     private readonly path: string,
@@ -72,6 +79,17 @@ export class FileStagingLog implements StagingLog {
     this.open.set(id, Uint8Array.from(record));
   }
 
+  flush(): Promise<void> {
+    if (this.nextFlush !== undefined) return this.nextFlush;
+    if (this.flushing === undefined) return this.sync();
+    const next = this.flushing.catch(() => undefined).then(() => {
+      this.nextFlush = undefined;
+      return this.sync();
+    });
+    this.nextFlush = next;
+    return next;
+  }
+
   settle(id: string): void {
     if (!this.open.delete(id) || this.closed) return;
     try {
@@ -101,7 +119,23 @@ export class FileStagingLog implements StagingLog {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    // A flush under way still uses the descriptor: it closes it when done.
+    if (this.flushing === undefined) closeSync(this.fd);
+  }
+
+  private sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new CheopsError(ErrorCode.StorageClosed, 'the staging log is closed'));
+    const fd = this.fd;
+    const synced = new Promise<void>((resolve, reject) => {
+      fdatasync(fd, (error) => {
+        this.flushing = undefined;
+        if (this.closed) closeSync(fd);
+        if (error === null) resolve();
+        else reject(failure(error, 'the staging log could not be flushed'));
+      });
+    });
+    this.flushing = synced;
+    return synced;
   }
 
   /** Appends one frame whole; a failure part-way cuts the file back to before it (a torn frame would hide every later one). */
@@ -122,7 +156,8 @@ export class FileStagingLog implements StagingLog {
   }
 
   private compactIfLarge(): void {
-    if (this.bytes < this.compactAfterBytes) return;
+    // Not under a flush, which holds the descriptor: the next settle compacts.
+    if (this.bytes < this.compactAfterBytes || this.flushing !== undefined) return;
     if (this.open.size === 0 && this.earlier.length === 0) {
       ftruncateSync(this.fd, 0);
       this.bytes = 0;
@@ -133,7 +168,14 @@ export class FileStagingLog implements StagingLog {
     if (this.bytes < 2 * liveBytes) return;
     const live = Buffer.concat(records.map(({ id, record }) => encodeFrame(staged, id, record)));
     const temporary = `${this.path}.compacting`;
-    writeFileSync(temporary, live);
+    const written = openSync(temporary, 'w');
+    try {
+      let offset = 0;
+      while (offset < live.length) offset += writeSync(written, live, offset);
+      fdatasyncSync(written);
+    } finally {
+      closeSync(written);
+    }
     renameSync(temporary, this.path);
     closeSync(this.fd);
     this.fd = openSync(this.path, 'a');

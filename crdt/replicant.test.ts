@@ -55,7 +55,7 @@ describe('replicant ids', () => {
     expect(metaIdOf({ ...key, namespace: 'other' }, 0)).not.toBe(metaId);
     expect(metaIdOfDocId(docId)).toBe(metaId);
     expect(metaIdOfDocId(asDocumentId('sites'))).toBeUndefined();
-    expect(parseRevision('12-Site-2-0a0b0c0d')).toEqual({ generation: 12, site: 'Site-2' });
+    expect(parseRevision('12-Site-2-0a0b0c0d')).toEqual({ generation: 12, site: 'Site-2', nonce: '0a0b0c0d' });
     expect(parseRevision('x-Site1-0a0b0c0d')).toBeUndefined();
   });
 });

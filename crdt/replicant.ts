@@ -247,16 +247,22 @@ export function metaIdOfDocId(docId: DocumentId | string): MetaId | undefined {
 
 /** A revision for the `generation`-th write, by `site`; `nonce` is 4 random bytes. */
 export function makeRevision(generation: number, site: SiteName, nonce: Uint8Array): string {
-  const hex = Array.from(nonce.subarray(0, 4), (byte) => byte.toString(16).padStart(2, '0')).join('');
-  return `${generation}-${site}-${hex.padEnd(8, '0')}`;
+  return `${generation}-${site}-${nonceText(nonce)}`;
 }
 
-/** The generation and site a revision names, or undefined when it is not one. */
-export function parseRevision(revision: string): { generation: number; site: SiteName } | undefined {
+/** How a revision writes its `nonce`: 8 hex digits. */
+export function nonceText(nonce: Uint8Array): string {
+  const hex = Array.from(nonce.subarray(0, 4), (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return hex.padEnd(8, '0');
+}
+
+/** The generation, site and nonce (`nonceText`) a revision names, or undefined when it is not one. */
+export function parseRevision(revision: string): { generation: number; site: SiteName; nonce: string } | undefined {
   const match = revisionPattern.exec(revision);
   const site = match?.[2];
-  if (match === null || site === undefined || !isSiteName(site)) return undefined;
-  return { generation: Number(match[1]), site };
+  const nonce = match?.[3];
+  if (match === null || site === undefined || nonce === undefined || !isSiteName(site)) return undefined;
+  return { generation: Number(match[1]), site, nonce };
 }
 
 /** The text of a key, for index maps and messages: `kubernetes:pods/default/purple`. */

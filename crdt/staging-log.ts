@@ -6,7 +6,7 @@
  * record stays open until `settle`; those a crash left open are read back by the next process.
  *
  * Implementations: FileStagingLog (a file beside the store) and MemoryStagingLog (tests: one
- * instance stands for the file across "restarts"). Both pass staging-log-contract.ts.
+ * instance stands for the file across "restarts"); the simulator's SimDisk has its own.
  */
 
 export interface StagedRecord {
@@ -17,6 +17,12 @@ export interface StagedRecord {
 export interface StagingLog {
   /** Writes `record` under `id`; durable against the process dying once it returns. Throws when the log cannot take it (a full disk). */
   stage(id: string, record: Uint8Array): void;
+  /**
+   * Resolves once every record staged so far survives the machine dying too (fdatasync): for a
+   * record whose promise goes out before the store holds what it stands for (an answered update).
+   * Flushes asked while one runs share the next. Rejects when the log cannot (a failing disk).
+   */
+  flush(): Promise<void>;
   /** Closes `id`'s record: what it stood for is in the store now, or never happened. Never throws (a failure leaves the record open: a leftover). */
   settle(id: string): void;
   /** The records an earlier process staged and never settled, oldest first. */
@@ -34,6 +40,10 @@ export class MemoryStagingLog implements StagingLog {
 
   stage(id: string, record: Uint8Array): void {
     this.open.set(id, Uint8Array.from(record));
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 
   settle(id: string): void {

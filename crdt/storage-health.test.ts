@@ -77,7 +77,7 @@ describe('StorageHealth', () => {
     const health = new StorageHealth({ clock, logger: silentLogger });
     health.watch(storage);
     const log = new MemoryStagingLog();
-    const refusing: StagingLog = { stage: () => { throw new CheopsError(ErrorCode.StorageFailure, 'IO error: No space left on device'); }, settle: () => undefined, leftovers: () => [], forgetLeftovers: () => undefined, close: () => undefined };
+    const refusing: StagingLog = { stage: () => { throw new CheopsError(ErrorCode.StorageFailure, 'IO error: No space left on device'); }, flush: () => Promise.resolve(), settle: () => undefined, leftovers: () => [], forgetLeftovers: () => undefined, close: () => undefined };
     expect(() => health.watchStaging(refusing).stage('mark:a', new Uint8Array(0))).toThrow(/No space left/);
     expect(health.writable).toBe(false);
     await clock.advance(1_000);

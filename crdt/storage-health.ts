@@ -81,6 +81,10 @@ export class StorageHealth {
           throw error;
         }
       },
+      flush: () => log.flush().catch((error: unknown) => {
+        if (!isCheopsError(error, ErrorCode.StorageClosed)) this.failed(error);
+        throw error;
+      }),
       settle: (id) => log.settle(id),
       leftovers: () => log.leftovers(),
       forgetLeftovers: (ids) => log.forgetLeftovers(ids),

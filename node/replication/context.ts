@@ -7,6 +7,7 @@ import type { DocumentId, MetaId, ResourceKey, SiteName } from '../../core/ids.j
 import type { DocumentStore } from '../../crdt/document-store.js';
 import type { ReplicationGlue } from '../../glue/types.js';
 import type { LocalApp } from '../local-app.js';
+import type { AnsweredUpdate, AnsweredUpdates } from './answered-updates.js';
 import type { CreateIntent, CreateIntents } from './create-intents.js';
 import type { SentOnWrites } from './sent-on.js';
 import type { KeyIndex } from './key-index.js';
@@ -66,6 +67,8 @@ export interface Rechecks {
   intent(metaId: MetaId): void;
   /** A create the application made whose replicant, intent and undo all failed: settled from memory. */
   created(intent: CreateIntent): void;
+  /** An update answered before its change was stored, whose change the store refused: written from its record (update-recovery.ts). */
+  update(update: AnsweredUpdate): void;
   /** A name other sites relied on, made again here: they are told, again while they cannot be reached (reshare.ts). */
   madeAgain(key: ResourceKey): void;
 }
@@ -82,6 +85,8 @@ export interface EngineContext {
   readonly index: KeyIndex;
   /** Creates answered before their replicant is stored. */
   readonly intents: CreateIntents;
+  /** Updates answered before their change is stored (answered-updates.ts). */
+  readonly updates: AnsweredUpdates;
   /** Creates sharing a dependency first, under way here (creating.ts). */
   readonly creating: CreatesUnderWay;
   /** Writes sent on to another member that this site's copy may not hold yet (sent-on.ts). */

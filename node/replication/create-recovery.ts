@@ -10,30 +10,24 @@
  * since): forgotten. An application that does not answer is asked again with backoff, and at once
  * when it or the store is back (AppHealth, StorageHealth), until it does or the engine stops.
  */
-import { errorMessage, sleep } from '../../core/index.js';
+import { errorMessage } from '../../core/index.js';
 import type { MetaId } from '../../core/ids.js';
 import { metaIdOf, replicantDocId } from '../../crdt/replicant.js';
 import { isJsonObject } from '../../glue/json.js';
 import type { EngineContext } from './context.js';
 import type { CreateIntent } from './create-intents.js';
 import { answerJson } from './http.js';
+import type { RecoveryLoop, Settled } from './recovery-loop.js';
 import { adoptable, readLocal } from './write-path.js';
-
-type Settled = 'settled' | 'retry';
 
 /** The intents being settled; see the file comment. */
 export class CreateRecovery {
   private readonly settling = new Set<MetaId>();
-  private readonly running = new Set<Promise<void>>();
-  private wake = new AbortController();
 
   constructor(
     private readonly ctx: EngineContext,
-    private readonly signal: AbortSignal,
-  ) {
-    // One listener for the engine's life: the backoffs wait on `wake` alone.
-    signal.addEventListener('abort', () => this.wake.abort(), { once: true });
-  }
+    private readonly loop: RecoveryLoop,
+  ) {}
 
   /** Settles every stored intent not being settled already; resolves when they are, or the engine stops. `read`: told once they are read. */
   async settleStored(read: () => void = () => undefined): Promise<void> {
@@ -45,15 +39,15 @@ export class CreateRecovery {
 
   /** Starts settling the intent of `metaId`, stored by a create whose application did not answer; a failure is logged. */
   settleOne(metaId: MetaId): void {
-    if (this.settling.has(metaId) || this.signal.aborted) return;
-    const work = this.ctx.intents
-      .get(metaId)
-      .then(async (intent) => {
-        if (intent !== undefined) await this.settle(metaId, intent);
-      })
-      .catch((error: unknown) => this.ctx.logger.error({ metaId, error: errorMessage(error) }, 'create intent not read; start-up settles it'));
-    this.running.add(work);
-    void work.finally(() => this.running.delete(work));
+    if (this.settling.has(metaId) || this.loop.stopping) return;
+    this.loop.track(
+      this.ctx.intents
+        .get(metaId)
+        .then(async (intent) => {
+          if (intent !== undefined) await this.settle(metaId, intent);
+        })
+        .catch((error: unknown) => this.ctx.logger.error({ metaId, error: errorMessage(error) }, 'create intent not read; start-up settles it')),
+    );
   }
 
   /**
@@ -62,10 +56,8 @@ export class CreateRecovery {
    * (write-path.ts). A crash before it is settled loses it.
    */
   settleUnstored(intent: CreateIntent): void {
-    if (this.settling.has(intent.metaId) || this.signal.aborted) return;
-    const work = this.settle(intent.metaId, intent);
-    this.running.add(work);
-    void work.finally(() => this.running.delete(work));
+    if (this.settling.has(intent.metaId) || this.loop.stopping) return;
+    this.loop.track(this.settle(intent.metaId, intent));
   }
 
   /** Whether the intent of `metaId` is being settled: its create is not in any replicant yet. */
@@ -73,42 +65,13 @@ export class CreateRecovery {
     return this.settling.has(metaId);
   }
 
-  /** Resolves once the settling started by `settleOne` and `settleUnstored` is over (it ends when the engine stops). */
-  async stopped(): Promise<void> {
-    await Promise.all([...this.running]);
-  }
-
-  /** Cuts short every backoff under way: what they wait for (the application) is back. */
-  retryNow(): void {
-    if (this.signal.aborted) return;
-    this.wake.abort();
-    this.wake = new AbortController();
-  }
-
   private async settle(metaId: MetaId, intent: CreateIntent): Promise<void> {
     if (this.settling.has(metaId)) return;
     this.settling.add(metaId);
     try {
-      await this.settleWithRetries(intent);
+      await this.loop.untilSettled(intent.key, metaId, 'create intent', () => settle(this.ctx, intent));
     } finally {
       this.settling.delete(metaId);
-    }
-  }
-
-  private async settleWithRetries(intent: CreateIntent): Promise<void> {
-    const { ctx } = this;
-    let delayMs = ctx.options.retryBaseMs;
-    while (!this.signal.aborted) {
-      let outcome: Settled;
-      try {
-        outcome = await ctx.locks.run(intent.key, () => settle(ctx, intent));
-      } catch (error) {
-        ctx.logger.warn({ metaId: intent.metaId, key: intent.key, error: errorMessage(error) }, 'create intent not settled yet; retrying');
-        outcome = 'retry';
-      }
-      if (outcome === 'settled') return;
-      await sleep(ctx.clock, delayMs, this.wake.signal).catch(() => undefined);
-      delayMs = Math.min(delayMs * 2, ctx.options.retryMaxMs);
     }
   }
 }

@@ -26,7 +26,10 @@ import { indexOnArrival, type ArrivalIndexDeps } from './arrival-index.js';
 import type { EngineContext, RemoteFetch, ReplicationOptions, ResolvedReplicationOptions } from './context.js';
 import { replicationInterceptor } from './interceptor.js';
 import { CreateIntents } from './create-intents.js';
+import { AnsweredUpdates } from './answered-updates.js';
 import { CreateRecovery } from './create-recovery.js';
+import { RecoveryLoop } from './recovery-loop.js';
+import { UpdateRecovery } from './update-recovery.js';
 import { AppHealth } from './app-health.js';
 import { KeyIndex } from './key-index.js';
 import { KeyLocks } from './key-locks.js';
@@ -104,7 +107,9 @@ export class ReplicationEngine {
   private recovery: Promise<void> = Promise.resolve();
   /** Whether start-up read the stored intents (and recorded the staging log's leftovers): tried again once the store is back. */
   private intentsRead = false;
+  private readonly recoveries: RecoveryLoop;
   private readonly createRecovery: CreateRecovery;
+  private readonly updateRecovery: UpdateRecovery;
   private readonly appHealth: AppHealth;
 
   constructor(components: ReplicationComponents, init: { readonly site: SiteName } & ReplicationOptions) {
@@ -126,17 +131,21 @@ export class ReplicationEngine {
       self: site, glue: components.glue, localApp, remote: components.remote, sites: components.sites,
       documents: components.documents, replicants, index, intents: new CreateIntents(components.storage, logger, storageWritable, components.stagingLog), creating: new CreatesUnderWay(), sentOn: new SentOnWrites(components.clock), locks, clock: components.clock, logger, metrics, options: { ...defaults, ...options },
       storageWritable,
+      updates: new AnsweredUpdates(logger, components.stagingLog),
       recheck: {
         replica: (docId) => this.reconciler.schedule(docId),
         intent: (metaId) => this.createRecovery.settleOne(metaId),
         created: (intent) => this.createRecovery.settleUnstored(intent),
+        update: (update) => this.updateRecovery.settleOne(update),
         madeAgain: (key) => this.resharer.madeAgain(key),
       },
     };
-    this.createRecovery = new CreateRecovery(this.ctx, this.stopping.signal);
+    this.recoveries = new RecoveryLoop(this.ctx, this.stopping.signal);
+    this.createRecovery = new CreateRecovery(this.ctx, this.recoveries);
+    this.updateRecovery = new UpdateRecovery(this.ctx, this.recoveries);
     this.appHealth.onBack(() => {
       this.reconciler.retryNow();
-      this.createRecovery.retryNow();
+      this.recoveries.retryNow();
     });
     const applier = new Applier({ localApp, glue: components.glue, logger });
     this.resharer = new Resharer(this.ctx);
@@ -146,7 +155,7 @@ export class ReplicationEngine {
         self: site, documents: components.documents, replicants, index, locks, applier, clock: components.clock, logger, metrics,
         peerIdOf: (name) => components.sites.peerIdOf(name),
         tombstoneApplied: (replicant) => this.resharer.deleted(replicant),
-        createUnsettled: (metaId) => this.createRecovery.isSettling(metaId),
+        writeUnsettled: (metaId) => this.createRecovery.isSettling(metaId) || this.ctx.updates.get(metaId) !== undefined,
       }),
       clock: components.clock,
       random: components.random.fork('reconciler'),
@@ -212,6 +221,8 @@ export class ReplicationEngine {
     for (const entry of index.entries()) {
       if (!documents.has(replicantDocId(entry.metaId))) void index.remove(entry.metaId);
     }
+    // Before the reconciler: each answered update a crash left holds its key's lock first.
+    this.updateRecovery.resume();
     this.reconciler.start();
     // A re-share lives in memory: one a crash cut short is started again (reshare.ts).
     this.resharer.resume();
@@ -227,7 +238,7 @@ export class ReplicationEngine {
     this.stopping.abort();
     this.appHealth.stop();
     await this.recovery;
-    await this.createRecovery.stopped();
+    await this.recoveries.stopped();
     await this.ctx.replicants.settled();
     await this.reconciler.stop();
     await this.ctx.index.settled();
@@ -253,7 +264,7 @@ export class ReplicationEngine {
   /** The site's store takes writes again (a full disk had room): what waited for it runs now. */
   storageBack(): void {
     this.reconciler.retryNow();
-    this.createRecovery.retryNow();
+    this.recoveries.retryNow();
     if (!this.intentsRead && !this.stopping.signal.aborted) this.settleStoredIntents();
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asDocumentId, asMetaId, asSiteName } from '../../core/ids.js';
 import type { Replicant } from '../../crdt/replicant.js';
-import { createdHereHeader, headerText, parseDurationMs, parseWait, relay, replicasHeader } from './http.js';
+import { appliedHereHeader, headerText, parseDurationMs, parseWait, relay, replicasHeader } from './http.js';
 
 describe('Cheops headers', () => {
   it('parses X-Cheops-Wait and its timeout, refusing what it does not understand', () => {
@@ -49,8 +49,8 @@ describe('Cheops headers', () => {
       replicas: { B: { status: 'applied', observedRevision: '1-B-00000000', observedGeneration: 1, updatedAt: 0 } },
       conflicts: [],
     };
-    expect(createdHereHeader(sites, asSiteName('B'))).toBe(replicasHeader(created, '1-B-00000000', 1));
-    expect(createdHereHeader(sites, asSiteName('B'))).toBe('A=pending, B=applied, C=pending');
+    expect(appliedHereHeader(sites, asSiteName('B'))).toBe(replicasHeader(created, '1-B-00000000', 1));
+    expect(appliedHereHeader(sites, asSiteName('B'))).toBe('A=pending, B=applied, C=pending');
   });
 
   it('relays an answer with its own length, without the headers that described the encoded body', async () => {

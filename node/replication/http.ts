@@ -176,8 +176,8 @@ export function replicasHeader(replicant: Replicant, revision: string, generatio
     .join(', ');
 }
 
-/** `X-Cheops-Replicas` of a create applied here and not stored yet: `self` applied, the other sites pending. */
-export function createdHereHeader(sites: readonly SiteName[], self: SiteName): string {
+/** `X-Cheops-Replicas` of a write applied here and not stored yet (answered first): `self` applied, the other sites pending. */
+export function appliedHereHeader(sites: readonly SiteName[], self: SiteName): string {
   return sites.map((site) => `${site}=${site === self ? ReplicaStatus.Applied : ReplicaStatus.Pending}`).join(', ');
 }
 

@@ -39,11 +39,12 @@ export interface PassDeps {
   /** Told of each tombstone applied here (reshare.ts), under the key's lock: it must not wait. */
   readonly tombstoneApplied?: (replicant: Replicant) => void;
   /**
-   * Whether a create of `metaId` made here is not recorded yet (its intent being settled,
-   * create-recovery.ts): the application's object is that create's, which the settling writes
-   * into the replicant; a pass would overwrite it with what came from elsewhere first.
+   * Whether a write of `metaId` made here is not recorded yet (a create's intent being settled,
+   * create-recovery.ts; an answered update's record open, update-recovery.ts): the application's
+   * object is that write's, which the settling writes into the replicant; a pass would overwrite
+   * it with what came from elsewhere first.
    */
-  readonly createUnsettled?: (metaId: MetaId) => boolean;
+  readonly writeUnsettled?: (metaId: MetaId) => boolean;
 }
 
 /** The pass function the Reconciler runs. */
@@ -87,7 +88,7 @@ async function passOnce(deps: PassDeps, docId: DocumentId, metaId: MetaId): Prom
     return 'done';
   }
   if (read.ignored.length > 0) deps.logger.warn({ docId, ignored: read.ignored }, 'malformed replicant entries ignored');
-  if (deps.createUnsettled?.(metaId) === true) return 'retry';
+  if (deps.writeUnsettled?.(metaId) === true) return 'retry';
   replicant = await recordConflicts(deps, replicant, read.content);
   const { currentAt: _stale, ...entry } = entryOf(replicant, deps.index.byMetaId(metaId));
   // Under the key's lock no write through the front is under way: a mark left is one cut short.

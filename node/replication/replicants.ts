@@ -72,6 +72,11 @@ export interface LocalWrite {
   /** Storage operations written in the same batch as the replicant's change (DocumentStore's `alongside`). */
   readonly alongside?: readonly StorageOperation[];
   /**
+   * The document's heads when the application made the write, for a change made later (an update
+   * answered first): made at them, it is concurrent with what arrived meanwhile, as the write was.
+   */
+  readonly base?: readonly string[];
+  /**
    * Sites an upsert of a live replicant adds to it (a scope naming more sites than it has): a
    * `join:` entry each, in the write's own change, so the new sites get the state it writes.
    */
@@ -99,6 +104,19 @@ export interface NewReplicant extends Omit<LocalWrite, 'op' | 'body' | 'nonce' |
    * costs ~0.15 ms, which the answer would otherwise wait for.
    */
   readonly body: () => JsonBody;
+}
+
+/**
+ * An update of a live replicant answered before its change is made (write-path.ts,
+ * `answerUpdateFirst`): its time and revision nonce are drawn at once, for the record that stands
+ * for it until the change is stored (answered-updates.ts); `store()` makes and stores the change.
+ */
+export interface PendingUpdate {
+  readonly at: number;
+  readonly nonce: Uint8Array;
+  store(): Promise<LocalWriteResult>;
+  /** Gives the update up, its change never made (it is stored before the answer after all). */
+  drop(): void;
 }
 
 /** A create whose replicant is reserved in the key index but not stored yet. */
@@ -131,6 +149,7 @@ export interface ReplicantsDeps {
 export class Replicants {
   /** Creates answered whose replicant is not stored yet: `get` waits for them. */
   private readonly pendingCreates = new Map<MetaId, Promise<unknown>>();
+  private readonly pendingUpdates = new Set<Promise<void>>();
   /**
    * Decodings by the document object they were read from. Automerge's documents are immutable (a
    * change makes a new one), so the same object decodes the same: a received replicant is read on
@@ -216,7 +235,11 @@ export class Replicants {
         // Told to the other sites once stored (DocumentStore's `durableFirst`): a desired state or a
         // tombstone this site lost after a peer had it would come back from that peer saying this
         // site applied it, though the write was refused here and its object may have moved on.
-        { create: true, message: `${write.op} by ${self}`, durableFirst: true, ...(write.alongside === undefined ? {} : { alongside: write.alongside }) },
+        {
+          create: true, message: `${write.op} by ${self}`, durableFirst: true,
+          ...(write.alongside === undefined ? {} : { alongside: write.alongside }),
+          ...(write.base === undefined ? {} : { at: write.base }),
+        },
       );
     } catch (error) {
       if (live === undefined && write.forgetIfUnstored === true && !documents.has(docId)) await index.remove(metaId);
@@ -257,9 +280,33 @@ export class Replicants {
     };
   }
 
-  /** Resolves once every create answered so far is stored (or failed). */
+  /** Begins an update of the live replicant of `update.key`; see PendingUpdate. */
+  beginUpdate(update: Omit<LocalWrite, 'op' | 'at' | 'nonce' | 'alongside'>): PendingUpdate {
+    const at = this.deps.clock.now();
+    const nonce = this.deps.random.bytes(4);
+    const stored = new Deferred<void>();
+    this.pendingUpdates.add(stored.promise);
+    const done = (): void => {
+      this.pendingUpdates.delete(stored.promise);
+      stored.resolve();
+    };
+    return {
+      at,
+      nonce,
+      store: async () => {
+        try {
+          return await this.writeLocal({ ...update, op: 'upsert', at, nonce });
+        } finally {
+          done();
+        }
+      },
+      drop: done,
+    };
+  }
+
+  /** Resolves once every create and update answered so far is stored (or failed). */
   async settled(): Promise<void> {
-    await Promise.all([...this.pendingCreates.values()]);
+    await Promise.all([...this.pendingCreates.values(), ...this.pendingUpdates]);
   }
 
   /**

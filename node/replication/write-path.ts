@@ -7,7 +7,7 @@
  */
 import { CheopsError, ErrorCode, errorMessage, sleep } from '../../core/index.js';
 import { Deferred } from '../../crdt/deferred.js';
-import { keyText, metaIdOf, replicantDocId, ReplicaStatus } from '../../crdt/replicant.js';
+import { keyText, metaIdOf, nonceText, replicantDocId, ReplicaStatus } from '../../crdt/replicant.js';
 import type { MetaId, ResourceKey, SiteName } from '../../core/ids.js';
 import { isJsonObject, type JsonObject } from '../../glue/json.js';
 import type { GlueWriteCall } from '../../glue/types.js';
@@ -18,7 +18,7 @@ import type { CreateIntent } from './create-intents.js';
 import {
   answerJson,
   CheopsHeader,
-  createdHereHeader,
+  appliedHereHeader,
   describeKey,
   failureWarnings,
   forwardedFrom,
@@ -30,8 +30,10 @@ import {
   type WaitRequest,
 } from './http.js';
 import type { IndexEntry } from './key-index.js';
-import type { LocalWriteResult } from './replicants.js';
+import type { LocalWriteResult, PendingUpdate } from './replicants.js';
+import type { AnsweredUpdate } from './answered-updates.js';
 import type { WriteBody } from './request-body.js';
+import { storeAnswered } from './update-recovery.js';
 import { waitForAll } from './wait.js';
 
 /** The write, as it came (less any scope annotation), to the local application only, with `warnings`. */
@@ -112,7 +114,9 @@ export async function replicatedWrite(ctx: EngineContext, write: ReplicatedWrite
       ? await applyAndRecord(ctx, write, undefined)
       : write.glueCall.op === 'create' && write.live === undefined && !write.wait.all
         ? await answerFirst(ctx, write, key)
-        : await ctx.locks.run(key, async () => applyAndRecord(ctx, write, await stageIntent(ctx, write, key)));
+        : updateAnsweredFirst(ctx, write)
+          ? await answerUpdateFirst(ctx, write, key)
+          : await ctx.locks.run(key, async () => applyAndRecord(ctx, write, await stageIntent(ctx, write, key)));
   if (step.kind === 'answer') return step.response;
   if (step.kind === 'answered-first') return relay(step.answer, step.headers);
   return relay(step.answer, [...(await replicationHeaders(ctx, write, step.result)), ...step.warnings]);
@@ -127,7 +131,10 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite, intent
   // Recorded (stored) before the application sees the write: a crash before the replicant's change
   // leaves the mark, and start-up re-checks the application against the document.
   const live = write.key === undefined ? undefined : ctx.index.live(write.key);
-  if (live !== undefined) await ctx.index.markLocalWrite(live.metaId, true);
+  if (live !== undefined) {
+    await storeAnswered(ctx, live.metaId);
+    await ctx.index.markLocalWrite(live.metaId, true);
+  }
   let answer: BufferedAnswer;
   try {
     answer = await fetchLocal(ctx, localRequest(call, write.body, jsonMedia));
@@ -138,6 +145,11 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite, intent
     throw error;
   }
   if (intent !== undefined) return recordCreate(ctx, write, answer, intent);
+  return recordWrite(ctx, write, answer, live);
+}
+
+/** A write the application answered, recorded in its replicant (`live`, when it has one) before the answer. */
+async function recordWrite(ctx: EngineContext, write: ReplicatedWrite, answer: BufferedAnswer, live: IndexEntry | undefined): Promise<WriteStep> {
   const step = await recordOrSettle(ctx, write, answer, live);
   if (live !== undefined) {
     // Recorded: the replicant holds what the application answered, the whole object. Otherwise
@@ -149,6 +161,76 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite, intent
     else ctx.recheck.replica(replicantDocId(live.metaId));
   }
   return step;
+}
+
+/** Whether `write` is an update that `answerUpdateFirst` may answer before its change is stored. */
+function updateAnsweredFirst(ctx: EngineContext, write: ReplicatedWrite): boolean {
+  const { op, readBack } = write.glueCall;
+  // Not: a wait for the other sites (they wait for the change anyway), a scope that widens the
+  // replicant (its joins go in the change), a part read back whole (a second request to the
+  // application), a write another member sent on (it answers with the change's heads).
+  return ctx.updates.enabled && write.live !== undefined && (op === 'update' || op === 'patch') && readBack === undefined &&
+    !write.wait.all && (write.joining ?? []).length === 0 && forwardedFrom(write.call) === undefined;
+}
+
+/**
+ * An update of a live replicant, answered before its change is stored (answered-updates.ts). Its
+ * mark is staged before the application sees it, as any write's; once the application answers
+ * with the object, a record of the object is made durable and the answer leaves; the change is
+ * made and stored right after, still under the key's lock, so the next write on the key comes
+ * after it. The answer's `X-Cheops-Replicas` is what the change records: this site applied, the
+ * others pending. Anything unusual (a refusal, an answer that is not the object or is one on its
+ * way out, a log that refuses the record) takes the ordinary path: stored before the answer.
+ */
+async function answerUpdateFirst(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey): Promise<WriteStep> {
+  const answered = new Deferred<WriteStep>();
+  const locked = ctx.locks.run(key, async () => {
+    const live = ctx.index.live(key);
+    if (live === undefined || live.metaId !== write.live?.metaId || !ctx.documents.has(replicantDocId(live.metaId))) {
+      answered.resolve(await applyAndRecord(ctx, write, undefined));
+      return;
+    }
+    const { metaId } = live;
+    await storeAnswered(ctx, metaId);
+    await ctx.index.markLocalWrite(metaId, true);
+    let answer: BufferedAnswer;
+    try {
+      answer = await fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
+    } catch (error) {
+      ctx.recheck.replica(replicantDocId(metaId));
+      throw error;
+    }
+    const object = answerJson(answer);
+    const recordable = answer.status >= 200 && answer.status <= 299 && isJsonObject(object) && !ctx.glue.isOwnedChild(object) &&
+      !ctx.glue.isTerminating(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key) && ctx.index.live(key)?.metaId === metaId;
+    // The change is made at the heads the application's update came after: what arrives meanwhile is concurrent with it.
+    const base = ctx.documents.heads(replicantDocId(metaId));
+    const begun = recordable && isJsonObject(object) && base !== undefined ? beginAnswered(ctx, live, object, base) : undefined;
+    if (begun === undefined || !(await ctx.updates.stage(begun.update))) {
+      begun?.pending.drop();
+      answered.resolve(await recordWrite(ctx, write, answer, live));
+      return;
+    }
+    const { pending, update } = begun;
+    ctx.metrics.writes.inc({ op: write.glueCall.op, result: 'replicated' });
+    const headers = [[CheopsHeader.MetaId, metaId], [CheopsHeader.Replicas, appliedHereHeader(live.sites, ctx.self)], ...write.warnings.map(warning)] as const;
+    answered.resolve({ kind: 'answered-first', answer, headers });
+    // A timer, not a microtask: the answer leaves before the change's work begins.
+    await sleep(ctx.clock, 0);
+    try {
+      const result = await pending.store();
+      ctx.updates.settle(metaId);
+      void ctx.index.markLocalWrite(metaId, false);
+      ctx.logger.info({ metaId, key, op: write.glueCall.op, revision: result.revision }, 'replicated write');
+    } catch (error) {
+      // The record stays open: written from it once the store takes it.
+      ctx.logger.error({ metaId, key, error: errorMessage(error) }, 'the change of an answered update was not stored; it is written from its record');
+      ctx.recheck.update(update);
+    }
+  });
+  // Settles `answered` when the work failed before answering; a no-op once answered.
+  locked.catch((error: unknown) => answered.reject(error));
+  return answered.promise;
 }
 
 /**
@@ -243,7 +325,7 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     ctx.metrics.writes.inc({ op: 'create', result: 'replicated' });
     const headers = [
       [CheopsHeader.MetaId, metaId],
-      [CheopsHeader.Replicas, createdHereHeader(write.sites, ctx.self)],
+      [CheopsHeader.Replicas, appliedHereHeader(write.sites, ctx.self)],
       ...write.warnings.map(warning),
     ] as const;
     answered.resolve({ kind: 'answered-first', answer, headers });
@@ -262,6 +344,16 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
   // Settles `answered` when the work failed before answering; a no-op once answered.
   locked.catch((error: unknown) => answered.reject(error));
   return answered.promise;
+}
+
+/** The change of an update the application answered with `object`, begun, and the record that stands for it until it is stored. */
+function beginAnswered(ctx: EngineContext, live: IndexEntry, object: JsonObject, base: readonly string[]): { readonly pending: PendingUpdate; readonly update: AnsweredUpdate } {
+  const { key, metaId } = live;
+  const body = ctx.glue.canonical(object, key);
+  const localId = ctx.glue.localId(object);
+  const pending = ctx.replicants.beginUpdate({ key, scope: live.scope, sites: live.sites, body, localId, base });
+  const update = { metaId, key, body, ...(localId === undefined ? {} : { localId }), at: pending.at, nonce: nonceText(pending.nonce), base };
+  return { pending, update };
 }
 
 /** Whether `key` has no replicant here, live or not, of `incarnation` (meta-ID `metaId`) or later: the create makes it. */
