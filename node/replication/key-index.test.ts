@@ -6,7 +6,6 @@ import { MemoryStagingLog } from '../../crdt/staging-log.js';
 import { CountingStorage } from '../../crdt/test-helpers.js';
 import { metaIdOf } from '../../crdt/replicant.js';
 import { contestedNames, dependentText, KeyIndex, type IndexEntry } from './key-index.js';
-import { eventually } from './test-sites.js';
 
 const key: ResourceKey = { app: 'kubernetes', service: 'pods', namespace: 'default', name: 'purple' };
 const entry = (incarnation: number, deleted: boolean): IndexEntry => ({
@@ -164,16 +163,18 @@ describe('KeyIndex', () => {
     expect(storage.synced).toEqual([false, false, true, false, false]);
   });
 
-  it('with a staging log, stages the mark and goes on at once; a crash before the store holds it leaves it in the log, read back at load', async () => {
+  it('with a staging log, keeps the mark there, not in the store, until its clearing is stored; a crash leaves it in the log, read back at load', async () => {
     const storage = new CountingStorage(new MemoryStorage());
     const log = new MemoryStagingLog();
     const index = new KeyIndex(storage, silentLogger, () => false, () => true, log);
     await index.put(entry(0, false));
     await index.settled();
-    storage.hold();
-    // Resolved while the store still holds the mark's put back: what a crash now leaves is the log's record.
+    const before = storage.synced.length;
     await index.markLocalWrite(metaIdOf(key, 0), true);
+    await index.settled();
     expect(index.byMetaId(metaIdOf(key, 0))?.localWritePending).toBe(true);
+    // Nothing written to the store for it: what a crash now leaves is the log's record.
+    expect(storage.synced.length).toBe(before);
     const afterCrash = log.reopen();
     expect(afterCrash.leftovers().map(({ id }) => id)).toEqual([`mark:${metaIdOf(key, 0)}`]);
     const reloaded = new KeyIndex(storage.inner, silentLogger, () => false, () => true, afterCrash);
@@ -184,9 +185,13 @@ describe('KeyIndex', () => {
     const again = new KeyIndex(storage.inner, silentLogger, () => false, () => true, afterCrash.reopen());
     await again.load();
     expect(again.byMetaId(metaIdOf(key, 0))?.localWritePending).toBe(true);
-    // Once the held put is through, the first process's log has nothing open.
+    // Cleared in the first process: open in its log until the clearing is stored, then closed.
+    storage.hold();
+    const cleared = index.markLocalWrite(metaIdOf(key, 0), false);
+    expect(log.reopen().leftovers().map(({ id }) => id)).toEqual([`mark:${metaIdOf(key, 0)}`]);
     storage.release();
-    await eventually(() => expect(log.reopen().leftovers()).toEqual([]));
+    await cleared;
+    expect(log.reopen().leftovers()).toEqual([]);
   });
 });
 
