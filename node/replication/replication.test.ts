@@ -10,6 +10,7 @@ import { inProcessLocalApp } from '../local-app.js';
 import { createStandin } from '../../simulator/standin/index.js';
 import { asSiteName, type MetaId } from '../../core/ids.js';
 import { metaIdOf, replicantDocId } from '../../crdt/replicant.js';
+import type { Storage, StorageOperation } from '../../crdt/storage.js';
 import type { JsonObject } from '../../glue/json.js';
 import { CreateIntents } from './create-intents.js';
 import { eventually, TestMesh, type TestSite } from './test-sites.js';
@@ -117,6 +118,15 @@ afterEach(async () => {
   await mesh?.stop();
   mesh = undefined;
 });
+
+/** `stored`, its batches refused as a full disk refuses them while `refuses` says so. */
+function refusingBatches(stored: Storage, refuses: (operations: readonly StorageOperation[]) => boolean): Storage {
+  return {
+    get: (key) => stored.get(key), list: (prefix) => stored.list(prefix), put: (key, value) => stored.put(key, value), delete: (key) => stored.delete(key),
+    deleteRange: (prefix) => stored.deleteRange(prefix), close: () => stored.close(),
+    batch: (operations, options) => (refuses(operations) ? Promise.reject(new Error('IO error: No space left on device')) : stored.batch(operations, options)),
+  };
+}
 
 async function uidOn(site: TestSite, name: string): Promise<string | undefined> {
   const { status, body } = await site.local(`${pods}/${name}`);
@@ -1336,15 +1346,8 @@ describe('request checks', () => {
       metaId, key, incarnation: 0, scope: both, sites: [asSiteName('Site1'), asSiteName('Site2')], request: pod('staged') as JsonObject,
     });
     // A full disk at start-up: the store refuses the intents' batch.
-    const stored = site1.storage;
     let full = true;
-    site1.storage = {
-      get: (key) => stored.get(key), list: (prefix) => stored.list(prefix), put: (key, value) => stored.put(key, value), delete: (key) => stored.delete(key),
-      deleteRange: (prefix) => stored.deleteRange(prefix), close: () => stored.close(),
-      batch: (operations, options) => (full && operations.some((operation) => operation.key[0] === 'create-intent')
-        ? Promise.reject(new Error('IO error: No space left on device'))
-        : stored.batch(operations, options)),
-    };
+    site1.storage = refusingBatches(site1.storage, (operations) => full && operations.some((operation) => operation.key[0] === 'create-intent'));
     await site1.start();
     await mesh?.connect();
     await eventually(() => expect(site1.logger.entries.map((entry) => entry.message)).toContain('create intents not read; read again once the store takes writes'));
@@ -1362,15 +1365,8 @@ describe('request checks', () => {
     await eventually(async () => expect(await labelsOn(site2, 'steady')).toEqual({ v: '1' }));
     await site1.stop();
     // A full disk for the replicant's documents only: the application takes the update, the change is refused.
-    const stored = site1.storage;
     let full = false;
-    site1.storage = {
-      get: (key) => stored.get(key), list: (prefix) => stored.list(prefix), put: (key, value) => stored.put(key, value), delete: (key) => stored.delete(key),
-      deleteRange: (prefix) => stored.deleteRange(prefix), close: () => stored.close(),
-      batch: (operations, options) => (full && operations.some((operation) => operation.key[0] === 'doc')
-        ? Promise.reject(new Error('IO error: No space left on device'))
-        : stored.batch(operations, options)),
-    };
+    site1.storage = refusingBatches(site1.storage, (operations) => full && operations.some((operation) => operation.key[0] === 'doc'));
     await site1.start();
     await mesh?.connect();
     full = true;
@@ -1398,16 +1394,9 @@ describe('request checks', () => {
     const [site1, site2] = await threeSites();
     await site1.request('POST', pods, { body: pod('kept', { v: '1' }), scope: both });
     await eventually(async () => expect(await labelsOn(site2, 'kept')).toEqual({ v: '1' }));
-    const stored = site1.storage;
     let full = false;
     await site1.stop();
-    site1.storage = {
-      get: (key) => stored.get(key), list: (prefix) => stored.list(prefix), put: (key, value) => stored.put(key, value), delete: (key) => stored.delete(key),
-      deleteRange: (prefix) => stored.deleteRange(prefix), close: () => stored.close(),
-      batch: (operations, options) => (full && operations.some((operation) => operation.key[0] === 'doc')
-        ? Promise.reject(new Error('IO error: No space left on device'))
-        : stored.batch(operations, options)),
-    };
+    site1.storage = refusingBatches(site1.storage, (operations) => full && operations.some((operation) => operation.key[0] === 'doc'));
     await site1.start();
     await mesh?.connect();
     full = true;
