@@ -9,13 +9,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
+import type { ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/logger.js';
 import { systemClock, systemRandom } from '../core/system.js';
 import { createStandin, type Standin } from '../simulator/standin/index.js';
-import { allocateSites, NodeProcess, waitFor } from './support/cheops-process.js';
+import { type NodeProcess, waitFor } from './support/cheops-process.js';
+import { nodesWithServedApp } from './support/served-app.js';
 
 const pods = '/api/v1/namespaces/default/pods';
 
@@ -42,19 +42,7 @@ describe('a node killed while its application makes a scoped create', () => {
       await hold;
       return standin.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body }));
     };
-    const port = await new Promise<number>((resolve, reject) => {
-      server = serve({ fetch: fetchHeld, hostname: '127.0.0.1', port: 0 }, (address: AddressInfo) => resolve(address.port));
-      server.once('error', reject);
-    });
-    const [first, second] = await allocateSites(2);
-    site2 = new NodeProcess({ site: 'Site2', dataDir: join(dataRoot, 'site2'), ...second!, app: 'standin', extraArgs: ['--log-level', 'warn'] });
-    site1 = new NodeProcess({
-      site: 'Site1', dataDir: join(dataRoot, 'site1'), ...first!, peers: [second!.p2pPort], app: `http://127.0.0.1:${port}`, extraArgs: ['--log-level', 'warn'],
-    });
-    site2.start();
-    site1.start();
-    await Promise.all([site1.ready(), site2.ready()]);
-    await waitFor(async () => (await site1.sites()).some((row) => row.name === 'Site2' && row.state === 'up'), 15_000, () => `Site2 never seen up:\n${site1.log}`);
+    ({ site1, site2, server } = await nodesWithServedApp(dataRoot, fetchHeld));
   }, 40_000);
 
   afterAll(async () => {

@@ -9,13 +9,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
+import type { ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/logger.js';
 import { systemClock, systemRandom } from '../core/system.js';
 import { createStandin, type Standin } from '../simulator/standin/index.js';
-import { allocateSites, NodeProcess, waitFor } from './support/cheops-process.js';
+import { type NodeProcess, waitFor } from './support/cheops-process.js';
+import { nodesWithServedApp } from './support/served-app.js';
 
 const pods = '/api/v1/namespaces/default/pods';
 const names = Array.from({ length: 8 }, (_, index) => `burst-${index}`);
@@ -38,19 +38,7 @@ describe('a node killed with SIGKILL as it acknowledges replicated updates', () 
     dataRoot = await mkdtemp(join(tmpdir(), 'cheops-update-crash-'));
     standin = createStandin({ site: 'Site1', clock: systemClock, random: systemRandom, logger: silentLogger });
     await standin.ready;
-    const port = await new Promise<number>((resolve, reject) => {
-      server = serve({ fetch: (request) => standin.fetch(request), hostname: '127.0.0.1', port: 0 }, (address: AddressInfo) => resolve(address.port));
-      server.once('error', reject);
-    });
-    const [first, second] = await allocateSites(2);
-    site2 = new NodeProcess({ site: 'Site2', dataDir: join(dataRoot, 'site2'), ...second!, app: 'standin', extraArgs: ['--log-level', 'warn'] });
-    site1 = new NodeProcess({
-      site: 'Site1', dataDir: join(dataRoot, 'site1'), ...first!, peers: [second!.p2pPort], app: `http://127.0.0.1:${port}`, extraArgs: ['--log-level', 'info'],
-    });
-    site2.start();
-    site1.start();
-    await Promise.all([site1.ready(), site2.ready()]);
-    await waitFor(async () => (await site1.sites()).some((row) => row.name === 'Site2' && row.state === 'up'), 15_000, () => `Site2 never seen up:\n${site1.log}`);
+    ({ site1, site2, server } = await nodesWithServedApp(dataRoot, async (request) => standin.fetch(request), 'info'));
   }, 40_000);
 
   afterAll(async () => {
