@@ -192,6 +192,14 @@ describe('KeyIndex', () => {
     storage.release();
     await cleared;
     expect(log.reopen().leftovers()).toEqual([]);
+    // Marked again by the next write before the clearing is stored: that mark stays open.
+    await index.markLocalWrite(metaIdOf(key, 0), true);
+    storage.hold();
+    const clearedAgain = index.markLocalWrite(metaIdOf(key, 0), false);
+    await index.markLocalWrite(metaIdOf(key, 0), true);
+    storage.release();
+    await clearedAgain;
+    expect(log.reopen().leftovers().map(({ id }) => id)).toEqual([`mark:${metaIdOf(key, 0)}`]);
   });
 });
 

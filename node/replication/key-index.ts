@@ -317,7 +317,9 @@ export class KeyIndex {
     if (!pending) {
       await this.put(rest);
       // After the clearing is stored: a crash before it reads the mark back, which costs one check.
-      this.staging?.settle(id);
+      // Not when the next write has marked it again meanwhile (the clearing is not awaited under
+      // the key's lock): that mark is open under the same id.
+      if (this.byMeta.get(metaId)?.localWritePending !== true) this.staging?.settle(id);
       return;
     }
     const marked: IndexEntry = { ...rest, localWritePending: true };
@@ -355,7 +357,9 @@ export class KeyIndex {
     const persisted = this.persist(metaId);
     if (entry?.localWritePending === true && this.staging !== undefined) {
       const staging = this.staging;
-      persisted.then(() => staging.settle(`${markPrefix}${metaId}`), () => undefined);
+      persisted.then(() => {
+        if (this.byMeta.get(metaId)?.localWritePending !== true) staging.settle(`${markPrefix}${metaId}`);
+      }, () => undefined);
     }
     return persisted;
   }
