@@ -33,6 +33,8 @@ export interface FaultCounts {
   oneWayPartitions: number;
   crashes: number;
   crashesMidWrite: number;
+  /** Crashes the moment a client heard a write acknowledged, before the node's work after the answer. */
+  crashesAfterAck: number;
   lossEpisodes: number;
   /** Outages of a site's application (its node up): refusing connections, or answering 503. */
   appOutages: number;
@@ -56,7 +58,7 @@ const duplicateShare = 0.05;
 
 /** The fault schedule of one run. */
 export class FaultSchedule {
-  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, lossEpisodes: 0, appOutages: 0, fullDisks: 0, slowDisks: 0, failedRestarts: 0 };
+  readonly counts: FaultCounts = { partitions: 0, oneWayPartitions: 0, crashes: 0, crashesMidWrite: 0, crashesAfterAck: 0, lossEpisodes: 0, appOutages: 0, fullDisks: 0, slowDisks: 0, failedRestarts: 0 };
   /** Messages of restarts that failed (the checkers report them). */
   readonly restartFailures: string[] = [];
   private readonly timers = new Set<Timer>();
@@ -208,15 +210,24 @@ export class FaultSchedule {
       return;
     }
     // Buggify: die right after the application applied a client's write, before the node
-    // records it. Within 3 s, or plainly then.
+    // records it; or the moment the client hears the write acknowledged, before what the node
+    // does after its answer (an answered create's or update's change). Within 3 s, or plainly then.
     this.sim.trace.record('fault:crash-armed', {}, site.name);
-    const unsubscribe = this.sim.apps.subscribe((write: AppWrite) => {
-      if (write.site !== site.name || write.source !== 'client' || write.status >= 300 || write.incarnation !== site.incarnation) return;
-      this.disarm?.();
-      this.counts.crashesMidWrite += 1;
-      this.sim.trace.record('fault:crash-mid-write', { method: write.method, path: write.path }, site.name);
-      this.crashNow(site, downForMs);
-    });
+    const unsubscribe = this.random.chance(0.5)
+      ? this.sim.apps.subscribe((write: AppWrite) => {
+          if (write.site !== site.name || write.source !== 'client' || write.status >= 300 || write.incarnation !== site.incarnation) return;
+          this.disarm?.();
+          this.counts.crashesMidWrite += 1;
+          this.sim.trace.record('fault:crash-mid-write', { method: write.method, path: write.path }, site.name);
+          this.crashNow(site, downForMs);
+        })
+      : this.sim.onAcknowledged((acknowledging) => {
+          if (acknowledging !== site.name || site.state !== 'up') return;
+          this.disarm?.();
+          this.counts.crashesAfterAck += 1;
+          this.sim.trace.record('fault:crash-after-ack', {}, site.name);
+          this.crashNow(site, downForMs);
+        });
     const deadline = this.sim.clock.setTimeout(() => {
       this.disarm?.();
       if (site.state === 'up') this.crashNow(site, downForMs);

@@ -89,6 +89,7 @@ export class Simulation {
   readonly sites: readonly SimSite[];
   private readonly byHost = new Map<string, SimSite>();
   private readonly documentListeners = new Set<DocumentChangeListener>();
+  private readonly ackListeners = new Set<(site: SiteName) => void>();
   private readonly byName = new Map<string, SimSite>();
   private readonly byPeer = new Map<PeerIdString, SimSite>();
 
@@ -133,6 +134,24 @@ export class Simulation {
       return site;
     });
     this.trace.record('sim:start', { seed: String(options.seed), sites: names });
+  }
+
+  /**
+   * Calls `listener`, synchronously, with the site of each write a client hears acknowledged (a
+   * 2xx answer) from now on; answers the unsubscribe function. The fault schedule crashes a site
+   * at that moment: what the node does just after an answer (an answered create's or update's
+   * change) is cut short.
+   */
+  onAcknowledged(listener: (site: SiteName) => void): () => void {
+    this.ackListeners.add(listener);
+    return () => {
+      this.ackListeners.delete(listener);
+    };
+  }
+
+  /** A client heard a write acknowledged by `site` (the workload's client). */
+  acknowledged(site: SiteName): void {
+    for (const listener of this.ackListeners) listener(site);
   }
 
   /** Calls `listener` with every change any node stores from now on; answers the unsubscribe function. */

@@ -66,7 +66,7 @@ export function formatSummary(report: ScenarioReport): string[] {
     ['messages', `${network.messagesSent} direct (${kilobytes(network.bytesSent)}), ${network.gossipSent} gossip (${kilobytes(network.gossipBytes)}), ${network.messagesLost} lost, ${network.retransmits} retransmits`],
     ['http', `${http.requests} forwarded requests (${kilobytes(http.bytesSent + http.bytesReceived)}), ${http.failed} failed`],
     ['connections', `${network.connects} opened, ${network.disconnects} closed, ${network.refused} refused, ${network.resets} resets`],
-    ['faults', `${faultTotal}: ${faults.partitions} partitions, ${faults.oneWayPartitions} one-way, ${faults.crashes} crashes (${faults.crashesMidWrite} mid-write), ${faults.lossEpisodes} loss episodes, ${faults.appOutages} application outages, ${faults.fullDisks} full disks, ${faults.slowDisks} stalled disks`],
+    ['faults', `${faultTotal}: ${faults.partitions} partitions, ${faults.oneWayPartitions} one-way, ${faults.crashes} crashes (${faults.crashesMidWrite} mid-write, ${faults.crashesAfterAck} just after an acknowledgement), ${faults.lossEpisodes} loss episodes, ${faults.appOutages} application outages, ${faults.fullDisks} full disks, ${faults.slowDisks} stalled disks`],
     ['disk', `${disk.writes} writes, ${disk.lostWrites} lost in crashes`],
     ['settled', report.settledAfterMs === undefined ? 'never' : `${(report.settledAfterMs / 1000).toFixed(2)} s after the final heal`],
   ]);

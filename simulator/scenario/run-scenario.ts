@@ -68,7 +68,7 @@ export interface ScenarioDetails {
 /** Trace events worth a line on the timeline. */
 export const timelineKinds = [
   'sim:start', 'net:partition', 'net:heal', 'site:crash', 'site:up', 'fault:links', 'fault:link', 'fault:link-restored',
-  'fault:crash-armed', 'fault:crash-mid-write', 'fault:app-down', 'fault:app-up', 'disk:full', 'disk:freed', 'fault:restart-failed', 'fault:restart-deferred', 'fault:end', 'sim:settled', 'sim:unsettled', 'sim:setup-failed', 'log',
+  'fault:crash-armed', 'fault:crash-mid-write', 'fault:crash-after-ack', 'fault:app-down', 'fault:app-up', 'disk:full', 'disk:freed', 'fault:restart-failed', 'fault:restart-deferred', 'fault:end', 'sim:settled', 'sim:unsettled', 'sim:setup-failed', 'log',
 ];
 
 /** Waits until every site is up and sees every other up, with the directory converged. */

@@ -102,8 +102,10 @@ export class KubectlClient {
     op.cheopsError = cheopsErrorOf(answer.body);
     // A write sent from outside its scope was forwarded: a refusal may follow an earlier member's success.
     const forwarded = !op.key.sites.includes(op.site);
-    if (answer.status >= 200 && answer.status < 300) op.outcome = 'acknowledged';
-    else if (!forwarded && answer.status >= 400 && answer.status < 500) op.outcome = 'rejected';
+    if (answer.status >= 200 && answer.status < 300) {
+      op.outcome = 'acknowledged';
+      this.sim.acknowledged(op.site);
+    } else if (!forwarded && answer.status >= 400 && answer.status < 500) op.outcome = 'rejected';
     else op.outcome = 'unknown';
   }
 
