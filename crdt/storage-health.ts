@@ -72,19 +72,19 @@ export class StorageHealth {
    * refused store write does, until the probe sees room.
    */
   watchStaging(log: StagingLog): StagingLog {
+    const refused = (error: unknown): never => {
+      if (!isCheopsError(error, ErrorCode.StorageClosed)) this.failed(error);
+      throw error;
+    };
     return {
       stage: (id, record) => {
         try {
           log.stage(id, record);
         } catch (error) {
-          if (!isCheopsError(error, ErrorCode.StorageClosed)) this.failed(error);
-          throw error;
+          refused(error);
         }
       },
-      flush: () => log.flush().catch((error: unknown) => {
-        if (!isCheopsError(error, ErrorCode.StorageClosed)) this.failed(error);
-        throw error;
-      }),
+      flush: () => log.flush().catch(refused),
       settle: (id) => log.settle(id),
       leftovers: () => log.leftovers(),
       forgetLeftovers: (ids) => log.forgetLeftovers(ids),

@@ -316,10 +316,7 @@ export class KeyIndex {
     const id = `${markPrefix}${metaId}`;
     if (!pending) {
       await this.put(rest);
-      // After the clearing is stored: a crash before it reads the mark back, which costs one check.
-      // Not when the next write has marked it again meanwhile (the clearing is not awaited under
-      // the key's lock): that mark is open under the same id.
-      if (this.byMeta.get(metaId)?.localWritePending !== true) this.staging?.settle(id);
+      this.settleMark(metaId);
       return;
     }
     const marked: IndexEntry = { ...rest, localWritePending: true };
@@ -355,13 +352,18 @@ export class KeyIndex {
     }
     this.reserved.delete(metaId);
     const persisted = this.persist(metaId);
-    if (entry?.localWritePending === true && this.staging !== undefined) {
-      const staging = this.staging;
-      persisted.then(() => {
-        if (this.byMeta.get(metaId)?.localWritePending !== true) staging.settle(`${markPrefix}${metaId}`);
-      }, () => undefined);
-    }
+    if (entry?.localWritePending === true) persisted.then(() => this.settleMark(metaId), () => undefined);
     return persisted;
+  }
+
+  /**
+   * Closes `metaId`'s mark in the staging log, once what replaced it is stored (a crash before
+   * reads the mark back, which costs one check). Not when a later write has marked the entry
+   * again meanwhile (a clearing is not awaited under the key's lock): that mark is open under
+   * the same id.
+   */
+  private settleMark(metaId: MetaId): void {
+    if (this.byMeta.get(metaId)?.localWritePending !== true) this.staging?.settle(`${markPrefix}${metaId}`);
   }
 
   /** Resolves once every store write started so far has finished. */

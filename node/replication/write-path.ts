@@ -131,10 +131,7 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite, intent
   // Recorded (stored) before the application sees the write: a crash before the replicant's change
   // leaves the mark, and start-up re-checks the application against the document.
   const live = write.key === undefined ? undefined : ctx.index.live(write.key);
-  if (live !== undefined) {
-    await storeAnswered(ctx, live.metaId);
-    await ctx.index.markLocalWrite(live.metaId, true);
-  }
+  if (live !== undefined) await beforeApplication(ctx, live.metaId);
   let answer: BufferedAnswer;
   try {
     answer = await fetchLocal(ctx, localRequest(call, write.body, jsonMedia));
@@ -146,6 +143,16 @@ async function applyAndRecord(ctx: EngineContext, write: ReplicatedWrite, intent
   }
   if (intent !== undefined) return recordCreate(ctx, write, answer, intent);
   return recordWrite(ctx, write, answer, live);
+}
+
+/**
+ * What a write of the live replicant `metaId` does before the application sees it: the answered
+ * update still open on it is stored first (update-recovery.ts), then the write is marked
+ * (`localWritePending`). Under the key's lock.
+ */
+async function beforeApplication(ctx: EngineContext, metaId: MetaId): Promise<void> {
+  await storeAnswered(ctx, metaId);
+  await ctx.index.markLocalWrite(metaId, true);
 }
 
 /** A write the application answered, recorded in its replicant (`live`, when it has one) before the answer. */
@@ -191,8 +198,7 @@ async function answerUpdateFirst(ctx: EngineContext, write: ReplicatedWrite, key
       return;
     }
     const { metaId } = live;
-    await storeAnswered(ctx, metaId);
-    await ctx.index.markLocalWrite(metaId, true);
+    await beforeApplication(ctx, metaId);
     let answer: BufferedAnswer;
     try {
       answer = await fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
@@ -205,7 +211,7 @@ async function answerUpdateFirst(ctx: EngineContext, write: ReplicatedWrite, key
       !ctx.glue.isTerminating(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key) && ctx.index.live(key)?.metaId === metaId;
     // The change is made at the heads the application's update came after: what arrives meanwhile is concurrent with it.
     const base = ctx.documents.heads(replicantDocId(metaId));
-    const begun = recordable && isJsonObject(object) && base !== undefined ? beginAnswered(ctx, live, object, base) : undefined;
+    const begun = recordable && base !== undefined ? beginAnswered(ctx, live, object, base) : undefined;
     if (begun === undefined || !(await ctx.updates.stage(begun.update))) {
       begun?.pending.drop();
       answered.resolve(await recordWrite(ctx, write, answer, live));
