@@ -14,20 +14,35 @@ function intentFor(name: string): CreateIntent {
   };
 }
 
+/** A MemoryStagingLog that counts its flushes. */
+class FlushCountingLog extends MemoryStagingLog {
+  flushes = 0;
+
+  override flush(): Promise<void> {
+    this.flushes += 1;
+    return super.flush();
+  }
+}
+
 describe('CreateIntents with a staging log', () => {
-  it('stages an intent in the log, not the store; once recorded in the store, a crash leaves nothing open in the log', async () => {
+  it('keeps an intent in the log only: recording it flushes the log, and it is settled there once its replicant is stored', async () => {
     const storage = new MemoryStorage();
-    const log = new MemoryStagingLog();
+    const log = new FlushCountingLog();
     const intents = new CreateIntents(storage, new MemoryLogger(), () => true, log);
     const intent = intentFor('web');
     await intents.stage(intent);
+    await intents.record(intent);
+    expect(log.flushes).toBe(1);
     expect(await storage.list(['create-intent'])).toEqual([]);
+    // A crash now: the next process finds it in the log.
     expect(log.reopen().leftovers().map(({ id }) => id)).toEqual([intent.metaId]);
     // Settled from memory meanwhile (a create whose application failed to answer).
     expect(await intents.get(intent.metaId)).toEqual(intent);
-    await intents.record(intent);
-    expect(await intents.list()).toEqual([intent]);
+    // Nothing for the replicant's batch to remove from the store; settled in the log after it.
+    expect(intents.clearOperations(intent.metaId)).toEqual([]);
+    intents.stored(intent.metaId);
     expect(log.reopen().leftovers()).toEqual([]);
+    expect(await intents.get(intent.metaId)).toBeUndefined();
   });
 
   it('moves what a crash left staged to the store at the next start, once', async () => {
@@ -68,6 +83,17 @@ describe('CreateIntents with a staging log', () => {
     expect(await new CreateIntents(storage, logger, () => true, log).list()).toEqual([intentFor('good')]);
     expect(log.leftovers().map(({ id }) => id)).toEqual(['mark:abc']);
     expect(logger.entries.filter((entry) => entry.level === 'warn')).toEqual([]);
+  });
+
+  it('records in the store, and is removed in the replicant\'s batch, when it has no log', async () => {
+    const storage = new MemoryStorage();
+    const intents = new CreateIntents(storage, new MemoryLogger());
+    const intent = intentFor('web');
+    await intents.stage(intent);
+    await intents.record(intent);
+    expect(await intents.list()).toEqual([intent]);
+    await storage.batch(intents.clearOperations(intent.metaId));
+    expect(await intents.list()).toEqual([]);
   });
 
   it('stages in the store, without an fsync, when it has no log', async () => {

@@ -8,14 +8,16 @@
  *
  * It is written in two steps, a write-ahead log's: *staged* before the application sees the
  * create, so that no crash of the process leaves an object the application made that nothing here
- * names (swarm seed 7400111); then *recorded* (fsync) in the site store while the application
- * works, so that the answer's promise holds against the machine dying too. Staged in the node's
- * StagingLog (a synchronous append to a file: a LevelDB write's hop to a worker thread cost a
- * create ~0.3 ms on a busy machine), or, without one, in the site store without an fsync.
+ * names (swarm seed 7400111); then *recorded* while the application works, so that the answer's
+ * promise holds against the machine dying too. With the node's StagingLog (a synchronous append to
+ * a file: a LevelDB write's hop to a worker thread cost a create ~0.3 ms on a busy machine) the
+ * intent lives there only: recording it is the log's flush (fdatasync), and it is settled in the
+ * log once its replicant is stored. A crash between the replicant's batch and that settle frame
+ * leaves an intent whose replicant is stored, which start-up forgets. Without a log, it is staged
+ * in the site store without an fsync, recorded with one under `['create-intent', metaId]`, and
+ * removed in the replicant's own batch.
  *
- * Stored in the site store under `['create-intent', metaId]`, removed once the replicant is
- * stored. An intent staged and never recorded (a create that stores its replicant before the
- * answer) lives in the staging log and in memory; start-up moves the log's leftovers to the store.
+ * Start-up moves what the log holds open to the store, and settles it from there.
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import { isSiteName, type MetaId, type ResourceKey, type SiteName } from '../../core/ids.js';
@@ -38,10 +40,10 @@ export interface CreateIntent {
 const prefix = 'create-intent';
 const storageKey = (metaId: MetaId): StorageKey => [prefix, metaId];
 
-/** The intents in the site store (and staged ones in the staging log). */
+/** The intents in the site store, and those only in the staging log. */
 export class CreateIntents {
-  /** Staged in the log, not recorded in the store: the intent and its bytes, which `record` writes again. */
-  private readonly unrecorded = new Map<MetaId, { readonly intent: CreateIntent; readonly bytes: Uint8Array }>();
+  /** Intents held in the staging log, not in the store, until settled there. */
+  private readonly inLog = new Map<MetaId, CreateIntent>();
 
   constructor(
     private readonly storage: Storage,
@@ -56,32 +58,35 @@ export class CreateIntents {
     if (this.staging === undefined) {
       return this.storage.batch([{ type: 'put', key: storageKey(intent.metaId), value: encodeIntent(intent) }], { sync: false });
     }
-    const bytes = encodeIntent(intent);
     try {
-      this.staging.stage(intent.metaId, bytes);
+      this.staging.stage(intent.metaId, encodeIntent(intent));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    this.unrecorded.set(intent.metaId, { intent, bytes });
+    this.inLog.set(intent.metaId, intent);
     return Promise.resolve();
   }
 
-  /** Stores `intent`; resolves once it is durable. */
+  /** Makes `intent` (staged) survive the machine dying; resolves once it does. */
   async record(intent: CreateIntent): Promise<void> {
-    await this.storage.put(storageKey(intent.metaId), this.unrecorded.get(intent.metaId)?.bytes ?? encodeIntent(intent));
-    if (this.unrecorded.delete(intent.metaId)) this.staging?.settle(intent.metaId);
+    if (this.staging !== undefined && this.inLog.has(intent.metaId)) return this.staging.flush();
+    await this.storage.put(storageKey(intent.metaId), encodeIntent(intent));
   }
 
-  /** The removal of `metaId`'s intent, to write in the batch that stores its replicant (DocumentStore's `alongside`). */
-  clearOperation(metaId: MetaId): StorageOperation {
-    return { type: 'del', key: storageKey(metaId) };
+  /** What removes `metaId`'s intent from the store, to write in the batch that stores its replicant (DocumentStore's `alongside`); none when it is in the log only (`stored` settles it there). */
+  clearOperations(metaId: MetaId): StorageOperation[] {
+    return this.inLog.has(metaId) ? [] : [{ type: 'del', key: storageKey(metaId) }];
+  }
+
+  /** Settles `metaId`'s intent in the log once the batch of `clearOperations` is stored. */
+  stored(metaId: MetaId): void {
+    if (this.inLog.delete(metaId)) this.staging?.settle(metaId);
   }
 
   /** Forgets an intent; a failure is logged (a leftover intent costs one check at start-up). */
   async clear(metaId: MetaId): Promise<void> {
-    // Never recorded: nothing in the store. The log's record is closed before the store's is
-    // removed, never after: a crash between would read back an intent its create had settled.
-    if (this.unrecorded.delete(metaId)) {
+    // In the log only: nothing in the store.
+    if (this.inLog.delete(metaId)) {
       this.staging?.settle(metaId);
       return;
     }
@@ -95,10 +100,10 @@ export class CreateIntents {
   /** The stored intent of `metaId`, if there is one (a malformed one counts as none). */
   async get(metaId: MetaId): Promise<CreateIntent | undefined> {
     const bytes = await this.storage.get(storageKey(metaId));
-    return bytes === undefined ? this.unrecorded.get(metaId)?.intent : parseIntent(metaId, bytes);
+    return bytes === undefined ? this.inLog.get(metaId) : parseIntent(metaId, bytes);
   }
 
-  /** Every stored intent, the staging log's leftovers moved to the store first; a malformed one is logged and removed. */
+  /** Every stored intent, the staging log's leftovers moved to the store first; a malformed one is logged and removed. Not those this process holds in the log only. */
   async list(): Promise<CreateIntent[]> {
     await this.recordLeftovers();
     const intents: CreateIntent[] = [];
@@ -114,7 +119,7 @@ export class CreateIntents {
     return intents;
   }
 
-  /** Records the intents an earlier process staged and left open (it crashed before recording them). */
+  /** Records in the store the intents an earlier process left open in the log (it crashed before their replicants' settle frames). */
   private async recordLeftovers(): Promise<void> {
     // The key index's marks share the log (key-index.ts, `mark:` ids); a meta-ID has no colon.
     const leftovers = (this.staging?.leftovers() ?? []).filter(({ id }) => !id.includes(':'));

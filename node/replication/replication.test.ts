@@ -1331,7 +1331,10 @@ describe('request checks', () => {
     // never an object that nothing here names (swarm seed 7400111).
     expect(await made('first')).toContain(metaIdOfPod('first'));
     expect(await made('waited')).toContain(metaIdOfPod('waited'));
-    await eventually(async () => expect(await new CreateIntents(site1.storage, silentLogger).list()).toEqual([]));
+    await eventually(async () => {
+      expect(await new CreateIntents(site1.storage, silentLogger).list()).toEqual([]);
+      expect(site1.stagingLog.reopen().leftovers().filter(({ id }) => !id.includes(':'))).toEqual([]);
+    });
     expect(await uidOn(site2, 'waited')).toBeDefined();
   });
 

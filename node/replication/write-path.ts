@@ -338,8 +338,9 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
     // A timer, not a microtask: the answer leaves before the change's work begins.
     await sleep(ctx.clock, 0);
     try {
-      // The intent goes in the replicant's own batch: gone exactly when the replicant is stored.
-      const result = await pending.store([ctx.intents.clearOperation(metaId)]);
+      // Without a staging log, the intent goes in the replicant's own batch: gone exactly when the replicant is stored.
+      const result = await pending.store(ctx.intents.clearOperations(metaId));
+      ctx.intents.stored(metaId);
       ctx.logger.info({ metaId, key, op: 'create', revision: result.revision }, 'replicated write');
     } catch (error) {
       // The intent stays (its removal was in the failed batch): settled as after a crash, now.
