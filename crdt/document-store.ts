@@ -233,6 +233,42 @@ export class DocumentStore implements SyncableDocuments {
   }
 
   /**
+   * The stored document as it was at `heads` (`read`'s value, at earlier heads), or undefined when
+   * absent or when it does not hold them.
+   */
+  readAt<T = Record<string, unknown>>(docId: DocumentId, heads: readonly string[]): Promise<T | undefined> {
+    return this.track(async () =>
+      this.cacheOrThrow().use(docId, 'existing', (entry) => {
+        if (entry === undefined || !entry.stored) return undefined;
+        try {
+          return Automerge.view(entry.doc, [...heads]) as T;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+  }
+
+  /**
+   * The messages of the stored changes `docId` holds after `heads` (ChangeOptions' `message`),
+   * or undefined when it is absent or does not hold `heads`. For a recovery that must know whether
+   * a change of its own was stored, whatever was written after it.
+   */
+  messagesSince(docId: DocumentId, heads: readonly string[]): Promise<readonly string[] | undefined> {
+    return this.track(async () =>
+      this.cacheOrThrow().use(docId, 'existing', (entry) => {
+        if (entry === undefined || !entry.stored) return undefined;
+        try {
+          const stored = Automerge.view(entry.doc, [...entry.persistedHeads]);
+          return Automerge.getChangesSince(stored, [...heads]).map((change) => Automerge.decodeChange(change).message ?? '');
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+  }
+
+  /**
    * Removes `docId` from memory and storage; resolves once it is gone. A peer that still holds it
    * can send it again: whoever decides a document no longer belongs here must also stop syncing it.
    */

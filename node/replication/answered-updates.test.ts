@@ -30,6 +30,24 @@ describe('AnsweredUpdates', () => {
     expect(next.reopen().leftovers()).toEqual([]);
   });
 
+  it('stages a record before the answer, then with the answer, and settles only the record of the nonce it is told', async () => {
+    const log = new MemoryStagingLog();
+    const updates = new AnsweredUpdates(new MemoryLogger(), log);
+    const { body: _answer, ...before } = updateOf('web');
+    expect(await updates.stage(before)).toBe(true);
+    // The process dying as the application works: the next one finds the record without an answer.
+    expect(new AnsweredUpdates(new MemoryLogger(), log.reopen()).load()).toEqual([before]);
+    updates.answered(before.metaId, { metadata: { name: 'web', labels: { v: '2' } } }, 'uid-1');
+    const withAnswer = { ...before, body: { metadata: { name: 'web', labels: { v: '2' } } }, localId: 'uid-1' };
+    expect(updates.get(before.metaId)).toEqual(withAnswer);
+    expect(new AnsweredUpdates(new MemoryLogger(), log.reopen()).load()).toEqual([withAnswer]);
+    updates.settle(before.metaId, 'ffffffff');
+    expect(updates.get(before.metaId)).toBeDefined();
+    updates.settle(before.metaId, before.nonce);
+    expect(updates.get(before.metaId)).toBeUndefined();
+    expect(log.reopen().leftovers()).toEqual([]);
+  });
+
   it('drops a malformed record and leaves the other records of the log alone', () => {
     const log = new MemoryStagingLog();
     const good = updateOf('good');

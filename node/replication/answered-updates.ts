@@ -1,15 +1,18 @@
 /**
  * Updates answered before their replicant's change is stored (docs/REPLICATION.md §2). An update
  * of a live replicant through the front is answered once the local application has made it and a
- * record of what it made is durable: staged in the node's StagingLog under `update:<metaId>` and
- * flushed. Unlike a create's intent, the record holds the application's answer, so it is written
- * only once the application has answered; its fsync costs ~0.3 ms, where the replicant's change
- * and its group commit cost ~2.3 ms. The change is made right after the answer, under the key's
- * lock, with the time and revision nonce the record holds, and the record settled once it is stored.
+ * record of it is durable: staged in the node's StagingLog under `update:<metaId>` *before* the
+ * application sees the update, and flushed while it works, as a create's intent is. The record
+ * holds what the change will be made with (its time, revision nonce and base heads), not the
+ * application's answer: that comes after, and waiting for a flush then cost the answer ~0.5–0.9
+ * ms (stop 29's records). The change is made right after the answer, under the key's lock, and
+ * the record settled once it is stored; an answer the change cannot be made from (a refusal) settles
+ * it at once.
  *
- * A record left open (a crash, or a store that refused the change) is settled by UpdateRecovery.
- * One record per replicant: a later write of the key through the front supersedes it (its answer
- * is the whole object, which holds the earlier update) and settles it once recorded.
+ * A record left open (a crash, or a store that refused the change) is settled by UpdateRecovery:
+ * from the application's answer, staged with the record once it came (`answered`, not flushed:
+ * durable against the process dying), else from the object the application holds. One record per
+ * replicant: a later write of the key through the front stores it first.
  */
 import { errorMessage, type Logger } from '../../core/index.js';
 import type { MetaId, ResourceKey } from '../../core/ids.js';
@@ -22,13 +25,17 @@ import { decodeStoredRecord, isStoredKey } from './stored-record.js';
 export interface AnsweredUpdate {
   readonly metaId: MetaId;
   readonly key: ResourceKey;
-  /** The desired object, from the application's answer (the glue's canonical form). */
-  readonly body: JsonBody;
+  /**
+   * The desired object, from the application's answer (the glue's canonical form): known to the
+   * process that answered (`answered`), and in records an earlier version staged after the answer;
+   * otherwise read back from the application when settled.
+   */
+  readonly body?: JsonBody;
   readonly localId?: string;
   /** The change's time and revision nonce (`nonceText`): this site's replica entry names the revision once it is stored. */
   readonly at: number;
   readonly nonce: string;
-  /** The replicant's heads when the application made the update: the change is made at them (LocalWrite's `base`). */
+  /** The replicant's heads when the application was sent the update: the change is made at them (LocalWrite's `base`). */
   readonly base: readonly string[];
 }
 
@@ -52,17 +59,18 @@ export class AnsweredUpdates {
   }
 
   /**
-   * Stages `update` and makes it durable. False, logged, when the log refuses either: the change is
-   * then stored before the answer, and the record, promised to no one, is closed at once. A later
-   * update of the replicant comes once this one's change is stored (update-recovery.ts's
-   * `storeAnswered`): no record of it is open then.
+   * Stages `update` (no body yet) and makes it durable; call before the application sees the
+   * update, await after it answers. False, logged, when the log refuses either: the change is then
+   * stored before the answer, and the record, promised to no one, is closed. A later update of the
+   * replicant comes once this one's change is stored (update-recovery.ts's `storeAnswered`): no
+   * record of it is open then.
    */
   async stage(update: AnsweredUpdate): Promise<boolean> {
     if (this.staging === undefined) return false;
     try {
       this.staging.stage(idOf(update.metaId), new TextEncoder().encode(JSON.stringify(update)));
     } catch (error) {
-      this.logger.warn({ metaId: update.metaId, error: errorMessage(error) }, 'answered update not staged; its change is stored before the answer instead');
+      this.logger.warn({ metaId: update.metaId, error: errorMessage(error) }, 'update record not staged; its change is stored before the answer instead');
       return false;
     }
     this.open.set(update.metaId, update);
@@ -70,9 +78,26 @@ export class AnsweredUpdates {
       await this.staging.flush();
       return true;
     } catch (error) {
-      this.logger.warn({ metaId: update.metaId, error: errorMessage(error) }, 'answered update not flushed; its change is stored before the answer instead');
-      this.settle(update.metaId);
+      this.logger.warn({ metaId: update.metaId, error: errorMessage(error) }, 'update record not flushed; its change is stored before the answer instead');
+      this.settle(update.metaId, update.nonce);
       return false;
+    }
+  }
+
+  /**
+   * What the application answered to the open record of `metaId`: staged again with it, not
+   * flushed, so that it survives the process dying (the machine dying may take it, and the
+   * recovery then reads the application). A log that refuses it leaves the record as it was.
+   */
+  answered(metaId: MetaId, body: JsonBody, localId: string | undefined): void {
+    const update = this.open.get(metaId);
+    if (update === undefined) return;
+    const withAnswer: AnsweredUpdate = { ...update, body, ...(localId === undefined ? {} : { localId }) };
+    this.open.set(metaId, withAnswer);
+    try {
+      this.staging?.stage(idOf(metaId), new TextEncoder().encode(JSON.stringify(withAnswer)));
+    } catch (error) {
+      this.logger.debug({ metaId, error: errorMessage(error) }, 'answer of an update not staged; its record stands without it');
     }
   }
 
@@ -81,9 +106,12 @@ export class AnsweredUpdates {
     return this.open.get(metaId);
   }
 
-  /** Closes `metaId`'s record, if one is open: its change (or a later write's) is stored, or it needs none. */
-  settle(metaId: MetaId): void {
-    if (!this.open.delete(metaId) || this.staging === undefined) return;
+  /**
+   * Closes `metaId`'s record, if one is open (and is the one of `nonce`, when given): its change (or
+   * a later write's) is stored, or it needs none.
+   */
+  settle(metaId: MetaId, nonce?: string): void {
+    if ((nonce !== undefined && this.open.get(metaId)?.nonce !== nonce) || !this.open.delete(metaId) || this.staging === undefined) return;
     const id = idOf(metaId);
     this.staging.settle(id);
     if (this.leftoverIds.delete(id)) this.staging.forgetLeftovers([id]);
@@ -116,7 +144,7 @@ function parseUpdate(id: string, bytes: Uint8Array): AnsweredUpdate | undefined 
   const fields = decodeStoredRecord(id, bytes)?.fields;
   if (fields === undefined) return undefined;
   const valid =
-    isStoredKey(fields.key) && isJsonObject(fields.body) && typeof fields.at === 'number' && typeof fields.nonce === 'string' &&
+    isStoredKey(fields.key) && (fields.body === undefined || isJsonObject(fields.body)) && typeof fields.at === 'number' && typeof fields.nonce === 'string' &&
     /^[0-9a-f]{8}$/.test(fields.nonce) && (fields.localId === undefined || typeof fields.localId === 'string') &&
     Array.isArray(fields.base) && fields.base.every((head) => typeof head === 'string' && /^[0-9a-f]{64}$/.test(head));
   return valid ? (fields as unknown as AnsweredUpdate) : undefined;

@@ -30,6 +30,7 @@ import {
   keyText,
   metaIdOf,
   metaIdOfDocId,
+  nonceText,
   replicaCurrent,
   replicantDocId,
   ReplicaStatus,
@@ -108,13 +109,14 @@ export interface NewReplicant extends Omit<LocalWrite, 'op' | 'body' | 'nonce' |
 
 /**
  * An update of a live replicant answered before its change is made (write-path.ts,
- * `answerUpdateFirst`): its time and revision nonce are drawn at once, for the record that stands
- * for it until the change is stored (answered-updates.ts); `store()` makes and stores the change.
+ * `answerUpdateFirst`): its time and revision nonce are drawn before the application sees it, for
+ * the record that stands for it until the change is stored (answered-updates.ts); `store` makes
+ * and stores the change with what the application answered.
  */
 export interface PendingUpdate {
   readonly at: number;
   readonly nonce: Uint8Array;
-  store(): Promise<LocalWriteResult>;
+  store(answered: Pick<LocalWrite, 'body' | 'localId'>): Promise<LocalWriteResult>;
   /** Gives the update up, its change never made (it is stored before the answer after all). */
   drop(): void;
 }
@@ -135,7 +137,7 @@ export interface LocalWriteResult {
 
 /** What `Replicants` needs. */
 export interface ReplicantsDeps {
-  readonly documents: Pick<DocumentStore, 'read' | 'change' | 'delete' | 'has' | 'heads' | 'cool'>;
+  readonly documents: Pick<DocumentStore, 'read' | 'readAt' | 'change' | 'delete' | 'has' | 'heads' | 'cool'>;
   readonly index: KeyIndex;
   readonly clock: Clock;
   readonly random: Random;
@@ -177,6 +179,15 @@ export class Replicants {
     await this.pendingCreates.get(metaId);
     const read = await this.read(replicantDocId(metaId));
     return read.kind === 'ok' ? read.replicant : undefined;
+  }
+
+  /** The replicant of `metaId` as it was at `heads`, or undefined when absent, unusable, or without them. */
+  async getAt(metaId: MetaId, heads: readonly string[]): Promise<Replicant | undefined> {
+    const docId = replicantDocId(metaId);
+    const content = await this.deps.documents.readAt<ReplicantDraft>(docId, heads);
+    if (content === undefined) return undefined;
+    const decoded = decodeReplicant(docId, content);
+    return decoded.ok ? decoded.replicant : undefined;
   }
 
   /**
@@ -236,7 +247,7 @@ export class Replicants {
         // tombstone this site lost after a peer had it would come back from that peer saying this
         // site applied it, though the write was refused here and its object may have moved on.
         {
-          create: true, message: `${write.op} by ${self}`, durableFirst: true,
+          create: true, message: changeMessage(write, self), durableFirst: true,
           ...(write.alongside === undefined ? {} : { alongside: write.alongside }),
           ...(write.base === undefined ? {} : { at: write.base }),
         },
@@ -281,7 +292,7 @@ export class Replicants {
   }
 
   /** Begins an update of the live replicant of `update.key`; see PendingUpdate. */
-  beginUpdate(update: Omit<LocalWrite, 'op' | 'at' | 'nonce' | 'alongside'>): PendingUpdate {
+  beginUpdate(update: Omit<LocalWrite, 'op' | 'at' | 'nonce' | 'alongside' | 'body' | 'localId'>): PendingUpdate {
     const at = this.deps.clock.now();
     const nonce = this.deps.random.bytes(4);
     const stored = new Deferred<void>();
@@ -293,9 +304,9 @@ export class Replicants {
     return {
       at,
       nonce,
-      store: async () => {
+      store: async (answered) => {
         try {
-          return await this.writeLocal({ ...update, op: 'upsert', at, nonce });
+          return await this.writeLocal({ ...update, ...answered, op: 'upsert', at, nonce });
         } finally {
           done();
         }
@@ -495,4 +506,18 @@ export class Replicants {
     });
     return { revision, generation };
   }
+}
+
+/**
+ * A local write's change message: with the revision's nonce when the write drew it beforehand (an
+ * answered update), so that its recovery can tell it was stored (`storedUpdate`), whatever came after.
+ */
+function changeMessage(write: LocalWrite, self: SiteName): string {
+  return write.nonce === undefined ? `${write.op} by ${self}` : `${write.op} by ${self} ${nonceText(write.nonce)}`;
+}
+
+/** Whether `docId` holds, after `base`, the change of this site's update with revision nonce `nonce` (see changeMessage). */
+export async function storedUpdate(documents: Pick<DocumentStore, 'messagesSince'>, docId: DocumentId, base: readonly string[], nonce: string, self: SiteName): Promise<boolean> {
+  const messages = await documents.messagesSince(docId, base);
+  return messages?.includes(`upsert by ${self} ${nonce}`) === true;
 }

@@ -12,6 +12,7 @@ import { asSiteName, type MetaId } from '../../core/ids.js';
 import { metaIdOf, replicantDocId } from '../../crdt/replicant.js';
 import type { Storage, StorageOperation } from '../../crdt/storage.js';
 import type { JsonObject } from '../../glue/json.js';
+import { AnsweredUpdates } from './answered-updates.js';
 import { CreateIntents } from './create-intents.js';
 import { eventually, TestMesh, type TestSite } from './test-sites.js';
 import { parseScope } from '../../scope/index.js';
@@ -1415,6 +1416,68 @@ describe('request checks', () => {
     expect(await labelsOn(site1, 'kept')).toEqual({ v: '2' });
     expect(site1.logger.entries.map((entry) => entry.message)).toContain('change of an update answered before it was stored written from its record');
     expect(site1.stagingLog.reopen().leftovers().filter(({ id }) => id.startsWith('update:'))).toEqual([]);
+  });
+
+  it('forgets at start-up an update record whose change was stored and written over since, its settle lost', async () => {
+    const [site1, site2] = await threeSites();
+    await site1.request('POST', pods, { body: pod('over', { v: '1' }), scope: both });
+    await eventually(async () => expect(await labelsOn(site2, 'over')).toEqual({ v: '1' }));
+    const label = (v: string, headers: Record<string, string> = {}): Promise<Response> =>
+      site1.request('PATCH', `${pods}/over`, { body: { metadata: { labels: { v } } }, headers: { 'content-type': 'application/merge-patch+json', ...headers } });
+    // The settle frame of the answered update's record lost (a full disk refuses it): the log keeps the record.
+    const log = site1.stagingLog;
+    const settle = log.settle.bind(log);
+    log.settle = (id: string): void => {
+      if (!id.startsWith('update:')) settle(id);
+    };
+    expect((await label('2')).status).toBe(200);
+    await eventually(async () => expect(await labelsOn(site2, 'over')).toEqual({ v: '2' }));
+    log.settle = settle;
+    // A later write, stored before its answer (it waits for every site).
+    expect((await label('3', { 'x-cheops-wait': 'all' })).status).toBe(200);
+    await site1.stop();
+    expect(site1.stagingLog.reopen().leftovers().filter(({ id }) => id.startsWith('update:'))).toHaveLength(1);
+    await site1.start();
+    await mesh?.connect();
+    await eventually(() => expect(site1.stagingLog.reopen().leftovers().filter(({ id }) => id.startsWith('update:'))).toEqual([]));
+    expect(site1.logger.entries.some((entry) => entry.message === 'answered update settled' && entry.fields['why'] === 'its change is stored, and later writes since')).toBe(true);
+    // Not written again at its base heads, where it would stand concurrent with the later write.
+    await eventually(async () => expect([await labelsOn(site1, 'over'), await labelsOn(site2, 'over')]).toEqual([{ v: '3' }, { v: '3' }]));
+    const replicant = await site1.engine['ctx'].replicants.get(metaIdOf({ app: 'kubernetes', service: 'pods', namespace: 'default', name: 'over' }, 0));
+    expect(replicant?.conflicts ?? []).toEqual([]);
+  });
+
+  it('settles at start-up the record of an update a crash cut short: written when the application made it, forgotten when it did not', async () => {
+    const [site1, site2] = await threeSites();
+    const metaIdOfPod = async (name: string): Promise<MetaId> =>
+      (await site1.request('POST', pods, { body: pod(name, { v: '1' }), scope: both })).headers.get('x-cheops-meta-id') as MetaId;
+    const [made, unmade] = [await metaIdOfPod('made'), await metaIdOfPod('unmade')];
+    await eventually(async () => expect([await labelsOn(site2, 'made'), await labelsOn(site2, 'unmade')]).toEqual([{ v: '1' }, { v: '1' }]));
+    const heads = (metaId: MetaId): readonly string[] => site1.documents.heads(replicantDocId(metaId)) ?? [];
+    const revisionOf = async (metaId: MetaId): Promise<string | undefined> => (await site1.engine['ctx'].replicants.get(metaId))?.desired.revision;
+    const unmadeRevision = await revisionOf(unmade);
+    // What the process dying while the application works on two updates leaves: each one's record
+    // staged before the application saw it, no answer; the application made one of them.
+    const bases = { made: heads(made), unmade: heads(unmade) };
+    await site1.stop();
+    const records = new AnsweredUpdates(silentLogger, site1.stagingLog);
+    const keyOf = (name: string) => ({ app: 'kubernetes', service: 'pods', namespace: 'default', name }) as const;
+    expect(await records.stage({ metaId: made, key: keyOf('made'), at: Date.now(), nonce: '0000000a', base: bases.made })).toBe(true);
+    expect(await records.stage({ metaId: unmade, key: keyOf('unmade'), at: Date.now(), nonce: '0000000b', base: bases.unmade })).toBe(true);
+    const patched = await site1.app.localApp.fetch(new Request(`http://app${pods}/made`, {
+      method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { v: '2' } } }),
+    }));
+    expect(patched.status).toBe(200);
+    await site1.start();
+    await mesh?.connect();
+    await eventually(async () => expect(await labelsOn(site2, 'made')).toEqual({ v: '2' }));
+    const messages = (): string[] => site1.logger.entries.map((entry) => entry.message);
+    await eventually(() => expect(site1.stagingLog.reopen().leftovers().filter(({ id }) => id.startsWith('update:'))).toEqual([]));
+    expect(messages()).toContain('change of an update answered before it was stored written from its record');
+    expect(site1.logger.entries.some((entry) => entry.message === 'answered update settled' && entry.fields['why'] === 'the application holds no object the update made')).toBe(true);
+    // The update never made is not written: the replicant keeps its revision, and no site sees a change.
+    expect(await revisionOf(unmade)).toBe(unmadeRevision);
+    expect(await labelsOn(site2, 'unmade')).toEqual({ v: '1' });
   });
 
   it('makes a new incarnation when the delete of the name arrives while the application works on a scoped create', async () => {

@@ -3,10 +3,18 @@
  * left, found at start-up before any reconcile pass runs, and, at once, one whose change the
  * store refused. Under the key's lock: the change is stored already when this site's replica
  * entry names the record's revision (its nonce: only this site writes its entry, and under the
- * lock nothing else of this site wrote it since); otherwise it is written from the record, as the
- * answered update would have written it. A replicant deleted meanwhile (a tombstone from another
- * site) takes the update as lost to that delete, as a create's intent does; a later replicant of
- * the key, or none, and the record is dropped: the update's object is gone.
+ * lock nothing else of this site wrote it since), or when a change after the record's base heads
+ * carries that nonce in its message (stored, then later writes: a record whose settle the log
+ * could not take, a full disk). Otherwise it is written with the record's time, nonce and base
+ * heads, from the application's answer, staged with the record once it came; a record without
+ * it (the process died while the application worked, or the machine took the unflushed answer)
+ * is written from the object the application holds now, unless that object is as the replicant
+ * was at the record's base heads (the update never made: nothing to write, the mark's pass checks
+ * the replica) or gone. A replicant deleted meanwhile takes the update as lost to that delete, as
+ * a create's intent does (without the answer, nothing is recorded: the application's object may
+ * be a later incarnation's by then); a later replicant of the key, or none, and the record is
+ * dropped: the update's object is gone. An application that does not answer is asked again with
+ * backoff.
  *
  * While a record is open no pass applies its replicant here (the pass's `writeUnsettled`: it would
  * put the replica back to a state without the update), and a later write of the key through the
@@ -15,7 +23,13 @@
 import { CheopsError, ErrorCode, errorMessage } from '../../core/index.js';
 import type { MetaId } from '../../core/ids.js';
 import { parseRevision, replicantDocId } from '../../crdt/replicant.js';
+import { isJsonObject } from '../../glue/json.js';
+import type { JsonBody, Replicant } from '../../crdt/replicant.js';
 import type { AnsweredUpdate } from './answered-updates.js';
+import { sameJson } from './applier.js';
+import { answerJson } from './http.js';
+import { storedUpdate } from './replicants.js';
+import { readLocal } from './write-path.js';
 import type { EngineContext } from './context.js';
 import type { RecoveryLoop, Settled } from './recovery-loop.js';
 
@@ -76,14 +90,22 @@ async function settleUpdate(ctx: EngineContext, update: AnsweredUpdate): Promise
   if (replicant === undefined) return forget('its replicant is gone');
   const entry = parseRevision(replicant.replicas[ctx.self]?.observedRevision ?? '');
   if (entry?.site === ctx.self && entry.nonce === update.nonce) return forget('its change is stored');
+  // Stored, and a later write stored since (a record whose settle the log could not take: a full disk, the machine dying).
+  if (await storedUpdate(ctx.documents, docId, update.base, update.nonce, ctx.self)) return forget('its change is stored, and later writes since');
+  const live = ctx.index.live(key);
+  if (!replicant.deleted && live?.metaId !== metaId) return forget('a later replicant of the key is held');
+  // Without the answer (the machine died before the log had it), a deleted replicant's object may be a later incarnation's by now.
+  if (update.body === undefined && replicant.deleted) return forget('its replicant was deleted meanwhile, and its answer is lost');
+  const made: Made | 'retry' | undefined = update.body === undefined ? await madeByApplication(ctx, update, replicant) : { body: update.body, localId: update.localId };
+  if (made === 'retry') return 'retry';
+  if (made === undefined) return forget('the application holds no object the update made');
   if (replicant.deleted) {
-    await ctx.replicants.recordLostToDelete(docId, update.body);
+    await ctx.replicants.recordLostToDelete(docId, made.body);
     return forget('its replicant was deleted meanwhile: recorded as lost to that delete');
   }
-  const live = ctx.index.live(key);
   if (live?.metaId !== metaId) return forget('a later replicant of the key is held');
   const result = await ctx.replicants.writeLocal({
-    key, op: 'upsert', scope: live.scope, sites: live.sites, body: update.body, localId: update.localId, at: update.at,
+    key, op: 'upsert', scope: live.scope, sites: live.sites, body: made.body, localId: made.localId, at: update.at,
     nonce: Uint8Array.from(Buffer.from(update.nonce, 'hex')), base: update.base,
   });
   ctx.logger.info({ metaId, key, revision: result.revision }, 'change of an update answered before it was stored written from its record');
@@ -91,4 +113,34 @@ async function settleUpdate(ctx: EngineContext, update: AnsweredUpdate): Promise
   // The mark the update left: a pass checks the application against what is stored now.
   ctx.recheck.replica(docId);
   return 'settled';
+}
+
+/** The object an answered update made, as its change records it. */
+interface Made {
+  readonly body: JsonBody;
+  readonly localId: string | undefined;
+}
+
+/**
+ * What the application holds of an update whose answer this process does not have: its object,
+ * unless it is as the replicant was when the update was sent (the update never made) or gone;
+ * 'retry' while the application does not answer.
+ */
+async function madeByApplication(ctx: EngineContext, update: AnsweredUpdate, replicant: Replicant): Promise<Made | 'retry' | undefined> {
+  const located = isJsonObject(replicant.desired.body) ? replicant.desired.body : undefined;
+  if (located === undefined) return undefined;
+  let answer;
+  try {
+    answer = await readLocal(ctx, update.key, located);
+  } catch {
+    return 'retry';
+  }
+  if (answer === undefined || answer.status === 404) return undefined;
+  if (answer.status >= 500 || answer.status === 429) return 'retry';
+  const object = answerJson(answer);
+  if (answer.status !== 200 || !isJsonObject(object) || ctx.glue.isTerminating(object)) return undefined;
+  const body = ctx.glue.canonical(object, update.key);
+  const before = await ctx.replicants.getAt(update.metaId, update.base);
+  if (before !== undefined && sameJson(before.desired.body, body)) return undefined;
+  return { body, localId: ctx.glue.localId(object) };
 }

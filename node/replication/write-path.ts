@@ -182,61 +182,75 @@ function updateAnsweredFirst(ctx: EngineContext, write: ReplicatedWrite): boolea
 
 /**
  * An update of a live replicant, answered before its change is stored (answered-updates.ts). Its
- * mark is staged before the application sees it, as any write's; once the application answers
- * with the object, a record of the object is made durable and the answer leaves; the change is
- * made and stored right after, still under the key's lock, so the next write on the key comes
- * after it. The answer's `X-Cheops-Replicas` is what the change records: this site applied, the
- * others pending. Anything unusual (a refusal, an answer that is not the object or is one on its
- * way out, a log that refuses the record) takes the ordinary path: stored before the answer.
+ * mark is staged before the application sees it, as any write's, and so is its record, flushed
+ * while the application works; once the application answers with the object and the record is
+ * durable, the answer leaves; the change is made and stored right after, still under the key's
+ * lock, so the next write on the key comes after it. The answer's `X-Cheops-Replicas` is what the
+ * change records: this site applied, the others pending. Anything unusual (a refusal, an answer
+ * that is not the object or is one on its way out, a log that refuses the record) settles the
+ * record and takes the ordinary path: stored before the answer.
  */
 async function answerUpdateFirst(ctx: EngineContext, write: ReplicatedWrite, key: ResourceKey): Promise<WriteStep> {
   const answered = new Deferred<WriteStep>();
   const locked = ctx.locks.run(key, async () => {
     const live = ctx.index.live(key);
-    if (live === undefined || live.metaId !== write.live?.metaId || !ctx.documents.has(replicantDocId(live.metaId))) {
+    // The change is made at the heads the update was sent at: what arrives meanwhile is concurrent with it.
+    const base = live === undefined ? undefined : ctx.documents.heads(replicantDocId(live.metaId));
+    if (live === undefined || live.metaId !== write.live?.metaId || base === undefined) {
       answered.resolve(await applyAndRecord(ctx, write, undefined));
       return;
     }
     const { metaId } = live;
     await beforeApplication(ctx, metaId);
+    const pending = ctx.replicants.beginUpdate({ key, scope: live.scope, sites: live.sites, base });
+    const update: AnsweredUpdate = { metaId, key, at: pending.at, nonce: nonceText(pending.nonce), base };
+    const recorded = ctx.updates.stage(update);
     let answer: BufferedAnswer;
     try {
       answer = await fetchLocal(ctx, localRequest(write.call, write.body, jsonMedia));
     } catch (error) {
+      // Made or not, the client is told nothing: the mark's pass puts the replica back.
+      settleUnanswered(ctx, pending, update);
       ctx.recheck.replica(replicantDocId(metaId));
       throw error;
     }
     const object = answerJson(answer);
     const recordable = answer.status >= 200 && answer.status <= 299 && isJsonObject(object) && !ctx.glue.isOwnedChild(object) &&
       !ctx.glue.isTerminating(object) && sameKey(ctx.glue.keyOfObject(object, write.glueCall), key) && ctx.index.live(key)?.metaId === metaId;
-    // The change is made at the heads the application's update came after: what arrives meanwhile is concurrent with it.
-    const base = ctx.documents.heads(replicantDocId(metaId));
-    const begun = recordable && base !== undefined ? beginAnswered(ctx, live, object, base) : undefined;
-    if (begun === undefined || !(await ctx.updates.stage(begun.update))) {
-      begun?.pending.drop();
+    if (!recordable || !(await recorded)) {
+      settleUnanswered(ctx, pending, update);
       answered.resolve(await recordWrite(ctx, write, answer, live));
       return;
     }
-    const { pending, update } = begun;
+    // With the record before the answer: a recovery after the process died makes the change from it.
+    const body = ctx.glue.canonical(object, key);
+    const localId = ctx.glue.localId(object);
+    ctx.updates.answered(metaId, body, localId);
     ctx.metrics.writes.inc({ op: write.glueCall.op, result: 'replicated' });
     const headers = [[CheopsHeader.MetaId, metaId], [CheopsHeader.Replicas, appliedHereHeader(live.sites, ctx.self)], ...write.warnings.map(warning)] as const;
     answered.resolve({ kind: 'answered-first', answer, headers });
     // A timer, not a microtask: the answer leaves before the change's work begins.
     await sleep(ctx.clock, 0);
     try {
-      const result = await pending.store();
-      ctx.updates.settle(metaId);
+      const result = await pending.store({ body, localId });
+      ctx.updates.settle(metaId, update.nonce);
       void ctx.index.markLocalWrite(metaId, false);
       ctx.logger.info({ metaId, key, op: write.glueCall.op, revision: result.revision }, 'replicated write');
     } catch (error) {
-      // The record stays open: written from it once the store takes it.
+      // The record stays open: written from the answer once the store takes it.
       ctx.logger.error({ metaId, key, error: errorMessage(error) }, 'the change of an answered update was not stored; it is written from its record');
-      ctx.recheck.update(update);
+      ctx.recheck.update(ctx.updates.get(metaId) ?? update);
     }
   });
   // Settles `answered` when the work failed before answering; a no-op once answered.
   locked.catch((error: unknown) => answered.reject(error));
   return answered.promise;
+}
+
+/** An update whose answer is not the one its record stands for (a refusal, a failed call): the record is closed, its change never made. */
+function settleUnanswered(ctx: EngineContext, pending: PendingUpdate, update: AnsweredUpdate): void {
+  ctx.updates.settle(update.metaId, update.nonce);
+  pending.drop();
 }
 
 /**
@@ -353,15 +367,6 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
   return answered.promise;
 }
 
-/** The change of an update the application answered with `object`, begun, and the record that stands for it until it is stored. */
-function beginAnswered(ctx: EngineContext, live: IndexEntry, object: JsonObject, base: readonly string[]): { readonly pending: PendingUpdate; readonly update: AnsweredUpdate } {
-  const { key, metaId } = live;
-  const body = ctx.glue.canonical(object, key);
-  const localId = ctx.glue.localId(object);
-  const pending = ctx.replicants.beginUpdate({ key, scope: live.scope, sites: live.sites, body, localId, base });
-  const update = { metaId, key, body, ...(localId === undefined ? {} : { localId }), at: pending.at, nonce: nonceText(pending.nonce), base };
-  return { pending, update };
-}
 
 /** Whether `key` has no replicant here, live or not, of `incarnation` (meta-ID `metaId`) or later: the create makes it. */
 function stillNew(ctx: EngineContext, key: ResourceKey, incarnation: number, metaId: MetaId): boolean {
