@@ -96,6 +96,22 @@ describe('DocumentStore: local API', () => {
     await reopened.close();
   });
 
+  it('reads a document as it was at earlier heads, and lists the messages of the changes stored since them', async () => {
+    const store = await openStore(new MemoryStorage());
+    const before = await store.create(docA, { name: 'purple', n: 1 }, { message: 'create' });
+    await store.change<Resource>(docA, (doc) => void (doc.n = 2), { message: 'upsert by Site1 0a0b0c0d' });
+    await store.change<Resource>(docA, (doc) => void (doc.n = 3), { message: 'upsert by Site1 01020304' });
+    expect((await store.readAt<Resource>(docA, before))?.n).toBe(1);
+    expect((await store.read<Resource>(docA))?.n).toBe(3);
+    expect(await store.messagesSince(docA, before)).toEqual(['upsert by Site1 0a0b0c0d', 'upsert by Site1 01020304']);
+    expect(await store.messagesSince(docA, store.heads(docA) ?? [])).toEqual([]);
+    // Heads the document does not hold, or no document: nothing to tell.
+    expect(await store.messagesSince(docA, ['ab'.repeat(32)])).toBeUndefined();
+    expect(await store.readAt(docA, ['ab'.repeat(32)])).toBeUndefined();
+    expect(await store.messagesSince(docB, before)).toBeUndefined();
+    await store.close();
+  });
+
   it('stamps changes with the injected clock and message, and draws its actor from the injected Random', async () => {
     const clock = new ManualClock(1_234_567_890_123);
     const store = await openStore(new MemoryStorage(), 7, {}, clock);

@@ -241,7 +241,7 @@ export class DocumentStore implements SyncableDocuments {
       this.cacheOrThrow().use(docId, 'existing', (entry) => {
         if (entry === undefined || !entry.stored) return undefined;
         try {
-          return Automerge.view(entry.doc, [...heads]) as T;
+          return Automerge.hasHeads(entry.doc, [...heads]) ? (Automerge.view(entry.doc, [...heads]) as T) : undefined;
         } catch {
           return undefined;
         }
@@ -260,6 +260,8 @@ export class DocumentStore implements SyncableDocuments {
         if (entry === undefined || !entry.stored) return undefined;
         try {
           const stored = Automerge.view(entry.doc, [...entry.persistedHeads]);
+          // Automerge answers every change for heads it does not hold.
+          if (!Automerge.hasHeads(stored, [...heads])) return undefined;
           return Automerge.getChangesSince(stored, [...heads]).map((change) => Automerge.decodeChange(change).message ?? '');
         } catch {
           return undefined;
