@@ -239,12 +239,8 @@ export class DocumentStore implements SyncableDocuments {
   readAt<T = Record<string, unknown>>(docId: DocumentId, heads: readonly string[]): Promise<T | undefined> {
     return this.track(async () =>
       this.cacheOrThrow().use(docId, 'existing', (entry) => {
-        if (entry === undefined || !entry.stored) return undefined;
-        try {
-          return Automerge.hasHeads(entry.doc, [...heads]) ? (Automerge.view(entry.doc, [...heads]) as T) : undefined;
-        } catch {
-          return undefined;
-        }
+        if (entry === undefined || !entry.stored || !Automerge.hasHeads(entry.doc, [...heads])) return undefined;
+        return Automerge.view(entry.doc, [...heads]) as T;
       }),
     );
   }

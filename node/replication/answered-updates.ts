@@ -26,9 +26,9 @@ export interface AnsweredUpdate {
   readonly metaId: MetaId;
   readonly key: ResourceKey;
   /**
-   * The desired object, from the application's answer (the glue's canonical form): known to the
-   * process that answered (`answered`), and in records an earlier version staged after the answer;
-   * otherwise read back from the application when settled.
+   * The desired object, from the application's answer (the glue's canonical form): staged with the
+   * record once the application answered (`answered`); absent when the process died before, or the
+   * machine took the unflushed answer: read back from the application when settled.
    */
   readonly body?: JsonBody;
   readonly localId?: string;

@@ -247,7 +247,7 @@ export class Replicants {
         // tombstone this site lost after a peer had it would come back from that peer saying this
         // site applied it, though the write was refused here and its object may have moved on.
         {
-          create: true, message: changeMessage(write, self), durableFirst: true,
+          create: true, message: changeMessage(write.op, self, write.nonce === undefined ? undefined : nonceText(write.nonce)), durableFirst: true,
           ...(write.alongside === undefined ? {} : { alongside: write.alongside }),
           ...(write.base === undefined ? {} : { at: write.base }),
         },
@@ -512,12 +512,12 @@ export class Replicants {
  * A local write's change message: with the revision's nonce when the write drew it beforehand (an
  * answered update), so that its recovery can tell it was stored (`storedUpdate`), whatever came after.
  */
-function changeMessage(write: LocalWrite, self: SiteName): string {
-  return write.nonce === undefined ? `${write.op} by ${self}` : `${write.op} by ${self} ${nonceText(write.nonce)}`;
+function changeMessage(op: LocalWrite['op'], self: SiteName, nonce: string | undefined): string {
+  return nonce === undefined ? `${op} by ${self}` : `${op} by ${self} ${nonce}`;
 }
 
 /** Whether `docId` holds, after `base`, the change of this site's update with revision nonce `nonce` (see changeMessage). */
 export async function storedUpdate(documents: Pick<DocumentStore, 'messagesSince'>, docId: DocumentId, base: readonly string[], nonce: string, self: SiteName): Promise<boolean> {
   const messages = await documents.messagesSince(docId, base);
-  return messages?.includes(`upsert by ${self} ${nonce}`) === true;
+  return messages?.includes(changeMessage('upsert', self, nonce)) === true;
 }

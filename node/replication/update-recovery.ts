@@ -92,18 +92,17 @@ async function settleUpdate(ctx: EngineContext, update: AnsweredUpdate): Promise
   if (entry?.site === ctx.self && entry.nonce === update.nonce) return forget('its change is stored');
   // Stored, and a later write stored since (a record whose settle the log could not take: a full disk, the machine dying).
   if (await storedUpdate(ctx.documents, docId, update.base, update.nonce, ctx.self)) return forget('its change is stored, and later writes since');
+  if (replicant.deleted) {
+    // Without the answer (the machine died before the log had it), the application's object may be a later incarnation's by now.
+    if (update.body === undefined) return forget('its replicant was deleted meanwhile, and its answer is lost');
+    await ctx.replicants.recordLostToDelete(docId, update.body);
+    return forget('its replicant was deleted meanwhile: recorded as lost to that delete');
+  }
   const live = ctx.index.live(key);
-  if (!replicant.deleted && live?.metaId !== metaId) return forget('a later replicant of the key is held');
-  // Without the answer (the machine died before the log had it), a deleted replicant's object may be a later incarnation's by now.
-  if (update.body === undefined && replicant.deleted) return forget('its replicant was deleted meanwhile, and its answer is lost');
+  if (live?.metaId !== metaId) return forget('a later replicant of the key is held');
   const made: Made | 'retry' | undefined = update.body === undefined ? await madeByApplication(ctx, update, replicant) : { body: update.body, localId: update.localId };
   if (made === 'retry') return 'retry';
   if (made === undefined) return forget('the application holds no object the update made');
-  if (replicant.deleted) {
-    await ctx.replicants.recordLostToDelete(docId, made.body);
-    return forget('its replicant was deleted meanwhile: recorded as lost to that delete');
-  }
-  if (live?.metaId !== metaId) return forget('a later replicant of the key is held');
   const result = await ctx.replicants.writeLocal({
     key, op: 'upsert', scope: live.scope, sites: live.sites, body: made.body, localId: made.localId, at: update.at,
     nonce: Uint8Array.from(Buffer.from(update.nonce, 'hex')), base: update.base,

@@ -367,7 +367,6 @@ async function answerFirst(ctx: EngineContext, write: ReplicatedWrite, key: Reso
   return answered.promise;
 }
 
-
 /** Whether `key` has no replicant here, live or not, of `incarnation` (meta-ID `metaId`) or later: the create makes it. */
 function stillNew(ctx: EngineContext, key: ResourceKey, incarnation: number, metaId: MetaId): boolean {
   return ctx.index.live(key) === undefined && ctx.index.nextIncarnation(key) === incarnation && !ctx.documents.has(replicantDocId(metaId));
